@@ -1,0 +1,4 @@
+module Functional.Tests.Main
+open Expecto
+[<EntryPoint>]
+let main argv = runTestsInAssemblyWithCLIArgs [] argv
