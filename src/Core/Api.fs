@@ -1,0 +1,336 @@
+/// The face C# sees: plain records and classes, arrays, PascalCase, strings for choices.
+/// Precision is a runtime choice here ("float32" | "float64"); below this file everything is generic.
+namespace Functional
+
+open System
+open System.Numerics
+open Functional.Activations
+open Functional.Losses
+open Functional.Init
+open Functional.Network
+open Functional.Optim
+open Functional.Data
+open Functional.Step
+
+/// Everything that defines a training run's maths.
+type TrainConfig =
+    { Sizes: int[]
+      Hidden: string
+      Output: string
+      Loss: string
+      Init: string
+      Bias: bool
+      Optimizer: string
+      Lr: float
+      L2: float
+      Momentum: float
+      Reduction: string
+      Scale: string
+      Seed: int
+      Precision: string
+      /// Examples per step; 0 = the whole training set (full batch).
+      Batch: int }
+
+/// What a saved model is, beside its tensors.
+type ModelSpec =
+    { Sizes: int[]
+      Hidden: string
+      Output: string
+      Bias: bool
+      Scale: string
+      Precision: string }
+
+/// One tensor: row-major values in the model's precision (the other array is null).
+type NamedArray =
+    { Name: string
+      Shape: int[]
+      Float32: float32[]
+      Float64: float[] }
+
+type Evaluation =
+    { Count: int
+      Accuracy: float
+      /// Mean cross-entropy of the predicted distribution (softmax outputs) or mean MSE (sigmoid outputs).
+      Loss: float
+      /// Confusion[target][predicted].
+      Confusion: int[][]
+      PerClassAccuracy: float[]
+      Predictions: int[] }
+
+/// A trained or loaded network, in its own precision.
+[<AbstractClass>]
+type Model() =
+    abstract Spec: ModelSpec
+    abstract ParameterCount: int
+    abstract Evaluate: images: Images -> Evaluation
+    /// The output layer's values for image `index` (class probabilities for softmax outputs).
+    abstract Outputs: images: Images * index: int -> float[]
+    abstract Tensors: unit -> NamedArray[]
+
+/// A training run in progress: each Step overwrites the state it holds (the fast, allocation-free path).
+[<AbstractClass>]
+type Trainer() =
+    abstract StepCount: int64
+    /// Trains on examples order[offset .. offset+count−1] of the training images; returns the loss.
+    abstract Step: order: int[] * offset: int * count: int -> float
+    /// The current network (a live view: read it between steps).
+    abstract Model: Model
+
+module internal Parse =
+    let fail what (value: string) (allowed: string) =
+        raise (ArgumentException(sprintf "unknown %s '%s' (expected %s)" what value allowed))
+
+    let activation (s: string) =
+        Activation.tryParse s
+        |> Option.defaultWith (fun () -> fail "activation" s "sigmoid, tanh, relu or softmax")
+
+    let loss s =
+        Loss.tryParse s |> Option.defaultWith (fun () -> fail "loss" s "mse or ce")
+
+    let init s =
+        Init.tryParse s
+        |> Option.defaultWith (fun () -> fail "init" s "normal-fanin, xavier or he")
+
+    let scale s =
+        Scale.tryParse s |> Option.defaultWith (fun () -> fail "scale" s "unit or seed")
+
+    let reduction s =
+        Reduction.tryParse s
+        |> Option.defaultWith (fun () -> fail "reduction" s "mean or sum")
+
+    let spec (sizes: int[]) hidden output bias =
+        let spec =
+            { Sizes = sizes
+              Hidden = activation hidden
+              Output = activation output
+              Bias = bias }
+
+        match Spec.problem spec with
+        | Some p -> raise (ArgumentException p)
+        | None -> spec
+
+    let optimizer (c: TrainConfig) =
+        match c.Optimizer.Trim().ToLowerInvariant() with
+        | "sgd" -> Sgd c.Lr
+        | "momentum" -> Momentum(c.Lr, c.Momentum)
+        | "adam" -> OptimizerSpec.adam c.Lr
+        | s -> fail "optimizer" s "sgd, momentum or adam"
+
+    let hyper (c: TrainConfig) =
+        { Loss = loss c.Loss
+          Reduction = reduction c.Reduction
+          L2 = c.L2
+          Optimizer = optimizer c }
+
+type internal ModelOf<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (net: Network<'T>, scale: Scale, precision: string) =
+    inherit Model()
+    let chunk = 500
+
+    override _.Spec =
+        { Sizes = net.Spec.Sizes
+          Hidden = Activation.name net.Spec.Hidden
+          Output = Activation.name net.Spec.Output
+          Bias = net.Spec.Bias
+          Scale = Scale.name scale
+          Precision = precision }
+
+    override _.ParameterCount = Network.parameterCount net
+
+    override _.Evaluate images =
+        let spec = net.Spec
+        let classes = Spec.classes spec
+
+        if images.Features <> Spec.inputs spec then
+            raise (ArgumentException(sprintf "images have %d pixels but the network takes %d inputs" images.Features (Spec.inputs spec)))
+
+        let table, targets = Scale.table<'T> scale, Scale.targets<'T> scale
+        let order = Array.init images.Count id
+        let predictions = Array.zeroCreate images.Count
+        let confusion = Array.init classes (fun _ -> Array.zeroCreate classes)
+        let mutable total = 0.0
+
+        for offset, count in Data.batches images.Count chunk do
+            let x = Tensor.zeros<'T> images.Features count
+            let y = Tensor.zeros<'T> classes count
+            gatherInto table targets images order offset x y
+            let out = (forward net x).Output
+            let loss = if spec.Output = Softmax then CrossEntropy else Mse
+            total <- total + Losses.value loss spec.Output Sum classes (Tensor.data out) (Tensor.data y)
+
+            argmaxColumns out
+            |> Array.iteri (fun j p ->
+                let n = offset + j
+                predictions[n] <- p
+                let t = int images.Labels[n]
+
+                if t < classes then
+                    confusion[t][p] <- confusion[t][p] + 1)
+
+        let correct = Array.init classes (fun c -> confusion[c][c]) |> Array.sum
+        let n = max images.Count 1
+
+        { Count = images.Count
+          Accuracy = float correct / float n
+          Loss = total / float n
+          Confusion = confusion
+          PerClassAccuracy =
+            confusion
+            |> Array.mapi (fun c row ->
+                let s = Array.sum row
+                if s = 0 then nan else float row[c] / float s)
+          Predictions = predictions }
+
+    override _.Outputs(images, index) =
+        let x = Tensor.zeros<'T> images.Features 1
+        let y = Tensor.zeros<'T> (Spec.classes net.Spec) 1
+        gatherInto (Scale.table<'T> scale) (Scale.targets<'T> scale) images [| index |] 0 x y
+        (forward net x).Output |> Tensor.data |> Array.map Double.CreateTruncating
+
+    override _.Tensors() =
+        net.Layers
+        |> Array.mapi (fun l layer ->
+            let rows, cols = layer.W.RowCount, layer.W.ColumnCount
+            let w = Tensor.data layer.W
+            // Column-major [out × in] in memory; written row-major [out, in] like PyTorch's Linear.weight.
+            let rowMajor = Array.init (rows * cols) (fun k -> w[(k % cols) * rows + k / cols])
+
+            let named name shape (values: 'T[]) =
+                match box values with
+                | :? (float32[]) as f ->
+                    { Name = name
+                      Shape = shape
+                      Float32 = f
+                      Float64 = null }
+                | _ ->
+                    { Name = name
+                      Shape = shape
+                      Float32 = null
+                      Float64 = values |> Array.map Double.CreateTruncating }
+
+            [| yield named (sprintf "layers.%d.weight" l) [| rows; cols |] rowMajor
+               match layer.B with
+               | Some b -> yield named (sprintf "layers.%d.bias" l) [| rows |] (Array.copy (Tensor.vdata b))
+               | None -> () |])
+        |> Array.concat
+
+type internal TrainerOf<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (config: TrainConfig, train: Images) =
+    inherit Trainer()
+    let hyper = Parse.hyper config
+    let spec = Parse.spec config.Sizes config.Hidden config.Output config.Bias
+    let scale = Parse.scale config.Scale
+    let net = Network.init<'T> (Parse.init config.Init) config.Seed spec
+    let opt = Optim.init hyper.Optimizer net
+    let table, targets = Scale.table<'T> scale, Scale.targets<'T> scale
+    let mutable steps = 0L
+    // One workspace and batch buffer per batch size (an epoch has at most two: full and remainder).
+    let scratch = Collections.Generic.Dictionary<int, Workspace<'T> * Batch<'T>>()
+
+    let model = ModelOf<'T>(net, scale, config.Precision)
+
+    override _.StepCount = steps
+
+    override _.Step(order, offset, count) =
+        let ws, batch =
+            match scratch.TryGetValue count with
+            | true, v -> v
+            | _ ->
+                let v =
+                    Workspace.create<'T> spec count,
+                    { X = Tensor.zeros<'T> train.Features count
+                      Y = Tensor.zeros<'T> (Spec.classes spec) count }
+
+                scratch[count] <- v
+                v
+
+        gatherInto table targets train order offset batch.X batch.Y
+        let report = stepInPlace hyper batch ws false steps net opt
+        steps <- steps + 1L
+        report.Loss
+
+    override _.Model = model
+
+[<AbstractClass; Sealed>]
+type Api =
+    /// Why this configuration cannot train, or null when it can.
+    static member Problem(config: TrainConfig) : string =
+        try
+            Parse.spec config.Sizes config.Hidden config.Output config.Bias |> ignore
+            Parse.hyper config |> ignore
+            Parse.init config.Init |> ignore
+            Parse.scale config.Scale |> ignore
+
+            if config.Precision <> "float32" && config.Precision <> "float64" then
+                Parse.fail "precision" config.Precision "float32 or float64"
+
+            null
+        with :? ArgumentException as e ->
+            e.Message
+
+    static member CreateTrainer(config: TrainConfig, train: Images) : Trainer =
+        if train.Features <> config.Sizes[0] then
+            raise (
+                ArgumentException(
+                    sprintf "images have %d pixels but the network's input size is %d" train.Features config.Sizes[0]
+                )
+            )
+
+        match config.Precision with
+        | "float64" -> TrainerOf<float>(config, train) :> Trainer
+        | _ -> TrainerOf<float32>(config, train) :> Trainer
+
+    /// Rebuilds a model from its spec and tensors (row-major, names layers.{i}.weight / layers.{i}.bias).
+    static member LoadModel(spec: ModelSpec, tensors: NamedArray[]) : Model =
+        let netSpec = Parse.spec spec.Sizes spec.Hidden spec.Output spec.Bias
+        let scale = Parse.scale spec.Scale
+
+        let find name (shape: int[]) =
+            match tensors |> Array.tryFind (fun t -> t.Name = name) with
+            | None -> raise (ArgumentException(sprintf "tensor '%s' is missing" name))
+            | Some t when t.Shape <> shape ->
+                raise (
+                    ArgumentException(
+                        sprintf
+                            "tensor '%s' has shape [%s], expected [%s]"
+                            name
+                            (String.Join(",", t.Shape))
+                            (String.Join(",", shape))
+                    )
+                )
+            | Some t -> t
+
+        let build (conv: NamedArray -> 'T[]) : Network<'T> =
+            let net = Network.zeros<'T> netSpec
+
+            net.Layers
+            |> Array.iteri (fun l layer ->
+                let rows, cols = layer.W.RowCount, layer.W.ColumnCount
+                let src = conv (find (sprintf "layers.%d.weight" l) [| rows; cols |])
+                let w = Tensor.data layer.W
+
+                for k in 0 .. src.Length - 1 do
+                    w[(k % cols) * rows + k / cols] <- src[k]
+
+                match layer.B with
+                | Some b ->
+                    let src = conv (find (sprintf "layers.%d.bias" l) [| rows |])
+                    Array.blit src 0 (Tensor.vdata b) 0 rows
+                | None -> ())
+
+            net
+
+        let values (t: NamedArray) =
+            if isNull t.Float64 then Array.map float t.Float32 else t.Float64
+
+        match spec.Precision with
+        | "float64" -> ModelOf<float>(build values, scale, "float64") :> Model
+        | _ -> ModelOf<float32>(build (fun t -> if isNull t.Float32 then Array.map float32 t.Float64 else t.Float32), scale, "float32") :> Model
+
+    /// The order in which epoch `epoch` (0-based) visits n examples under `seed`.
+    static member Permutation(seed: int, epoch: int, n: int) = Data.permutation seed epoch n
+
+    static member BlasDescription() = Tensor.Blas.Describe()
+    static member BlasNativeAvailable = Tensor.Blas.NativeAvailable
+    static member SetThreads(n: int) = Tensor.Blas.SetThreads n
+    static member UseManagedBlas() = Tensor.Blas.Use Tensor.Managed

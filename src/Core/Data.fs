@@ -1,0 +1,93 @@
+/// Images stay bytes; a batch is gathered and scaled into [784 × B] columns only when it is used.
+/// Scale Unit: x = p/255 with one-hot targets 0/1. Scale Book (Rashid's book): x = p/255·0.99 + 0.01,
+/// targets 0.01/0.99. Batch order is a pure function of (seed, epoch): a Fisher–Yates shuffle.
+module Functional.Data
+
+open System
+open System.Numerics
+open MathNet.Numerics.LinearAlgebra
+open Functional.Init
+
+type Scale =
+    | Unit
+    | Book
+
+module Scale =
+    let name =
+        function
+        | Unit -> "unit"
+        | Book -> "seed"
+
+    let tryParse (s: string) =
+        match s.Trim().ToLowerInvariant() with
+        | "unit" -> Some Unit
+        | "seed"
+        | "book" -> Some Book
+        | _ -> None
+
+    /// The input value of each byte 0..255 under this scaling.
+    let table<'T when 'T :> IFloatingPointIeee754<'T>> (scale: Scale) : 'T[] =
+        Array.init 256 (fun p ->
+            let unit: 'T = 'T.CreateTruncating p / 'T.CreateTruncating 255
+
+            match scale with
+            | Unit -> unit
+            | Book ->
+                let squeezed: 'T = unit * 'T.CreateTruncating 0.99
+                squeezed + 'T.CreateTruncating 0.01)
+
+    /// (off, on) target values of the one-hot encoding.
+    let targets<'T when 'T :> IFloatingPointIeee754<'T>> (scale: Scale) : 'T * 'T =
+        match scale with
+        | Unit -> 'T.Zero, 'T.One
+        | Book -> 'T.CreateTruncating 0.01, 'T.CreateTruncating 0.99
+
+/// A labelled image set: Count images of Features bytes each, back to back.
+type Images =
+    { Pixels: byte[]
+      Labels: byte[]
+      Count: int
+      Features: int }
+
+/// Writes examples indices[offset .. offset+count−1] into the columns of x ([features × count]) and
+/// their one-hot targets into y ([classes × count]), using a byte → value table from Scale.table.
+let gatherInto
+    (table: 'T[])
+    (off: 'T, on: 'T)
+    (images: Images)
+    (indices: int[])
+    (offset: int)
+    (x: Matrix<'T>)
+    (y: Matrix<'T>)
+    =
+    let xd, yd = Tensor.data x, Tensor.data y
+    let f, classes = images.Features, y.RowCount
+
+    for j in 0 .. x.ColumnCount - 1 do
+        let n = indices[offset + j]
+        let src = ReadOnlySpan(images.Pixels, n * f, f)
+        let dst = Span(xd, j * f, f)
+
+        for i in 0 .. f - 1 do
+            dst[i] <- table[int src[i]]
+
+        Span(yd, j * classes, classes).Fill off
+        yd[j * classes + int images.Labels[n]] <- on
+
+/// The order in which epoch `epoch` (0-based) visits the n examples.
+let permutation (seed: int) (epoch: int) (n: int) : int[] =
+    let rng = Rng.For(seed, 1_000_000 + epoch)
+    let p = Array.init n id
+
+    for i in n - 1 .. -1 .. 1 do
+        let j = rng.NextInt(i + 1)
+        let t = p[i]
+        p[i] <- p[j]
+        p[j] <- t
+
+    p
+
+/// The (offset, count) of each batch of an epoch over n examples; batch 0 means the full set.
+let batches (n: int) (batch: int) : (int * int)[] =
+    let b = if batch <= 0 then n else min batch n
+    [| for o in 0..b .. n - 1 -> o, min b (n - o) |]

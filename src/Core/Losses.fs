@@ -1,0 +1,115 @@
+/// Losses over a batch of B columns, and dL/dz for the output layer's pre-activation z.
+/// MSE uses the ½ convention, L = ½ Σ_k (a_k − y_k)² per example, so dL/da = a − y (no factor 2).
+/// Cross-entropy: softmax outputs L = −Σ_k y_k ln a_k, so dL/dz = a·Σ_k y_k − y (= a − y for one-hot y);
+/// sigmoid outputs use the binary form per output, L = −Σ_k [y_k ln a_k + (1−y_k) ln(1−a_k)], dL/dz = a − y.
+/// Reduction Mean divides the batch total by B; Sum does not (B times larger steps for the same lr).
+module Functional.Losses
+
+open System
+open System.Numerics
+open Functional.Activations
+
+type Loss =
+    | Mse
+    | CrossEntropy
+
+type Reduction =
+    | Mean
+    | Sum
+
+module Loss =
+    let name =
+        function
+        | Mse -> "mse"
+        | CrossEntropy -> "ce"
+
+    let tryParse (s: string) =
+        match s.Trim().ToLowerInvariant() with
+        | "mse" -> Some Mse
+        | "ce"
+        | "cross-entropy" -> Some CrossEntropy
+        | _ -> None
+
+module Reduction =
+    let name =
+        function
+        | Mean -> "mean"
+        | Sum -> "sum"
+
+    let tryParse (s: string) =
+        match s.Trim().ToLowerInvariant() with
+        | "mean" -> Some Mean
+        | "sum" -> Some Sum
+        | _ -> None
+
+    /// The factor each example's loss is multiplied by.
+    let scale reduction (batch: int) =
+        match reduction with
+        | Mean -> 1.0 / float batch
+        | Sum -> 1.0
+
+/// Smallest probability fed to ln, so a confident wrong answer costs ~27.6 instead of infinity.
+let private floor = 1e-12
+
+let private ln (p: float) = Math.Log(max p floor)
+
+/// The loss of a batch (a, y: [classes × B] column-major), accumulated in float64.
+let value<'T when 'T :> IFloatingPointIeee754<'T>>
+    (loss: Loss)
+    (output: Activation)
+    (reduction: Reduction)
+    (rows: int)
+    (a: 'T[])
+    (y: 'T[])
+    : float =
+    let mutable total = 0.0
+
+    for i in 0 .. a.Length - 1 do
+        let ai = Double.CreateTruncating a[i]
+        let yi = Double.CreateTruncating y[i]
+
+        total <-
+            total
+            + match loss, output with
+              | Mse, _ -> 0.5 * (ai - yi) * (ai - yi)
+              | CrossEntropy, Softmax -> -yi * ln ai
+              | CrossEntropy, _ -> -(yi * ln ai + (1.0 - yi) * ln (1.0 - ai))
+
+    total * Reduction.scale reduction (a.Length / rows)
+
+/// dz ← dL/dz for the output layer, given its activations a and the targets y.
+let outputGradInto<'T when 'T :> IFloatingPointIeee754<'T>>
+    (loss: Loss)
+    (output: Activation)
+    (reduction: Reduction)
+    (rows: int)
+    (a: 'T[])
+    (y: 'T[])
+    (dz: 'T[])
+    =
+    let cols = a.Length / rows
+    let s: 'T = 'T.CreateTruncating(Reduction.scale reduction cols)
+
+    match loss, output with
+    | CrossEntropy, Softmax ->
+        for j in 0 .. cols - 1 do
+            let o = j * rows
+            let mutable ySum: 'T = 'T.Zero
+
+            for i in o .. o + rows - 1 do
+                ySum <- ySum + y[i]
+
+            for i in o .. o + rows - 1 do
+                let p: 'T = a[i] * ySum
+                let r: 'T = p - y[i]
+                dz[i] <- s * r
+    | CrossEntropy, _ ->
+        for i in 0 .. a.Length - 1 do
+            let r: 'T = a[i] - y[i]
+            dz[i] <- s * r
+    | Mse, _ ->
+        for i in 0 .. a.Length - 1 do
+            let r: 'T = a[i] - y[i]
+            dz[i] <- s * r
+
+        Activation.backInto output rows a dz dz

@@ -1,0 +1,145 @@
+/// Optimisers as pure {Init; Update} pairs over network-shaped state (after optax).
+/// SGD: w ← w − η g.  Momentum (PyTorch's form): v ← μ v + g, w ← w − η v.
+/// Adam (Kingma & Ba): m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², w ← w − η m̂ / (√v̂ + ε),
+/// with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ) and t the 1-based number of this update.
+module Functional.Optim
+
+open System
+open System.Numerics
+open Functional.Network
+
+type OptimizerSpec =
+    | Sgd of lr: float
+    | Momentum of lr: float * mu: float
+    | Adam of lr: float * beta1: float * beta2: float * eps: float
+
+module OptimizerSpec =
+    let name =
+        function
+        | Sgd _ -> "sgd"
+        | Momentum _ -> "momentum"
+        | Adam _ -> "adam"
+
+    let lr =
+        function
+        | Sgd lr
+        | Momentum(lr, _)
+        | Adam(lr, _, _, _) -> lr
+
+    /// Adam with the usual β₁ = 0.9, β₂ = 0.999, ε = 1e-8.
+    let adam lr = Adam(lr, 0.9, 0.999, 1e-8)
+
+/// Moments shaped like the network: M holds momentum's velocity or Adam's first moment, V Adam's second.
+/// Unused moments are empty arrays. The update count is the TrainState's Step, passed to Update.
+type OptState<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
+    { M: Layer<'T>[]; V: Layer<'T>[] }
+
+type Optimizer<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
+    { Init: Network<'T> -> OptState<'T>
+      /// Update t grads state network: t is the 1-based number of this update.
+      Update: int64 -> Layer<'T>[] -> OptState<'T> -> Network<'T> -> Network<'T> * OptState<'T> }
+
+module OptState =
+    let copy (s: OptState<'T>) =
+        { M = Array.map Layer.copy s.M
+          V = Array.map Layer.copy s.V }
+
+    /// The state's arrays in the order of Network.arrays, M's then V's.
+    let arrays (s: OptState<'T>) =
+        Array.append (Array.collect Layer.arrays s.M) (Array.collect Layer.arrays s.V)
+
+let init<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (spec: OptimizerSpec)
+    (net: Network<'T>)
+    : OptState<'T> =
+    let zeros () =
+        Array.init net.Layers.Length (Layer.zeros net.Spec)
+
+    match spec with
+    | Sgd _ -> { M = [||]; V = [||] }
+    | Momentum _ -> { M = zeros (); V = [||] }
+    | Adam _ -> { M = zeros (); V = zeros () }
+
+/// Applies update t to parameter arrays ws in place, given gradients gs and moment arrays ms, vs
+/// (all in the order of Network.arrays). The caller donates ws, ms and vs: they are overwritten.
+let updateArrays<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (spec: OptimizerSpec)
+    (t: int64)
+    (ws: 'T[][])
+    (gs: 'T[][])
+    (ms: 'T[][])
+    (vs: 'T[][])
+    =
+    for p in 0 .. ws.Length - 1 do
+        let w, g = ws[p], gs[p]
+
+        match spec with
+        | Sgd lr ->
+            let eta: 'T = 'T.CreateTruncating lr
+
+            for i in 0 .. w.Length - 1 do
+                let step: 'T = eta * g[i]
+                w[i] <- w[i] - step
+        | Momentum(lr, mu) ->
+            let eta: 'T = 'T.CreateTruncating lr
+            let mu: 'T = 'T.CreateTruncating mu
+            let v = ms[p]
+
+            for i in 0 .. w.Length - 1 do
+                let kept: 'T = mu * v[i]
+                v[i] <- kept + g[i]
+                let step: 'T = eta * v[i]
+                w[i] <- w[i] - step
+        | Adam(lr, b1, b2, eps) ->
+            let c1 = 1.0 - Math.Pow(b1, float t)
+            let c2 = 1.0 - Math.Pow(b2, float t)
+            let eta: 'T = 'T.CreateTruncating lr
+            let b1', b2' = 'T.CreateTruncating b1, 'T.CreateTruncating b2
+            let k1: 'T = 'T.One - b1'
+            let k2: 'T = 'T.One - b2'
+            let c1', c2' = 'T.CreateTruncating c1, 'T.CreateTruncating c2
+            let eps': 'T = 'T.CreateTruncating eps
+            let m, v = ms[p], vs[p]
+
+            for i in 0 .. w.Length - 1 do
+                let gi = g[i]
+                let m1: 'T = b1' * m[i]
+                let m2: 'T = k1 * gi
+                m[i] <- m1 + m2
+                let v1: 'T = b2' * v[i]
+                let g2: 'T = gi * gi
+                let v2: 'T = k2 * g2
+                v[i] <- v1 + v2
+                let mhat: 'T = m[i] / c1'
+                let vhat: 'T = v[i] / c2'
+                let den: 'T = 'T.Sqrt vhat + eps'
+                let ratio: 'T = mhat / den
+                let step: 'T = eta * ratio
+                w[i] <- w[i] - step
+
+/// Applies update t to a network and optimiser state in place (the caller donates both).
+let updateInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (spec: OptimizerSpec)
+    (t: int64)
+    (grads: Layer<'T>[])
+    (state: OptState<'T>)
+    (net: Network<'T>)
+    =
+    updateArrays
+        spec
+        t
+        (Network.arrays net)
+        (Array.collect Layer.arrays grads)
+        (Array.collect Layer.arrays state.M)
+        (Array.collect Layer.arrays state.V)
+
+/// The optimiser as a pure {Init; Update} pair: Update copies, then updates the copies.
+let create<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (spec: OptimizerSpec)
+    : Optimizer<'T> =
+    { Init = init spec
+      Update =
+        fun t grads state net ->
+            let net', state' = Network.copy net, OptState.copy state
+            updateInPlace spec t grads state' net'
+            net', state' }
