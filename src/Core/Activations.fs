@@ -47,7 +47,13 @@ module Activation =
                 softmaxColumn (ReadOnlySpan(z, j * rows, rows)) (Span(a, j * rows, rows))
 
     /// dz ← f'(z) ∘ da, from the activation's output a (dz and da may be the same array).
-    let backInto<'T when 'T :> IFloatingPointIeee754<'T>> (act: Activation) (rows: int) (a: 'T[]) (da: 'T[]) (dz: 'T[]) =
+    let backInto<'T when 'T :> IFloatingPointIeee754<'T>>
+        (act: Activation)
+        (rows: int)
+        (a: 'T[])
+        (da: 'T[])
+        (dz: 'T[])
+        =
         match act with
         | Sigmoid ->
             for i in 0 .. a.Length - 1 do
@@ -59,13 +65,19 @@ module Activation =
                 dz[i] <- da[i] * ('T.One - square)
         | Relu ->
             for i in 0 .. a.Length - 1 do
-                dz[i] <- if 'T.IsPositive a[i] && not ('T.IsZero a[i]) then da[i] else 'T.Zero
+                dz[i] <-
+                    if 'T.IsPositive a[i] && not ('T.IsZero a[i]) then
+                        da[i]
+                    else
+                        'T.Zero
         | Softmax ->
             let cols = a.Length / rows
 
             for j in 0 .. cols - 1 do
                 let o = j * rows
-                let s = TensorPrimitives.Dot<'T>(ReadOnlySpan<'T>(da, o, rows), ReadOnlySpan<'T>(a, o, rows))
+
+                let s =
+                    TensorPrimitives.Dot<'T>(ReadOnlySpan<'T>(da, o, rows), ReadOnlySpan<'T>(a, o, rows))
 
                 for i in o .. o + rows - 1 do
                     dz[i] <- a[i] * (da[i] - s)

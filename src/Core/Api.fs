@@ -14,48 +14,56 @@ open Functional.Step
 
 /// Everything that defines a training run's maths.
 type TrainConfig =
-    { Sizes: int[]
-      Hidden: string
-      Output: string
-      Loss: string
-      Init: string
-      Bias: bool
-      Optimizer: string
-      Lr: float
-      L2: float
-      Momentum: float
-      Reduction: string
-      Scale: string
-      Seed: int
-      Precision: string
-      /// Examples per step; 0 = the whole training set (full batch).
-      Batch: int }
+    {
+        Sizes: int[]
+        Hidden: string
+        Output: string
+        Loss: string
+        Init: string
+        Bias: bool
+        Optimizer: string
+        Lr: float
+        L2: float
+        Momentum: float
+        Reduction: string
+        Scale: string
+        Seed: int
+        Precision: string
+        /// Examples per step; 0 = the whole training set (full batch).
+        Batch: int
+    }
 
 /// What a saved model is, beside its tensors.
 type ModelSpec =
-    { Sizes: int[]
-      Hidden: string
-      Output: string
-      Bias: bool
-      Scale: string
-      Precision: string }
+    {
+        Sizes: int[]
+        Hidden: string
+        Output: string
+        Bias: bool
+        Scale: string
+        Precision: string
+    }
 
 /// One tensor: row-major values in the model's precision (the other array is null).
 type NamedArray =
-    { Name: string
-      Shape: int[]
-      Float32: float32[]
-      Float64: float[] }
+    {
+        Name: string
+        Shape: int[]
+        Float32: float32[]
+        Float64: float[]
+    }
 
 type Evaluation =
-    { Count: int
-      Accuracy: float
-      /// Mean cross-entropy of the predicted distribution (softmax outputs) or mean MSE (sigmoid outputs).
-      Loss: float
-      /// Confusion[target][predicted].
-      Confusion: int[][]
-      PerClassAccuracy: float[]
-      Predictions: int[] }
+    {
+        Count: int
+        Accuracy: float
+        /// Mean cross-entropy of the predicted distribution (softmax outputs) or mean MSE (sigmoid outputs).
+        Loss: float
+        /// Confusion[target][predicted].
+        Confusion: int[][]
+        PerClassAccuracy: float[]
+        Predictions: int[]
+    }
 
 /// A trained or loaded network, in its own precision.
 [<AbstractClass>]
@@ -100,10 +108,12 @@ module internal Parse =
 
     let spec (sizes: int[]) hidden output bias =
         let spec =
-            { Sizes = sizes
-              Hidden = activation hidden
-              Output = activation output
-              Bias = bias }
+            {
+                Sizes = sizes
+                Hidden = activation hidden
+                Output = activation output
+                Bias = bias
+            }
 
         match Spec.problem spec with
         | Some p -> raise (ArgumentException p)
@@ -117,23 +127,28 @@ module internal Parse =
         | s -> fail "optimizer" s "sgd, momentum or adam"
 
     let hyper (c: TrainConfig) =
-        { Loss = loss c.Loss
-          Reduction = reduction c.Reduction
-          L2 = c.L2
-          Optimizer = optimizer c }
+        {
+            Loss = loss c.Loss
+            Reduction = reduction c.Reduction
+            L2 = c.L2
+            Optimizer = optimizer c
+        }
 
-type internal ModelOf<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+type internal ModelOf<'T
+    when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (net: Network<'T>, scale: Scale, precision: string) =
     inherit Model()
     let chunk = 500
 
     override _.Spec =
-        { Sizes = net.Spec.Sizes
-          Hidden = Activation.name net.Spec.Hidden
-          Output = Activation.name net.Spec.Output
-          Bias = net.Spec.Bias
-          Scale = Scale.name scale
-          Precision = precision }
+        {
+            Sizes = net.Spec.Sizes
+            Hidden = Activation.name net.Spec.Hidden
+            Output = Activation.name net.Spec.Output
+            Bias = net.Spec.Bias
+            Scale = Scale.name scale
+            Precision = precision
+        }
 
     override _.ParameterCount = Network.parameterCount net
 
@@ -142,7 +157,11 @@ type internal ModelOf<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit
         let classes = Spec.classes spec
 
         if images.Features <> Spec.inputs spec then
-            raise (ArgumentException(sprintf "images have %d pixels but the network takes %d inputs" images.Features (Spec.inputs spec)))
+            raise (
+                ArgumentException(
+                    sprintf "images have %d pixels but the network takes %d inputs" images.Features (Spec.inputs spec)
+                )
+            )
 
         let table, targets = Scale.table<'T> scale, Scale.targets<'T> scale
         let order = Array.init images.Count id
@@ -156,7 +175,10 @@ type internal ModelOf<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit
             gatherInto table targets images order offset x y
             let out = (forward net x).Output
             let loss = if spec.Output = Softmax then CrossEntropy else Mse
-            total <- total + Losses.value loss spec.Output Sum classes (Tensor.data out) (Tensor.data y)
+
+            total <-
+                total
+                + Losses.value loss spec.Output Sum classes (Tensor.data out) (Tensor.data y)
 
             argmaxColumns out
             |> Array.iteri (fun j p ->
@@ -170,16 +192,18 @@ type internal ModelOf<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit
         let correct = Array.init classes (fun c -> confusion[c][c]) |> Array.sum
         let n = max images.Count 1
 
-        { Count = images.Count
-          Accuracy = float correct / float n
-          Loss = total / float n
-          Confusion = confusion
-          PerClassAccuracy =
-            confusion
-            |> Array.mapi (fun c row ->
-                let s = Array.sum row
-                if s = 0 then nan else float row[c] / float s)
-          Predictions = predictions }
+        {
+            Count = images.Count
+            Accuracy = float correct / float n
+            Loss = total / float n
+            Confusion = confusion
+            PerClassAccuracy =
+                confusion
+                |> Array.mapi (fun c row ->
+                    let s = Array.sum row
+                    if s = 0 then nan else float row[c] / float s)
+            Predictions = predictions
+        }
 
     override _.Outputs(images, index) =
         let x = Tensor.zeros<'T> images.Features 1
@@ -198,23 +222,30 @@ type internal ModelOf<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit
             let named name shape (values: 'T[]) =
                 match box values with
                 | :? (float32[]) as f ->
-                    { Name = name
-                      Shape = shape
-                      Float32 = f
-                      Float64 = null }
+                    {
+                        Name = name
+                        Shape = shape
+                        Float32 = f
+                        Float64 = null
+                    }
                 | _ ->
-                    { Name = name
-                      Shape = shape
-                      Float32 = null
-                      Float64 = values |> Array.map Double.CreateTruncating }
+                    {
+                        Name = name
+                        Shape = shape
+                        Float32 = null
+                        Float64 = values |> Array.map Double.CreateTruncating
+                    }
 
-            [| yield named (sprintf "layers.%d.weight" l) [| rows; cols |] rowMajor
-               match layer.B with
-               | Some b -> yield named (sprintf "layers.%d.bias" l) [| rows |] (Array.copy (Tensor.vdata b))
-               | None -> () |])
+            [|
+                yield named (sprintf "layers.%d.weight" l) [| rows; cols |] rowMajor
+                match layer.B with
+                | Some b -> yield named (sprintf "layers.%d.bias" l) [| rows |] (Array.copy (Tensor.vdata b))
+                | None -> ()
+            |])
         |> Array.concat
 
-type internal TrainerOf<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+type internal TrainerOf<'T
+    when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (config: TrainConfig, train: Images) =
     inherit Trainer()
     let hyper = Parse.hyper config
@@ -238,8 +269,10 @@ type internal TrainerOf<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: un
             | _ ->
                 let v =
                     Workspace.create<'T> spec count,
-                    { X = Tensor.zeros<'T> train.Features count
-                      Y = Tensor.zeros<'T> (Spec.classes spec) count }
+                    {
+                        X = Tensor.zeros<'T> train.Features count
+                        Y = Tensor.zeros<'T> (Spec.classes spec) count
+                    }
 
                 scratch[count] <- v
                 v
@@ -250,6 +283,44 @@ type internal TrainerOf<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: un
         report.Loss
 
     override _.Model = model
+
+module internal Roofline =
+    /// The matrix products of one training step, alone, on fixed buffers (the same kernels the step uses).
+    let products<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (sizes: int[])
+        (batch: int)
+        : Action =
+        let layers = sizes.Length - 1
+        let w = Array.init layers (fun l -> Tensor.zeros<'T> sizes[l + 1] sizes[l])
+        let g = Array.init layers (fun l -> Tensor.zeros<'T> sizes[l + 1] sizes[l])
+        let a = Array.init (layers + 1) (fun l -> Tensor.zeros<'T> sizes[l] batch)
+        let d = Array.init (layers + 1) (fun l -> Tensor.zeros<'T> sizes[l] batch)
+        let rng = Rng.For(0, 0)
+
+        for m in Array.concat [ w; a; d ] do
+            let v = Tensor.data m
+
+            for i in 0 .. v.Length - 1 do
+                v[i] <- 'T.CreateTruncating(rng.NextDouble() - 0.5)
+
+        Action(fun () ->
+            for l in 0 .. layers - 1 do
+                if batch = 1 then
+                    Tensor.gemvInto 'T.One w[l] false (Tensor.data a[l]) 'T.Zero (Tensor.data a[l + 1])
+                else
+                    Tensor.gemmInto 'T.One w[l] false a[l] false 'T.Zero a[l + 1]
+
+            for l in layers - 1 .. -1 .. 0 do
+                if batch = 1 then
+                    Tensor.gerInto 'T.One (Tensor.data d[l + 1]) (Tensor.data a[l]) g[l]
+                else
+                    Tensor.gemmInto 'T.One d[l + 1] false a[l] true 'T.Zero g[l]
+
+                if l > 0 then
+                    if batch = 1 then
+                        Tensor.gemvInto 'T.One w[l] true (Tensor.data d[l + 1]) 'T.Zero (Tensor.data d[l])
+                    else
+                        Tensor.gemmInto 'T.One w[l] true d[l + 1] false 'T.Zero d[l])
 
 [<AbstractClass; Sealed>]
 type Api =
@@ -321,14 +392,41 @@ type Api =
             net
 
         let values (t: NamedArray) =
-            if isNull t.Float64 then Array.map float t.Float32 else t.Float64
+            if isNull t.Float64 then
+                Array.map float t.Float32
+            else
+                t.Float64
 
         match spec.Precision with
         | "float64" -> ModelOf<float>(build values, scale, "float64") :> Model
-        | _ -> ModelOf<float32>(build (fun t -> if isNull t.Float32 then Array.map float32 t.Float64 else t.Float32), scale, "float32") :> Model
+        | _ ->
+            ModelOf<float32>(
+                build (fun t ->
+                    if isNull t.Float32 then
+                        Array.map float32 t.Float64
+                    else
+                        t.Float32),
+                scale,
+                "float32"
+            )
+            :> Model
 
     /// The order in which epoch `epoch` (0-based) visits n examples under `seed`.
     static member Permutation(seed: int, epoch: int, n: int) = Data.permutation seed epoch n
+
+    /// FLOPs of the matrix products of one training step, per example: 2·Σ n_in·n_out forward, the same
+    /// for the weight gradients, and 2·Σ_{l>0} n_in·n_out to carry dz down (the input layer needs none).
+    static member FlopsPerExample(sizes: int[]) : float =
+        let products =
+            Array.pairwise sizes |> Array.map (fun (i, o) -> 2.0 * float i * float o)
+
+        2.0 * Array.sum products + Array.sum products[1..]
+
+    /// An action running only the matrix products of one step at this batch size: time it for the roofline.
+    static member MatrixProducts(sizes: int[], batch: int, precision: string) : Action =
+        match precision with
+        | "float64" -> Roofline.products<float> sizes batch
+        | _ -> Roofline.products<float32> sizes batch
 
     static member BlasDescription() = Tensor.Blas.Describe()
     static member BlasNativeAvailable = Tensor.Blas.NativeAvailable

@@ -44,10 +44,12 @@ module Scale =
 
 /// A labelled image set: Count images of Features bytes each, back to back.
 type Images =
-    { Pixels: byte[]
-      Labels: byte[]
-      Count: int
-      Features: int }
+    {
+        Pixels: byte[]
+        Labels: byte[]
+        Count: int
+        Features: int
+    }
 
 /// Writes examples indices[offset .. offset+count−1] into the columns of x ([features × count]) and
 /// their one-hot targets into y ([classes × count]), using a byte → value table from Scale.table.
@@ -89,5 +91,8 @@ let permutation (seed: int) (epoch: int) (n: int) : int[] =
 
 /// The (offset, count) of each batch of an epoch over n examples; batch 0 means the full set.
 let batches (n: int) (batch: int) : (int * int)[] =
-    let b = if batch <= 0 then n else min batch n
-    [| for o in 0..b .. n - 1 -> o, min b (n - o) |]
+    if n <= 0 then
+        [||]
+    else
+        let b = if batch <= 0 then n else min batch n
+        [| for o in 0..b .. n - 1 -> o, min b (n - o) |]

@@ -48,7 +48,12 @@ type Rng(seed: uint64) =
 
     /// A generator for stream `stream` of `seed`: distinct streams (layers, epochs) never overlap in practice.
     static member For(seed: int, stream: int) =
-        let mix = Rng(uint64 (int64 seed) * 0x9E3779B97F4A7C15UL ^^^ uint64 stream * 0xD1B54A32D192ED03UL)
+        let mix =
+            Rng(
+                uint64 (int64 seed) * 0x9E3779B97F4A7C15UL
+                ^^^ uint64 stream * 0xD1B54A32D192ED03UL
+            )
+
         Rng(mix.NextUInt64())
 
 /// The initial weight for one entry of an [nOut × nIn] layer, drawn from rng.

@@ -12,10 +12,12 @@ open Functional.Init
 
 /// What a network is, without its numbers.
 type Spec =
-    { Sizes: int[]
-      Hidden: Activation
-      Output: Activation
-      Bias: bool }
+    {
+        Sizes: int[]
+        Hidden: Activation
+        Output: Activation
+        Bias: bool
+    }
 
 module Spec =
     let layers (spec: Spec) = spec.Sizes.Length - 1
@@ -48,16 +50,21 @@ module Spec =
 
 /// One layer's parameters (or gradients, or optimiser moments: anything shaped like them).
 /// B is None when the network has no biases.
-type Layer<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
+type Layer<'T
+    when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
     { W: Matrix<'T>; B: Vector<'T> option }
 
-type Network<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
+type Network<'T
+    when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
     { Spec: Spec; Layers: Layer<'T>[] }
 
 /// What forward computed: the input and every layer's activations a_1..a_L ([n_l × B] each).
-type Trace<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
-    { Input: Matrix<'T>
-      Activations: Matrix<'T>[] }
+type Trace<'T
+    when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
+    {
+        Input: Matrix<'T>
+        Activations: Matrix<'T>[]
+    }
 
     member t.Output = t.Activations[t.Activations.Length - 1]
 
@@ -67,16 +74,20 @@ module Layer =
         (spec: Spec)
         l
         : Layer<'T> =
-        { W = Tensor.zeros spec.Sizes[l + 1] spec.Sizes[l]
-          B =
-            if spec.Bias then
-                Some(Tensor.vzeros spec.Sizes[l + 1])
-            else
-                None }
+        {
+            W = Tensor.zeros spec.Sizes[l + 1] spec.Sizes[l]
+            B =
+                if spec.Bias then
+                    Some(Tensor.vzeros spec.Sizes[l + 1])
+                else
+                    None
+        }
 
     let copy (layer: Layer<'T>) =
-        { W = Tensor.copy layer.W
-          B = layer.B |> Option.map Tensor.vcopy }
+        {
+            W = Tensor.copy layer.W
+            B = layer.B |> Option.map Tensor.vcopy
+        }
 
     /// The layer's parameter arrays, weights first (no copy).
     let arrays (layer: Layer<'T>) =
@@ -88,12 +99,15 @@ module Network =
     let zeros<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (spec: Spec)
         : Network<'T> =
-        { Spec = spec
-          Layers = Array.init (Spec.layers spec) (Layer.zeros spec) }
+        {
+            Spec = spec
+            Layers = Array.init (Spec.layers spec) (Layer.zeros spec)
+        }
 
     let copy (net: Network<'T>) =
         { net with
-            Layers = Array.map Layer.copy net.Layers }
+            Layers = Array.map Layer.copy net.Layers
+        }
 
     /// A fresh network with weights drawn by `scheme` from `seed` (layer l uses stream l) and zero biases.
     let init<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
@@ -116,7 +130,8 @@ module Network =
         net
 
     /// Every parameter array, layer by layer, weights before biases (no copy).
-    let arrays (net: Network<'T>) = net.Layers |> Array.collect Layer.arrays
+    let arrays (net: Network<'T>) =
+        net.Layers |> Array.collect Layer.arrays
 
     /// True for the entries of `arrays` that are weights (L2 decay applies to these only).
     let isWeight (net: Network<'T>) =
@@ -127,7 +142,12 @@ module Network =
         arrays net |> Array.sumBy (fun a -> a.Length)
 
 /// a ← f(W x + b) for one layer, x being [n_in × B].
-let layerInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType> (act: Activation) (layer: Layer<'T>) (x: Matrix<'T>) (a: Matrix<'T>) =
+let layerInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (act: Activation)
+    (layer: Layer<'T>)
+    (x: Matrix<'T>)
+    (a: Matrix<'T>)
+    =
     if x.ColumnCount = 1 then
         Tensor.gemvInto 'T.One layer.W false (Tensor.data x) 'T.Zero (Tensor.data a)
     else
@@ -148,7 +168,11 @@ let layerInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) 
     Activation.applyInto act a.RowCount ad ad
 
 /// Runs x ([inputs × B]) through the network, writing each layer's activations into `acts`.
-let forwardInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType> (net: Network<'T>) (x: Matrix<'T>) (acts: Matrix<'T>[]) : Trace<'T> =
+let forwardInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (net: Network<'T>)
+    (x: Matrix<'T>)
+    (acts: Matrix<'T>[])
+    : Trace<'T> =
     let mutable input = x
 
     for l in 0 .. net.Layers.Length - 1 do
@@ -158,19 +182,28 @@ let forwardInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
     { Input = x; Activations = acts }
 
 /// Fresh activation buffers for a batch of `batch` columns.
-let activationBuffers<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+let activationBuffers<'T
+    when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (spec: Spec)
     (batch: int)
     : Matrix<'T>[] =
     Array.init (Spec.layers spec) (fun l -> Tensor.zeros<'T> spec.Sizes[l + 1] batch)
 
 /// The pure forward pass: a trace of fresh matrices.
-let forward<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType> (net: Network<'T>) (x: Matrix<'T>) : Trace<'T> =
+let forward<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (net: Network<'T>)
+    (x: Matrix<'T>)
+    : Trace<'T> =
     forwardInto net x (activationBuffers net.Spec x.ColumnCount)
 
 /// Backpropagates dL/dz of the output layer (held in deltas[L−1]) through the trace.
 /// Writes every layer's dL/dz into `deltas` and the parameter gradients into `grads`.
-let backwardInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType> (net: Network<'T>) (trace: Trace<'T>) (deltas: Matrix<'T>[]) (grads: Layer<'T>[]) =
+let backwardInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (net: Network<'T>)
+    (trace: Trace<'T>)
+    (deltas: Matrix<'T>[])
+    (grads: Layer<'T>[])
+    =
     for l in net.Layers.Length - 1 .. -1 .. 0 do
         let dz = deltas[l]
         let below = if l = 0 then trace.Input else trace.Activations[l - 1]
@@ -205,7 +238,9 @@ let backwardInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> '
             Activation.backInto net.Spec.Hidden down.RowCount (Tensor.data below) dd dd
 
 /// Index of the largest entry of each column (the predicted class of each example).
-let argmaxColumns<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType> (a: Matrix<'T>) : int[] =
+let argmaxColumns<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (a: Matrix<'T>)
+    : int[] =
     let d = Tensor.data a
     let rows = a.RowCount
 

@@ -31,18 +31,24 @@ module OptimizerSpec =
 
 /// Moments shaped like the network: M holds momentum's velocity or Adam's first moment, V Adam's second.
 /// Unused moments are empty arrays. The update count is the TrainState's Step, passed to Update.
-type OptState<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
+type OptState<'T
+    when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
     { M: Layer<'T>[]; V: Layer<'T>[] }
 
-type Optimizer<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
-    { Init: Network<'T> -> OptState<'T>
-      /// Update t grads state network: t is the 1-based number of this update.
-      Update: int64 -> Layer<'T>[] -> OptState<'T> -> Network<'T> -> Network<'T> * OptState<'T> }
+type Optimizer<'T
+    when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
+    {
+        Init: Network<'T> -> OptState<'T>
+        /// Update t grads state network: t is the 1-based number of this update.
+        Update: int64 -> Layer<'T>[] -> OptState<'T> -> Network<'T> -> Network<'T> * OptState<'T>
+    }
 
 module OptState =
     let copy (s: OptState<'T>) =
-        { M = Array.map Layer.copy s.M
-          V = Array.map Layer.copy s.V }
+        {
+            M = Array.map Layer.copy s.M
+            V = Array.map Layer.copy s.V
+        }
 
     /// The state's arrays in the order of Network.arrays, M's then V's.
     let arrays (s: OptState<'T>) =
@@ -137,9 +143,11 @@ let updateInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 
 let create<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (spec: OptimizerSpec)
     : Optimizer<'T> =
-    { Init = init spec
-      Update =
-        fun t grads state net ->
-            let net', state' = Network.copy net, OptState.copy state
-            updateInPlace spec t grads state' net'
-            net', state' }
+    {
+        Init = init spec
+        Update =
+            fun t grads state net ->
+                let net', state' = Network.copy net, OptState.copy state
+                updateInPlace spec t grads state' net'
+                net', state'
+    }

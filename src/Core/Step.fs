@@ -13,41 +13,53 @@ open Functional.Network
 open Functional.Optim
 
 type Hyper =
-    { Loss: Loss
-      Reduction: Reduction
-      /// L2 decay λ: adds ½λ‖W‖² to the loss and λW to each weight gradient (biases are not decayed).
-      L2: float
-      Optimizer: OptimizerSpec }
+    {
+        Loss: Loss
+        Reduction: Reduction
+        /// L2 decay λ: adds ½λ‖W‖² to the loss and λW to each weight gradient (biases are not decayed).
+        L2: float
+        Optimizer: OptimizerSpec
+    }
 
-type TrainState<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
-    { Step: int64
-      Network: Network<'T>
-      Opt: OptState<'T> }
+type TrainState<'T
+    when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
+    {
+        Step: int64
+        Network: Network<'T>
+        Opt: OptState<'T>
+    }
 
 /// Inputs X [features × B] and targets Y [classes × B], one column per example.
-type Batch<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
+type Batch<'T
+    when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
     { X: Matrix<'T>; Y: Matrix<'T> }
 
 /// What a step measured. GradNorms and UpdateRatios (‖Δθ‖/‖θ‖) are per layer, weights and biases
 /// together; they are empty when the step was asked not to measure them (the fast path's default).
 [<Struct>]
 type StepReport =
-    { Loss: float
-      GradNorms: float[]
-      UpdateRatios: float[] }
+    {
+        Loss: float
+        GradNorms: float[]
+        UpdateRatios: float[]
+    }
 
 /// Scratch buffers for steps of one batch size. Mutable by design: it is the fast path's scratch space.
-type Workspace<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
-    { Acts: Matrix<'T>[]
-      Deltas: Matrix<'T>[]
-      Grads: Layer<'T>[]
-      GradArrays: 'T[][]
-      LayerOf: int[]
-      mutable Bound: obj
-      mutable Params: 'T[][]
-      mutable M: 'T[][]
-      mutable V: 'T[][]
-      mutable Before: 'T[][] }
+type Workspace<'T
+    when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
+    {
+        Acts: Matrix<'T>[]
+        Deltas: Matrix<'T>[]
+        Grads: Layer<'T>[]
+        GradArrays: 'T[][]
+        LayerOf: int[]
+        mutable BoundNet: obj
+        mutable BoundOpt: obj
+        mutable Params: 'T[][]
+        mutable M: 'T[][]
+        mutable V: 'T[][]
+        mutable Before: 'T[][]
+    }
 
 module Workspace =
     let create<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
@@ -56,24 +68,36 @@ module Workspace =
         : Workspace<'T> =
         let grads = Array.init (Spec.layers spec) (Layer.zeros<'T> spec)
 
-        { Acts = activationBuffers spec batch
-          Deltas = activationBuffers spec batch
-          Grads = grads
-          GradArrays = grads |> Array.collect Layer.arrays
-          LayerOf = grads |> Array.mapi (fun l g -> Array.create (Layer.arrays g).Length l) |> Array.concat
-          Bound = null
-          Params = [||]
-          M = [||]
-          V = [||]
-          Before = [||] }
+        {
+            Acts = activationBuffers spec batch
+            Deltas = activationBuffers spec batch
+            Grads = grads
+            GradArrays = grads |> Array.collect Layer.arrays
+            LayerOf =
+                grads
+                |> Array.mapi (fun l g -> Array.create (Layer.arrays g).Length l)
+                |> Array.concat
+            BoundNet = null
+            BoundOpt = null
+            Params = [||]
+            M = [||]
+            V = [||]
+            Before = [||]
+        }
 
     /// Caches the array views of the state being stepped, so a steady-state step allocates nothing.
     let bind (ws: Workspace<'T>) (net: Network<'T>) (opt: OptState<'T>) =
-        if not (Object.ReferenceEquals(ws.Bound, net)) then
+        if
+            not (
+                Object.ReferenceEquals(ws.BoundNet, net)
+                && Object.ReferenceEquals(ws.BoundOpt, opt)
+            )
+        then
             ws.Params <- Network.arrays net
             ws.M <- Array.collect Layer.arrays opt.M
             ws.V <- Array.collect Layer.arrays opt.V
-            ws.Bound <- net
+            ws.BoundNet <- net
+            ws.BoundOpt <- opt
 
 let private sumSquares (a: 'T[]) =
     Double.CreateTruncating(TensorPrimitives.SumOfSquares(ReadOnlySpan<'T>(a)))
@@ -83,7 +107,9 @@ let l2Term (lambda: float) (net: Network<'T>) =
     if lambda = 0.0 then
         0.0
     else
-        0.5 * lambda * (net.Layers |> Array.sumBy (fun l -> sumSquares (Tensor.data l.W)))
+        0.5
+        * lambda
+        * (net.Layers |> Array.sumBy (fun l -> sumSquares (Tensor.data l.W)))
 
 /// Loss and gradients of the batch into ws.Grads (the network is only read). Returns the loss.
 let gradientsInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
@@ -101,7 +127,15 @@ let gradientsInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 
         Losses.value hyper.Loss net.Spec.Output hyper.Reduction classes a y
         + l2Term hyper.L2 net
 
-    Losses.outputGradInto hyper.Loss net.Spec.Output hyper.Reduction classes a y (Tensor.data ws.Deltas[ws.Deltas.Length - 1])
+    Losses.outputGradInto
+        hyper.Loss
+        net.Spec.Output
+        hyper.Reduction
+        classes
+        a
+        y
+        (Tensor.data ws.Deltas[ws.Deltas.Length - 1])
+
     backwardInto net trace ws.Deltas ws.Grads
 
     if hyper.L2 <> 0.0 then
@@ -155,7 +189,9 @@ let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
     updateArrays hyper.Optimizer (t + 1L) ws.Params ws.GradArrays ws.M ws.V
 
     if measure then
-        let grad = perLayer ws layers (fun p -> sumSquares ws.GradArrays[p]) |> Array.map sqrt
+        let grad =
+            perLayer ws layers (fun p -> sumSquares ws.GradArrays[p]) |> Array.map sqrt
+
         let size = perLayer ws layers (fun p -> sumSquares ws.Before[p])
 
         let moved =
@@ -165,13 +201,17 @@ let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
                 )
                 ** 2.0)
 
-        { Loss = loss
-          GradNorms = grad
-          UpdateRatios = Array.map2 (fun m s -> sqrt m / max (sqrt s) 1e-30) moved size }
+        {
+            Loss = loss
+            GradNorms = grad
+            UpdateRatios = Array.map2 (fun m s -> sqrt m / max (sqrt s) 1e-30) moved size
+        }
     else
-        { Loss = loss
-          GradNorms = Array.Empty()
-          UpdateRatios = Array.Empty() }
+        {
+            Loss = loss
+            GradNorms = Array.Empty()
+            UpdateRatios = Array.Empty()
+        }
 
 /// The definition: one training step, from a state to a new state. Nothing is mutated.
 let step<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
@@ -182,13 +222,21 @@ let step<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and '
     let net, opt = Network.copy state.Network, OptState.copy state.Opt
     let ws = Workspace.create<'T> net.Spec batch.X.ColumnCount
     let report = stepInPlace hyper batch ws true state.Step net opt
-    { Step = state.Step + 1L; Network = net; Opt = opt }, report
+
+    {
+        Step = state.Step + 1L
+        Network = net
+        Opt = opt
+    },
+    report
 
 /// The first state of a run.
 let initState<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (hyper: Hyper)
     (net: Network<'T>)
     : TrainState<'T> =
-    { Step = 0L
-      Network = net
-      Opt = Optim.init hyper.Optimizer net }
+    {
+        Step = 0L
+        Network = net
+        Opt = Optim.init hyper.Optimizer net
+    }

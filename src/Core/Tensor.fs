@@ -18,26 +18,31 @@ let data (m: Matrix<'T>) : 'T[] =
     (m.Storage :?> DenseColumnMajorMatrixStorage<'T>).Data
 
 /// The raw array behind a dense vector (no copy).
-let vdata (v: Vector<'T>) : 'T[] = (v.Storage :?> DenseVectorStorage<'T>).Data
+let vdata (v: Vector<'T>) : 'T[] =
+    (v.Storage :?> DenseVectorStorage<'T>).Data
 
-let zeros<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable>
+let zeros<'T
+    when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable>
     (rows: int)
     (cols: int)
     : Matrix<'T> =
     Matrix<'T>.Build.Dense(rows, cols)
 
-let vzeros<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable>
+let vzeros<'T
+    when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable>
     (n: int)
     : Vector<'T> =
     Vector<'T>.Build.Dense n
 
 /// Wraps a column-major array as a rows × cols matrix (no copy).
-let ofColumnMajor rows cols (values: 'T[]) : Matrix<'T> = Matrix<'T>.Build.Dense(rows, cols, values)
+let ofColumnMajor rows cols (values: 'T[]) : Matrix<'T> =
+    Matrix<'T>.Build.Dense(rows, cols, values)
 
 let copy (m: Matrix<'T>) : Matrix<'T> =
     ofColumnMajor m.RowCount m.ColumnCount (Array.copy (data m))
 
-let vcopy (v: Vector<'T>) : Vector<'T> = Vector<'T>.Build.Dense(Array.copy (vdata v))
+let vcopy (v: Vector<'T>) : Vector<'T> =
+    Vector<'T>.Build.Dense(Array.copy (vdata v))
 
 module private Native =
     [<Literal>]
@@ -196,7 +201,10 @@ type Blas private () =
             | None ->
                 let env = Environment.GetEnvironmentVariable "FUNCTIONAL_BLAS"
 
-                if (env = "managed" || not available.Value) then Managed else OpenBlas
+                if (env = "managed" || not available.Value) then
+                    Managed
+                else
+                    OpenBlas
 
     /// Chooses the process-wide backend; OpenBlas fails if the library did not load.
     static member Use(backend: Backend) =
@@ -247,7 +255,8 @@ type Blas private () =
 let inline private asF32 (a: 'T[]) = box a :?> float32[]
 let inline private asF64 (a: 'T[]) = box a :?> float[]
 
-let private managed<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable>
+let private managed<'T
+    when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable>
     ()
     =
     LinearAlgebraControl.Provider :> obj :?> ILinearAlgebraProvider<'T>
@@ -298,8 +307,20 @@ let gemmInto (alpha: 'T) (a: Matrix<'T>) (ta: bool) (b: Matrix<'T>) (tb: bool) (
             m
         )
     | _ ->
-        (managed<'T> ())
-            .MatrixMultiplyWithUpdate(tr ta, tr tb, alpha, ad, a.RowCount, a.ColumnCount, bd, b.RowCount, b.ColumnCount, beta, cd)
+        (managed<'T>())
+            .MatrixMultiplyWithUpdate(
+                tr ta,
+                tr tb,
+                alpha,
+                ad,
+                a.RowCount,
+                a.ColumnCount,
+                bd,
+                b.RowCount,
+                b.ColumnCount,
+                beta,
+                cd
+            )
 
 /// y ← alpha·op(a)·x + beta·y for one column x (the per-example path: much cheaper than gemm at batch 1).
 let gemvInto (alpha: 'T) (a: Matrix<'T>) (ta: bool) (x: 'T[]) (beta: 'T) (y: 'T[]) =
@@ -335,7 +356,7 @@ let gemvInto (alpha: 'T) (a: Matrix<'T>) (ta: bool) (x: 'T[]) (beta: 'T) (y: 'T[
             1
         )
     | _ ->
-        (managed<'T> ())
+        (managed<'T>())
             .MatrixMultiplyWithUpdate(
                 tr ta,
                 Transpose.DontTranspose,
@@ -380,7 +401,7 @@ let gerInto (alpha: 'T) (x: 'T[]) (y: 'T[]) (a: Matrix<'T>) =
             a.RowCount
         )
     | _ ->
-        (managed<'T> ())
+        (managed<'T>())
             .MatrixMultiplyWithUpdate(
                 Transpose.DontTranspose,
                 Transpose.Transpose,

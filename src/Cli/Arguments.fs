@@ -1,0 +1,194 @@
+/// Argu schema of the `functional` command line: one union per command.
+/// Enumerated option values are nullary unions, so Argu validates them and lists them in the usage text.
+module Functional.Cli.Arguments
+
+open Argu
+
+/// The allowed values of the enumerated options.
+module Values =
+    [<RequireQualifiedAccess>]
+    type Scale =
+        | Unit
+        | Seed
+
+    [<RequireQualifiedAccess>]
+    type Activation =
+        | Sigmoid
+        | Tanh
+        | Relu
+
+    [<RequireQualifiedAccess>]
+    type Output =
+        | Sigmoid
+        | Softmax
+
+    [<RequireQualifiedAccess>]
+    type Loss =
+        | Mse
+        | Ce
+        | Cross_Entropy
+
+    [<RequireQualifiedAccess>]
+    type Init =
+        | Normal_Fanin
+        | Xavier
+        | He
+
+    [<RequireQualifiedAccess>]
+    type Optimizer =
+        | Sgd
+        | Momentum
+        | Adam
+
+    [<RequireQualifiedAccess>]
+    type Precision =
+        | Float32
+        | Float64
+
+    [<RequireQualifiedAccess>]
+    type Reduction =
+        | Mean
+        | Sum
+
+open Values
+
+[<Unique; HelpFlags("--help", "-h")>]
+type TrainArgs =
+    | Train of file: string
+    | Train_Labels of file: string
+    | Test of file: string
+    | Test_Labels of file: string
+    | Scale of Scale
+    | Layers of sizes: string
+    | Activation of Activation
+    | Output of Output
+    | Loss of Loss
+    | Init of Init
+    | No_Bias
+    | Optimizer of Optimizer
+    | Lr of rate: float
+    | L2 of lambda: float
+    | Momentum of beta: float
+    | Epochs of count: int
+    | Batch of size: string
+    | Seed of seed: int
+    | Precision of Precision
+    | Reduction of Reduction
+    | Run of dir: string
+    | Threads of count: int
+    | Quiet
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Train _ ->
+                "training images (IDX, raw or .gz, or CSV: label,784 pixels per line); default: the shipped MNIST training set."
+            | Train_Labels _ ->
+                "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name (…-labels-idx1-ubyte[.gz])."
+            | Test _ ->
+                "test images (IDX, raw or .gz, or CSV: label,784 pixels per line); default: the shipped MNIST test set."
+            | Test_Labels _ ->
+                "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name (…-labels-idx1-ubyte[.gz])."
+            | Scale _ ->
+                "pixel scaling: unit = x/255 (default); seed = x/255·0.99+0.01 with targets 0.01/0.99 (the book's)."
+            | Layers _ -> "comma-separated layer sizes, input to output, at least 2 (default 784,512,10)."
+            | Activation _ -> "hidden-layer activation (default relu)."
+            | Output _ -> "output-layer activation (default softmax)."
+            | Loss _ -> "loss function; cross-entropy is an alias of ce (default ce)."
+            | Init _ -> "weight initialisation (default he)."
+            | No_Bias -> "train without bias terms."
+            | Optimizer _ -> "optimizer (default adam)."
+            | Lr _ -> "learning rate > 0 (default 0.001 for adam, 0.1 for sgd and momentum)."
+            | L2 _ ->
+                "L2 regularisation strength >= 0 (default 0.0001): adds ½λ‖W‖² to the loss, λW to weight gradients."
+            | Momentum _ -> "momentum coefficient in [0, 1) (default 0.9)."
+            | Epochs _ -> "number of epochs >= 1 (default 15)."
+            | Batch _ -> "mini-batch size: a positive integer, or 'full' (or 0) for full batch (default 32)."
+            | Seed _ -> "random seed (default 1)."
+            | Precision _ -> "floating-point precision (default float32)."
+            | Reduction _ -> "how the loss is reduced over a batch (default mean)."
+            | Run _ -> "run folder for run.json and model.safetensors (default runs/<timestamp>)."
+            | Threads _ -> "worker threads, 0 = auto (default 0)."
+            | Quiet -> "print only the final result."
+
+[<Unique; HelpFlags("--help", "-h")>]
+type EvalArgs =
+    | [<Mandatory>] Model of path: string
+    | Data of file: string
+    | Data_Labels of file: string
+    | Scale of Scale
+    | Seed of seed: int
+    | Threads of count: int
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Model _ -> "model file, or a run directory containing one (required)."
+            | Data _ ->
+                "images to evaluate on (IDX, raw or .gz, or CSV: label,784 pixels per line); default: the shipped MNIST test set."
+            | Data_Labels _ ->
+                "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name."
+            | Scale _ -> "pixel scaling; default: the model's own."
+            | Seed _ -> "seed for the random sample of predictions shown (default 1)."
+            | Threads _ -> "worker threads, 0 = auto (default 0)."
+
+[<Unique; HelpFlags("--help", "-h")>]
+type PredictArgs =
+    | [<Mandatory>] Model of path: string
+    | Data of file: string
+    | Data_Labels of file: string
+    | Scale of Scale
+    | Index of index: int
+    | Threads of count: int
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Model _ -> "model file, or a run directory containing one (required)."
+            | Data _ ->
+                "images to predict from (IDX, raw or .gz, or CSV: label,784 pixels per line); default: the shipped MNIST test set."
+            | Data_Labels _ ->
+                "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name."
+            | Scale _ -> "pixel scaling; default: the model's own."
+            | Index _ -> "index of the image to predict, >= 0 (default 0)."
+            | Threads _ -> "worker threads, 0 = auto (default 0)."
+
+[<Unique; HelpFlags("--help", "-h")>]
+type BenchArgs =
+    | Train of file: string
+    | Train_Labels of file: string
+    | Test of file: string
+    | Test_Labels of file: string
+    | Json
+    | Threads of count: int
+    | Seconds of seconds: float
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Train _ ->
+                "training images (IDX, raw or .gz, or CSV: label,784 pixels per line); default: the shipped MNIST training set."
+            | Train_Labels _ ->
+                "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name (…-labels-idx1-ubyte[.gz])."
+            | Test _ ->
+                "test images (IDX, raw or .gz, or CSV: label,784 pixels per line); default: the shipped MNIST test set."
+            | Test_Labels _ ->
+                "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name (…-labels-idx1-ubyte[.gz])."
+            | Json -> "print the results as JSON."
+            | Threads _ -> "worker threads, 0 = auto (default 0)."
+            | Seconds _ -> "time budget per benchmark case in seconds, > 0 (default 2.0)."
+
+[<HelpFlags("--help", "-h")>]
+type FunctionalArgs =
+    | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
+    | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<EvalArgs>
+    | [<CliPrefix(CliPrefix.None)>] Predict of ParseResults<PredictArgs>
+    | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Train _ -> "train a network on MNIST and report test accuracy."
+            | Eval _ -> "evaluate a saved model on a data set."
+            | Predict _ -> "predict the digit of one image with a saved model."
+            | Bench _ -> "benchmark the training kernels."

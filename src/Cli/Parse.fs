@@ -1,0 +1,389 @@
+namespace Functional.Cli
+
+open System
+open System.Globalization
+open Argu
+
+/// Data files for training; null = the shipped MNIST files.
+type DataOptions =
+    {
+        Train: string | null
+        TrainLabels: string | null
+        Test: string | null
+        TestLabels: string | null
+        /// "unit" | "seed"
+        Scale: string
+    }
+
+type NetworkOptions =
+    {
+        /// Layer sizes, input first; at least 2, all > 0.
+        Layers: int[]
+        /// "sigmoid" | "tanh" | "relu"
+        Activation: string
+        /// "sigmoid" | "softmax"
+        Output: string
+        /// "mse" | "ce"
+        Loss: string
+        /// "normal-fanin" | "xavier" | "he"
+        Init: string
+        Bias: bool
+    }
+
+type TrainOptions =
+    {
+        Data: DataOptions
+        Network: NetworkOptions
+        /// "sgd" | "momentum" | "adam"
+        Optimizer: string
+        Lr: double
+        L2: double
+        Momentum: double
+        Epochs: int
+        /// Mini-batch size; 0 = full batch.
+        Batch: int
+        Seed: int
+        /// "float32" | "float64"
+        Precision: string
+        /// "mean" | "sum"
+        Reduction: string
+        /// Run directory; null = none.
+        Run: string | null
+        /// 0 = auto.
+        Threads: int
+        Quiet: bool
+    }
+
+type EvalOptions =
+    {
+        /// Model file or run directory.
+        Model: string
+        /// null = the shipped test set.
+        Data: string | null
+        DataLabels: string | null
+        /// "unit" | "seed"; null = the model's own.
+        Scale: string | null
+        Seed: int
+        Threads: int
+    }
+
+type PredictOptions =
+    {
+        /// Model file or run directory.
+        Model: string
+        /// null = the shipped test set.
+        Data: string | null
+        DataLabels: string | null
+        /// "unit" | "seed"; null = the model's own.
+        Scale: string | null
+        Index: int
+        Threads: int
+    }
+
+type BenchOptions =
+    {
+        Train: string | null
+        TrainLabels: string | null
+        Test: string | null
+        TestLabels: string | null
+        Json: bool
+        Threads: int
+        /// Time budget per benchmark case, in seconds.
+        Seconds: double
+    }
+
+type Command =
+    | Train of TrainOptions
+    | Eval of EvalOptions
+    | Predict of PredictOptions
+    | Bench of BenchOptions
+
+type Parsed =
+    | Run of Command
+    /// The usage text (--help, -h, or no arguments); exit code 0.
+    | Help of text: string
+    /// What is wrong, plus a hint to run `functional <command> --help`; exit code 2.
+    | Invalid of message: string
+
+module Parser =
+    module A = Functional.Cli.Arguments
+
+    let private nl = Environment.NewLine
+    let private commandNames = [ "train"; "eval"; "predict"; "bench" ]
+
+    let private parser =
+        lazy (ArgumentParser.Create<A.FunctionalArgs>(programName = "functional", usageStringCharacterWidth = 100))
+
+    let private hint (command: string option) =
+        match command with
+        | Some c -> $"Run 'functional %s{c} --help' for usage."
+        | None -> "Run 'functional --help' for usage."
+
+    let private invalid command (lines: string list) =
+        Invalid(String.Join(nl, lines @ [ hint command ]))
+
+    let private scale =
+        function
+        | A.Values.Scale.Unit -> "unit"
+        | A.Values.Scale.Seed -> "seed"
+
+    let private activation =
+        function
+        | A.Values.Activation.Sigmoid -> "sigmoid"
+        | A.Values.Activation.Tanh -> "tanh"
+        | A.Values.Activation.Relu -> "relu"
+
+    let private output =
+        function
+        | A.Values.Output.Sigmoid -> "sigmoid"
+        | A.Values.Output.Softmax -> "softmax"
+
+    let private loss =
+        function
+        | A.Values.Loss.Mse -> "mse"
+        | A.Values.Loss.Ce
+        | A.Values.Loss.Cross_Entropy -> "ce"
+
+    let private init =
+        function
+        | A.Values.Init.Normal_Fanin -> "normal-fanin"
+        | A.Values.Init.Xavier -> "xavier"
+        | A.Values.Init.He -> "he"
+
+    let private optimizer =
+        function
+        | A.Values.Optimizer.Sgd -> "sgd"
+        | A.Values.Optimizer.Momentum -> "momentum"
+        | A.Values.Optimizer.Adam -> "adam"
+
+    let private precision =
+        function
+        | A.Values.Precision.Float32 -> "float32"
+        | A.Values.Precision.Float64 -> "float64"
+
+    let private reduction =
+        function
+        | A.Values.Reduction.Mean -> "mean"
+        | A.Values.Reduction.Sum -> "sum"
+
+    let private toNull (value: string option) : string | null =
+        match value with
+        | Some s -> s
+        | None -> null
+
+    let private parseInt (s: string) =
+        match Int32.TryParse(s.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture) with
+        | true, n -> Some n
+        | _ -> None
+
+    let private parseLayers (text: string) =
+        let sizes = text.Split ',' |> Array.map parseInt
+
+        if sizes.Length >= 2 && sizes |> Array.forall (fun s -> s.IsSome && s.Value > 0) then
+            Ok(sizes |> Array.map Option.get)
+        else
+            Error
+                $"option '--layers' needs at least 2 comma-separated sizes, all > 0 (e.g. 784,256,10), but was '%s{text}'."
+
+    let private parseBatch (text: string) =
+        if String.Equals(text.Trim(), "full", StringComparison.OrdinalIgnoreCase) then
+            Ok 0
+        else
+            match parseInt text with
+            | Some n when n >= 0 -> Ok n
+            | _ -> Error $"option '--batch' must be a non-negative integer or 'full', but was '%s{text}'."
+
+    /// Collects the validation errors of one command.
+    type private Checks() =
+        let errors = ResizeArray<string>()
+        member _.Errors = List.ofSeq errors
+        member _.Add(message: string) = errors.Add message
+
+        member this.Require (ok: bool) (option: string) (rule: string) (value: obj) =
+            if not ok then
+                this.Add $"option '--%s{option}' must be %s{rule}, but was %s{string value}."
+
+        member this.Result(result: Result<'T, string>, fallback: 'T) =
+            match result with
+            | Ok v -> v
+            | Error e ->
+                this.Add e
+                fallback
+
+    let private finite (x: float) = Double.IsFinite x
+
+    let private train (r: ParseResults<A.TrainArgs>) (checks: Checks) =
+        let opt = r.GetResult(A.TrainArgs.Optimizer, defaultValue = A.Values.Optimizer.Adam)
+
+        let defaultLr =
+            match opt with
+            | A.Values.Optimizer.Sgd
+            | A.Values.Optimizer.Momentum -> 0.1
+            | A.Values.Optimizer.Adam -> 0.001
+
+        let layers =
+            match r.TryGetResult A.TrainArgs.Layers with
+            | Some text -> checks.Result(parseLayers text, [||])
+            | None -> [| 784; 512; 10 |]
+
+        let batch =
+            match r.TryGetResult A.TrainArgs.Batch with
+            | Some text -> checks.Result(parseBatch text, 0)
+            | None -> 32
+
+        let lr = r.GetResult(A.TrainArgs.Lr, defaultValue = defaultLr)
+        let l2 = r.GetResult(A.TrainArgs.L2, defaultValue = 1e-4)
+        let momentum = r.GetResult(A.TrainArgs.Momentum, defaultValue = 0.9)
+        let epochs = r.GetResult(A.TrainArgs.Epochs, defaultValue = 15)
+        let threads = r.GetResult(A.TrainArgs.Threads, defaultValue = 0)
+        checks.Require (finite lr && lr > 0.0) "lr" "> 0" lr
+        checks.Require (finite l2 && l2 >= 0.0) "l2" ">= 0" l2
+        checks.Require (finite momentum && momentum >= 0.0 && momentum < 1.0) "momentum" "in [0, 1)" momentum
+        checks.Require (epochs >= 1) "epochs" ">= 1" epochs
+        checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
+
+        {
+            Data =
+                {
+                    Train = r.TryGetResult A.TrainArgs.Train |> toNull
+                    TrainLabels = r.TryGetResult A.TrainArgs.Train_Labels |> toNull
+                    Test = r.TryGetResult A.TrainArgs.Test |> toNull
+                    TestLabels = r.TryGetResult A.TrainArgs.Test_Labels |> toNull
+                    Scale = r.GetResult(A.TrainArgs.Scale, defaultValue = A.Values.Scale.Unit) |> scale
+                }
+            Network =
+                {
+                    Layers = layers
+                    Activation =
+                        r.GetResult(A.TrainArgs.Activation, defaultValue = A.Values.Activation.Relu)
+                        |> activation
+                    Output =
+                        r.GetResult(A.TrainArgs.Output, defaultValue = A.Values.Output.Softmax)
+                        |> output
+                    Loss = r.GetResult(A.TrainArgs.Loss, defaultValue = A.Values.Loss.Ce) |> loss
+                    Init = r.GetResult(A.TrainArgs.Init, defaultValue = A.Values.Init.He) |> init
+                    Bias = not (r.Contains A.TrainArgs.No_Bias)
+                }
+            Optimizer = optimizer opt
+            Lr = lr
+            L2 = l2
+            Momentum = momentum
+            Epochs = epochs
+            Batch = batch
+            Seed = r.GetResult(A.TrainArgs.Seed, defaultValue = 1)
+            Precision =
+                r.GetResult(A.TrainArgs.Precision, defaultValue = A.Values.Precision.Float32)
+                |> precision
+            Reduction =
+                r.GetResult(A.TrainArgs.Reduction, defaultValue = A.Values.Reduction.Mean)
+                |> reduction
+            Run = r.TryGetResult A.TrainArgs.Run |> toNull
+            Threads = threads
+            Quiet = r.Contains A.TrainArgs.Quiet
+        }
+        |> Command.Train
+
+    let private eval (r: ParseResults<A.EvalArgs>) (checks: Checks) =
+        let threads = r.GetResult(A.EvalArgs.Threads, defaultValue = 0)
+        checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
+
+        {
+            EvalOptions.Model = r.GetResult A.EvalArgs.Model
+            Data = r.TryGetResult A.EvalArgs.Data |> toNull
+            DataLabels = r.TryGetResult A.EvalArgs.Data_Labels |> toNull
+            Scale = r.TryGetResult A.EvalArgs.Scale |> Option.map scale |> toNull
+            Seed = r.GetResult(A.EvalArgs.Seed, defaultValue = 1)
+            Threads = threads
+        }
+        |> Command.Eval
+
+    let private predict (r: ParseResults<A.PredictArgs>) (checks: Checks) =
+        let index = r.GetResult(A.PredictArgs.Index, defaultValue = 0)
+        let threads = r.GetResult(A.PredictArgs.Threads, defaultValue = 0)
+        checks.Require (index >= 0) "index" ">= 0" index
+        checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
+
+        {
+            PredictOptions.Model = r.GetResult A.PredictArgs.Model
+            Data = r.TryGetResult A.PredictArgs.Data |> toNull
+            DataLabels = r.TryGetResult A.PredictArgs.Data_Labels |> toNull
+            Scale = r.TryGetResult A.PredictArgs.Scale |> Option.map scale |> toNull
+            Index = index
+            Threads = threads
+        }
+        |> Command.Predict
+
+    let private bench (r: ParseResults<A.BenchArgs>) (checks: Checks) =
+        let threads = r.GetResult(A.BenchArgs.Threads, defaultValue = 0)
+        let seconds = r.GetResult(A.BenchArgs.Seconds, defaultValue = 2.0)
+        checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
+        checks.Require (finite seconds && seconds > 0.0) "seconds" "> 0" seconds
+
+        {
+            BenchOptions.Train = r.TryGetResult A.BenchArgs.Train |> toNull
+            TrainLabels = r.TryGetResult A.BenchArgs.Train_Labels |> toNull
+            Test = r.TryGetResult A.BenchArgs.Test |> toNull
+            TestLabels = r.TryGetResult A.BenchArgs.Test_Labels |> toNull
+            Json = r.Contains A.BenchArgs.Json
+            Threads = threads
+            Seconds = seconds
+        }
+        |> Command.Bench
+
+    /// Argu's error message without the "ERROR: " prefix and the usage text it appends.
+    let private errorLines (message: string) =
+        message.Split([| "\r\n"; "\n" |], StringSplitOptions.None)
+        |> Seq.takeWhile (fun line ->
+            not (
+                [ "USAGE:"; "OPTIONS:"; "SUBCOMMANDS:" ]
+                |> List.exists (fun h -> line.TrimStart().StartsWith(h, StringComparison.Ordinal))
+            ))
+        |> Seq.map (fun line ->
+            let line = line.Trim()
+
+            if line.StartsWith("ERROR: ", StringComparison.Ordinal) then
+                line.Substring "ERROR: ".Length
+            else
+                line)
+        |> Seq.filter (fun line -> line <> "")
+        |> List.ofSeq
+
+    /// Parses the command line of `functional`. Never throws for bad input and never prints.
+    let parse (argv: string[]) : Parsed =
+        let command =
+            argv |> Array.tryHead |> Option.filter (fun a -> List.contains a commandNames)
+
+        match argv with
+        | [||] -> Help(parser.Value.PrintUsage().TrimEnd())
+        | _ when command.IsNone && not (argv[0].StartsWith '-') ->
+            let known = String.Join(", ", commandNames)
+            invalid None [ $"unknown command '%s{argv[0]}'; expected one of: %s{known}." ]
+        | _ ->
+            try
+                let results = parser.Value.ParseCommandLine(argv, raiseOnUsage = true)
+                let checks = Checks()
+
+                let parsed =
+                    match results.TryGetSubCommand() with
+                    | Some(A.FunctionalArgs.Train r) -> Some(train r checks)
+                    | Some(A.FunctionalArgs.Eval r) -> Some(eval r checks)
+                    | Some(A.FunctionalArgs.Predict r) -> Some(predict r checks)
+                    | Some(A.FunctionalArgs.Bench r) -> Some(bench r checks)
+                    | None -> None
+
+                match parsed, checks.Errors with
+                | Some cmd, [] -> Run cmd
+                | Some _, errors -> invalid command errors
+                | None, _ -> invalid None [ "no command given." ]
+            with :? ArguParseException as e ->
+                match e.ErrorCode with
+                | ErrorCode.HelpText -> Help(e.Message.TrimEnd())
+                | _ ->
+                    match errorLines e.Message with
+                    | [] -> invalid command [ "invalid arguments." ]
+                    | lines -> invalid command lines
+
+/// Entry point for C#: `CommandLine.Parse(args)`.
+[<AbstractClass; Sealed>]
+type CommandLine =
+    static member Parse(argv: string[]) : Parsed = Parser.parse argv

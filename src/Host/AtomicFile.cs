@@ -1,0 +1,57 @@
+using System.Security.Cryptography;
+
+namespace Functional.Host;
+
+/// <summary>Writes files so that a reader never sees a half-written file under the real name.</summary>
+public static class AtomicFile
+{
+    /// <summary>
+    /// Creates the parent folder, lets <paramref name="write"/> fill a temporary file in the same folder
+    /// (<c>path + ".tmp-PID-RANDOM"</c>), flushes it to disk and renames it over <paramref name="path"/>.
+    /// On any failure the temporary file is deleted and the previous content of <paramref name="path"/> is intact.
+    /// I/O failures (disk full, access denied) become a <see cref="DataError"/>; exceptions thrown by
+    /// <paramref name="write"/> itself are rethrown unchanged.
+    /// </summary>
+    public static void Write(string path, Action<Stream> write)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(write);
+        string full = Path.GetFullPath(path);
+        string? dir = Path.GetDirectoryName(full);
+        string temp = $"{full}.tmp-{Environment.ProcessId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}";
+        try
+        {
+            if (!string.IsNullOrEmpty(dir))
+            {
+                Directory.CreateDirectory(dir);
+            }
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch (Exception e)
+        {
+            TryDelete(temp);
+            if (e is IOException or UnauthorizedAccessException)
+            {
+                throw new DataError(path, $"cannot write: {e.Message}");
+            }
+            throw;
+        }
+    }
+
+    static void TryDelete(string temp)
+    {
+        try
+        {
+            File.Delete(temp);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: the original exception matters more.
+        }
+    }
+}

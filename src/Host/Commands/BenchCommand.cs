@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Functional.Cli;
+
+namespace Functional.Host.Commands;
+
+/// <summary>
+/// <c>functional bench</c>: training speed of the seed network (784-200-10, sigmoid hidden, softmax + CE, SGD)
+/// in float32 and float64 at batch 1, 32, 128 and full, beside the roofline of the same run's matrix products.
+/// </summary>
+public static class BenchCommand
+{
+    static readonly int[] Sizes = [784, 200, 10];
+
+    public static int Run(BenchOptions o)
+    {
+        var train = Inputs.Load(o.Train, o.TrainLabels, Inputs.TrainImages);
+        Inputs.CheckFits(train, Sizes);
+        var images = Inputs.ToCore(train);
+        var log = Console.Out;
+        if (!o.Json)
+        {
+            log.WriteLine($"bench 784-200-10 sigmoid/softmax ce, sgd, on {train.Count:N0} images ({train.ImagesPath}), {o.Seconds:F1} s per case");
+            log.WriteLine($"blas  {Api.BlasDescription()}");
+            log.WriteLine("precision  batch  examples/s  s/epoch  GFLOPS  roofline  fraction  bytes/step  peak MB");
+        }
+        foreach (string precision in new[] { "float32", "float64" })
+        {
+            foreach (int batch in new[] { 1, 32, 128, train.Count })
+            {
+                var r = Case(images, precision, batch, o.Threads, o.Seconds);
+                log.WriteLine(o.Json ? r.ToJsonString() : Inv(
+                    $"{precision,-9}  {(batch == train.Count ? "full" : batch.ToString(CultureInfo.InvariantCulture)),5}  {(double)r["examples_per_s"]!,10:N0}  {(double)r["seconds_per_epoch"]!,7:F2}  {(double)r["gflops"]!,6:F1}  {(double)r["roofline_gflops"]!,8:F1}  {(double)r["roofline_fraction"]!,8:P0}  {(double)r["bytes_per_step"]!,10:N0}  {(double)r["peak_working_set_mb"]!,7:F0}"));
+            }
+        }
+        return ReturnCode.Ok;
+    }
+
+    static JsonObject Case(global::Functional.Data.Images images, string precision, int batch, int threads, double seconds)
+    {
+        Threads.Choose(threads, batch);
+        var config = new TrainConfig(Sizes, "sigmoid", "softmax", "ce", "normal-fanin", true, "sgd", 0.1, 0, 0, "mean", "unit", 1, precision, batch);
+        var trainer = Api.CreateTrainer(config, images);
+        int n = images.Count;
+        int[] order = Api.Permutation(1, 0, n);
+        int offset = 0;
+        void Step()
+        {
+            if (offset + batch > n)
+            {
+                offset = 0;
+            }
+            trainer.Step(order, offset, batch);
+            offset += batch;
+        }
+
+        // Warm up (JIT, buffers), then time whole steps until the budget is spent.
+        for (int i = 0; i < Math.Max(3, 200 / batch); i++)
+        {
+            Step();
+        }
+        long steps = 0;
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed.TotalSeconds < seconds || steps < 3)
+        {
+            Step();
+            steps++;
+        }
+        double elapsed = clock.Elapsed.TotalSeconds;
+        long bytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
+
+        double flopsPerExample = Api.FlopsPerExample(Sizes);
+        double examplesPerSecond = steps * (double)batch / elapsed;
+        double gflops = examplesPerSecond * flopsPerExample / 1e9;
+        double roofline = Roofline(precision, batch, seconds / 2) * flopsPerExample * batch / 1e9;
+
+        return new JsonObject
+        {
+            ["batch"] = batch,
+            ["precision"] = precision,
+            ["examples_per_s"] = examplesPerSecond,
+            ["seconds_per_epoch"] = n / examplesPerSecond,
+            ["gflops"] = gflops,
+            ["roofline_gflops"] = roofline,
+            ["roofline_fraction"] = gflops / roofline,
+            ["bytes_per_step"] = (double)bytes / steps,
+            ["peak_working_set_mb"] = Process.GetCurrentProcess().PeakWorkingSet64 / 1e6,
+            ["threads"] = Threads.Current,
+            ["blas"] = Api.BlasDescription(),
+            ["examples"] = n,
+        };
+    }
+
+    /// <summary>Matrix-product-only steps per second at this batch size (the ceiling a step can reach).</summary>
+    static double Roofline(string precision, int batch, double seconds)
+    {
+        var products = Api.MatrixProducts(Sizes, batch, precision);
+        for (int i = 0; i < Math.Max(3, 200 / batch); i++)
+        {
+            products();
+        }
+        long runs = 0;
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed.TotalSeconds < seconds || runs < 3)
+        {
+            products();
+            runs++;
+        }
+        return runs / clock.Elapsed.TotalSeconds;
+    }
+
+    static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

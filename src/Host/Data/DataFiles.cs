@@ -1,0 +1,164 @@
+namespace Functional.Host.Data;
+
+/// <summary>Loading a labelled image set from IDX (raw or gzip) or CSV, detected by content.</summary>
+public static class DataFiles
+{
+    /// <summary>Rows and columns of a CSV image (784 pixels per line).</summary>
+    public const int CsvSide = 28;
+
+    static readonly (string Images, string Labels)[] StandardNames =
+    [
+        ("-images-idx3-ubyte", "-labels-idx1-ubyte"),
+        ("-images.idx3-ubyte", "-labels.idx1-ubyte"),
+    ];
+
+    /// <summary>
+    /// Loads images and labels. IDX files (gzip or magic 0x00000803) need a labels file: <paramref name="labelsPath"/>,
+    /// or, when null, the file beside the images with the standard MNIST name (<c>-images-idx3-ubyte</c> becomes
+    /// <c>-labels-idx1-ubyte</c>, with or without <c>.gz</c>). A CSV file holds its own labels.
+    /// </summary>
+    /// <exception cref="DataError">Any problem with either file, naming the file.</exception>
+    public static LabeledImages Load(string imagesPath, string? labelsPath)
+    {
+        ArgumentNullException.ThrowIfNull(imagesPath);
+        switch (Detect(imagesPath))
+        {
+            case Format.Csv:
+                if (labelsPath is not null && !SameFile(labelsPath, imagesPath))
+                {
+                    throw new DataError(
+                        labelsPath,
+                        $"a labels file cannot be used with the CSV file {imagesPath}, whose first column holds the labels");
+                }
+                var (csvPixels, csvLabels, csvCount) = Csv.Read(imagesPath, CsvSide * CsvSide);
+                return new LabeledImages(csvPixels, csvLabels, csvCount, CsvSide, CsvSide, imagesPath, imagesPath);
+
+            default:
+                var (pixels, count, rows, cols) = Idx.ReadImages(imagesPath);
+                string labelsFile = labelsPath ?? FindLabelsBeside(imagesPath);
+                byte[] labels = Idx.ReadLabels(labelsFile);
+                if (labels.Length != count)
+                {
+                    throw new DataError(
+                        labelsFile, $"has {labels.Length} labels but the images file {imagesPath} has {count} images");
+                }
+                CheckLabels(labelsFile, labels);
+                return new LabeledImages(pixels, labels, count, rows, cols, imagesPath, labelsFile);
+        }
+    }
+
+    /// <summary>
+    /// Where a file shipped in the repository's <c>data</c> folder is: <c>data/NAME</c> under the current folder,
+    /// else under the nearest ancestor of the program's folder that has it (so <c>dotnet run</c> works from
+    /// anywhere); if none has it, the path relative to the current folder.
+    /// </summary>
+    public static string ShippedPath(string fileName)
+    {
+        ArgumentNullException.ThrowIfNull(fileName);
+        string relative = Path.Combine("data", fileName);
+        if (File.Exists(relative))
+        {
+            return relative;
+        }
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "data", fileName);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        return relative;
+    }
+
+    enum Format
+    {
+        Idx,
+        Csv,
+    }
+
+    static Format Detect(string path)
+    {
+        Span<byte> start = stackalloc byte[4];
+        int n;
+        using (FileStream file = FileInput.Open(path, bufferSize: 0))
+        {
+            try
+            {
+                n = file.ReadAtLeast(start, start.Length, throwOnEndOfStream: false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new DataError(path, $"cannot read: {e.Message}");
+            }
+        }
+        start = start[..n];
+        if (n == 0)
+        {
+            throw new DataError(path, "file is empty");
+        }
+        if (Idx.IsGzip(start) || (n >= 2 && start[0] == 0 && start[1] == 0))
+        {
+            return Format.Idx; // Idx says precisely what is wrong with a bad magic number
+        }
+        if (start.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+        {
+            start = start[3..];
+        }
+        if (start.Length > 0 && char.IsAsciiDigit((char)start[0]))
+        {
+            return Format.Csv;
+        }
+        throw new DataError(
+            path, "neither an IDX file (magic 0x00000803) nor a CSV file (label,784 pixels per line)");
+    }
+
+    static string FindLabelsBeside(string imagesPath)
+    {
+        string name = Path.GetFileName(imagesPath);
+        bool gz = name.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
+        string stem = gz ? name[..^3] : name;
+        foreach (var (images, labels) in StandardNames)
+        {
+            int at = stem.LastIndexOf(images, StringComparison.OrdinalIgnoreCase);
+            if (at < 0)
+            {
+                continue;
+            }
+            string labelsStem = string.Concat(stem.AsSpan(0, at), labels, stem.AsSpan(at + images.Length));
+            string dir = Path.GetDirectoryName(imagesPath) ?? "";
+            string same = Path.Combine(dir, gz ? labelsStem + ".gz" : labelsStem);
+            string other = Path.Combine(dir, gz ? labelsStem : labelsStem + ".gz");
+            if (File.Exists(same))
+            {
+                return same;
+            }
+            if (File.Exists(other))
+            {
+                return other;
+            }
+            throw new DataError(
+                same,
+                $"labels file not found (nor {Path.GetFileName(other)}) beside the images file {imagesPath}; "
+                + "give the labels file with --train-labels/--test-labels");
+        }
+        throw new DataError(
+            imagesPath,
+            "no labels file given, and the name does not follow the MNIST pattern NAME-images-idx3-ubyte[.gz] "
+            + "to find one beside it; give the labels file with --train-labels/--test-labels");
+    }
+
+    static void CheckLabels(string path, byte[] labels)
+    {
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if (labels[i] > 9)
+            {
+                throw new DataError(path, $"label {labels[i]} at index {i} is outside 0–9");
+            }
+        }
+    }
+
+    static bool SameFile(string a, string b) =>
+        string.Equals(Path.GetFullPath(a), Path.GetFullPath(b), StringComparison.Ordinal);
+}

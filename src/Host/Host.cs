@@ -1,0 +1,75 @@
+using Functional.Cli;
+using Functional.Host.Commands;
+
+namespace Functional.Host;
+
+/// <summary>Entry point: parse the command line, run one command, map every failure to one line and a code.</summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        try
+        {
+            return CommandLine.Parse(args) switch
+            {
+                Parsed.Help h => PrintHelp(h.text),
+                Parsed.Invalid i => Fail(i.message, ReturnCode.Usage),
+                Parsed.Run r => Dispatch(r.Item),
+                _ => Fail("unrecognised command line", ReturnCode.Usage),
+            };
+        }
+        catch (DataError e)
+        {
+            return Fail(e.Message, ReturnCode.BadData);
+        }
+        catch (UsageError e)
+        {
+            return Fail(e.Message, ReturnCode.Usage);
+        }
+        catch (ArgumentException e)
+        {
+            return Fail(e.Message, ReturnCode.Usage);
+        }
+        catch (IOException e)
+        {
+            return Fail(e.Message, ReturnCode.IoError);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            return Fail(e.Message, ReturnCode.IoError);
+        }
+        catch (Exception e)
+        {
+            string detail = Environment.GetEnvironmentVariable("FUNCTIONAL_DEBUG") == "1"
+                ? e.ToString()
+                : $"{e.GetType().Name}: {e.Message} (set FUNCTIONAL_DEBUG=1 for the stack trace)";
+            return Fail($"internal error, please report it: {detail}", ReturnCode.Internal);
+        }
+    }
+
+    static int Dispatch(Command command) => command switch
+    {
+        Command.Train t => TrainCommand.Run(t.Item),
+        Command.Eval e => EvalCommand.Run(e.Item),
+        Command.Predict p => PredictCommand.Run(p.Item),
+        Command.Bench b => BenchCommand.Run(b.Item),
+        _ => Fail("unknown command", ReturnCode.Usage),
+    };
+
+    static int PrintHelp(string text)
+    {
+        Console.Out.WriteLine(text.TrimEnd());
+        return ReturnCode.Ok;
+    }
+
+    /// <summary>Errors are one line: a multi-line message (Argu's usage hint) is joined.</summary>
+    static string OneLine(string message) =>
+        string.Join(" ", message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    static int Fail(string message, int code)
+    {
+        Console.Out.Flush();
+        Console.Error.WriteLine($"functional: {OneLine(message)}");
+        return code;
+    }
+}

@@ -1,0 +1,37 @@
+using Functional.Host.Data;
+
+namespace Functional.Host;
+
+/// <summary>Resolving data options to loaded image sets, and the shipped defaults.</summary>
+public static class Inputs
+{
+    public const string TrainImages = "train-images-idx3-ubyte.gz";
+    public const string TestImages = "test-images-idx3-ubyte.gz";
+
+    /// <summary>Loads <paramref name="path"/> (null: the shipped file <paramref name="shipped"/>) with its labels.</summary>
+    public static LabeledImages Load(string? path, string? labels, string shipped) =>
+        DataFiles.Load(path ?? DataFiles.ShippedPath(shipped), labels);
+
+    /// <summary>The core's view of an image set: bytes and labels, nothing copied.</summary>
+    public static global::Functional.Data.Images ToCore(LabeledImages images) =>
+        new(images.Pixels, images.Labels, images.Count, images.Features);
+
+    /// <summary>Fails with one line when the images do not fit a network of <paramref name="sizes"/>.</summary>
+    public static void CheckFits(LabeledImages images, int[] sizes)
+    {
+        if (images.Features != sizes[0])
+        {
+            throw new DataError(images.ImagesPath,
+                $"images have {images.Rows}x{images.Cols} = {images.Features} pixels but the network takes {sizes[0]} inputs (--layers {string.Join(",", sizes)})");
+        }
+        int classes = sizes[^1];
+        for (int i = 0; i < images.Labels.Length; i++)
+        {
+            if (images.Labels[i] >= classes)
+            {
+                throw new DataError(images.LabelsPath,
+                    $"label {images.Labels[i]} at index {i} does not fit the network's {classes} outputs");
+            }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Functional.Host;
+
+/// <summary>A training run's folder: run.json (the whole config), model.safetensors, and later journal and checkpoints.</summary>
+public static class RunFolder
+{
+    /// <summary>The folder to use: the one asked for, or runs/&lt;timestamp&gt; (never an existing one).</summary>
+    public static string Create(string? requested)
+    {
+        string dir = requested ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss"));
+        if (requested == null)
+        {
+            string basis = dir;
+            for (int k = 2; Directory.Exists(dir); k++)
+            {
+                dir = $"{basis}-{k}";
+            }
+        }
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    public static string Sha256(string path)
+    {
+        using var s = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(s));
+    }
+
+    public static string CodeVersion =>
+        typeof(RunFolder).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
+    public static JsonObject FileEntry(string path) => new()
+    {
+        ["path"] = Path.GetFullPath(path),
+        ["sha256"] = Sha256(path),
+    };
+
+    public static void WriteJson(string path, JsonNode node)
+    {
+        string text = node.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+        AtomicFile.Write(path, s => s.Write(System.Text.Encoding.UTF8.GetBytes(text)));
+    }
+}
