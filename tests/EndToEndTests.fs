@@ -30,8 +30,9 @@ let tempDir () =
 
 type Outcome = { Code: int; Out: string; Err: string }
 
-/// Runs functional.dll (copied beside the tests) with `args` in working directory `cwd`.
-let run (cwd: string) (args: string list) =
+/// Runs functional.dll (copied beside the tests) with `args` in working directory `cwd`, with extra
+/// environment variables `env`.
+let runWith (env: (string * string) list) (cwd: string) (args: string list) =
     let psi = ProcessStartInfo("dotnet")
     psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "functional.dll"))
 
@@ -42,6 +43,10 @@ let run (cwd: string) (args: string list) =
     psi.RedirectStandardOutput <- true
     psi.RedirectStandardError <- true
     psi.Environment["CI"] <- "true"
+
+    for k, v in env do
+        psi.Environment[k] <- v
+
     use p = Process.Start psi
     let out = p.StandardOutput.ReadToEndAsync()
     let err = p.StandardError.ReadToEndAsync()
@@ -52,6 +57,8 @@ let run (cwd: string) (args: string list) =
         Out = out.Result
         Err = err.Result
     }
+
+let run (cwd: string) (args: string list) = runWith [] cwd args
 
 let accuracyOf (text: string) =
     let m = Regex.Match(text, @"test accuracy: ([0-9.]+)%")

@@ -34,17 +34,27 @@ module Activation =
         let s = TensorPrimitives.Sum(Span.op_Implicit a)
         TensorPrimitives.Divide(Span.op_Implicit a, s, a)
 
+    /// col ← f(col) for one column (one example), in place.
+    let applyColumn<'T when 'T :> IFloatingPointIeee754<'T>> (act: Activation) (col: Span<'T>) =
+        let z = Span.op_Implicit col
+
+        match act with
+        | Sigmoid -> TensorPrimitives.Sigmoid<'T>(z, col)
+        | Tanh -> TensorPrimitives.Tanh<'T>(z, col)
+        | Relu -> TensorPrimitives.Max<'T>(z, 'T.Zero, col)
+        | Softmax -> softmaxColumn z col
+
+    /// a ← f(a) for an [n × cols] column-major block, column by column.
+    let applyInPlace<'T when 'T :> IFloatingPointIeee754<'T>> (act: Activation) (rows: int) (a: 'T[]) =
+        for j in 0 .. a.Length / rows - 1 do
+            applyColumn act (Span<'T>(a, j * rows, rows))
+
     /// a ← f(z) for an [n × cols] column-major block (a and z may be the same array).
     let applyInto<'T when 'T :> IFloatingPointIeee754<'T>> (act: Activation) (rows: int) (z: 'T[]) (a: 'T[]) =
-        match act with
-        | Sigmoid -> TensorPrimitives.Sigmoid(ReadOnlySpan z, Span a)
-        | Tanh -> TensorPrimitives.Tanh(ReadOnlySpan z, Span a)
-        | Relu -> TensorPrimitives.Max<'T>(ReadOnlySpan<'T>(z), 'T.Zero, Span<'T>(a))
-        | Softmax ->
-            let cols = z.Length / rows
+        if not (Object.ReferenceEquals(z, a)) then
+            Array.blit z 0 a 0 z.Length
 
-            for j in 0 .. cols - 1 do
-                softmaxColumn (ReadOnlySpan(z, j * rows, rows)) (Span(a, j * rows, rows))
+        applyInPlace act rows a
 
     /// dz ← f'(z) ∘ da, from the activation's output a (dz and da may be the same array).
     let backInto<'T when 'T :> IFloatingPointIeee754<'T>>
@@ -54,22 +64,35 @@ module Activation =
         (da: 'T[])
         (dz: 'T[])
         =
+        // Vector lanes first, then the same operations in the same order on the tail.
+        let lanes = Vector<'T>.Count
+        let last = a.Length - a.Length % lanes
+        let one = Vector<'T>.One
+
         match act with
         | Sigmoid ->
-            for i in 0 .. a.Length - 1 do
+            for i in 0..lanes .. last - 1 do
+                let ai = Vector<'T>(a, i)
+                Vector.Multiply(Vector<'T>(da, i), Vector.Multiply(ai, Vector.Subtract(one, ai))).CopyTo(dz, i)
+
+            for i in last .. a.Length - 1 do
                 let slope: 'T = a[i] * ('T.One - a[i])
                 dz[i] <- da[i] * slope
         | Tanh ->
-            for i in 0 .. a.Length - 1 do
+            for i in 0..lanes .. last - 1 do
+                let ai = Vector<'T>(a, i)
+                Vector.Multiply(Vector<'T>(da, i), Vector.Subtract(one, Vector.Multiply(ai, ai))).CopyTo(dz, i)
+
+            for i in last .. a.Length - 1 do
                 let square: 'T = a[i] * a[i]
                 dz[i] <- da[i] * ('T.One - square)
         | Relu ->
-            for i in 0 .. a.Length - 1 do
-                dz[i] <-
-                    if 'T.IsPositive a[i] && not ('T.IsZero a[i]) then
-                        da[i]
-                    else
-                        'T.Zero
+            for i in 0..lanes .. last - 1 do
+                let positive = Vector.GreaterThan(Vector<'T>(a, i), Vector<'T>.Zero)
+                Vector.ConditionalSelect(positive, Vector<'T>(da, i), Vector<'T>.Zero).CopyTo(dz, i)
+
+            for i in last .. a.Length - 1 do
+                dz[i] <- if 'T.op_GreaterThan (a[i], 'T.Zero) then da[i] else 'T.Zero
         | Softmax ->
             let cols = a.Length / rows
 

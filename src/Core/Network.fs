@@ -153,33 +153,29 @@ let layerInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) 
     else
         Tensor.gemmInto 'T.One layer.W false x false 'T.Zero a
 
+    // Bias and activation in one visit per column, while the column is in L1.
     let ad = Tensor.data a
+    let rows = a.RowCount
 
-    match layer.B with
-    | Some b ->
-        let rows = a.RowCount
-        let bd = ReadOnlySpan<'T>(Tensor.vdata b)
+    for j in 0 .. a.ColumnCount - 1 do
+        let col = Span<'T>(ad, j * rows, rows)
 
-        for j in 0 .. a.ColumnCount - 1 do
-            let col = Span<'T>(ad, j * rows, rows)
-            TensorPrimitives.Add<'T>(Span.op_Implicit col, bd, col)
-    | None -> ()
+        match layer.B with
+        | Some b -> TensorPrimitives.Add<'T>(Span.op_Implicit col, ReadOnlySpan<'T>(Tensor.vdata b), col)
+        | None -> ()
 
-    Activation.applyInto act a.RowCount ad ad
+        Activation.applyColumn act col
 
-/// Runs x ([inputs × B]) through the network, writing each layer's activations into `acts`.
+/// Runs trace.Input ([inputs × B]) through the network, writing each layer's activations into the trace.
 let forwardInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (net: Network<'T>)
-    (x: Matrix<'T>)
-    (acts: Matrix<'T>[])
-    : Trace<'T> =
-    let mutable input = x
+    (trace: Trace<'T>)
+    =
+    let mutable input = trace.Input
 
     for l in 0 .. net.Layers.Length - 1 do
-        layerInto (Spec.activation net.Spec l) net.Layers[l] input acts[l]
-        input <- acts[l]
-
-    { Input = x; Activations = acts }
+        layerInto (Spec.activation net.Spec l) net.Layers[l] input trace.Activations[l]
+        input <- trace.Activations[l]
 
 /// Fresh activation buffers for a batch of `batch` columns.
 let activationBuffers<'T
@@ -194,37 +190,52 @@ let forward<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) an
     (net: Network<'T>)
     (x: Matrix<'T>)
     : Trace<'T> =
-    forwardInto net x (activationBuffers net.Spec x.ColumnCount)
+    let trace =
+        {
+            Input = x
+            Activations = activationBuffers net.Spec x.ColumnCount
+        }
+
+    forwardInto net trace
+    trace
+
+/// One layer's parameter gradients from its dL/dz and its input: dW = dz belowᵀ, db = Σ_columns dz.
+let layerGradInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (dz: Matrix<'T>)
+    (below: Matrix<'T>)
+    (g: Layer<'T>)
+    =
+    if dz.ColumnCount = 1 then
+        Tensor.outerInto (Tensor.data dz) (Tensor.data below) g.W
+    else
+        Tensor.gemmInto 'T.One dz false below true 'T.Zero g.W
+
+    match g.B with
+    | Some gb ->
+        let db = Span<'T>(Tensor.vdata gb)
+        let dzd = Tensor.data dz
+        let rows = dz.RowCount
+        db.Clear()
+
+        for j in 0 .. dz.ColumnCount - 1 do
+            TensorPrimitives.Add<'T>(Span.op_Implicit db, ReadOnlySpan<'T>(dzd, j * rows, rows), db)
+    | None -> ()
 
 /// Backpropagates dL/dz of the output layer (held in deltas[L−1]) through the trace.
-/// Writes every layer's dL/dz into `deltas` and the parameter gradients into `grads`.
+/// Writes every layer's dL/dz into `deltas` and, unless grads is ValueNone, the parameter gradients into it.
 let backwardInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (net: Network<'T>)
     (trace: Trace<'T>)
     (deltas: Matrix<'T>[])
-    (grads: Layer<'T>[])
+    (grads: Layer<'T>[] voption)
     =
     for l in net.Layers.Length - 1 .. -1 .. 0 do
         let dz = deltas[l]
         let below = if l = 0 then trace.Input else trace.Activations[l - 1]
-        let g = grads[l]
 
-        if dz.ColumnCount = 1 then
-            Array.Clear(Tensor.data g.W)
-            Tensor.gerInto 'T.One (Tensor.data dz) (Tensor.data below) g.W
-        else
-            Tensor.gemmInto 'T.One dz false below true 'T.Zero g.W
-
-        match g.B with
-        | Some gb ->
-            let db = Span<'T>(Tensor.vdata gb)
-            let dzd = Tensor.data dz
-            let rows = dz.RowCount
-            db.Clear()
-
-            for j in 0 .. dz.ColumnCount - 1 do
-                TensorPrimitives.Add<'T>(Span.op_Implicit db, ReadOnlySpan<'T>(dzd, j * rows, rows), db)
-        | None -> ()
+        match grads with
+        | ValueSome g -> layerGradInto dz below g[l]
+        | ValueNone -> ()
 
         if l > 0 then
             let down = deltas[l - 1]

@@ -6,6 +6,7 @@ module Functional.Optim
 
 open System
 open System.Numerics
+open System.Numerics.Tensors
 open Functional.Network
 
 type OptimizerSpec =
@@ -81,21 +82,15 @@ let updateArrays<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> '
 
         match spec with
         | Sgd lr ->
-            let eta: 'T = 'T.CreateTruncating lr
-
-            for i in 0 .. w.Length - 1 do
-                let step: 'T = eta * g[i]
-                w[i] <- w[i] - step
+            // w + g·(−η) has the same bits as w − η·g; one vectorised pass.
+            let negEta: 'T = 'T.CreateTruncating(-lr)
+            TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(g), negEta, ReadOnlySpan<'T>(w), Span<'T>(w))
         | Momentum(lr, mu) ->
-            let eta: 'T = 'T.CreateTruncating lr
+            let negEta: 'T = 'T.CreateTruncating(-lr)
             let mu: 'T = 'T.CreateTruncating mu
             let v = ms[p]
-
-            for i in 0 .. w.Length - 1 do
-                let kept: 'T = mu * v[i]
-                v[i] <- kept + g[i]
-                let step: 'T = eta * v[i]
-                w[i] <- w[i] - step
+            TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(v), mu, ReadOnlySpan<'T>(g), Span<'T>(v))
+            TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(v), negEta, ReadOnlySpan<'T>(w), Span<'T>(w))
         | Adam(lr, b1, b2, eps) ->
             let c1 = 1.0 - Math.Pow(b1, float t)
             let c2 = 1.0 - Math.Pow(b2, float t)
@@ -106,8 +101,32 @@ let updateArrays<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> '
             let c1', c2' = 'T.CreateTruncating c1, 'T.CreateTruncating c2
             let eps': 'T = 'T.CreateTruncating eps
             let m, v = ms[p], vs[p]
+            let lanes = Vector<'T>.Count
+            let last = w.Length - w.Length % lanes
 
-            for i in 0 .. w.Length - 1 do
+            let vb1, vb2, vk1, vk2 =
+                Vector<'T>(b1'), Vector<'T>(b2'), Vector<'T>(k1), Vector<'T>(k2)
+
+            let vc1, vc2, veps, veta =
+                Vector<'T>(c1'), Vector<'T>(c2'), Vector<'T>(eps'), Vector<'T>(eta)
+
+            // One fused pass, lanes first, then the same operations in the same order on the tail.
+            for i in 0..lanes .. last - 1 do
+                let gi = Vector<'T>(g, i)
+
+                let mi =
+                    Vector.Add(Vector.Multiply(vb1, Vector<'T>(m, i)), Vector.Multiply(vk1, gi))
+
+                let vi =
+                    Vector.Add(Vector.Multiply(vb2, Vector<'T>(v, i)), Vector.Multiply(vk2, Vector.Multiply(gi, gi)))
+
+                mi.CopyTo(m, i)
+                vi.CopyTo(v, i)
+                let den = Vector.Add(Vector.SquareRoot(Vector.Divide(vi, vc2)), veps)
+                let step = Vector.Multiply(veta, Vector.Divide(Vector.Divide(mi, vc1), den))
+                Vector.Subtract(Vector<'T>(w, i), step).CopyTo(w, i)
+
+            for i in last .. w.Length - 1 do
                 let gi = g[i]
                 let m1: 'T = b1' * m[i]
                 let m2: 'T = k1 * gi

@@ -53,6 +53,7 @@ type Workspace<'T
         Grads: Layer<'T>[]
         GradArrays: 'T[][]
         LayerOf: int[]
+        mutable Trace: Trace<'T> voption
         mutable BoundNet: obj
         mutable BoundOpt: obj
         mutable Params: 'T[][]
@@ -77,6 +78,7 @@ module Workspace =
                 grads
                 |> Array.mapi (fun l g -> Array.create (Layer.arrays g).Length l)
                 |> Array.concat
+            Trace = ValueNone
             BoundNet = null
             BoundOpt = null
             Params = [||]
@@ -112,13 +114,28 @@ let l2Term (lambda: float) (net: Network<'T>) =
         * (net.Layers |> Array.sumBy (fun l -> sumSquares (Tensor.data l.W)))
 
 /// Loss and gradients of the batch into ws.Grads (the network is only read). Returns the loss.
-let gradientsInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+let private lossInto<'T
+    when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (hyper: Hyper)
     (batch: Batch<'T>)
     (ws: Workspace<'T>)
     (net: Network<'T>)
+    (withGrads: bool)
     : float =
-    let trace = forwardInto net batch.X ws.Acts
+    let trace =
+        match ws.Trace with
+        | ValueSome t when Object.ReferenceEquals(t.Input, batch.X) -> t
+        | _ ->
+            let t =
+                {
+                    Input = batch.X
+                    Activations = ws.Acts
+                }
+
+            ws.Trace <- ValueSome t
+            t
+
+    forwardInto net trace
     let out = trace.Output
     let classes = out.RowCount
     let a, y = Tensor.data out, Tensor.data batch.Y
@@ -136,9 +153,9 @@ let gradientsInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 
         y
         (Tensor.data ws.Deltas[ws.Deltas.Length - 1])
 
-    backwardInto net trace ws.Deltas ws.Grads
+    backwardInto net trace ws.Deltas (if withGrads then ValueSome ws.Grads else ValueNone)
 
-    if hyper.L2 <> 0.0 then
+    if withGrads && hyper.L2 <> 0.0 then
         let lambda: 'T = 'T.CreateTruncating hyper.L2
 
         for l in 0 .. net.Layers.Length - 1 do
@@ -146,6 +163,15 @@ let gradientsInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 
             TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(w), lambda, ReadOnlySpan<'T>(g), Span<'T>(g))
 
     loss
+
+/// Loss and gradients of the batch into ws.Grads (the network is only read). Returns the loss.
+let gradientsInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (hyper: Hyper)
+    (batch: Batch<'T>)
+    (ws: Workspace<'T>)
+    (net: Network<'T>)
+    : float =
+    lossInto hyper batch ws net true
 
 /// The pure gradient: loss and a fresh set of gradients, shaped like the network's layers.
 let gradients<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
@@ -165,6 +191,15 @@ let private perLayer (ws: Workspace<'T>) (layers: int) (f: int -> float) =
 
     acc
 
+/// Per-example plain SGD (no L2) updates the weights straight from the deltas, without a gradient buffer.
+/// Both `step` and `stepInPlace` take this path for such steps, so they still agree bit for bit.
+let private fusedSgd (hyper: Hyper) (batch: Batch<'T>) =
+    batch.X.ColumnCount = 1
+    && hyper.L2 = 0.0
+    && (match hyper.Optimizer with
+        | Sgd _ -> true
+        | _ -> false)
+
 /// Step number t+1 from the state (t, net, opt), overwriting net and opt. With `measure`, the report
 /// carries per-layer gradient norms and update ratios (one extra pass over the weights).
 let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
@@ -177,7 +212,8 @@ let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
     (opt: OptState<'T>)
     : StepReport =
     Workspace.bind ws net opt
-    let loss = gradientsInto hyper batch ws net
+    let fused = fusedSgd hyper batch
+    let loss = lossInto hyper batch ws net (measure || not fused)
     let layers = net.Layers.Length
 
     if measure then
@@ -186,7 +222,23 @@ let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
         else
             ws.Params |> Array.iteri (fun p w -> Array.blit w 0 ws.Before[p] 0 w.Length)
 
-    updateArrays hyper.Optimizer (t + 1L) ws.Params ws.GradArrays ws.M ws.V
+    if fused then
+        // w ← w + (−η)·dz·belowᵀ straight from the deltas: the gradient is never written out, which halves
+        // the memory traffic of a per-example step (W1 does not fit in one core's L2).
+        let negEta: 'T = 'T.CreateTruncating(-(OptimizerSpec.lr hyper.Optimizer))
+
+        for l in 0 .. layers - 1 do
+            let dz = Tensor.data ws.Deltas[l]
+            let below = if l = 0 then batch.X else ws.Acts[l - 1]
+            Tensor.gerInto negEta dz (Tensor.data below) net.Layers[l].W
+
+            match net.Layers[l].B with
+            | Some b ->
+                let bd = Tensor.vdata b
+                TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(dz), negEta, ReadOnlySpan<'T>(bd), Span<'T>(bd))
+            | None -> ()
+    else
+        updateArrays hyper.Optimizer (t + 1L) ws.Params ws.GradArrays ws.M ws.V
 
     if measure then
         let grad =

@@ -371,6 +371,15 @@ let gemvInto (alpha: 'T) (a: Matrix<'T>) (ta: bool) (x: 'T[]) (beta: 'T) (y: 'T[
                 y
             )
 
+/// a ← x·yᵀ (one example's weight gradient): one vectorised pass per column, no clearing, no accumulation.
+/// Each entry is the single product x_i·y_j, so every backend gives the same bits.
+let outerInto (x: 'T[]) (y: 'T[]) (a: Matrix<'T>) =
+    let ad = data a
+    let rows = a.RowCount
+
+    for j in 0 .. a.ColumnCount - 1 do
+        System.Numerics.Tensors.TensorPrimitives.Multiply<'T>(ReadOnlySpan<'T>(x), y[j], Span<'T>(ad, j * rows, rows))
+
 /// a ← alpha·x·yᵀ + a (rank-one update: the weight gradient of one example).
 let gerInto (alpha: 'T) (x: 'T[]) (y: 'T[]) (a: Matrix<'T>) =
     match Blas.Current with
@@ -401,17 +410,11 @@ let gerInto (alpha: 'T) (x: 'T[]) (y: 'T[]) (a: Matrix<'T>) =
             a.RowCount
         )
     | _ ->
-        (managed<'T>())
-            .MatrixMultiplyWithUpdate(
-                Transpose.DontTranspose,
-                Transpose.Transpose,
-                alpha,
-                x,
-                x.Length,
-                1,
-                y,
-                y.Length,
-                1,
-                'T.One,
-                data a
-            )
+        // Column by column: a[:, j] += (alpha·y_j)·x, the order in which OpenBLAS's kernel rounds too.
+        let ad = data a
+        let rows = a.RowCount
+
+        for j in 0 .. a.ColumnCount - 1 do
+            let s: 'T = alpha * y[j]
+            let col = Span<'T>(ad, j * rows, rows)
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(x), s, Span.op_Implicit col, col)
