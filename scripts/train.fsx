@@ -52,7 +52,7 @@ let state0 = Step.initState hyper (Network.init<float32> Init.He 1 spec)
 let batchOf (images: Data.Images) (order: int[]) offset count : Batch<float32> =
     let x = Tensor.zeros<float32> 784 count
     let y = Tensor.zeros<float32> 10 count
-    Data.gatherInto (Data.Scale.table Data.Unit) (Data.Scale.targets Data.Unit) images order offset x y
+    Data.gatherInto Data.Unit images order offset x y
     { X = x; Y = y }
 
 // One step is a pure function: state in, state and report out. state0 is unchanged afterwards.

@@ -1146,30 +1146,36 @@ let private dataTests =
                 Expect.equal (Scale.tryParse (Scale.name Unit)) (Some Unit) "Unit's name parses back"
             }
 
-            test "gatherInto: image n's pixels in column j, and its one-hot target" {
+            test "gatherInto: image n's pixels in column j, scaled as Scale.table says, and its one-hot target" {
                 let images: Images =
                     {
-                        Pixels = Array.init 12 (fun k -> byte (k * 20))
+                        Pixels = Array.init (3 * 37) (fun k -> byte (k * 7 % 256))
                         Labels = [| 2uy; 0uy; 1uy |]
                         Count = 3
-                        Features = 4
+                        Features = 37
                     }
 
-                let table = Scale.table<float> Unit
-                let x = Tensor.zeros<float> 4 2
-                let y = Tensor.zeros<float> 3 2
-                // Fill with junk first: gatherInto must overwrite every entry.
-                Array.fill (Tensor.data x) 0 8 nan
-                Array.fill (Tensor.data y) 0 6 nan
-                gatherInto table (Scale.targets<float> Book) images [| 1; 2; 0 |] 1 x y
+                for scale in [ Unit; Book ] do
+                    let table = Scale.table<float32> scale
+                    let off, on = Scale.targets<float32> scale
+                    let x = Tensor.zeros<float32> 37 2
+                    let y = Tensor.zeros<float32> 3 2
+                    // Fill with junk first: gatherInto must overwrite every entry.
+                    Array.fill (Tensor.data x) 0 74 nanf
+                    Array.fill (Tensor.data y) 0 6 nanf
+                    gatherInto scale images [| 1; 2; 0 |] 1 x y
 
-                for j, n in [ 0, 2; 1, 0 ] do
-                    for i in 0..3 do
-                        Expect.equal x[i, j] (float (images.Pixels[n * 4 + i]) / 255.0) $"x[%d{i}, %d{j}]"
+                    for j, n in [ 0, 2; 1, 0 ] do
+                        for i in 0..36 do
+                            let expected = table[int images.Pixels[n * 37 + i]]
+                            Expect.equal x[i, j] expected $"x[%d{i}, %d{j}] under %A{scale}"
 
-                    for k in 0..2 do
-                        let expected = if k = int images.Labels[n] then 0.99 else 0.01
-                        Expect.equal y[k, j] expected $"y[%d{k}, %d{j}]"
+                        for k in 0..2 do
+                            let expected = if k = int images.Labels[n] then on else off
+                            Expect.equal y[k, j] expected $"y[%d{k}, %d{j}]"
+
+                let unit = Scale.table<float> Unit
+                Expect.equal unit.[51] (51.0 / 255.0) "unit is x/255"
             }
         ]
 

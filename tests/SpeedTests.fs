@@ -63,11 +63,11 @@ let private allocatedPerStep (stepOnce: unit -> unit) =
 
 let private fusedTests =
     testList
-        "fused per-example SGD"
+        "fused SGD (no gradient buffer)"
         [
             for hidden in [ Sigmoid; Relu; Tanh ] do
-                for bias in [ true; false ] do
-                    test (sprintf "equals gradient-then-update, %s bias=%b" (Activation.name hidden) bias) {
+                for bias, cols in [ true, 1; false, 1; true, 4; false, 4 ] do
+                    test (sprintf "equals gradient-then-update, %s bias=%b batch %d" (Activation.name hidden) bias cols) {
                         let s = spec [| 12; 7; 5; 3 |] hidden Softmax bias
                         let rng = Rng.For(5, 1)
                         let net = Network.init<float> Xavier 3 s
@@ -77,7 +77,7 @@ let private fusedTests =
                         let mutable reference = Network.copy net
 
                         for _ in 1..10 do
-                            let batch = batchOf<float> rng s 1
+                            let batch = batchOf<float> rng s cols
                             let next, _ = step h batch state
                             // The definition, unfused: g = ∂L/∂θ, then w ← w − η g.
                             let _, grads = gradients h batch reference

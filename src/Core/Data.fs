@@ -5,6 +5,7 @@ module Functional.Data
 
 open System
 open System.Numerics
+open System.Numerics.Tensors
 open MathNet.Numerics.LinearAlgebra
 open Functional.Init
 
@@ -52,10 +53,10 @@ type Images =
     }
 
 /// Writes examples indices[offset .. offset+count−1] into the columns of x ([features × count]) and
-/// their one-hot targets into y ([classes × count]), using a byte → value table from Scale.table.
-let gatherInto
-    (table: 'T[])
-    (off: 'T, on: 'T)
+/// their one-hot targets into y ([classes × count]), scaled by `scale`: the values of Scale.table,
+/// computed a column at a time with vector instructions (byte → 'T, ÷255, then ·0.99 + 0.01 for Book).
+let gatherInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (scale: Scale)
     (images: Images)
     (indices: int[])
     (offset: int)
@@ -64,16 +65,28 @@ let gatherInto
     =
     let xd, yd = Tensor.data x, Tensor.data y
     let f, classes = images.Features, y.RowCount
+    // No tuples or union equality here: this runs every step and must not allocate.
+    let book =
+        match scale with
+        | Book -> true
+        | Unit -> false
+
+    let off: 'T = if book then 'T.CreateTruncating 0.01 else 'T.Zero
+    let on: 'T = if book then 'T.CreateTruncating 0.99 else 'T.One
+    let max: 'T = 'T.CreateTruncating 255
+    let squeeze, lift = 'T.CreateTruncating 0.99, 'T.CreateTruncating 0.01
 
     for j in 0 .. x.ColumnCount - 1 do
         let n = indices[offset + j]
-        let src = ReadOnlySpan(images.Pixels, n * f, f)
-        let dst = Span(xd, j * f, f)
+        let dst = Span<'T>(xd, j * f, f)
+        TensorPrimitives.ConvertTruncating<byte, 'T>(ReadOnlySpan<byte>(images.Pixels, n * f, f), dst)
+        TensorPrimitives.Divide<'T>(Span.op_Implicit dst, max, dst)
 
-        for i in 0 .. f - 1 do
-            dst[i] <- table[int src[i]]
+        if book then
+            TensorPrimitives.Multiply<'T>(Span.op_Implicit dst, squeeze, dst)
+            TensorPrimitives.Add<'T>(Span.op_Implicit dst, lift, dst)
 
-        Span(yd, j * classes, classes).Fill off
+        Span<'T>(yd, j * classes, classes).Fill off
         yd[j * classes + int images.Labels[n]] <- on
 
 /// The order in which epoch `epoch` (0-based) visits the n examples.

@@ -191,11 +191,11 @@ let private perLayer (ws: Workspace<'T>) (layers: int) (f: int -> float) =
 
     acc
 
-/// Per-example plain SGD (no L2) updates the weights straight from the deltas, without a gradient buffer.
-/// Both `step` and `stepInPlace` take this path for such steps, so they still agree bit for bit.
-let private fusedSgd (hyper: Hyper) (batch: Batch<'T>) =
-    batch.X.ColumnCount = 1
-    && hyper.L2 = 0.0
+/// Plain SGD (no L2) updates the weights straight from the deltas: W ← W + (−η)·dz·belowᵀ in one rank-k
+/// product into W, without writing a gradient and reading it back. Both `step` and `stepInPlace` take
+/// this path for such steps, so they still agree bit for bit.
+let private fusedSgd (hyper: Hyper) =
+    hyper.L2 = 0.0
     && (match hyper.Optimizer with
         | Sgd _ -> true
         | _ -> false)
@@ -212,7 +212,7 @@ let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
     (opt: OptState<'T>)
     : StepReport =
     Workspace.bind ws net opt
-    let fused = fusedSgd hyper batch
+    let fused = fusedSgd hyper
     let loss = lossInto hyper batch ws net (measure || not fused)
     let layers = net.Layers.Length
 
@@ -223,19 +223,33 @@ let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
             ws.Params |> Array.iteri (fun p w -> Array.blit w 0 ws.Before[p] 0 w.Length)
 
     if fused then
-        // w ← w + (−η)·dz·belowᵀ straight from the deltas: the gradient is never written out, which halves
-        // the memory traffic of a per-example step (W1 does not fit in one core's L2).
+        // The deltas were computed from the old weights (backward finished first), so updating layer by
+        // layer now is the same step. Without the gradient buffer a step moves W1 through memory twice, not four times.
         let negEta: 'T = 'T.CreateTruncating(-(OptimizerSpec.lr hyper.Optimizer))
 
         for l in 0 .. layers - 1 do
-            let dz = Tensor.data ws.Deltas[l]
+            let dz = ws.Deltas[l]
             let below = if l = 0 then batch.X else ws.Acts[l - 1]
-            Tensor.gerInto negEta dz (Tensor.data below) net.Layers[l].W
+            let layer = net.Layers[l]
 
-            match net.Layers[l].B with
+            if dz.ColumnCount = 1 then
+                Tensor.gerInto negEta (Tensor.data dz) (Tensor.data below) layer.W
+            else
+                Tensor.gemmInto negEta dz false below true 'T.One layer.W
+
+            match layer.B with
             | Some b ->
                 let bd = Tensor.vdata b
-                TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(dz), negEta, ReadOnlySpan<'T>(bd), Span<'T>(bd))
+                let dzd = Tensor.data dz
+                let rows = dz.RowCount
+
+                for j in 0 .. dz.ColumnCount - 1 do
+                    TensorPrimitives.MultiplyAdd<'T>(
+                        ReadOnlySpan<'T>(dzd, j * rows, rows),
+                        negEta,
+                        ReadOnlySpan<'T>(bd),
+                        Span<'T>(bd)
+                    )
             | None -> ()
     else
         updateArrays hyper.Optimizer (t + 1L) ws.Params ws.GradArrays ws.M ws.V
