@@ -425,8 +425,8 @@ let private resumeReplay =
                 | Invalid _ -> ()
                 | other -> failtestf "%A" other
             }
-            test "train rejects --journal-every 0" {
-                match parse "train --journal-every 0" with
+            test "train rejects --journal-every -1" {
+                match parse "train --journal-every -1" with
                 | Invalid m -> Expect.stringContains m "--journal-every" "names it"
                 | other -> failtestf "%A" other
             }

@@ -114,7 +114,7 @@ type TrainArgs =
             | Checkpoint_Every _ ->
                 "also write a checkpoint every N steps, >= 0 (default 0: only at each epoch's end and at the end)."
             | Journal_Every _ ->
-                "journal one line (loss, gradient norms, update ratios, weights hash) every N steps, >= 1 (default 100)."
+                "journal one line (loss, gradient norms, update ratios, weights hash) every N steps (default: 1,000 below batch 32, else 100)."
             | Threads _ -> "worker threads, 0 = auto (default 0)."
             | Quiet -> "print only the final result."
 

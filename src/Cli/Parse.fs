@@ -51,7 +51,7 @@ type TrainOptions =
         Run: string | null
         /// Extra checkpoint every N steps; 0 = only at epoch ends and at the end.
         CheckpointEvery: int
-        /// A journal line every N steps.
+        /// A journal line every N steps; 0 = by batch size (1,000 below batch 32, else 100).
         JournalEvery: int
         /// 0 = auto.
         Threads: int
@@ -268,9 +268,9 @@ module Parser =
         let epochs = r.GetResult(A.TrainArgs.Epochs, defaultValue = 15)
         let threads = r.GetResult(A.TrainArgs.Threads, defaultValue = 0)
         let checkpointEvery = r.GetResult(A.TrainArgs.Checkpoint_Every, defaultValue = 0)
-        let journalEvery = r.GetResult(A.TrainArgs.Journal_Every, defaultValue = 100)
+        let journalEvery = r.GetResult(A.TrainArgs.Journal_Every, defaultValue = 0)
         checks.Require (checkpointEvery >= 0) "checkpoint-every" ">= 0" checkpointEvery
-        checks.Require (journalEvery >= 1) "journal-every" ">= 1" journalEvery
+        checks.Require (journalEvery >= 0) "journal-every" ">= 1 (or 0 for the default)" journalEvery
         checks.Require (finite lr && lr > 0.0) "lr" "> 0" lr
         checks.Require (finite l2 && l2 >= 0.0) "l2" ">= 0" l2
         checks.Require (finite momentum && momentum >= 0.0 && momentum < 1.0) "momentum" "in [0, 1)" momentum

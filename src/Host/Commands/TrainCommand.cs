@@ -33,7 +33,10 @@ public static class TrainCommand
         log.WriteLine($"blas  {Api.BlasDescription()}");
         log.WriteLine($"run   {dir}");
 
-        var run = RunFile.Of(config, o.Epochs, o.CheckpointEvery, o.JournalEvery, train, test);
+        // A journal line costs about as much as 20 per-example steps (a hash of every weight, gradient norms):
+        // every 1,000 steps keeps per-example runs' overhead small, every 100 is cheap for mini-batches.
+        int journalEvery = o.JournalEvery > 0 ? o.JournalEvery : batch < 32 ? 1000 : 100;
+        var run = RunFile.Of(config, o.Epochs, o.CheckpointEvery, journalEvery, train, test);
         run.Write(dir);
         var trainer = Api.CreateTrainer(config, Inputs.ToCore(train));
         return TrainLoop.Run(run, dir, trainer, train, test, new Position(0, 0, 0), "", o.Quiet);
