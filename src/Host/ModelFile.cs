@@ -37,6 +37,24 @@ public static class ModelFile
             ? Safetensors.Tensor.FromFloats(a.Name, a.Shape.Select(d => (long)d).ToArray(), f)
             : Safetensors.Tensor.FromDoubles(a.Name, a.Shape.Select(d => (long)d).ToArray(), a.Float64)).ToList();
 
+    /// <summary>The core's view of F32/F64 tensors read from <paramref name="path"/> (any other dtype is bad data).</summary>
+    public static NamedArray[] ToNamedArrays(string path, IEnumerable<Safetensors.Tensor> tensors) =>
+        tensors.Select(t => t.Dtype switch
+        {
+            "F32" => new NamedArray(t.Name, t.Shape.Select(d => (int)d).ToArray(), t.ToFloats(), null!),
+            "F64" => new NamedArray(t.Name, t.Shape.Select(d => (int)d).ToArray(), null!, t.ToDoubles()),
+            _ => throw new DataError(path, $"tensor '{t.Name}' has dtype {t.Dtype}; functional writes F32 or F64"),
+        }).ToArray();
+
+    /// <summary>The same model reading its inputs with another scaling (null or its own: unchanged).</summary>
+    public static Model WithScale(Model model, string? scale)
+    {
+        var s = model.Spec;
+        return scale == null || scale == s.Scale
+            ? model
+            : Api.LoadModel(new ModelSpec(s.Sizes, s.Hidden, s.Output, s.Bias, scale, s.Precision), model.Tensors());
+    }
+
     public static JsonObject SpecJson(ModelSpec spec) => new()
     {
         ["sizes"] = new JsonArray(spec.Sizes.Select(s => (JsonNode)s).ToArray()),
@@ -79,12 +97,7 @@ public static class ModelFile
         {
             throw new DataError(path, $"the network spec in __metadata__ is not valid: {e.Message}");
         }
-        var arrays = tensors.Select(t => t.Dtype switch
-        {
-            "F32" => new NamedArray(t.Name, t.Shape.Select(d => (int)d).ToArray(), t.ToFloats(), null!),
-            "F64" => new NamedArray(t.Name, t.Shape.Select(d => (int)d).ToArray(), null!, t.ToDoubles()),
-            _ => throw new DataError(path, $"tensor '{t.Name}' has dtype {t.Dtype}; a model holds F32 or F64"),
-        }).ToArray();
+        var arrays = ToNamedArrays(path, tensors);
         try
         {
             return Api.LoadModel(spec, arrays);

@@ -14,7 +14,7 @@ public static class EvalCommand
         var data = Inputs.Load(o.Data, o.DataLabels, Inputs.TestImages);
         Inputs.CheckFits(data, model.Spec.Sizes);
         var images = Inputs.ToCore(data);
-        var scaled = o.Scale is { } s && s != model.Spec.Scale ? Rescaled(model, s) : model;
+        var scaled = ModelFile.WithScale(model, o.Scale);
         var e = scaled.Evaluate(images);
         var log = Console.Out;
 
@@ -25,12 +25,6 @@ public static class EvalCommand
         log.WriteLine(ConfusionTable(e));
         log.WriteLine(Sample(data.Labels, e.Predictions, o.Seed));
         return ReturnCode.Ok;
-    }
-
-    static Model Rescaled(Model model, string scale)
-    {
-        var s = model.Spec;
-        return Api.LoadModel(new ModelSpec(s.Sizes, s.Hidden, s.Output, s.Bias, scale, s.Precision), model.Tensors());
     }
 
     /// <summary>Rows are targets, columns predictions; the last column is the class's accuracy.</summary>

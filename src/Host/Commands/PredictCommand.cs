@@ -16,11 +16,7 @@ public static class PredictCommand
         {
             throw new UsageError($"--index {o.Index} is outside {data.ImagesPath}, which holds images 0..{data.Count - 1}");
         }
-        if (o.Scale is { } s && s != model.Spec.Scale)
-        {
-            var sp = model.Spec;
-            model = Api.LoadModel(new ModelSpec(sp.Sizes, sp.Hidden, sp.Output, sp.Bias, s, sp.Precision), model.Tensors());
-        }
+        model = ModelFile.WithScale(model, o.Scale);
         double[] p = model.Outputs(Inputs.ToCore(data), o.Index);
         int best = Array.IndexOf(p, p.Max());
         var log = Console.Out;

@@ -87,12 +87,7 @@ public static class Checkpoints
             ? v
             : throw new DataError(path, $"__metadata__ '{key}' is not a non-negative integer");
         var at = new Position(Long("step"), (int)Long("epoch"), (int)Long("offset"));
-        var state = tensors.Select(t => t.Dtype switch
-        {
-            "F32" => new NamedArray(t.Name, t.Shape.Select(d => (int)d).ToArray(), t.ToFloats(), null!),
-            "F64" => new NamedArray(t.Name, t.Shape.Select(d => (int)d).ToArray(), null!, t.ToDoubles()),
-            _ => throw new DataError(path, $"tensor '{t.Name}' has dtype {t.Dtype}; a checkpoint holds F32 or F64"),
-        }).ToArray();
+        var state = ModelFile.ToNamedArrays(path, tensors);
         return new Checkpoint(path, at, state, hash);
     }
 
