@@ -184,6 +184,10 @@ type Blas private () =
 
     static let mutable chosen: Backend option = None
 
+    // Read once: this is consulted on every matrix product.
+    static let forcedManaged =
+        lazy (Environment.GetEnvironmentVariable "FUNCTIONAL_BLAS" = "managed")
+
     [<ThreadStatic; DefaultValue>]
     static val mutable private scoped: int
 
@@ -199,9 +203,7 @@ type Blas private () =
             match chosen with
             | Some b -> b
             | None ->
-                let env = Environment.GetEnvironmentVariable "FUNCTIONAL_BLAS"
-
-                if (env = "managed" || not available.Value) then
+                if forcedManaged.Value || not available.Value then
                     Managed
                 else
                     OpenBlas
