@@ -160,6 +160,8 @@ let private roundTripTests =
                         Run = "runs/x"
                         Threads = 4
                         Quiet = true
+                        Preset = "modern"
+                        TrainCount = 0
                     }
 
                 Expect.equal t expected "train options"
@@ -361,7 +363,7 @@ let private helpTests =
             test "enumerated values are listed" {
                 let text = help "train --help"
                 contains text "sigmoid|tanh|relu"
-                contains text "normal-fanin|xavier|he"
+                contains text "normal-fanin|normal-fanout|xavier|he"
                 contains text "sgd|momentum|adam"
                 contains text "float32|float64"
             }

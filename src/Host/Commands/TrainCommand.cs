@@ -16,7 +16,7 @@ public static class TrainCommand
         {
             throw new UsageError(problem);
         }
-        var train = Inputs.Load(o.Data.Train, o.Data.TrainLabels, Inputs.TrainImages);
+        var train = Subset.First(Inputs.Load(o.Data.Train, o.Data.TrainLabels, Inputs.TrainImages), o.TrainCount);
         var test = Inputs.Load(o.Data.Test, o.Data.TestLabels, Inputs.TestImages);
         Inputs.CheckFits(train, config.Sizes);
         Inputs.CheckFits(test, config.Sizes);
@@ -26,7 +26,7 @@ public static class TrainCommand
         string dir = RunFolder.Create(o.Run);
         var log = Console.Out;
 
-        log.WriteLine($"train {Describe(config)}, {(o.Batch <= 0 ? "full batch" : $"batch {o.Batch}")}, {o.Epochs} epochs, {o.Precision}, seed {o.Seed}");
+        log.WriteLine($"train {Describe(config)}, {(o.Batch <= 0 ? "full batch" : $"batch {o.Batch}")}, {o.Epochs} epochs, {o.Precision}, seed {o.Seed}{(o.Preset == "modern" ? "" : $", preset {o.Preset}")}");
         log.WriteLine($"data  train {train.Count:N0} images ({train.ImagesPath}), test {test.Count:N0} ({test.ImagesPath})");
         log.WriteLine($"blas  {Api.BlasDescription()}");
         log.WriteLine($"run   {dir}");
@@ -83,6 +83,10 @@ public static class TrainCommand
         RunFolder.WriteJson(Path.Combine(dir, "run.json"), runJson);
 
         log.WriteLine($"model {Path.Combine(dir, ModelFile.FileName)}");
+        if (testEval is not null)
+        {
+            log.WriteLine($"predicted classes on test: {Histogram.Line(Histogram.Of(testEval.Predictions, config.Sizes[^1]))}");
+        }
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {100 * (testEval?.Accuracy ?? 0):F2}%"));
         return ReturnCode.Ok;
     }
@@ -123,6 +127,7 @@ public static class TrainCommand
         ["batch"] = o.Batch,
         ["epochs"] = o.Epochs,
         ["seed"] = c.Seed,
+        ["preset"] = o.Preset,
         ["precision"] = c.Precision,
         ["blas"] = Api.BlasDescription(),
         ["threads"] = Threads.Current,
