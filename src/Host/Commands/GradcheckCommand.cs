@@ -67,6 +67,7 @@ public static class GradcheckCommand
         ["mean_rel_error"] = r.MeanRelError,
         ["sign_agreement"] = r.SignAgreement,
         ["norm_ratio"] = double.IsFinite(r.NormRatio) ? r.NormRatio : null,
+        ["factor"] = double.IsFinite(r.Factor) ? r.Factor : null,
         ["pass"] = Api.GradCheckPassed(r),
         ["verdict"] = Api.GradCheckVerdict(r),
     };
