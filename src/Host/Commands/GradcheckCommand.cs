@@ -39,12 +39,12 @@ public static class GradcheckCommand
         log.WriteLine($"gradcheck {Describe(config)}{(o.Preset == "modern" ? "" : $" (preset {o.Preset})")}");
         log.WriteLine($"data   the first {examples:N0} images of {train.ImagesPath}");
         log.WriteLine($"rule   {EpsilonRule}");
-        log.WriteLine(Inv($"       an entry fails at relative error |a − n| / max(|a|, |n|) ≥ {Api.GradCheckThreshold:0e0}; entries whose gradients are both below the noise floor 1e-6·max(1, |L|), where rounding swamps them are not judged"));
-        log.WriteLine("layer   params  checked  max rel err  mean rel err  signs agree  ‖num‖/‖ana‖  result");
+        log.WriteLine(Inv($"       an entry fails at relative error |a − n| / max(|a|, |n|) ≥ {Api.GradCheckThreshold:0e0}; entries below the noise floor 1e-6·max(1, |L|), where rounding swamps a 1e-4 error, are not judged"));
+        log.WriteLine("layer   params  checked  measured  max rel err  mean rel err  signs agree  ‖num‖/‖ana‖  result");
         foreach (var r in layers)
         {
             log.WriteLine(Inv(
-                $"{r.Layer + 1,5}  {Parameters(config, r.Layer),7:N0}  {r.Checked,7:N0}  {r.MaxRelError,11:0.0e+00}  {r.MeanRelError,12:0.0e+00}  {r.SignAgreement,11:P1}  {r.NormRatio,11:F3}  {(Api.GradCheckPassed(r) ? "PASS" : "FAIL")}  {Api.GradCheckVerdict(r)}"));
+                $"{r.Layer + 1,5}  {Parameters(config, r.Layer),7:N0}  {r.Checked,7:N0}  {r.Measured,8:N0}  {r.MaxRelError,11:0.0e+00}  {r.MeanRelError,12:0.0e+00}  {(100 * (r.SignAgreement)).ToString("F1", CultureInfo.InvariantCulture) + "%",11}  {r.NormRatio,11:F3}  {(Api.GradCheckPassed(r) ? "PASS" : "FAIL")}  {Api.GradCheckVerdict(r)}"));
         }
         log.WriteLine(Inv($"gradcheck: {(pass ? "PASS" : "FAIL")} (threshold: relative error < {Api.GradCheckThreshold:0e0} on every entry checked)"));
         return pass ? ReturnCode.Ok : ReturnCode.CheckFailed;

@@ -134,7 +134,7 @@ public static class Checks
         var layers = Api.CheckGradients(s.Config, s.TrainCore, examples, perLayer, s.Options.Seed);
         bool pass = layers.All(Api.GradCheckPassed);
         string figure = string.Join("; ", layers.Select(r => Inv(
-            $"layer {r.Layer + 1}: max rel err {r.MaxRelError:0.0e+00}, signs {r.SignAgreement:P0}, ‖num‖/‖ana‖ {r.NormRatio:F3}")))
+            $"layer {r.Layer + 1}: max rel err {r.MaxRelError:0.0e+00}, signs {100 * (r.SignAgreement):F0}%, ‖num‖/‖ana‖ {r.NormRatio:F3}")))
             + Inv($" ({Math.Min(examples, s.Train.Count)} examples, float64, fail at ≥ {Api.GradCheckThreshold:0e0})");
         var data = new JsonObject
         {
@@ -169,7 +169,7 @@ public static class Checks
             fixes.Set("--reduction", "mean");
         }
         return new Finding("overfit", Status.Fail,
-            Inv($"{n} training examples: best {best:P0} after {steps} steps (bound {Runs.OverfitSteps}, batch {batch})"),
+            Inv($"{n} training examples: best {100 * (best):F0}% after {steps} steps (bound {Runs.OverfitSteps}, batch {batch})"),
             "the configuration cannot even memorise a handful of examples, so the optimisation itself is broken, not the data or the capacity.",
             sum
                 ? Inv($"--reduction mean: with sum each update is {batch}× the mean gradient.")
@@ -180,7 +180,7 @@ public static class Checks
     public static Finding Baseline(Subject s, Runs.ShortRun run)
     {
         string figure = Inv(
-            $"after {run.Updates:N0} updates: test accuracy {run.Real.Accuracy:P1} on real inputs, {run.Zeroed.Accuracy:P1} on zeroed inputs (loss {run.Real.Loss:F3} vs {run.Zeroed.Loss:F3})");
+            $"after {run.Updates:N0} updates: test accuracy {100 * (run.Real.Accuracy):F1}% on real inputs, {100 * (run.Zeroed.Accuracy):F1}% on zeroed inputs (loss {run.Real.Loss:F3} vs {run.Zeroed.Loss:F3})");
         var data = new JsonObject
         {
             ["updates"] = run.Updates,
@@ -229,8 +229,8 @@ public static class Checks
             var h = health[l];
             double grad = step.GradNorms.Length > l ? step.GradNorms[l] : double.NaN;
             double ratio = step.UpdateRatios.Length > l ? step.UpdateRatios[l] : double.NaN;
-            string units = double.IsFinite(h.Saturated) ? Inv($"{h.Saturated:P0} saturated")
-                : double.IsFinite(h.Dead) ? Inv($"{h.Dead:P0} dead") : "";
+            string units = double.IsFinite(h.Saturated) ? Inv($"{100 * (h.Saturated):F0}% saturated")
+                : double.IsFinite(h.Dead) ? Inv($"{100 * (h.Dead):F0}% dead") : "";
             parts.Add(Inv($"layer {l + 1} {h.Activation}: {(units == "" ? "" : units + ", ")}‖g‖ {grad:0.0e+00}, update/weight {ratio:0.0e+00}"));
             data.Add(new JsonObject
             {
@@ -252,7 +252,7 @@ public static class Checks
                 var st = h.Saturated > FailUnits ? Status.Fail : Status.Warn;
                 if (atInit)
                 {
-                    Raise(st, Inv($"{h.Saturated:P0} of layer {l + 1}'s {h.Activation} units are saturated (σ'(z) < 0.01) before any training: the initial weights are too large."),
+                    Raise(st, Inv($"{100 * (h.Saturated):F0}% of layer {l + 1}'s {h.Activation} units are saturated (σ'(z) < 0.01) before any training: the initial weights are too large."),
                         "--init normal-fanin or xavier.");
                 }
                 else
@@ -261,14 +261,14 @@ public static class Checks
                     {
                         fixes.Set("--reduction", "mean");
                     }
-                    Raise(st, Inv($"{h.Saturated:P0} of layer {l + 1}'s {h.Activation} units are saturated (σ'(z) < 0.01 over the batch), so their gradients vanish and they stop learning{(sum ? Inv($"; the summed gradient makes each update {s.Batch}× the mean one") : "")}."),
+                    Raise(st, Inv($"{100 * (h.Saturated):F0}% of layer {l + 1}'s {h.Activation} units are saturated (σ'(z) < 0.01 over the batch), so their gradients vanish and they stop learning{(sum ? Inv($"; the summed gradient makes each update {s.Batch}× the mean one") : "")}."),
                         sum ? "--reduction mean, and more, smaller updates (see schedule)." : "a smaller --lr (see the sweep below).");
                 }
             }
             if (double.IsFinite(h.Dead) && h.Dead > WarnUnits)
             {
                 Raise(h.Dead > FailUnits ? Status.Fail : Status.Warn,
-                    Inv($"{h.Dead:P0} of layer {l + 1}'s ReLUs output 0 for every example, so they never learn again."),
+                    Inv($"{100 * (h.Dead):F0}% of layer {l + 1}'s ReLUs output 0 for every example, so they never learn again."),
                     "--init he and a smaller --lr.");
             }
             if (double.IsFinite(ratio) && ratio > MaxUpdateRatio)
@@ -277,7 +277,7 @@ public static class Checks
                 {
                     fixes.Set("--reduction", "mean");
                 }
-                Raise(Status.Warn, Inv($"one update changes layer {l + 1}'s weights by {ratio:P0} of their size (healthy: 1e-4 … 1e-1)."),
+                Raise(Status.Warn, Inv($"one update changes layer {l + 1}'s weights by {100 * (ratio):F0}% of their size (healthy: 1e-4 … 1e-1)."),
                     sum ? "--reduction mean." : "a smaller --lr (see the sweep below).");
             }
             else if (double.IsFinite(ratio) && ratio < MinUpdateRatio && ratio > 0)
@@ -305,7 +305,7 @@ public static class Checks
         {
             int top = Array.IndexOf(p.Histogram, p.Histogram.Max());
             return new Finding("output collapse", Status.Fail, figure,
-                Inv($"the outputs have collapsed: {(double)p.Histogram[top] / Math.Max(p.Count, 1):P0} of test images are called {top}, whatever they show."),
+                Inv($"the outputs have collapsed: {100 * ((double)p.Histogram[top] / Math.Max(p.Count, 1)):F0}% of test images are called {top}, whatever they show."),
                 "the saturation and schedule fixes.")
             { Data = data };
         }
