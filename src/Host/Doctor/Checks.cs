@@ -269,7 +269,7 @@ public static class Checks
             {
                 Raise(h.Dead > FailUnits ? Status.Fail : Status.Warn,
                     Inv($"{100 * (h.Dead):F0}% of layer {l + 1}'s ReLUs output 0 for every example, so they never learn again."),
-                    "--init he and a smaller --lr.");
+                    s.Config.Init == "he" ? "a smaller --lr (see the sweep below)." : "--init he and a smaller --lr.");
             }
             if (double.IsFinite(ratio) && ratio > MaxUpdateRatio)
             {
@@ -367,19 +367,21 @@ public static class Checks
         var config = Commands.TrainCommand.ConfigOf(fixedOptions);
         int batch = Subject.BatchOf(fixedOptions.Batch, s.Train.Count);
         double[] rates = Runs.SweepRates(config.Optimizer);
-        double[] losses = rates.Select(r => Runs.SweepLoss(s, Subject.WithLr(config, r), batch)).ToArray();
-        // Short sweeps favour large rates (they make fast early progress and pay later), so the recommendation
-        // is the smallest rate whose loss is within 10% of the lowest.
+        int steps = Runs.SweepStepsAt(batch);
+        double[] losses = rates.Select(r => Runs.SweepLoss(s, Subject.WithLr(config, r), batch, steps)).ToArray();
+        // Short sweeps favour large rates (they make fast early progress and pay later, and on a few hundred
+        // images they memorise), so the recommendation is the smallest rate whose loss is within 10% (or 0.01)
+        // of the lowest.
         double lowest = losses.Min();
-        int best = Array.FindIndex(losses, l => l <= 1.1 * lowest);
+        int best = Array.FindIndex(losses, l => l <= Math.Max(1.1 * lowest, lowest + 0.01));
         double rate = rates[best], current = config.Lr;
         string on = fixes.Any ? $" (with the fixes above: {fixes.Flags})" : "";
         string figure = Inv(
-            $"{config.Optimizer}, {Runs.SweepSteps} updates at batch {batch}, training loss: {string.Join(", ", rates.Select((r, i) => Inv($"{r:G3} → {(double.IsFinite(losses[i]) ? losses[i].ToString("F3", CultureInfo.InvariantCulture) : "diverged")}")))}; recommended {rate:G3}, the smallest within 10% of the lowest{on}");
+            $"{config.Optimizer}, {steps} updates at batch {batch}, training loss: {string.Join(", ", rates.Select((r, i) => Inv($"{r:G3} → {(double.IsFinite(losses[i]) ? losses[i].ToString("F3", CultureInfo.InvariantCulture) : "diverged")}")))}; recommended {rate:G3}, the smallest within 10% (or 0.01) of the lowest{on}");
         var data = new JsonObject
         {
             ["optimizer"] = config.Optimizer,
-            ["steps"] = Runs.SweepSteps,
+            ["steps"] = steps,
             ["batch"] = batch,
             ["rates"] = new JsonArray(rates.Select(r => (JsonNode)r).ToArray()),
             ["losses"] = new JsonArray(losses.Select(l => (JsonNode?)(double.IsFinite(l) ? l : null)).ToArray()),

@@ -11,8 +11,11 @@ public static class Runs
 
     public const int OverfitSteps = 3000;
 
-    /// <summary>Updates per rate in the learning-rate sweep.</summary>
-    public const int SweepSteps = 300;
+    /// <summary>Updates per rate in the learning-rate sweep, and the examples a rate may cost at most
+    /// (large full batches take fewer updates, never fewer than 20).</summary>
+    public const int SweepSteps = 300, SweepExamples = 30_000;
+
+    public static int SweepStepsAt(int batch) => Math.Clamp(SweepExamples / Math.Max(batch, 1), 20, SweepSteps);
 
     /// <summary>Examples the health figures and losses are measured on.</summary>
     public const int HealthExamples = 256;
@@ -96,8 +99,8 @@ public static class Runs
         ? [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
         : [0.01, 0.03, 0.1, 0.3, 1.0];
 
-    /// <summary>Mean training loss per example after <see cref="SweepSteps"/> updates at this rate (+∞ if it diverged).</summary>
-    public static double SweepLoss(Subject s, TrainConfig config, int batch)
+    /// <summary>Mean training loss per example after <paramref name="steps"/> updates at this rate (+∞ if it diverged).</summary>
+    public static double SweepLoss(Subject s, TrainConfig config, int batch, int steps)
     {
         var probe = Api.CreateProbe(config);
         long k = 0;
@@ -107,7 +110,7 @@ public static class Runs
             {
                 return double.PositiveInfinity;
             }
-            if (++k >= SweepSteps)
+            if (++k >= steps)
             {
                 break;
             }
