@@ -163,6 +163,8 @@ let private roundTripTests =
                         JournalEvery = 3
                         Threads = 4
                         Quiet = true
+                        Preset = "modern"
+                        TrainCount = 0
                     }
 
                 Expect.equal t expected "train options"
@@ -364,7 +366,7 @@ let private helpTests =
             test "enumerated values are listed" {
                 let text = help "train --help"
                 contains text "sigmoid|tanh|relu"
-                contains text "normal-fanin|xavier|he"
+                contains text "normal-fanin|normal-fanout|xavier|he"
                 contains text "sgd|momentum|adam"
                 contains text "float32|float64"
             }
@@ -377,6 +379,166 @@ let private helpTests =
                     for command in [ "train"; "eval"; "predict"; "bench" ] do
                         contains text command
                 }
+        ]
+
+let private doctor line =
+    match parse line with
+    | Run(Command.Doctor d) -> d
+    | other -> failtestf "expected a doctor command from '%s', got %A" line other
+
+let private gradcheck line =
+    match parse line with
+    | Run(Command.Gradcheck g) -> g
+    | other -> failtestf "expected a gradcheck command from '%s', got %A" line other
+
+/// The options a preset gives, as train would see them with nothing else on the command line.
+let private expectPreset (t: TrainOptions) (p: Presets.Preset) =
+    Expect.equal t.Preset p.Name "preset"
+    Expect.equal t.Network.Layers p.Layers "layers"
+    Expect.equal t.Network.Activation p.Activation "activation"
+    Expect.equal t.Network.Output p.Output "output"
+    Expect.equal t.Network.Loss p.Loss "loss"
+    Expect.equal t.Network.Init p.Init "init"
+    Expect.equal t.Network.Bias p.Bias "bias"
+    Expect.equal t.Data.Scale p.Scale "scale"
+    Expect.equal t.Optimizer p.Optimizer "optimizer"
+    Expect.equal t.Lr p.Lr "lr"
+    Expect.equal t.L2 p.L2 "l2"
+    Expect.equal t.Momentum p.Momentum "momentum"
+    Expect.equal t.Epochs p.Epochs "epochs"
+    Expect.equal t.Batch p.Batch "batch"
+    Expect.equal t.Seed p.Seed "seed"
+    Expect.equal t.Precision p.Precision "precision"
+    Expect.equal t.Reduction p.Reduction "reduction"
+    Expect.equal t.TrainCount p.TrainCount "train count"
+
+let private presetTests =
+    testList
+        "presets"
+        [
+            test "modern is train's defaults" { expectPreset (train "train") Presets.modern }
+            test "--preset modern changes nothing" {
+                Expect.equal (train "train --preset modern") (train "train") "same"
+            }
+            for p in Presets.all do
+                test $"--preset %s{p.Name}" { expectPreset (train $"train --preset %s{p.Name}") p }
+            test "seed is the original question, exactly" {
+                let t = train "train --preset seed"
+                Expect.equal t.Network.Layers [| 784; 200; 10 |] "784-200-10"
+                Expect.equal (t.Network.Activation, t.Network.Output) ("sigmoid", "sigmoid") "sigmoid hidden and output"
+                Expect.equal t.Network.Loss "mse" "MSE"
+                Expect.isFalse t.Network.Bias "no biases"
+                Expect.equal t.Network.Init "normal-fanout" "W ~ N(0, n_out^-½)"
+                Expect.equal t.Data.Scale "offset" "x/255·0.99+0.1"
+                Expect.equal (t.Optimizer, t.Lr, t.L2) ("sgd", 0.4, 0.0) "SGD lr 0.4, no L2"
+                Expect.equal (t.Batch, t.TrainCount, t.Epochs) (0, 100, 100) "full batch of 100, 100 iterations"
+                Expect.equal t.Reduction "sum" "summed, not averaged"
+            }
+            test "book is the README's book command" {
+                let t = train "train --preset book"
+
+                let command =
+                    train (
+                        "train --layers 784,200,10 --activation sigmoid --output sigmoid --loss mse --init normal-fanin"
+                        + " --scale seed --optimizer sgd --lr 0.1 --batch 1 --epochs 5"
+                    )
+
+                Expect.equal t { command with Preset = "book" } "same options"
+            }
+            test "explicit options override the preset" {
+                let t =
+                    train
+                        "train --preset seed --reduction mean --batch 1 --scale seed --lr 1 --train-count 0 --epochs 3"
+
+                Expect.equal (t.Reduction, t.Batch, t.Data.Scale, t.Lr) ("mean", 1, "seed", 1.0) "overridden"
+                Expect.equal (t.TrainCount, t.Epochs) (0, 3) "overridden"
+                Expect.equal (t.Network.Init, t.Network.Bias) ("normal-fanout", false) "the rest is the preset's"
+            }
+            test "another optimizer than the preset's brings its own default rate" {
+                Expect.equal (train "train --preset seed --optimizer adam").Lr 0.001 "adam"
+                Expect.equal (train "train --preset seed --optimizer sgd").Lr 0.4 "the preset's own"
+                Expect.equal (train "train --preset book --optimizer momentum").Lr 0.1 "momentum"
+            }
+            test "--train-count and the new values" {
+                Expect.equal (train "train --train-count 100").TrainCount 100 "count"
+                Expect.equal (train "train --init normal-fanout").Network.Init "normal-fanout" "init"
+                Expect.equal (train "train --scale offset").Data.Scale "offset" "scale"
+            }
+            test "Argv.Train parses back to the same options" {
+                for line in
+                    [
+                        "train"
+                        "train --preset seed"
+                        "train --preset seed --reduction mean --batch 1 --scale seed --lr 1 --init normal-fanin"
+                        "train --preset book --optimizer adam --epochs 2 --seed 4 --precision float64 --run runs/x"
+                        "train --train a.csv --test b.idx --test-labels c.idx --layers 784,30,10 --no-bias --l2 0"
+                        "train --momentum 0.5 --optimizer momentum --batch full --threads 2 --quiet --train-count 7"
+                    ] do
+                    let o = train line
+
+                    let again =
+                        train (System.String.Join(" ", Array.append [| "train" |] (Argv.Train o)))
+
+                    Expect.equal again o line
+            }
+            test "Argv.Train is short: the preset and what differs from it" {
+                let o = train "train --preset seed --reduction mean --lr 0.4"
+                Expect.equal (Argv.Train o) [| "--preset"; "seed"; "--reduction"; "mean" |] "argv"
+                Expect.isEmpty (Argv.Train(train "train")) "the defaults need no options"
+            }
+        ]
+
+let private doctorCliTests =
+    testList
+        "doctor and gradcheck"
+        [
+            test "doctor takes train's options" {
+                let d = doctor "doctor --preset seed --lr 0.1 --test t.idx --json"
+                Expect.isTrue d.Json "json"
+                Expect.equal d.Train (train "train --preset seed --lr 0.1 --test t.idx") "train's options"
+                Expect.isFalse (doctor "doctor").Json "no json"
+                Expect.equal (doctor "doctor").Train (train "train") "defaults"
+            }
+            test "gradcheck: network options, --examples, --params" {
+                let g = gradcheck "gradcheck --preset seed --examples 4 --params 30 --json"
+                Expect.equal (g.Examples, g.Params, g.Json) (4, 30, true) "own options"
+                Expect.equal g.Train (train "train --preset seed") "the network of train's options"
+                let d = gradcheck "gradcheck"
+                Expect.equal (d.Examples, d.Params, d.Json) (10, 200, false) "defaults"
+            }
+            rejects "doctor --train-count -1" "--train-count"
+            rejects "doctor --epochs 0" "--epochs"
+            rejects "doctor --preset ancient" "--preset"
+            rejects "doctor --run x" "--run"
+            rejects "gradcheck --examples 0" "--examples"
+            rejects "gradcheck --params 0" "--params"
+            rejects "gradcheck --optimizer adam" "--optimizer"
+            rejects "train --train-count -5" "--train-count"
+            test "help lists every option" {
+                for command, options in
+                    [
+                        "doctor",
+                        [
+                            "--preset"
+                            "--train-count"
+                            "--json"
+                            "--lr"
+                            "--batch"
+                            "--reduction"
+                            "--test"
+                        ]
+                        "gradcheck", [ "--preset"; "--examples"; "--params"; "--json"; "--layers"; "--reduction" ]
+                    ] do
+                    let text = help $"%s{command} --help"
+                    contains text $"functional %s{command}"
+
+                    for option in options do
+                        contains text option
+
+                let top = help "--help"
+                contains top "doctor"
+                contains top "gradcheck"
+            }
         ]
 
 let private resumeReplay =
@@ -434,4 +596,14 @@ let private resumeReplay =
 
 [<Tests>]
 let tests =
-    testList "Cli" [ defaultTests; roundTripTests; invalidTests; helpTests; resumeReplay ]
+    testList
+        "Cli"
+        [
+            defaultTests
+            roundTripTests
+            invalidTests
+            helpTests
+            presetTests
+            doctorCliTests
+            resumeReplay
+        ]

@@ -1159,7 +1159,7 @@ let private dataTests =
                         Features = 37
                     }
 
-                for scale in [ Unit; Book ] do
+                for scale in [ Unit; Book; Offset ] do
                     let table = Scale.table<float32> scale
                     let off, on = Scale.targets<float32> scale
                     let x = Tensor.zeros<float32> 37 2

@@ -10,6 +10,7 @@ module Values =
     type Scale =
         | Unit
         | Seed
+        | Offset
 
     [<RequireQualifiedAccess>]
     type Activation =
@@ -31,6 +32,7 @@ module Values =
     [<RequireQualifiedAccess>]
     type Init =
         | Normal_Fanin
+        | Normal_Fanout
         | Xavier
         | He
 
@@ -49,6 +51,13 @@ module Values =
     type Reduction =
         | Mean
         | Sum
+
+    /// Named configurations (src/Cli/Presets.fs): explicit options override their values.
+    [<RequireQualifiedAccess>]
+    type Preset =
+        | Modern
+        | Book
+        | Seed
 
 open Values
 
@@ -79,6 +88,8 @@ type TrainArgs =
     | Journal_Every of steps: int
     | Threads of count: int
     | Quiet
+    | Preset of Preset
+    | Train_Count of count: int
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -92,7 +103,7 @@ type TrainArgs =
             | Test_Labels _ ->
                 "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name (…-labels-idx1-ubyte[.gz])."
             | Scale _ ->
-                "pixel scaling: unit = x/255 (default); seed = x/255·0.99+0.01 with targets 0.01/0.99 (the book's)."
+                "pixel scaling: unit = x/255 (default); seed = x/255·0.99+0.01 with targets 0.01/0.99 (the book's); offset = x/255·0.99+0.1 (0.1..1.09, the original question's slip), targets 0.01/0.99."
             | Layers _ -> "comma-separated layer sizes, input to output, at least 2 (default 784,512,10)."
             | Activation _ -> "hidden-layer activation (default relu)."
             | Output _ -> "output-layer activation (default softmax)."
@@ -117,6 +128,9 @@ type TrainArgs =
                 "journal one line (loss, gradient norms, update ratios, weights hash) every N steps (default: 1,000 below batch 32, else 100)."
             | Threads _ -> "worker threads, 0 = auto (default 0)."
             | Quiet -> "print only the final result."
+            | Preset _ ->
+                "start from a named configuration, explicit options override it: modern = these defaults; book = Rashid's working setup (784-200-10 sigmoid, MSE, SGD 0.1, batch 1, 5 epochs); seed = the original question's collapsing network."
+            | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
 
 [<Unique; HelpFlags("--help", "-h")>]
 type EvalArgs =
@@ -186,6 +200,102 @@ type BenchArgs =
             | Seconds _ -> "time budget per benchmark case in seconds, > 0 (default 2.0)."
 
 [<Unique; HelpFlags("--help", "-h")>]
+type DoctorArgs =
+    | Train of file: string
+    | Train_Labels of file: string
+    | Test of file: string
+    | Test_Labels of file: string
+    | Train_Count of count: int
+    | Scale of Scale
+    | Preset of Preset
+    | Layers of sizes: string
+    | Activation of Activation
+    | Output of Output
+    | Loss of Loss
+    | Init of Init
+    | No_Bias
+    | Optimizer of Optimizer
+    | Lr of rate: float
+    | L2 of lambda: float
+    | Momentum of beta: float
+    | Epochs of count: int
+    | Batch of size: string
+    | Seed of seed: int
+    | Precision of Precision
+    | Reduction of Reduction
+    | Threads of count: int
+    | Json
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Json -> "print the report as one JSON object."
+            | Train _ -> "training images, as for train; default: the shipped MNIST training set."
+            | Train_Labels _ -> "labels for IDX training images, as for train."
+            | Test _ -> "test images, as for train; default: the shipped MNIST test set."
+            | Test_Labels _ -> "labels for IDX test images, as for train."
+            | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
+            | Scale _ -> "pixel scaling: unit, seed or offset, as for train (default unit)."
+            | Preset _ -> "start from a named configuration (modern, book, seed), as for train."
+            | Layers _ -> "comma-separated layer sizes, as for train (default 784,512,10)."
+            | Activation _ -> "hidden-layer activation (default relu)."
+            | Output _ -> "output-layer activation (default softmax)."
+            | Loss _ -> "loss function (default ce)."
+            | Init _ -> "weight initialisation (default he)."
+            | No_Bias -> "train without bias terms."
+            | Optimizer _ -> "optimizer (default adam)."
+            | Lr _ -> "learning rate > 0 (default 0.001 for adam, 0.1 for sgd and momentum)."
+            | L2 _ -> "L2 regularisation strength >= 0 (default 0.0001)."
+            | Momentum _ -> "momentum coefficient in [0, 1) (default 0.9)."
+            | Epochs _ -> "number of epochs >= 1 of the run being examined (default 15)."
+            | Batch _ -> "mini-batch size, or 'full' (default 32)."
+            | Seed _ -> "random seed (default 1)."
+            | Precision _ -> "floating-point precision of training (default float32; gradient checks use float64)."
+            | Reduction _ -> "how the loss is reduced over a batch (default mean)."
+            | Threads _ -> "worker threads, 0 = auto (default 0)."
+
+[<Unique; HelpFlags("--help", "-h")>]
+type GradcheckArgs =
+    | Train of file: string
+    | Train_Labels of file: string
+    | Train_Count of count: int
+    | Scale of Scale
+    | Preset of Preset
+    | Layers of sizes: string
+    | Activation of Activation
+    | Output of Output
+    | Loss of Loss
+    | Init of Init
+    | No_Bias
+    | L2 of lambda: float
+    | Seed of seed: int
+    | Reduction of Reduction
+    | Examples of count: int
+    | Params of count: int
+    | Json
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Train _ -> "images the check runs on (their first N); default: the shipped MNIST training set."
+            | Train_Labels _ -> "labels for IDX images, as for train."
+            | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
+            | Scale _ -> "pixel scaling: unit, seed or offset, as for train (default unit)."
+            | Preset _ -> "start from a named configuration (modern, book, seed), as for train."
+            | Layers _ -> "comma-separated layer sizes, as for train (default 784,512,10)."
+            | Activation _ -> "hidden-layer activation (default relu)."
+            | Output _ -> "output-layer activation (default softmax)."
+            | Loss _ -> "loss function (default ce)."
+            | Init _ -> "weight initialisation (default he)."
+            | No_Bias -> "a network without bias terms."
+            | L2 _ -> "L2 regularisation strength >= 0, part of the loss checked (default 0.0001)."
+            | Seed _ -> "seed of the initial weights and of the parameters sampled (default 1)."
+            | Reduction _ -> "how the loss is reduced over the examples (default mean)."
+            | Examples _ -> "examples in the batch checked, >= 1 (default 10)."
+            | Params _ -> "parameters checked per layer, sampled when a layer has more, >= 1 (default 200)."
+            | Json -> "print the report as one JSON object."
+
+[<Unique; HelpFlags("--help", "-h")>]
 type ResumeArgs =
     | [<MainCommand; ExactlyOnce>] Run_Dir of run: string
     | Epochs of count: int
@@ -230,6 +340,8 @@ type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<EvalArgs>
     | [<CliPrefix(CliPrefix.None)>] Predict of ParseResults<PredictArgs>
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
+    | [<CliPrefix(CliPrefix.None)>] Gradcheck of ParseResults<GradcheckArgs>
+    | [<CliPrefix(CliPrefix.None)>] Doctor of ParseResults<DoctorArgs>
     | [<CliPrefix(CliPrefix.None)>] Resume of ParseResults<ResumeArgs>
     | [<CliPrefix(CliPrefix.None)>] Replay of ParseResults<ReplayArgs>
 
@@ -240,5 +352,7 @@ type FunctionalArgs =
             | Eval _ -> "evaluate a saved model on a data set."
             | Predict _ -> "predict the digit of one image with a saved model."
             | Bench _ -> "benchmark the training kernels."
+            | Gradcheck _ -> "compare analytic with numeric gradients, layer by layer, and name what differs."
+            | Doctor _ -> "check a training configuration for the usual bugs and say how to fix them."
             | Resume _ -> "continue an interrupted run from its newest valid checkpoint."
             | Replay _ -> "re-execute a run's steps bit for bit and inspect one of them."

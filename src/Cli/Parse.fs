@@ -11,7 +11,7 @@ type DataOptions =
         TrainLabels: string | null
         Test: string | null
         TestLabels: string | null
-        /// "unit" | "seed"
+        /// "unit" | "seed" | "offset"
         Scale: string
     }
 
@@ -25,7 +25,7 @@ type NetworkOptions =
         Output: string
         /// "mse" | "ce"
         Loss: string
-        /// "normal-fanin" | "xavier" | "he"
+        /// "normal-fanin" | "normal-fanout" | "xavier" | "he"
         Init: string
         Bias: bool
     }
@@ -56,6 +56,22 @@ type TrainOptions =
         /// 0 = auto.
         Threads: int
         Quiet: bool
+        /// "modern" | "book" | "seed": the preset the other fields started from.
+        Preset: string
+        /// Use only the first TrainCount training images; 0 = all.
+        TrainCount: int
+    }
+
+/// `functional doctor`: the training configuration to examine (Run, Quiet unused).
+type DoctorOptions = { Train: TrainOptions; Json: bool }
+
+/// `functional gradcheck`: the network and loss of Train, checked on Examples examples, Params per layer.
+type GradcheckOptions =
+    {
+        Train: TrainOptions
+        Examples: int
+        Params: int
+        Json: bool
     }
 
 type EvalOptions =
@@ -126,6 +142,8 @@ type Command =
     | Bench of BenchOptions
     | Resume of ResumeOptions
     | Replay of ReplayOptions
+    | Gradcheck of GradcheckOptions
+    | Doctor of DoctorOptions
 
 type Parsed =
     | Run of Command
@@ -140,7 +158,16 @@ module Parser =
     let private nl = Environment.NewLine
 
     let private commandNames =
-        [ "train"; "eval"; "predict"; "bench"; "resume"; "replay" ]
+        [
+            "train"
+            "eval"
+            "predict"
+            "bench"
+            "resume"
+            "replay"
+            "gradcheck"
+            "doctor"
+        ]
 
     let private parser =
         lazy (ArgumentParser.Create<A.FunctionalArgs>(programName = "functional", usageStringCharacterWidth = 100))
@@ -157,6 +184,7 @@ module Parser =
         function
         | A.Values.Scale.Unit -> "unit"
         | A.Values.Scale.Seed -> "seed"
+        | A.Values.Scale.Offset -> "offset"
 
     let private activation =
         function
@@ -178,6 +206,7 @@ module Parser =
     let private init =
         function
         | A.Values.Init.Normal_Fanin -> "normal-fanin"
+        | A.Values.Init.Normal_Fanout -> "normal-fanout"
         | A.Values.Init.Xavier -> "xavier"
         | A.Values.Init.He -> "he"
 
@@ -196,6 +225,12 @@ module Parser =
         function
         | A.Values.Reduction.Mean -> "mean"
         | A.Values.Reduction.Sum -> "sum"
+
+    let private preset =
+        function
+        | A.Values.Preset.Modern -> "modern"
+        | A.Values.Preset.Book -> "book"
+        | A.Values.Preset.Seed -> "seed"
 
     let private toNull (value: string option) : string | null =
         match value with
@@ -243,6 +278,36 @@ module Parser =
 
     let private finite (x: float) = Double.IsFinite x
 
+    /// The preset's value for every option not given on the command line (the defaults above are modern's).
+    let private withPreset (r: ParseResults<A.TrainArgs>) (o: TrainOptions) =
+        let p = Presets.find o.Preset
+        let pick given (value: 'a) (fallback: 'a) = if given then value else fallback
+        let optimizer = pick (r.Contains A.TrainArgs.Optimizer) o.Optimizer p.Optimizer
+
+        { o with
+            Data.Scale = pick (r.Contains A.TrainArgs.Scale) o.Data.Scale p.Scale
+            Network =
+                {
+                    Layers = pick (r.Contains A.TrainArgs.Layers) o.Network.Layers p.Layers
+                    Activation = pick (r.Contains A.TrainArgs.Activation) o.Network.Activation p.Activation
+                    Output = pick (r.Contains A.TrainArgs.Output) o.Network.Output p.Output
+                    Loss = pick (r.Contains A.TrainArgs.Loss) o.Network.Loss p.Loss
+                    Init = pick (r.Contains A.TrainArgs.Init) o.Network.Init p.Init
+                    Bias = pick (r.Contains A.TrainArgs.No_Bias) o.Network.Bias p.Bias
+                }
+            Optimizer = optimizer
+            // An optimizer other than the preset's brings its own default rate.
+            Lr = pick (r.Contains A.TrainArgs.Lr || optimizer <> p.Optimizer) o.Lr p.Lr
+            L2 = pick (r.Contains A.TrainArgs.L2) o.L2 p.L2
+            Momentum = pick (r.Contains A.TrainArgs.Momentum) o.Momentum p.Momentum
+            Epochs = pick (r.Contains A.TrainArgs.Epochs) o.Epochs p.Epochs
+            Batch = pick (r.Contains A.TrainArgs.Batch) o.Batch p.Batch
+            Seed = pick (r.Contains A.TrainArgs.Seed) o.Seed p.Seed
+            Precision = pick (r.Contains A.TrainArgs.Precision) o.Precision p.Precision
+            Reduction = pick (r.Contains A.TrainArgs.Reduction) o.Reduction p.Reduction
+            TrainCount = pick (r.Contains A.TrainArgs.Train_Count) o.TrainCount p.TrainCount
+        }
+
     let private train (r: ParseResults<A.TrainArgs>) (checks: Checks) =
         let opt = r.GetResult(A.TrainArgs.Optimizer, defaultValue = A.Values.Optimizer.Adam)
 
@@ -271,6 +336,8 @@ module Parser =
         let journalEvery = r.GetResult(A.TrainArgs.Journal_Every, defaultValue = 0)
         checks.Require (checkpointEvery >= 0) "checkpoint-every" ">= 0" checkpointEvery
         checks.Require (journalEvery >= 0) "journal-every" ">= 1 (or 0 for the default)" journalEvery
+        let trainCount = r.GetResult(A.TrainArgs.Train_Count, defaultValue = 0)
+        checks.Require (trainCount >= 0) "train-count" ">= 0 (0 = all)" trainCount
         checks.Require (finite lr && lr > 0.0) "lr" "> 0" lr
         checks.Require (finite l2 && l2 >= 0.0) "l2" ">= 0" l2
         checks.Require (finite momentum && momentum >= 0.0 && momentum < 1.0) "momentum" "in [0, 1)" momentum
@@ -317,8 +384,87 @@ module Parser =
             JournalEvery = journalEvery
             Threads = threads
             Quiet = r.Contains A.TrainArgs.Quiet
+            Preset = r.GetResult(A.TrainArgs.Preset, defaultValue = A.Values.Preset.Modern) |> preset
+            TrainCount = trainCount
         }
-        |> Command.Train
+        |> withPreset r
+
+    /// doctor and gradcheck take train's options: their results are re-read as train's and parsed by it.
+    let private trainParser =
+        lazy (ArgumentParser.Create<A.TrainArgs>(programName = "functional train"))
+
+    let private asTrain (cases: A.TrainArgs list) (checks: Checks) =
+        train (trainParser.Value.ToParseResults cases) checks
+
+    let private doctor (r: ParseResults<A.DoctorArgs>) (checks: Checks) =
+        let cases =
+            r.GetAllResults()
+            |> List.choose (function
+                | A.DoctorArgs.Train f -> Some(A.TrainArgs.Train f)
+                | A.DoctorArgs.Train_Labels f -> Some(A.TrainArgs.Train_Labels f)
+                | A.DoctorArgs.Test f -> Some(A.TrainArgs.Test f)
+                | A.DoctorArgs.Test_Labels f -> Some(A.TrainArgs.Test_Labels f)
+                | A.DoctorArgs.Train_Count n -> Some(A.TrainArgs.Train_Count n)
+                | A.DoctorArgs.Scale v -> Some(A.TrainArgs.Scale v)
+                | A.DoctorArgs.Preset v -> Some(A.TrainArgs.Preset v)
+                | A.DoctorArgs.Layers v -> Some(A.TrainArgs.Layers v)
+                | A.DoctorArgs.Activation v -> Some(A.TrainArgs.Activation v)
+                | A.DoctorArgs.Output v -> Some(A.TrainArgs.Output v)
+                | A.DoctorArgs.Loss v -> Some(A.TrainArgs.Loss v)
+                | A.DoctorArgs.Init v -> Some(A.TrainArgs.Init v)
+                | A.DoctorArgs.No_Bias -> Some A.TrainArgs.No_Bias
+                | A.DoctorArgs.Optimizer v -> Some(A.TrainArgs.Optimizer v)
+                | A.DoctorArgs.Lr v -> Some(A.TrainArgs.Lr v)
+                | A.DoctorArgs.L2 v -> Some(A.TrainArgs.L2 v)
+                | A.DoctorArgs.Momentum v -> Some(A.TrainArgs.Momentum v)
+                | A.DoctorArgs.Epochs v -> Some(A.TrainArgs.Epochs v)
+                | A.DoctorArgs.Batch v -> Some(A.TrainArgs.Batch v)
+                | A.DoctorArgs.Seed v -> Some(A.TrainArgs.Seed v)
+                | A.DoctorArgs.Precision v -> Some(A.TrainArgs.Precision v)
+                | A.DoctorArgs.Reduction v -> Some(A.TrainArgs.Reduction v)
+                | A.DoctorArgs.Threads v -> Some(A.TrainArgs.Threads v)
+                | A.DoctorArgs.Json -> None)
+
+        {
+            DoctorOptions.Train = asTrain cases checks
+            Json = r.Contains A.DoctorArgs.Json
+        }
+        |> Command.Doctor
+
+    let private gradcheck (r: ParseResults<A.GradcheckArgs>) (checks: Checks) =
+        let cases =
+            r.GetAllResults()
+            |> List.choose (function
+                | A.GradcheckArgs.Train f -> Some(A.TrainArgs.Train f)
+                | A.GradcheckArgs.Train_Labels f -> Some(A.TrainArgs.Train_Labels f)
+                | A.GradcheckArgs.Train_Count n -> Some(A.TrainArgs.Train_Count n)
+                | A.GradcheckArgs.Scale v -> Some(A.TrainArgs.Scale v)
+                | A.GradcheckArgs.Preset v -> Some(A.TrainArgs.Preset v)
+                | A.GradcheckArgs.Layers v -> Some(A.TrainArgs.Layers v)
+                | A.GradcheckArgs.Activation v -> Some(A.TrainArgs.Activation v)
+                | A.GradcheckArgs.Output v -> Some(A.TrainArgs.Output v)
+                | A.GradcheckArgs.Loss v -> Some(A.TrainArgs.Loss v)
+                | A.GradcheckArgs.Init v -> Some(A.TrainArgs.Init v)
+                | A.GradcheckArgs.No_Bias -> Some A.TrainArgs.No_Bias
+                | A.GradcheckArgs.L2 v -> Some(A.TrainArgs.L2 v)
+                | A.GradcheckArgs.Seed v -> Some(A.TrainArgs.Seed v)
+                | A.GradcheckArgs.Reduction v -> Some(A.TrainArgs.Reduction v)
+                | A.GradcheckArgs.Examples _
+                | A.GradcheckArgs.Params _
+                | A.GradcheckArgs.Json -> None)
+
+        let examples = r.GetResult(A.GradcheckArgs.Examples, defaultValue = 10)
+        let parameters = r.GetResult(A.GradcheckArgs.Params, defaultValue = 200)
+        checks.Require (examples >= 1) "examples" ">= 1" examples
+        checks.Require (parameters >= 1) "params" ">= 1" parameters
+
+        {
+            GradcheckOptions.Train = asTrain cases checks
+            Examples = examples
+            Params = parameters
+            Json = r.Contains A.GradcheckArgs.Json
+        }
+        |> Command.Gradcheck
 
     let private eval (r: ParseResults<A.EvalArgs>) (checks: Checks) =
         let threads = r.GetResult(A.EvalArgs.Threads, defaultValue = 0)
@@ -435,12 +581,14 @@ module Parser =
 
                 let parsed =
                     match results.TryGetSubCommand() with
-                    | Some(A.FunctionalArgs.Train r) -> Some(train r checks)
+                    | Some(A.FunctionalArgs.Train r) -> Some(Command.Train(train r checks))
                     | Some(A.FunctionalArgs.Eval r) -> Some(eval r checks)
                     | Some(A.FunctionalArgs.Predict r) -> Some(predict r checks)
                     | Some(A.FunctionalArgs.Bench r) -> Some(bench r checks)
                     | Some(A.FunctionalArgs.Resume r) -> Some(resume r checks)
                     | Some(A.FunctionalArgs.Replay r) -> Some(replay r checks)
+                    | Some(A.FunctionalArgs.Gradcheck r) -> Some(gradcheck r checks)
+                    | Some(A.FunctionalArgs.Doctor r) -> Some(doctor r checks)
                     | None -> None
 
                 match parsed, checks.Errors with

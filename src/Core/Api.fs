@@ -123,10 +123,11 @@ module internal Parse =
 
     let init s =
         Init.tryParse s
-        |> Option.defaultWith (fun () -> fail "init" s "normal-fanin, xavier or he")
+        |> Option.defaultWith (fun () -> fail "init" s "normal-fanin, normal-fanout, xavier or he")
 
     let scale s =
-        Scale.tryParse s |> Option.defaultWith (fun () -> fail "scale" s "unit or seed")
+        Scale.tryParse s
+        |> Option.defaultWith (fun () -> fail "scale" s "unit, seed or offset")
 
     let reduction s =
         Reduction.tryParse s
@@ -534,3 +535,41 @@ type Api =
     static member BlasNativeAvailable = Tensor.Blas.NativeAvailable
     static member SetThreads(n: int) = Tensor.Blas.SetThreads n
     static member UseManagedBlas() = Tensor.Blas.Use Tensor.Managed
+
+    // The doctor's and gradcheck's face: Diagnostics.fs and GradCheck.fs.
+
+    /// A fresh network of this configuration (the weights a Trainer starts from), to train and measure.
+    static member CreateProbe(config: TrainConfig) : Diagnostics.Probe =
+        let spec = Parse.spec config.Sizes config.Hidden config.Output config.Bias
+        let hyper = Parse.hyper config
+        let scale = Parse.scale config.Scale
+
+        match config.Precision with
+        | "float64" -> Diagnostics.ProbeOf<float>(Network.init (Parse.init config.Init) config.Seed spec, hyper, scale)
+        | _ -> Diagnostics.ProbeOf<float32>(Network.init (Parse.init config.Init) config.Seed spec, hyper, scale)
+
+    /// Analytic against numeric gradients (float64, central differences) of this configuration's initial
+    /// network on the first `examples` images, on up to `perLayer` parameters per layer chosen by `seed`.
+    static member CheckGradients(config: TrainConfig, images: Images, examples: int, perLayer: int, seed: int) =
+        let spec = Parse.spec config.Sizes config.Hidden config.Output config.Bias
+        let net = Network.init<float> (Parse.init config.Init) config.Seed spec
+        let n = max 1 (min examples images.Count)
+        let x = Tensor.zeros<float> images.Features n
+        let y = Tensor.zeros<float> (Spec.classes spec) n
+        gatherInto (Parse.scale config.Scale) images (Array.init n id) 0 x y
+        GradCheck.check (Parse.hyper config) { X = x; Y = y } net perLayer seed
+
+    /// What a layer's gradient check means, in one line (names a sign flip or a factor of two).
+    static member GradCheckVerdict(layer: GradCheck.LayerCheck) = GradCheck.verdict layer
+
+    static member GradCheckPassed(layer: GradCheck.LayerCheck) = GradCheck.passed layer
+
+    /// The relative error at or above which a gradient entry fails.
+    static member GradCheckThreshold = GradCheck.threshold
+
+    /// Labels, scaled value range and non-finite values of an image set.
+    static member Summarize(images: Images, scale: string, classes: int) =
+        Diagnostics.summarize (Parse.scale scale) classes images
+
+    /// How many test images are byte for byte equal to a training image.
+    static member SharedImages(train: Images, test: Images) = Diagnostics.shared train test

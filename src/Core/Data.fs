@@ -1,6 +1,7 @@
 /// Images stay bytes; a batch is gathered and scaled into [784 × B] columns only when it is used.
 /// Scale Unit: x = p/255 with one-hot targets 0/1. Scale Book (Rashid's book): x = p/255·0.99 + 0.01,
-/// targets 0.01/0.99. Batch order is a pure function of (seed, epoch): a Fisher–Yates shuffle.
+/// targets 0.01/0.99. Scale Offset (the original question's slip of the book's formula): x = p/255·0.99 + 0.1,
+/// so inputs run 0.1..1.09, targets 0.01/0.99. Batch order is a pure function of (seed, epoch): a Fisher–Yates shuffle.
 module Functional.Data
 
 open System
@@ -12,18 +13,21 @@ open Functional.Init
 type Scale =
     | Unit
     | Book
+    | Offset
 
 module Scale =
     let name =
         function
         | Unit -> "unit"
         | Book -> "seed"
+        | Offset -> "offset"
 
     let tryParse (s: string) =
         match s.Trim().ToLowerInvariant() with
         | "unit" -> Some Unit
         | "seed"
         | "book" -> Some Book
+        | "offset" -> Some Offset
         | _ -> None
 
     /// The input value of each byte 0..255 under this scaling.
@@ -35,13 +39,17 @@ module Scale =
             | Unit -> unit
             | Book ->
                 let squeezed: 'T = unit * 'T.CreateTruncating 0.99
-                squeezed + 'T.CreateTruncating 0.01)
+                squeezed + 'T.CreateTruncating 0.01
+            | Offset ->
+                let squeezed: 'T = unit * 'T.CreateTruncating 0.99
+                squeezed + 'T.CreateTruncating 0.1)
 
     /// (off, on) target values of the one-hot encoding.
     let targets<'T when 'T :> IFloatingPointIeee754<'T>> (scale: Scale) : 'T * 'T =
         match scale with
         | Unit -> 'T.Zero, 'T.One
-        | Book -> 'T.CreateTruncating 0.01, 'T.CreateTruncating 0.99
+        | Book
+        | Offset -> 'T.CreateTruncating 0.01, 'T.CreateTruncating 0.99
 
 /// A labelled image set: Count images of Features bytes each, back to back.
 type Images =
@@ -54,7 +62,7 @@ type Images =
 
 /// Writes examples indices[offset .. offset+count−1] into the columns of x ([features × count]) and
 /// their one-hot targets into y ([classes × count]), scaled by `scale`: the values of Scale.table,
-/// computed a column at a time with vector instructions (byte → 'T, ÷255, then ·0.99 + 0.01 for Book).
+/// computed a column at a time with vector instructions (byte → 'T, ÷255, then ·0.99 + 0.01 for Book, + 0.1 for Offset).
 let gatherInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (scale: Scale)
     (images: Images)
@@ -68,13 +76,19 @@ let gatherInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T)
     // No tuples or union equality here: this runs every step and must not allocate.
     let book =
         match scale with
-        | Book -> true
         | Unit -> false
+        | Book
+        | Offset -> true
+
+    let liftBy =
+        match scale with
+        | Offset -> 0.1
+        | _ -> 0.01
 
     let off: 'T = if book then 'T.CreateTruncating 0.01 else 'T.Zero
     let on: 'T = if book then 'T.CreateTruncating 0.99 else 'T.One
     let max: 'T = 'T.CreateTruncating 255
-    let squeeze, lift = 'T.CreateTruncating 0.99, 'T.CreateTruncating 0.01
+    let squeeze, lift = 'T.CreateTruncating 0.99, 'T.CreateTruncating liftBy
 
     for j in 0 .. x.ColumnCount - 1 do
         let n = indices[offset + j]

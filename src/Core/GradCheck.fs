@@ -1,6 +1,7 @@
 /// Numeric gradients by central differences, in float64: g ≈ (L(θ+ε) − L(θ−ε)) / 2ε with
 /// ε = ∛(machine ε)·max(1, |θ|) ≈ 6.06e-6·max(1, |θ|), which balances truncation against rounding error.
-/// Relative error per parameter: |a − n| / max(|a|, |n|, 1e-8).
+/// Relative error per parameter: |a − n| / max(|a|, |n|, 1e-8); a layer passes when every entry above the
+/// noise floor agrees to 1e-4.
 module Functional.GradCheck
 
 open System
@@ -8,17 +9,35 @@ open Functional.Network
 open Functional.Step
 
 /// How analytic and numeric gradients of one layer compare, over the parameters checked.
+/// Entries whose gradients are both below the noise floor of a central difference (`noiseFloor`) are counted
+/// in Checked but left out of the error, sign and ratio figures: their numeric value is rounding noise.
 type LayerCheck =
     {
         Layer: int
         Checked: int
+        /// Entries above the noise floor: the figures below are over these.
+        Measured: int
         MaxRelError: float
         MeanRelError: float
-        /// Fraction of checked parameters whose analytic and numeric gradients have the same sign.
+        /// Fraction of measured parameters whose analytic and numeric gradients have the same sign.
         SignAgreement: float
-        /// ‖numeric‖ / ‖analytic‖: 1 when right, −1 for a sign flip, 2 or 0.5 for a factor of two.
+        /// ‖numeric‖ / ‖analytic‖, negative when they point apart: 1 when right, −1 for a sign flip,
+        /// 2 when the analytic gradient is half the true one, 0.5 when it is twice it.
         NormRatio: float
+        /// Measured entries whose relative error is at least `threshold`.
+        Beyond: int
+        /// The simple factor k with numeric = k·analytic on every measured entry (to 1e-3): 1, −1 (a sign
+        /// flip), 2 or ½ (a factor of two), −2 or −½; NaN when none explains the entries.
+        Factor: float
     }
+
+/// A layer passes when no measured entry has a relative error at or above this.
+let threshold = 1e-4
+
+/// The gradient size below which a relative error of `threshold` cannot be measured: rounding L costs
+/// about ε_mach·|L| per evaluation, so the numeric gradient carries about ε_mach·|L|/h ≈ 1e-11·|L| of noise
+/// (2e-11 measured at L = 2.5, 784-512-10); an entry must be 1e-6·|L| or more for 1e-4 to mean anything.
+let noiseFloor (loss: float) = 1e-6 * max 1.0 (abs loss)
 
 let epsilonFor (theta: float) =
     Math.Cbrt 2.220446049250313e-16 * max 1.0 (abs theta)
@@ -47,11 +66,23 @@ let numeric (hyper: Hyper) (batch: Batch<float>) (net: Network<float>) (p: int) 
     let down = loss hyper batch probe
     (up - down) / (2.0 * eps)
 
-/// Compares analytic with numeric gradients on up to `perLayer` parameters of each layer, chosen by
-/// `seed` (all of them when the layer is small enough).
-let check (hyper: Hyper) (batch: Batch<float>) (net: Network<float>) (perLayer: int) (seed: int) : LayerCheck[] =
-    let _, grads = gradients hyper batch net
-    let gradArrays = grads |> Array.collect Layer.arrays
+/// The factors a broken gradient is most often off by, checked in this order.
+let private factors = [ 1.0; -1.0; 2.0; 0.5; -2.0; -0.5 ]
+
+/// Compares `distort (analytic gradients)` with numeric gradients on up to `perLayer` parameters of each
+/// layer, chosen by `seed` (all of them when the layer is small enough). `distort` is the identity in
+/// `check`; tests inject faults through it (a negated or doubled layer) to see them named.
+let checkWith
+    (distort: Layer<float>[] -> Layer<float>[])
+    (hyper: Hyper)
+    (batch: Batch<float>)
+    (net: Network<float>)
+    (perLayer: int)
+    (seed: int)
+    : LayerCheck[] =
+    let value, grads = gradients hyper batch net
+    let gradArrays = distort grads |> Array.collect Layer.arrays
+    let noise = noiseFloor value
 
     let layerOf =
         net.Layers
@@ -82,7 +113,9 @@ let check (hyper: Hyper) (batch: Batch<float>) (net: Network<float>) (perLayer: 
                         arrays[q], k)
 
             let pairs =
-                picks |> Array.map (fun (p, i) -> gradArrays[p][i], numeric hyper batch net p i)
+                picks
+                |> Array.map (fun (p, i) -> gradArrays[p][i], numeric hyper batch net p i)
+                |> Array.filter (fun (a, n) -> max (abs a) (abs n) >= noise)
 
             let errors = pairs |> Array.map (fun (a, n) -> relError a n)
             let norm xs = sqrt (Array.sumBy (fun x -> x * x) xs)
@@ -91,16 +124,63 @@ let check (hyper: Hyper) (batch: Batch<float>) (net: Network<float>) (perLayer: 
 
             {
                 Layer = l
-                Checked = pairs.Length
-                MaxRelError = Array.max errors
-                MeanRelError = Array.average errors
+                Checked = picks.Length
+                Measured = pairs.Length
+                MaxRelError = (if errors.Length = 0 then 0.0 else Array.max errors)
+                MeanRelError = (if errors.Length = 0 then 0.0 else Array.average errors)
                 SignAgreement =
-                    (pairs |> Array.filter (fun (a, n) -> sign a = sign n) |> Array.length |> float)
-                    / float pairs.Length
+                    if pairs.Length = 0 then
+                        1.0
+                    else
+                        (pairs |> Array.filter (fun (a, n) -> sign a = sign n) |> Array.length |> float)
+                        / float pairs.Length
                 NormRatio =
-                    if an = 0.0 then
+                    if pairs.Length = 0 then 1.0
+                    elif an = 0.0 then nan
+                    elif dot < 0.0 then -nn / an
+                    else nn / an
+                Beyond = errors |> Array.filter (fun e -> e >= threshold) |> Array.length
+                Factor =
+                    if pairs.Length = 0 then
                         nan
                     else
-                        (if dot < 0.0 then -nn / an else nn / an)
+                        factors
+                        |> List.tryFind (fun k -> pairs |> Array.forall (fun (a, n) -> relError (k * a) n < 1e-3))
+                        |> Option.defaultValue nan
             }
     |]
+
+/// Compares analytic with numeric gradients (see checkWith).
+let check hyper batch net perLayer seed =
+    checkWith id hyper batch net perLayer seed
+
+let passed (r: LayerCheck) = r.Beyond = 0
+
+/// The simple factor k (numeric = k · analytic) that explains a failing layer, if one does: ±1, ±2, ±½.
+let factor (r: LayerCheck) =
+    if Double.IsNaN r.Factor then None else Some r.Factor
+
+/// One line on what a layer's figures mean, naming a sign flip or a factor of two as exactly that.
+let verdict (r: LayerCheck) =
+    if passed r then
+        "analytic and numeric gradients agree"
+    elif Double.IsNaN r.NormRatio then
+        "the analytic gradient is zero where the numeric one is not: a gradient is not propagated"
+    else
+        match factor r with
+        | Some k when k = -1.0 ->
+            "sign flip: the analytic gradient points the opposite way (numeric = -1 x analytic); descending along it climbs the loss"
+        | Some k when k = 2.0 ->
+            "factor 1/2: the analytic gradient is half the true one (numeric = 2 x analytic), e.g. dL/da = (a-y)/2, or a loss (a-y)^2 whose gradient was taken as a-y"
+        | Some k when k = 0.5 ->
+            "factor 2: the analytic gradient is twice the true one (numeric = 0.5 x analytic), e.g. 2(a-y) for the loss 1/2 (a-y)^2"
+        | Some k when k = -2.0 -> "sign flip and factor 1/2: numeric = -2 x analytic"
+        | Some k when k = -0.5 -> "sign flip and factor 2: numeric = -0.5 x analytic"
+        | _ ->
+            sprintf
+                "mismatch: %d of %d entries differ by %.0e or more, not by a simple factor (ratio %.3f, signs agree on %.0f%%)"
+                r.Beyond
+                r.Measured
+                threshold
+                r.NormRatio
+                (100.0 * r.SignAgreement)

@@ -1,4 +1,5 @@
-/// Weight initialisation from an explicit seed. W_l ~ N(0, n_in^-½) (normal-fanin, the book's),
+/// Weight initialisation from an explicit seed. W_l ~ N(0, n_in^-½) (normal-fanin, the book's prose rule),
+/// N(0, n_out^-½) (normal-fanout, the book's code: numpy.random.normal(0, pow(hnodes, -0.5)) for W_ih),
 /// U(±√(6/(n_in+n_out))) (xavier, Glorot uniform) or N(0, √(2/n_in)) (he, Kaiming normal); biases 0.
 module Functional.Init
 
@@ -6,6 +7,7 @@ open System
 
 type Init =
     | NormalFanIn
+    | NormalFanOut
     | Xavier
     | He
 
@@ -13,11 +15,12 @@ module Init =
     let name =
         function
         | NormalFanIn -> "normal-fanin"
+        | NormalFanOut -> "normal-fanout"
         | Xavier -> "xavier"
         | He -> "he"
 
     let tryParse (s: string) =
-        [ NormalFanIn; Xavier; He ]
+        [ NormalFanIn; NormalFanOut; Xavier; He ]
         |> List.tryFind (fun i -> name i = s.Trim().ToLowerInvariant())
 
 /// SplitMix64 (Steele, Lea, Flood 2014): our own generator, so a seed means the same numbers on every
@@ -60,6 +63,7 @@ type Rng(seed: uint64) =
 let sample (scheme: Init) (nIn: int) (nOut: int) (rng: Rng) =
     match scheme with
     | NormalFanIn -> rng.NextNormal() / Math.Sqrt(float nIn)
+    | NormalFanOut -> rng.NextNormal() / Math.Sqrt(float nOut)
     | He -> rng.NextNormal() * Math.Sqrt(2.0 / float nIn)
     | Xavier ->
         let a = Math.Sqrt(6.0 / float (nIn + nOut))

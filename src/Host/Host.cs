@@ -55,6 +55,8 @@ public static class Program
         Command.Bench b => BenchCommand.Run(b.Item),
         Command.Resume r => ResumeCommand.Run(r.Item),
         Command.Replay r => ReplayCommand.Run(r.Item),
+        Command.Gradcheck g => GradcheckCommand.Run(g.Item),
+        Command.Doctor d => DoctorCommand.Run(d.Item),
         _ => Fail("unknown command", ReturnCode.Usage),
     };
 

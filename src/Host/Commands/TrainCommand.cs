@@ -14,7 +14,7 @@ public static class TrainCommand
         {
             throw new UsageError(problem);
         }
-        var train = Inputs.Load(o.Data.Train, o.Data.TrainLabels, Inputs.TrainImages);
+        var train = Subset.First(Inputs.Load(o.Data.Train, o.Data.TrainLabels, Inputs.TrainImages), o.TrainCount);
         var test = Inputs.Load(o.Data.Test, o.Data.TestLabels, Inputs.TestImages);
         Inputs.CheckFits(train, config.Sizes);
         Inputs.CheckFits(test, config.Sizes);
@@ -28,7 +28,7 @@ public static class TrainCommand
         string dir = RunFolder.Create(o.Run);
         var log = Console.Out;
 
-        log.WriteLine($"train {Describe(config)}, {(o.Batch <= 0 ? "full batch" : $"batch {o.Batch}")}, {o.Epochs} epochs, {o.Precision}, seed {o.Seed}");
+        log.WriteLine($"train {Describe(config)}, {(o.Batch <= 0 ? "full batch" : $"batch {o.Batch}")}, {o.Epochs} epochs, {o.Precision}, seed {o.Seed}{(o.Preset == "modern" ? "" : $", preset {o.Preset}")}");
         log.WriteLine($"data  train {train.Count:N0} images ({train.ImagesPath}), test {test.Count:N0} ({test.ImagesPath})");
         log.WriteLine($"blas  {Api.BlasDescription()}");
         log.WriteLine($"run   {dir}");
@@ -36,7 +36,7 @@ public static class TrainCommand
         // A journal line costs about as much as 20 per-example steps (a hash of every weight, gradient norms):
         // every 1,000 steps keeps per-example runs' overhead small, every 100 is cheap for mini-batches.
         int journalEvery = o.JournalEvery > 0 ? o.JournalEvery : batch < 32 ? 1000 : 100;
-        var run = RunFile.Of(config, o.Epochs, o.CheckpointEvery, journalEvery, train, test);
+        var run = RunFile.Of(config, o.Epochs, o.CheckpointEvery, journalEvery, train, test) with { TrainCount = o.TrainCount, Preset = o.Preset };
         run.Write(dir);
         var trainer = Api.CreateTrainer(config, Inputs.ToCore(train));
         return TrainLoop.Run(run, dir, trainer, train, test, new Position(0, 0, 0), "", o.Quiet);

@@ -25,6 +25,12 @@ public sealed record RunFile(
     int Threads,
     string CodeVersion)
 {
+    /// <summary>Only the first N training images were used (--train-count); 0 = all.</summary>
+    public int TrainCount { get; init; }
+
+    /// <summary>The preset the options started from (informational).</summary>
+    public string Preset { get; init; } = "modern";
+
     public const string Format = "functional.run/1";
     public const string FileName = "run.json";
 
@@ -43,7 +49,7 @@ public sealed record RunFile(
         string text = string.Join("|", string.Join(",", c.Sizes), c.Hidden, c.Output, c.Loss, c.Init, c.Bias,
             c.Optimizer, c.Lr.ToString("R", CultureInfo.InvariantCulture), c.L2.ToString("R", CultureInfo.InvariantCulture),
             c.Momentum.ToString("R", CultureInfo.InvariantCulture), c.Reduction, c.Scale, c.Seed, c.Precision, c.Batch,
-            TrainImages.Sha256, TrainLabels.Sha256);
+            TrainImages.Sha256, TrainLabels.Sha256, TrainCount);
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
     }
 
@@ -73,6 +79,8 @@ public sealed record RunFile(
                 ["batch"] = c.Batch,
             },
             ["epochs"] = Epochs,
+            ["train_count"] = TrainCount,
+            ["preset"] = Preset,
             ["checkpoint_every"] = CheckpointEvery,
             ["journal_every"] = JournalEvery,
             ["data"] = new JsonObject
@@ -130,7 +138,11 @@ public sealed record RunFile(
             DataRef R(string key) => new(Str(d[key]!.AsObject(), "path"), Str(d[key]!.AsObject(), "sha256"));
             var run = new RunFile(config, o["epochs"]!.GetValue<int>(), o["checkpoint_every"]!.GetValue<int>(),
                 o["journal_every"]!.GetValue<int>(), R("train_images"), R("train_labels"), R("test_images"),
-                R("test_labels"), Str(o, "blas"), o["threads"]!.GetValue<int>(), Str(o, "code_version"));
+                R("test_labels"), Str(o, "blas"), o["threads"]!.GetValue<int>(), Str(o, "code_version"))
+            {
+                TrainCount = o["train_count"]?.GetValue<int>() ?? 0,
+                Preset = o["preset"]?.GetValue<string>() ?? "modern",
+            };
             if (Api.Problem(config) is { } problem)
             {
                 throw new DataError(path, $"config is not valid: {problem}");
@@ -149,7 +161,7 @@ public sealed record RunFile(
     /// <summary>Loads the training data a run used, warning when a file changed since.</summary>
     public (LabeledImages train, LabeledImages test) LoadData(TextWriter warnings)
     {
-        var train = DataFiles.Load(TrainImages.Path, TrainLabels.Path);
+        var train = Subset.First(DataFiles.Load(TrainImages.Path, TrainLabels.Path), TrainCount);
         var test = DataFiles.Load(TestImages.Path, TestLabels.Path);
         foreach (var r in new[] { TrainImages, TrainLabels })
         {

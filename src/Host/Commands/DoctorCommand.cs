@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Functional.Cli;
+using Functional.Host.Doctor;
+
+namespace Functional.Host.Commands;
+
+/// <summary>
+/// <c>functional doctor</c>: runs the checks of a training configuration that find the original question's bugs,
+/// one line each (PASS / WARN / FAIL, the figure, and for WARN/FAIL the cause and the fix), then a ready
+/// <c>train</c> command with the fixes. Exit 0 when nothing FAILs, 1 otherwise.
+/// </summary>
+public static class DoctorCommand
+{
+    public static int Run(DoctorOptions d)
+    {
+        var clock = Stopwatch.StartNew();
+        var o = d.Train;
+        var config = TrainCommand.ConfigOf(o);
+        if (Api.Problem(config) is { } problem)
+        {
+            throw new UsageError(problem);
+        }
+        var train = Subset.First(Inputs.Load(o.Data.Train, o.Data.TrainLabels, Inputs.TrainImages), o.TrainCount);
+        var test = Inputs.Load(o.Data.Test, o.Data.TestLabels, Inputs.TestImages);
+        Inputs.CheckFits(train, config.Sizes);
+        Inputs.CheckFits(test, config.Sizes);
+        var s = new Subject(o, train, test);
+        Threads.Choose(o.Threads, s.Batch);
+        var log = Console.Out;
+        if (!d.Json)
+        {
+            log.WriteLine($"doctor {GradcheckCommand.Describe(config)}, {config.Optimizer} lr {config.Lr.ToString(CultureInfo.InvariantCulture)}, {(o.Batch <= 0 ? "full batch" : $"batch {o.Batch}")}, {o.Epochs} epochs, {o.Precision}{(o.Preset == "modern" ? "" : $", preset {o.Preset}")}");
+            log.WriteLine($"data   train {train.Count:N0} images ({train.ImagesPath}), test {test.Count:N0} ({test.ImagesPath})");
+        }
+
+        var fixes = new Fixes();
+        var findings = new List<Finding>();
+        void Add(Finding f)
+        {
+            findings.Add(f);
+            if (!d.Json)
+            {
+                log.WriteLine(f.Line);
+                log.Flush();
+            }
+        }
+
+        Add(Checks.Data(s, fixes));
+        Add(Checks.InitialLoss(s, fixes));
+        Add(Checks.Gradients(s));
+        Add(Checks.Overfit(s, fixes));
+        var run = Probes.Short(s);
+        Add(Checks.Baseline(s, run));
+        Add(Checks.Health(s, "health at init", run.HealthAtInit, run.StepAtInit, fixes, atInit: true));
+        Add(Checks.Health(s, "health after run", run.HealthAfter, run.StepAfter, fixes, atInit: false));
+        var labels = Api.Summarize(s.TestCore, config.Scale, s.Classes);
+        Add(Checks.Collapse(s, run, labels.LabelEntropy));
+        Add(Checks.Schedule(s, fixes));
+        Add(Checks.Sweep(s, fixes));
+
+        int fails = findings.Count(f => f.Status == Status.Fail);
+        int warns = findings.Count(f => f.Status == Status.Warn);
+        string? recommended = fixes.Any ? Fixes.Command(fixes.Apply(o)) : null;
+        double seconds = clock.Elapsed.TotalSeconds;
+        string verdict = fails > 0 ? "FAIL" : warns > 0 ? "WARN" : "PASS";
+
+        if (d.Json)
+        {
+            log.WriteLine(new JsonObject
+            {
+                ["command"] = "doctor",
+                ["status"] = verdict,
+                ["fails"] = fails,
+                ["warnings"] = warns,
+                ["seconds"] = seconds,
+                ["preset"] = o.Preset,
+                ["configuration"] = Fixes.Command(o),
+                ["checks"] = new JsonArray(findings.Select(f => (JsonNode)f.Json()).ToArray()),
+                ["recommended"] = recommended,
+            }.ToJsonString());
+        }
+        else
+        {
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"doctor: {verdict}: {fails} FAIL, {warns} WARN, {findings.Count - fails - warns} PASS in {seconds:F1} s"));
+            if (recommended is not null)
+            {
+                log.WriteLine($"fix    {recommended}");
+            }
+        }
+        return fails > 0 ? ReturnCode.CheckFailed : ReturnCode.Ok;
+    }
+}

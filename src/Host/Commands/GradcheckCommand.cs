@@ -1,0 +1,88 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Functional.Cli;
+
+namespace Functional.Host.Commands;
+
+/// <summary>
+/// <c>functional gradcheck</c>: analytic against numeric gradients of the configured network at initialisation,
+/// per layer, in float64. Exit 0 when every layer passes, 1 otherwise.
+/// </summary>
+public static class GradcheckCommand
+{
+    /// <summary>How the numeric gradient is taken, in words (GradCheck.fs is the definition).</summary>
+    public const string EpsilonRule =
+        "central differences in float64, (L(θ+ε) − L(θ−ε)) / 2ε with ε = ∛(machine ε)·max(1, |θ|) ≈ 6.06e-6·max(1, |θ|)";
+
+    public static int Run(GradcheckOptions g)
+    {
+        var o = g.Train;
+        var config = TrainCommand.ConfigOf(o);
+        if (Api.Problem(config) is { } problem)
+        {
+            throw new UsageError(problem);
+        }
+        var train = Subset.First(Inputs.Load(o.Data.Train, o.Data.TrainLabels, Inputs.TrainImages), o.TrainCount);
+        Inputs.CheckFits(train, config.Sizes);
+        Threads.Choose(o.Threads, g.Examples);
+        int examples = Math.Min(g.Examples, train.Count);
+        var layers = Api.CheckGradients(config, Inputs.ToCore(train), examples, g.Params, o.Seed);
+        bool pass = layers.All(Api.GradCheckPassed);
+
+        if (g.Json)
+        {
+            Console.Out.WriteLine(Report(config, o, examples, layers, pass).ToJsonString());
+            return pass ? ReturnCode.Ok : ReturnCode.CheckFailed;
+        }
+
+        var log = Console.Out;
+        log.WriteLine($"gradcheck {Describe(config)}{(o.Preset == "modern" ? "" : $" (preset {o.Preset})")}");
+        log.WriteLine($"data   the first {examples:N0} images of {train.ImagesPath}");
+        log.WriteLine($"rule   {EpsilonRule}");
+        log.WriteLine(Inv($"       an entry fails at relative error |a − n| / max(|a|, |n|) ≥ {Api.GradCheckThreshold:0e0}; entries below the noise floor 1e-6·max(1, |L|), where rounding swamps a 1e-4 error, are not judged"));
+        log.WriteLine("layer   params  checked  measured  max rel err  mean rel err  signs agree  ‖num‖/‖ana‖  result");
+        foreach (var r in layers)
+        {
+            log.WriteLine(Inv(
+                $"{r.Layer + 1,5}  {Parameters(config, r.Layer),7:N0}  {r.Checked,7:N0}  {r.Measured,8:N0}  {r.MaxRelError,11:0.0e+00}  {r.MeanRelError,12:0.0e+00}  {(100 * (r.SignAgreement)).ToString("F1", CultureInfo.InvariantCulture) + "%",11}  {r.NormRatio,11:F3}  {(Api.GradCheckPassed(r) ? "PASS" : "FAIL")}  {Api.GradCheckVerdict(r)}"));
+        }
+        log.WriteLine(Inv($"gradcheck: {(pass ? "PASS" : "FAIL")} (threshold: relative error < {Api.GradCheckThreshold:0e0} on every entry checked)"));
+        return pass ? ReturnCode.Ok : ReturnCode.CheckFailed;
+    }
+
+    /// <summary>Weights and biases of layer <paramref name="l"/> (0-based).</summary>
+    public static int Parameters(TrainConfig c, int l) => c.Sizes[l] * c.Sizes[l + 1] + (c.Bias ? c.Sizes[l + 1] : 0);
+
+    public static string Describe(TrainConfig c) => Inv(
+        $"{string.Join("-", c.Sizes)} {c.Hidden}/{c.Output} {c.Loss}{(c.Bias ? "" : " no-bias")}, init {c.Init}, scale {c.Scale}, reduction {c.Reduction}, l2 {c.L2}, seed {c.Seed}");
+
+    /// <summary>One layer's figures as JSON (layers numbered from 1, as printed).</summary>
+    public static JsonObject LayerJson(TrainConfig c, GradCheck.LayerCheck r) => new()
+    {
+        ["layer"] = r.Layer + 1,
+        ["parameters"] = Parameters(c, r.Layer),
+        ["checked"] = r.Checked,
+        ["measured"] = r.Measured,
+        ["max_rel_error"] = r.MaxRelError,
+        ["mean_rel_error"] = r.MeanRelError,
+        ["sign_agreement"] = r.SignAgreement,
+        ["norm_ratio"] = double.IsFinite(r.NormRatio) ? r.NormRatio : null,
+        ["factor"] = double.IsFinite(r.Factor) ? r.Factor : null,
+        ["pass"] = Api.GradCheckPassed(r),
+        ["verdict"] = Api.GradCheckVerdict(r),
+    };
+
+    static JsonObject Report(TrainConfig c, TrainOptions o, int examples, GradCheck.LayerCheck[] layers, bool pass) => new()
+    {
+        ["command"] = "gradcheck",
+        ["pass"] = pass,
+        ["threshold"] = Api.GradCheckThreshold,
+        ["rule"] = EpsilonRule,
+        ["examples"] = examples,
+        ["preset"] = o.Preset,
+        ["network"] = Describe(c),
+        ["layers"] = new JsonArray(layers.Select(r => (JsonNode)LayerJson(c, r)).ToArray()),
+    };
+
+    static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

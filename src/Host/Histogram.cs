@@ -1,0 +1,25 @@
+using System.Globalization;
+
+namespace Functional.Host;
+
+/// <summary>The predicted-class histogram in one line: a collapsed network shows one class with every example.</summary>
+public static class Histogram
+{
+    public static int[] Of(int[] predictions, int classes)
+    {
+        var h = new int[classes];
+        foreach (int p in predictions)
+        {
+            if (p >= 0 && p < classes)
+            {
+                h[p]++;
+            }
+        }
+        return h;
+    }
+
+    /// <summary><c>0:197 1:230 … (10 distinct)</c>.</summary>
+    public static string Line(int[] histogram) =>
+        string.Join(" ", histogram.Select((n, c) => string.Create(CultureInfo.InvariantCulture, $"{c}:{n}")))
+        + $" ({histogram.Count(n => n > 0)} distinct)";
+}
