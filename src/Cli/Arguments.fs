@@ -119,6 +119,7 @@ type EvalArgs =
     | Scale of Scale
     | Seed of seed: int
     | Threads of count: int
+    | Png of file: string
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -131,6 +132,7 @@ type EvalArgs =
             | Scale _ -> "pixel scaling; default: the model's own."
             | Seed _ -> "seed for the random sample of predictions shown (default 1)."
             | Threads _ -> "worker threads, 0 = auto (default 0)."
+            | Png _ -> "also draw the confusion matrix as a heatmap into this PNG file."
 
 [<Unique; HelpFlags("--help", "-h")>]
 type PredictArgs =
@@ -178,12 +180,51 @@ type BenchArgs =
             | Threads _ -> "worker threads, 0 = auto (default 0)."
             | Seconds _ -> "time budget per benchmark case in seconds, > 0 (default 2.0)."
 
+[<Unique; HelpFlags("--help", "-h")>]
+type PlotArgs =
+    | [<MainCommand; ExactlyOnce>] Run_Dir of run: string
+    | Out of file: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Run_Dir _ -> "the run folder (holding run.json, and journal.jsonl when there is one)."
+            | Out _ -> "the PNG file to write (default: <run>/curves.png)."
+
+[<Unique; HelpFlags("--help", "-h")>]
+type ShowArgs =
+    | Data of file: string
+    | Data_Labels of file: string
+    | Count of count: int
+    | Start of index: int
+    | Model of path: string
+    | Scale of Scale
+    | Out of file: string
+    | Threads of count: int
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Data _ ->
+                "images to show (IDX, raw or .gz, or CSV: label,784 pixels per line); default: the shipped MNIST test set."
+            | Data_Labels _ ->
+                "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name."
+            | Count _ -> "how many images, 1 to 400 (default 25)."
+            | Start _ -> "index of the first image shown, >= 0 (default 0)."
+            | Model _ ->
+                "also show this model's predictions (a model file or a run directory); wrong ones are framed in red."
+            | Scale _ -> "pixel scaling for the model; default: the model's own."
+            | Out _ -> "the PNG file to write (default digits.png)."
+            | Threads _ -> "worker threads, 0 = auto (default 0)."
+
 [<HelpFlags("--help", "-h")>]
 type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
     | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<EvalArgs>
     | [<CliPrefix(CliPrefix.None)>] Predict of ParseResults<PredictArgs>
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
+    | [<CliPrefix(CliPrefix.None)>] Plot of ParseResults<PlotArgs>
+    | [<CliPrefix(CliPrefix.None)>] Show of ParseResults<ShowArgs>
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -192,3 +233,5 @@ type FunctionalArgs =
             | Eval _ -> "evaluate a saved model on a data set."
             | Predict _ -> "predict the digit of one image with a saved model."
             | Bench _ -> "benchmark the training kernels."
+            | Plot _ -> "draw a run's training curves into a PNG."
+            | Show _ -> "draw a grid of images with their labels (and a model's predictions) into a PNG."

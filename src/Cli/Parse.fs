@@ -65,6 +65,8 @@ type EvalOptions =
         Scale: string | null
         Seed: int
         Threads: int
+        /// PNG file for the confusion-matrix heatmap; null = none.
+        Png: string | null
     }
 
 type PredictOptions =
@@ -92,11 +94,39 @@ type BenchOptions =
         Seconds: double
     }
 
+type PlotOptions =
+    {
+        /// The run folder.
+        Run: string
+        /// The PNG to write; null = <run>/curves.png.
+        Out: string | null
+    }
+
+type ShowOptions =
+    {
+        /// null = the shipped test set.
+        Data: string | null
+        DataLabels: string | null
+        /// Images shown, 1..400.
+        Count: int
+        /// Index of the first image shown.
+        Start: int
+        /// Model file or run directory whose predictions are shown; null = labels only.
+        Model: string | null
+        /// "unit" | "seed"; null = the model's own.
+        Scale: string | null
+        /// The PNG to write.
+        Out: string
+        Threads: int
+    }
+
 type Command =
     | Train of TrainOptions
     | Eval of EvalOptions
     | Predict of PredictOptions
     | Bench of BenchOptions
+    | Plot of PlotOptions
+    | Show of ShowOptions
 
 type Parsed =
     | Run of Command
@@ -109,7 +139,7 @@ module Parser =
     module A = Functional.Cli.Arguments
 
     let private nl = Environment.NewLine
-    let private commandNames = [ "train"; "eval"; "predict"; "bench" ]
+    let private commandNames = [ "train"; "eval"; "predict"; "bench"; "plot"; "show" ]
 
     let private parser =
         lazy (ArgumentParser.Create<A.FunctionalArgs>(programName = "functional", usageStringCharacterWidth = 100))
@@ -294,6 +324,7 @@ module Parser =
             Scale = r.TryGetResult A.EvalArgs.Scale |> Option.map scale |> toNull
             Seed = r.GetResult(A.EvalArgs.Seed, defaultValue = 1)
             Threads = threads
+            Png = r.TryGetResult A.EvalArgs.Png |> toNull
         }
         |> Command.Eval
 
@@ -329,6 +360,33 @@ module Parser =
             Seconds = seconds
         }
         |> Command.Bench
+
+    let private plot (r: ParseResults<A.PlotArgs>) (_: Checks) =
+        {
+            PlotOptions.Run = r.GetResult A.PlotArgs.Run_Dir
+            Out = r.TryGetResult A.PlotArgs.Out |> toNull
+        }
+        |> Command.Plot
+
+    let private show (r: ParseResults<A.ShowArgs>) (checks: Checks) =
+        let count = r.GetResult(A.ShowArgs.Count, defaultValue = 25)
+        let start = r.GetResult(A.ShowArgs.Start, defaultValue = 0)
+        let threads = r.GetResult(A.ShowArgs.Threads, defaultValue = 0)
+        checks.Require (count >= 1 && count <= 400) "count" "in 1..400" count
+        checks.Require (start >= 0) "start" ">= 0" start
+        checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
+
+        {
+            ShowOptions.Data = r.TryGetResult A.ShowArgs.Data |> toNull
+            DataLabels = r.TryGetResult A.ShowArgs.Data_Labels |> toNull
+            Count = count
+            Start = start
+            Model = r.TryGetResult A.ShowArgs.Model |> toNull
+            Scale = r.TryGetResult A.ShowArgs.Scale |> Option.map scale |> toNull
+            Out = r.GetResult(A.ShowArgs.Out, defaultValue = "digits.png")
+            Threads = threads
+        }
+        |> Command.Show
 
     /// Argu's error message without the "ERROR: " prefix and the usage text it appends.
     let private errorLines (message: string) =
@@ -369,6 +427,8 @@ module Parser =
                     | Some(A.FunctionalArgs.Eval r) -> Some(eval r checks)
                     | Some(A.FunctionalArgs.Predict r) -> Some(predict r checks)
                     | Some(A.FunctionalArgs.Bench r) -> Some(bench r checks)
+                    | Some(A.FunctionalArgs.Plot r) -> Some(plot r checks)
+                    | Some(A.FunctionalArgs.Show r) -> Some(show r checks)
                     | None -> None
 
                 match parsed, checks.Errors with
