@@ -40,6 +40,7 @@ public static class TrainCommand
         int updatesPerEpoch = (train.Count + batch - 1) / batch;
         Evaluation? testEval = null;
         var epochs = new JsonArray();
+        using var progress = Progress.Start("train", (long)o.Epochs * updatesPerEpoch, show: !o.Quiet);
 
         for (int epoch = 0; epoch < o.Epochs; epoch++)
         {
@@ -56,6 +57,7 @@ public static class TrainCommand
                         $"the loss became {loss} at step {trainer.StepCount} (epoch {epoch + 1}): the learning rate {o.Lr} is probably too high for {o.Optimizer}");
                 }
                 lossSum += loss * count;
+                progress.Step(trainer.StepCount, epoch + 1, o.Epochs, loss, count);
             }
             double seconds = clock.Elapsed.TotalSeconds;
             var trainEval = trainer.Model.Evaluate(coreTrain);
@@ -63,7 +65,7 @@ public static class TrainCommand
             double meanLoss = lossSum / train.Count;
             if (!o.Quiet)
             {
-                log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                progress.Line(string.Create(CultureInfo.InvariantCulture,
                     $"epoch {epoch + 1,3}/{o.Epochs}  loss {meanLoss:F4}  train {100 * trainEval.Accuracy:F2}%  test {100 * testEval.Accuracy:F2}%  {seconds:F1}s  {train.Count / seconds:N0} ex/s  ({updatesPerEpoch:N0} updates)"));
             }
             epochs.Add(new JsonObject
@@ -76,6 +78,7 @@ public static class TrainCommand
             });
         }
 
+        progress.Dispose();
         ModelFile.Save(Path.Combine(dir, ModelFile.FileName), trainer.Model);
         runJson["epochs"] = epochs;
         runJson["steps"] = trainer.StepCount;
@@ -83,6 +86,7 @@ public static class TrainCommand
         RunFolder.WriteJson(Path.Combine(dir, "run.json"), runJson);
 
         log.WriteLine($"model {Path.Combine(dir, ModelFile.FileName)}");
+        log.WriteLine($"plot  {Plots.TryCurves(dir)}");
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {100 * (testEval?.Accuracy ?? 0):F2}%"));
         return ReturnCode.Ok;
     }

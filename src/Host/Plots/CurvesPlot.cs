@@ -14,7 +14,7 @@ public static class CurvesPlot
     public const string FileName = "curves.png";
     public const int Width = 1400;
     public const int Height = 1260;
-    const int TitleHeight = 40;
+    public const int TitleHeight = 40;
 
     public static string Write(RunHistory h, string path)
     {

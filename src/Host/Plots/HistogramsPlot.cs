@@ -15,7 +15,7 @@ public static class HistogramsPlot
     public const int Width = 1200;
     public const int RowHeight = 300;
     public const int Bins = 50;
-    const int TitleHeight = 40;
+    public const int TitleHeight = 40;
 
     public static int HeightFor(int layers) => TitleHeight + Math.Max(1, layers) * RowHeight;
 
