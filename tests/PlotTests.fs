@@ -214,6 +214,17 @@ let tests =
                 expectPng png HistogramsPlot.Width (HistogramsPlot.HeightFor 2)
                 Directory.Delete(dir, true)
 
+            testCase "every font lookup gives the shipped DejaVu Sans, so no system font is needed"
+            <| fun () ->
+                PlotFonts.Register()
+                Expect.equal ScottPlot.Fonts.Default PlotFonts.Family "the default font"
+
+                for name in [ "Arial"; "sans-serif"; "Segoe UI"; PlotFonts.Family ] do
+                    for bold in [ false; true ] do
+                        // ScottPlot caches typefaces: do not dispose them.
+                        let face = ScottPlot.Fonts.GetTypeface(name, bold, false)
+                        Expect.equal face.FamilyName PlotFonts.Family $"%s{name}, bold %b{bold}"
+
             testCase "output redirected to a file holds no escape byte (train, bench), CI unset"
             <| fun () ->
                 let dir = tempDir ()

@@ -46,7 +46,6 @@ public static class CurvesPlot
             return p;
         }
         var s = p.Add.Scatter(h.Epochs.Select(e => (double)e.Epoch).ToArray(), h.Epochs.Select(e => e.Loss).ToArray());
-        s.LegendText = "loss";
         s.MarkerSize = 6;
         IntegerTicks(p.Axes.Bottom);
         return p;
@@ -142,14 +141,16 @@ public static class CurvesPlot
     }
 
     /// <summary>An exponential moving average, debiased like Adam's, so the first points are not pulled to zero.</summary>
-    public static double[] Smoothed(double[] ys, double beta = 0.95)
+    /// The default window is about a thirtieth of the curve, so a short journal is not smoothed flat.
+    public static double[] Smoothed(double[] ys, double? beta = null)
     {
+        double b = beta ?? Math.Clamp(1 - 30.0 / Math.Max(ys.Length, 1), 0, 0.99);
         var result = new double[ys.Length];
         double m = 0;
         for (int i = 0; i < ys.Length; i++)
         {
-            m = beta * m + (1 - beta) * ys[i];
-            result[i] = m / (1 - Math.Pow(beta, i + 1));
+            m = b * m + (1 - b) * ys[i];
+            result[i] = b == 0 ? ys[i] : m / (1 - Math.Pow(b, i + 1));
         }
         return result;
     }
@@ -161,6 +162,15 @@ public static class CurvesPlot
     {
         IntegerTicksOnly = true,
         MinorTickGenerator = new LogMinorTickGenerator(),
-        LabelFormatter = y => Math.Pow(10, y).ToString("0.#####E+0", CultureInfo.InvariantCulture),
+        LabelFormatter = PowerOfTen,
     };
+
+    /// <summary>10^k as people write it: 0.001, 1, 1000 near 1, else 1e-5.</summary>
+    public static string PowerOfTen(double k)
+    {
+        int e = (int)Math.Round(k);
+        return e is >= -4 and <= 4
+            ? Math.Pow(10, e).ToString("0.####", CultureInfo.InvariantCulture)
+            : $"1e{e.ToString(CultureInfo.InvariantCulture)}";
+    }
 }

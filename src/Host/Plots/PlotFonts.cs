@@ -29,6 +29,7 @@ public static class PlotFonts
             {
                 return;
             }
+            NativeAssets.Install();
             foreach (string path in new[] { RegularPath, BoldPath })
             {
                 if (!File.Exists(path))

@@ -59,5 +59,9 @@ public static class Png
         a.LabelStyle.BackgroundColor = Colors.White;
         a.LabelStyle.BorderColor = Colors.DarkRed;
         a.LabelStyle.BorderWidth = 1;
+        // No made-up axes around the message.
+        plot.HideGrid();
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual();
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual();
     }
 }
