@@ -22,7 +22,7 @@ public static class CurvesPlot
             PerLayer(h, "update / weight ratio per layer", s => s.UpdateRatios, log: true), Saturation(h) };
         Png.Write(path, Width, Height, canvas =>
         {
-            Png.Text(canvas, h.Title, Width / 2f, 27, 20, SkiaSharp.SKColors.Black, bold: true);
+            Png.Text(canvas, h.Title, Width / 2f, 27, 20, SkiaSharp.SKColors.Black, bold: true, maxWidth: Width - 20);
             Png.Grid(canvas, Width, Height, 2, TitleHeight, plots);
         });
         return path;

@@ -26,7 +26,7 @@ public static class DigitGrid
         int gridRows = (count + columns - 1) / columns;
         int width = 2 * Margin + columns * cols * Scale + (columns - 1) * Gap;
         int height = TitleHeight + Margin + gridRows * (rows * Scale + LabelHeight) + (gridRows - 1) * Gap;
-        return (Math.Max(width, 360), height);
+        return (Math.Max(width, 480), height);
     }
 
     /// <summary>The top-left pixel of the <paramref name="index"/>-th image (0-based) of a grid of <paramref name="count"/>.</summary>
@@ -49,7 +49,7 @@ public static class DigitGrid
         var (width, height) = Size(count, rows, cols);
         return Png.Write(path, width, height, canvas =>
         {
-            Png.Text(canvas, title, width / 2f, 26, 15, SKColors.Black, bold: true);
+            Png.Text(canvas, title, width / 2f, 26, 15, SKColors.Black, bold: true, maxWidth: width - 2 * Margin);
             using var paint = new SKPaint { IsAntialias = false, Style = SKPaintStyle.Fill };
             using var frame = new SKPaint { IsAntialias = false, Style = SKPaintStyle.Stroke, StrokeWidth = 3, Color = SKColors.Red };
             for (int k = 0; k < count; k++)

@@ -31,7 +31,7 @@ public static class HistogramsPlot
         int height = HeightFor(layers.Count);
         return Png.Write(path, Width, height, canvas =>
         {
-            Png.Text(canvas, title, Width / 2f, 27, 18, SkiaSharp.SKColors.Black, bold: true);
+            Png.Text(canvas, title, Width / 2f, 27, 18, SkiaSharp.SKColors.Black, bold: true, maxWidth: Width - 20);
             Png.Grid(canvas, Width, height, 2, TitleHeight, plots);
         });
     }

@@ -30,8 +30,8 @@ public static class Plots
     public static string Digits(string path, Functional.Host.Data.LabeledImages images, int start, int count, int[]? predictions = null)
     {
         int[] indices = [.. Enumerable.Range(start, count)];
-        string what = predictions is null ? "label" : "label → prediction (wrong ones in red)";
-        string title = $"images {start}–{start + count - 1} of {Path.GetFileName(images.ImagesPath)}: {what}";
+        string what = predictions is null ? "label" : "label → prediction, wrong in red";
+        string title = $"{Path.GetFileName(images.ImagesPath)} {start}–{start + count - 1}: {what}";
         return DigitGrid.Write(path, images.Pixels, images.Labels, images.Rows, images.Cols, indices, predictions, title);
     }
 

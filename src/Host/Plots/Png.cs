@@ -41,13 +41,21 @@ public static class Png
         }
     }
 
-    /// <summary>One line of text in the shipped font, centred on <paramref name="x"/> (its baseline at <paramref name="y"/>).</summary>
+    /// <summary>
+    /// One line of text in the shipped font, centred on <paramref name="x"/> (its baseline at <paramref name="y"/>),
+    /// made smaller when needed to fit in <paramref name="maxWidth"/> pixels (0: no limit).
+    /// </summary>
     public static void Text(SKCanvas canvas, string text, float x, float y, float size, SKColor color, bool bold = false,
-        SKTextAlign align = SKTextAlign.Center)
+        float maxWidth = 0)
     {
         using var font = new SKFont(PlotFonts.Typeface(bold), size);
+        float width = font.MeasureText(text);
+        if (maxWidth > 0 && width > maxWidth)
+        {
+            font.Size = size * maxWidth / width;
+        }
         using var paint = new SKPaint { Color = color, IsAntialias = true };
-        canvas.DrawText(text, x, y, align, font, paint);
+        canvas.DrawText(text, x, y, SKTextAlign.Center, font, paint);
     }
 
     /// <summary>A panel that has nothing to draw says why, in its middle.</summary>
