@@ -127,6 +127,7 @@ let private roundTripTests =
                         + " --layers 784,100,30,10 --activation tanh --output sigmoid --loss mse --init xavier"
                         + " --no-bias --optimizer momentum --lr 0.25 --l2 0.0001 --momentum 0.5 --epochs 3"
                         + " --batch 64 --seed 42 --precision float64 --reduction sum --run runs/x --threads 4 --quiet"
+                        + " --checkpoint-every 7 --journal-every 3"
                     )
 
                 let expected =
@@ -158,6 +159,8 @@ let private roundTripTests =
                         Precision = "float64"
                         Reduction = "sum"
                         Run = "runs/x"
+                        CheckpointEvery = 7
+                        JournalEvery = 3
                         Threads = 4
                         Quiet = true
                     }
@@ -378,6 +381,59 @@ let private helpTests =
                 }
         ]
 
+let private resumeReplay =
+    let parse (line: string) = Parser.parse (line.Split(' '))
+
+    testList
+        "resume and replay"
+        [
+            test "resume RUN [--epochs N]" {
+                match parse "resume runs/a --epochs 9 --threads 1" with
+                | Run(Resume r) ->
+                    Expect.equal
+                        r
+                        {
+                            Run = "runs/a"
+                            Epochs = 9
+                            Threads = 1
+                            Quiet = false
+                        }
+                        "resume"
+                | other -> failtestf "%A" other
+            }
+            test "replay RUN --step N with its inspections" {
+                match parse "replay runs/a --step 120 --precision float64 --gradcheck --params 7 --dump d" with
+                | Run(Replay r) ->
+                    Expect.equal
+                        r
+                        {
+                            Run = "runs/a"
+                            Step = 120L
+                            Precision = "float64"
+                            Gradcheck = true
+                            Params = 7
+                            Dump = "d"
+                            Threads = 0
+                        }
+                        "replay"
+                | other -> failtestf "%A" other
+            }
+            test "replay needs --step >= 1 and a run folder" {
+                match parse "replay runs/a --step 0" with
+                | Invalid m -> Expect.stringContains m "--step" "names --step"
+                | other -> failtestf "%A" other
+
+                match parse "replay --step 3" with
+                | Invalid _ -> ()
+                | other -> failtestf "%A" other
+            }
+            test "train rejects --journal-every -1" {
+                match parse "train --journal-every -1" with
+                | Invalid m -> Expect.stringContains m "--journal-every" "names it"
+                | other -> failtestf "%A" other
+            }
+        ]
+
 let private pictureTests =
     testList
         "plot and show"
@@ -446,4 +502,13 @@ let private pictureTests =
 
 [<Tests>]
 let tests =
-    testList "Cli" [ defaultTests; roundTripTests; invalidTests; helpTests; pictureTests ]
+    testList
+        "Cli"
+        [
+            defaultTests
+            roundTripTests
+            invalidTests
+            helpTests
+            pictureTests
+            resumeReplay
+        ]

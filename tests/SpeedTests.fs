@@ -66,12 +66,19 @@ let private fusedTests =
         "fused SGD (no gradient buffer)"
         [
             for hidden in [ Sigmoid; Relu; Tanh ] do
-                for bias, cols in [ true, 1; false, 1; true, 4; false, 4 ] do
-                    test (sprintf "equals gradient-then-update, %s bias=%b batch %d" (Activation.name hidden) bias cols) {
+                for bias, cols, l2 in [ true, 1, 0.0; false, 1, 0.05; true, 4, 0.05; false, 4, 0.0 ] do
+                    test (
+                        sprintf
+                            "equals gradient-then-update, %s bias=%b batch %d l2 %g"
+                            (Activation.name hidden)
+                            bias
+                            cols
+                            l2
+                    ) {
                         let s = spec [| 12; 7; 5; 3 |] hidden Softmax bias
                         let rng = Rng.For(5, 1)
                         let net = Network.init<float> Xavier 3 s
-                        let h = hyperOf (Sgd 0.3) 0.0
+                        let h = hyperOf (Sgd 0.3) l2
 
                         let mutable state = initState h net
                         let mutable reference = Network.copy net

@@ -75,6 +75,8 @@ type TrainArgs =
     | Precision of Precision
     | Reduction of Reduction
     | Run of dir: string
+    | Checkpoint_Every of steps: int
+    | Journal_Every of steps: int
     | Threads of count: int
     | Quiet
 
@@ -107,7 +109,12 @@ type TrainArgs =
             | Seed _ -> "random seed (default 1)."
             | Precision _ -> "floating-point precision (default float32)."
             | Reduction _ -> "how the loss is reduced over a batch (default mean)."
-            | Run _ -> "run folder for run.json and model.safetensors (default runs/<timestamp>)."
+            | Run _ ->
+                "run folder for run.json, journal.jsonl, checkpoints/ and model.safetensors (default runs/<timestamp>)."
+            | Checkpoint_Every _ ->
+                "also write a checkpoint every N steps, >= 0 (default 0: only at each epoch's end and at the end)."
+            | Journal_Every _ ->
+                "journal one line (loss, gradient norms, update ratios, weights hash) every N steps (default: 1,000 below batch 32, else 100)."
             | Threads _ -> "worker threads, 0 = auto (default 0)."
             | Quiet -> "print only the final result."
 
@@ -181,6 +188,45 @@ type BenchArgs =
             | Seconds _ -> "time budget per benchmark case in seconds, > 0 (default 2.0)."
 
 [<Unique; HelpFlags("--help", "-h")>]
+type ResumeArgs =
+    | [<MainCommand; ExactlyOnce>] Run_Dir of run: string
+    | Epochs of count: int
+    | Threads of count: int
+    | Quiet
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Run_Dir _ -> "the run folder to continue (from its newest valid checkpoint)."
+            | Epochs _ -> "train until this many epochs in all, >= 1 (default: the run's own)."
+            | Threads _ -> "worker threads, 0 = auto (default 0)."
+            | Quiet -> "print only the final result."
+
+[<Unique; HelpFlags("--help", "-h")>]
+type ReplayArgs =
+    | [<MainCommand; ExactlyOnce>] Run_Dir of run: string
+    | [<Mandatory>] Step of step: int64
+    | Precision of Precision
+    | Gradcheck
+    | Params of count: int
+    | Dump of dir: string
+    | Threads of count: int
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Run_Dir _ -> "the run folder to replay."
+            | Step _ ->
+                "re-execute steps from the checkpoint before this step up to it (or to the next journaled step), >= 1."
+            | Precision _ ->
+                "float64: recompute step N's gradients in float64 and report each layer's drift against the run's."
+            | Gradcheck -> "compare step N's analytic gradients with numeric ones (float64 central differences)."
+            | Params _ -> "parameters sampled per layer by --gradcheck, >= 1 (default 20)."
+            | Dump _ ->
+                "write step N's batch, weights before, gradients and weights after as safetensors into this folder."
+            | Threads _ -> "worker threads, 0 = auto (default: the run's own)."
+
+[<Unique; HelpFlags("--help", "-h")>]
 type PlotArgs =
     | [<MainCommand; ExactlyOnce>] Run_Dir of run: string
     | Out of file: string
@@ -223,6 +269,8 @@ type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<EvalArgs>
     | [<CliPrefix(CliPrefix.None)>] Predict of ParseResults<PredictArgs>
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
+    | [<CliPrefix(CliPrefix.None)>] Resume of ParseResults<ResumeArgs>
+    | [<CliPrefix(CliPrefix.None)>] Replay of ParseResults<ReplayArgs>
     | [<CliPrefix(CliPrefix.None)>] Plot of ParseResults<PlotArgs>
     | [<CliPrefix(CliPrefix.None)>] Show of ParseResults<ShowArgs>
 
@@ -233,5 +281,7 @@ type FunctionalArgs =
             | Eval _ -> "evaluate a saved model on a data set."
             | Predict _ -> "predict the digit of one image with a saved model."
             | Bench _ -> "benchmark the training kernels."
+            | Resume _ -> "continue an interrupted run from its newest valid checkpoint."
+            | Replay _ -> "re-execute a run's steps bit for bit and inspect one of them."
             | Plot _ -> "draw a run's training curves into a PNG."
             | Show _ -> "draw a grid of images with their labels (and a model's predictions) into a PNG."

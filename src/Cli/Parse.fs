@@ -49,6 +49,10 @@ type TrainOptions =
         Reduction: string
         /// Run directory; null = none.
         Run: string | null
+        /// Extra checkpoint every N steps; 0 = only at epoch ends and at the end.
+        CheckpointEvery: int
+        /// A journal line every N steps; 0 = by batch size (1,000 below batch 32, else 100).
+        JournalEvery: int
         /// 0 = auto.
         Threads: int
         Quiet: bool
@@ -94,6 +98,29 @@ type BenchOptions =
         Seconds: double
     }
 
+type ResumeOptions =
+    {
+        Run: string
+        /// Total epochs to reach; 0 = the run's own.
+        Epochs: int
+        Threads: int
+        Quiet: bool
+    }
+
+type ReplayOptions =
+    {
+        Run: string
+        Step: int64
+        /// "float64" to report gradient drift; null = no recomputation.
+        Precision: string | null
+        Gradcheck: bool
+        Params: int
+        /// Folder for the safetensors dump; null = none.
+        Dump: string | null
+        /// 0 = the run's own.
+        Threads: int
+    }
+
 type PlotOptions =
     {
         /// The run folder.
@@ -125,6 +152,8 @@ type Command =
     | Eval of EvalOptions
     | Predict of PredictOptions
     | Bench of BenchOptions
+    | Resume of ResumeOptions
+    | Replay of ReplayOptions
     | Plot of PlotOptions
     | Show of ShowOptions
 
@@ -139,7 +168,9 @@ module Parser =
     module A = Functional.Cli.Arguments
 
     let private nl = Environment.NewLine
-    let private commandNames = [ "train"; "eval"; "predict"; "bench"; "plot"; "show" ]
+
+    let private commandNames =
+        [ "train"; "eval"; "predict"; "bench"; "resume"; "replay"; "plot"; "show" ]
 
     let private parser =
         lazy (ArgumentParser.Create<A.FunctionalArgs>(programName = "functional", usageStringCharacterWidth = 100))
@@ -266,6 +297,10 @@ module Parser =
         let momentum = r.GetResult(A.TrainArgs.Momentum, defaultValue = 0.9)
         let epochs = r.GetResult(A.TrainArgs.Epochs, defaultValue = 15)
         let threads = r.GetResult(A.TrainArgs.Threads, defaultValue = 0)
+        let checkpointEvery = r.GetResult(A.TrainArgs.Checkpoint_Every, defaultValue = 0)
+        let journalEvery = r.GetResult(A.TrainArgs.Journal_Every, defaultValue = 0)
+        checks.Require (checkpointEvery >= 0) "checkpoint-every" ">= 0" checkpointEvery
+        checks.Require (journalEvery >= 0) "journal-every" ">= 1 (or 0 for the default)" journalEvery
         checks.Require (finite lr && lr > 0.0) "lr" "> 0" lr
         checks.Require (finite l2 && l2 >= 0.0) "l2" ">= 0" l2
         checks.Require (finite momentum && momentum >= 0.0 && momentum < 1.0) "momentum" "in [0, 1)" momentum
@@ -308,6 +343,8 @@ module Parser =
                 r.GetResult(A.TrainArgs.Reduction, defaultValue = A.Values.Reduction.Mean)
                 |> reduction
             Run = r.TryGetResult A.TrainArgs.Run |> toNull
+            CheckpointEvery = checkpointEvery
+            JournalEvery = journalEvery
             Threads = threads
             Quiet = r.Contains A.TrainArgs.Quiet
         }
@@ -360,6 +397,39 @@ module Parser =
             Seconds = seconds
         }
         |> Command.Bench
+
+    let private resume (r: ParseResults<A.ResumeArgs>) (checks: Checks) =
+        let epochs = r.GetResult(A.ResumeArgs.Epochs, defaultValue = 0)
+        let threads = r.GetResult(A.ResumeArgs.Threads, defaultValue = 0)
+        checks.Require (epochs >= 0) "epochs" ">= 1" epochs
+        checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
+
+        {
+            ResumeOptions.Run = r.GetResult A.ResumeArgs.Run_Dir
+            Epochs = epochs
+            Threads = threads
+            Quiet = r.Contains A.ResumeArgs.Quiet
+        }
+        |> Command.Resume
+
+    let private replay (r: ParseResults<A.ReplayArgs>) (checks: Checks) =
+        let step = r.GetResult A.ReplayArgs.Step
+        let count = r.GetResult(A.ReplayArgs.Params, defaultValue = 20)
+        let threads = r.GetResult(A.ReplayArgs.Threads, defaultValue = 0)
+        checks.Require (step >= 1L) "step" ">= 1" step
+        checks.Require (count >= 1) "params" ">= 1" count
+        checks.Require (threads >= 0) "threads" ">= 0 (0 = the run's own)" threads
+
+        {
+            ReplayOptions.Run = r.GetResult A.ReplayArgs.Run_Dir
+            Step = step
+            Precision = r.TryGetResult A.ReplayArgs.Precision |> Option.map precision |> toNull
+            Gradcheck = r.Contains A.ReplayArgs.Gradcheck
+            Params = count
+            Dump = r.TryGetResult A.ReplayArgs.Dump |> toNull
+            Threads = threads
+        }
+        |> Command.Replay
 
     let private plot (r: ParseResults<A.PlotArgs>) (_: Checks) =
         {
@@ -427,6 +497,8 @@ module Parser =
                     | Some(A.FunctionalArgs.Eval r) -> Some(eval r checks)
                     | Some(A.FunctionalArgs.Predict r) -> Some(predict r checks)
                     | Some(A.FunctionalArgs.Bench r) -> Some(bench r checks)
+                    | Some(A.FunctionalArgs.Resume r) -> Some(resume r checks)
+                    | Some(A.FunctionalArgs.Replay r) -> Some(replay r checks)
                     | Some(A.FunctionalArgs.Plot r) -> Some(plot r checks)
                     | Some(A.FunctionalArgs.Show r) -> Some(show r checks)
                     | None -> None

@@ -76,14 +76,39 @@ type Model() =
     abstract Outputs: images: Images * index: int -> float[]
     abstract Tensors: unit -> NamedArray[]
 
+/// What a measured step reports (per layer: weights and biases together).
+type StepSummary =
+    {
+        Loss: float
+        GradNorms: float[]
+        UpdateRatios: float[]
+    }
+
 /// A training run in progress: each Step overwrites the state it holds (the fast, allocation-free path).
 [<AbstractClass>]
 type Trainer() =
+    /// Steps taken since the run began (restored with the state).
     abstract StepCount: int64
     /// Trains on examples order[offset .. offset+count−1] of the training images; returns the loss.
     abstract Step: order: int[] * offset: int * count: int -> float
+    /// The same step, also measuring gradient norms and update ratios (same resulting bits as Step).
+    abstract StepMeasured: order: int[] * offset: int * count: int -> StepSummary
     /// The current network (a live view: read it between steps).
     abstract Model: Model
+    /// SHA-256 of every parameter's bytes (the journal's weights hash).
+    abstract WeightsHash: unit -> string
+    /// Weights and optimiser moments as named row-major tensors (a checkpoint's contents).
+    abstract State: unit -> NamedArray[]
+    /// The batch as fed to the network: inputs [n, features] and targets [n, classes], row-major.
+    abstract Batch: order: int[] * offset: int * count: int -> NamedArray[]
+    /// ∂L/∂θ of the current state on this batch (L2 included), named like the weights.
+    abstract Gradients: order: int[] * offset: int * count: int -> NamedArray[]
+    /// The same gradients recomputed in float64 from the same state, compared with this precision's.
+    abstract Drift: order: int[] * offset: int * count: int -> Snapshot.Drift[]
+
+    /// Analytic against numeric (float64 central differences) gradients on `perLayer` parameters a layer.
+    abstract CheckGradients:
+        order: int[] * offset: int * count: int * perLayer: int * seed: int -> GradCheck.LayerCheck[]
 
 module internal Parse =
     let fail what (value: string) (allowed: string) =
@@ -134,6 +159,79 @@ module internal Parse =
             L2 = c.L2
             Optimizer = optimizer c
         }
+
+module internal Named =
+    let ofValues (name: string) (shape: int[]) (values: 'T[]) : NamedArray =
+        match box values with
+        | :? (float32[]) as f ->
+            {
+                Name = name
+                Shape = shape
+                Float32 = f
+                Float64 = null
+            }
+        | :? (float[]) as d ->
+            {
+                Name = name
+                Shape = shape
+                Float32 = null
+                Float64 = d
+            }
+        | _ -> invalidArg "values" "float32 or float64 values expected"
+
+    let ofLayers prefix (layers: Layer<'T>[]) =
+        Snapshot.named prefix layers
+        |> Array.map (fun (n, shape, v) -> ofValues n shape v)
+
+    /// The values of a tensor in precision 'T (converted when stored in the other precision).
+    let values<'T when 'T :> IFloatingPointIeee754<'T>> (t: NamedArray) : 'T[] =
+        if not (isNull t.Float32) then
+            t.Float32 |> Array.map 'T.CreateTruncating
+        else
+            t.Float64 |> Array.map 'T.CreateTruncating
+
+    /// A fresh batch of examples order[offset .. offset+count−1] in precision 'U.
+    let batch<'U when 'U :> IFloatingPointIeee754<'U> and 'U: (new: unit -> 'U) and 'U: struct and 'U :> ValueType>
+        (scale: Scale)
+        (images: Images)
+        (spec: Spec)
+        (order: int[])
+        offset
+        count
+        : Batch<'U> =
+        let b =
+            {
+                X = Tensor.zeros<'U> images.Features count
+                Y = Tensor.zeros<'U> (Spec.classes spec) count
+            }
+
+        gatherInto scale images order offset b.X b.Y
+        b
+
+    /// A network of `spec` with the tensors' values, in precision 'T.
+    let network<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (spec: Spec)
+        (find: string -> int[] -> 'T[])
+        : Network<'T> =
+        let net = Network.zeros<'T> spec
+        Snapshot.load "" find net.Layers
+        net
+
+    /// A finder over `tensors` for Snapshot.load that checks names and shapes.
+    let finder<'T when 'T :> IFloatingPointIeee754<'T>> (tensors: NamedArray[]) (name: string) (shape: int[]) : 'T[] =
+        match tensors |> Array.tryFind (fun t -> t.Name = name) with
+        | None -> raise (ArgumentException(sprintf "tensor '%s' is missing" name))
+        | Some t when t.Shape <> shape ->
+            raise (
+                ArgumentException(
+                    sprintf
+                        "tensor '%s' has shape [%s], expected [%s]"
+                        name
+                        (String.Join(",", t.Shape))
+                        (String.Join(",", shape))
+                )
+            )
+        | Some t -> values<'T> t
 
 type internal ModelOf<'T
     when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
@@ -228,77 +326,112 @@ type internal ModelOf<'T
         gatherInto scale images [| index |] 0 x y
         (forward net x).Output |> Tensor.data |> Array.map Double.CreateTruncating
 
-    override _.Tensors() =
-        net.Layers
-        |> Array.mapi (fun l layer ->
-            let rows, cols = layer.W.RowCount, layer.W.ColumnCount
-            let w = Tensor.data layer.W
-            // Column-major [out × in] in memory; written row-major [out, in] like PyTorch's Linear.weight.
-            let rowMajor = Array.init (rows * cols) (fun k -> w[(k % cols) * rows + k / cols])
-
-            let named name shape (values: 'T[]) =
-                match box values with
-                | :? (float32[]) as f ->
-                    {
-                        Name = name
-                        Shape = shape
-                        Float32 = f
-                        Float64 = null
-                    }
-                | _ ->
-                    {
-                        Name = name
-                        Shape = shape
-                        Float32 = null
-                        Float64 = values |> Array.map Double.CreateTruncating
-                    }
-
-            [|
-                yield named (sprintf "layers.%d.weight" l) [| rows; cols |] rowMajor
-                match layer.B with
-                | Some b -> yield named (sprintf "layers.%d.bias" l) [| rows |] (Array.copy (Tensor.vdata b))
-                | None -> ()
-            |])
-        |> Array.concat
+    override _.Tensors() = Named.ofLayers "" net.Layers
 
 type internal TrainerOf<'T
     when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-    (config: TrainConfig, train: Images) =
+    (config: TrainConfig, train: Images, restore: NamedArray[], startStep: int64) =
     inherit Trainer()
     let hyper = Parse.hyper config
     let spec = Parse.spec config.Sizes config.Hidden config.Output config.Bias
     let scale = Parse.scale config.Scale
     let net = Network.init<'T> (Parse.init config.Init) config.Seed spec
     let opt = Optim.init hyper.Optimizer net
-    let mutable steps = 0L
+
+    do
+        if not (isNull restore) then
+            let find = Named.finder<'T> restore
+            Snapshot.load "" find net.Layers
+            Snapshot.load "optimizer.m." find opt.M
+            Snapshot.load "optimizer.v." find opt.V
+
+    let mutable steps = startStep
     // One workspace and batch buffer per batch size (an epoch has at most two: full and remainder).
-    let scratch = Collections.Generic.Dictionary<int, Workspace<'T> * Batch<'T>>()
+    let scratch =
+        Collections.Generic.Dictionary<int, struct (Workspace<'T> * Batch<'T>)>()
 
     let model = ModelOf<'T>(net, scale, config.Precision)
 
-    override _.StepCount = steps
-
-    override _.Step(order, offset, count) =
-        let ws, batch =
+    let prepared (order: int[]) offset count =
+        // Struct tuples: this runs every step and must not allocate.
+        let struct (ws, batch) =
             match scratch.TryGetValue count with
             | true, v -> v
             | _ ->
                 let v =
-                    Workspace.create<'T> spec count,
-                    {
-                        X = Tensor.zeros<'T> train.Features count
-                        Y = Tensor.zeros<'T> (Spec.classes spec) count
-                    }
+                    struct (Workspace.create<'T> spec count,
+                            {
+                                X = Tensor.zeros<'T> train.Features count
+                                Y = Tensor.zeros<'T> (Spec.classes spec) count
+                            })
 
                 scratch[count] <- v
                 v
 
         gatherInto scale train order offset batch.X batch.Y
+        struct (ws, batch)
+
+    override _.StepCount = steps
+
+    override _.Step(order, offset, count) =
+        let struct (ws, batch) = prepared order offset count
         let report = stepInPlace hyper batch ws false steps net opt
         steps <- steps + 1L
         report.Loss
 
+    override _.StepMeasured(order, offset, count) =
+        let struct (ws, batch) = prepared order offset count
+        let report = stepInPlace hyper batch ws true steps net opt
+        steps <- steps + 1L
+
+        {
+            Loss = report.Loss
+            GradNorms = report.GradNorms
+            UpdateRatios = report.UpdateRatios
+        }
+
     override _.Model = model
+
+    override _.WeightsHash() = Snapshot.hash (Network.arrays net)
+
+    override _.State() =
+        Array.concat
+            [
+                Named.ofLayers "" net.Layers
+                Named.ofLayers "optimizer.m." opt.M
+                Named.ofLayers "optimizer.v." opt.V
+            ]
+
+    override _.Batch(order, offset, count) =
+        let b = Named.batch<'T> scale train spec order offset count
+        // [features × n] column-major has the bytes of [n, features] row-major.
+        [|
+            Named.ofValues "inputs" [| count; train.Features |] (Array.copy (Tensor.data b.X))
+            Named.ofValues "targets" [| count; Spec.classes spec |] (Array.copy (Tensor.data b.Y))
+        |]
+
+    override _.Gradients(order, offset, count) =
+        let _, grads =
+            gradients hyper (Named.batch<'T> scale train spec order offset count) net
+
+        Named.ofLayers "" grads
+
+    override _.Drift(order, offset, count) =
+        let _, own =
+            gradients hyper (Named.batch<'T> scale train spec order offset count) net
+
+        let _, exact =
+            gradients hyper (Named.batch<float> scale train spec order offset count) (Snapshot.convert<'T, float> net)
+
+        Snapshot.drift own exact
+
+    override _.CheckGradients(order, offset, count, perLayer, seed) =
+        GradCheck.check
+            hyper
+            (Named.batch<float> scale train spec order offset count)
+            (Snapshot.convert<'T, float> net)
+            perLayer
+            seed
 
 module internal Roofline =
     /// The matrix products of one training step, alone, on fixed buffers (the same kernels the step uses).
@@ -356,6 +489,10 @@ type Api =
             e.Message
 
     static member CreateTrainer(config: TrainConfig, train: Images) : Trainer =
+        Api.RestoreTrainer(config, train, null, 0L)
+
+    /// A trainer that continues from a checkpoint's state (State()'s tensors) after `step` steps.
+    static member RestoreTrainer(config: TrainConfig, train: Images, state: NamedArray[], step: int64) : Trainer =
         if train.Features <> config.Sizes[0] then
             raise (
                 ArgumentException(
@@ -364,68 +501,17 @@ type Api =
             )
 
         match config.Precision with
-        | "float64" -> TrainerOf<float>(config, train) :> Trainer
-        | _ -> TrainerOf<float32>(config, train) :> Trainer
+        | "float64" -> TrainerOf<float>(config, train, state, step) :> Trainer
+        | _ -> TrainerOf<float32>(config, train, state, step) :> Trainer
 
     /// Rebuilds a model from its spec and tensors (row-major, names layers.{i}.weight / layers.{i}.bias).
     static member LoadModel(spec: ModelSpec, tensors: NamedArray[]) : Model =
         let netSpec = Parse.spec spec.Sizes spec.Hidden spec.Output spec.Bias
         let scale = Parse.scale spec.Scale
 
-        let find name (shape: int[]) =
-            match tensors |> Array.tryFind (fun t -> t.Name = name) with
-            | None -> raise (ArgumentException(sprintf "tensor '%s' is missing" name))
-            | Some t when t.Shape <> shape ->
-                raise (
-                    ArgumentException(
-                        sprintf
-                            "tensor '%s' has shape [%s], expected [%s]"
-                            name
-                            (String.Join(",", t.Shape))
-                            (String.Join(",", shape))
-                    )
-                )
-            | Some t -> t
-
-        let build (conv: NamedArray -> 'T[]) : Network<'T> =
-            let net = Network.zeros<'T> netSpec
-
-            net.Layers
-            |> Array.iteri (fun l layer ->
-                let rows, cols = layer.W.RowCount, layer.W.ColumnCount
-                let src = conv (find (sprintf "layers.%d.weight" l) [| rows; cols |])
-                let w = Tensor.data layer.W
-
-                for k in 0 .. src.Length - 1 do
-                    w[(k % cols) * rows + k / cols] <- src[k]
-
-                match layer.B with
-                | Some b ->
-                    let src = conv (find (sprintf "layers.%d.bias" l) [| rows |])
-                    Array.blit src 0 (Tensor.vdata b) 0 rows
-                | None -> ())
-
-            net
-
-        let values (t: NamedArray) =
-            if isNull t.Float64 then
-                Array.map float t.Float32
-            else
-                t.Float64
-
         match spec.Precision with
-        | "float64" -> ModelOf<float>(build values, scale, "float64") :> Model
-        | _ ->
-            ModelOf<float32>(
-                build (fun t ->
-                    if isNull t.Float32 then
-                        Array.map float32 t.Float64
-                    else
-                        t.Float32),
-                scale,
-                "float32"
-            )
-            :> Model
+        | "float64" -> ModelOf<float>(Named.network netSpec (Named.finder tensors), scale, "float64") :> Model
+        | _ -> ModelOf<float32>(Named.network netSpec (Named.finder tensors), scale, "float32") :> Model
 
     /// The order in which epoch `epoch` (0-based) visits n examples under `seed`.
     static member Permutation(seed: int, epoch: int, n: int) = Data.permutation seed epoch n

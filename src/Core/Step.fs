@@ -53,6 +53,8 @@ type Workspace<'T
         Grads: Layer<'T>[]
         GradArrays: 'T[][]
         LayerOf: int[]
+        /// One column's worth of scratch (the widest layer).
+        Scratch: 'T[]
         mutable Trace: Trace<'T> voption
         mutable BoundNet: obj
         mutable BoundOpt: obj
@@ -78,6 +80,7 @@ module Workspace =
                 grads
                 |> Array.mapi (fun l g -> Array.create (Layer.arrays g).Length l)
                 |> Array.concat
+            Scratch = Array.zeroCreate (Array.max spec.Sizes)
             Trace = ValueNone
             BoundNet = null
             BoundOpt = null
@@ -191,14 +194,13 @@ let private perLayer (ws: Workspace<'T>) (layers: int) (f: int -> float) =
 
     acc
 
-/// Plain SGD (no L2) updates the weights straight from the deltas: W ← W + (−η)·dz·belowᵀ in one rank-k
-/// product into W, without writing a gradient and reading it back. Both `step` and `stepInPlace` take
-/// this path for such steps, so they still agree bit for bit.
+/// Plain SGD updates the weights straight from the deltas: W ← (1 − ηλ)·W + (−η)·dz·belowᵀ in one rank-k
+/// product into W (β = 1 − ηλ), without writing a gradient and reading it back. Both `step` and
+/// `stepInPlace` take this path for such steps, so they still agree bit for bit.
 let private fusedSgd (hyper: Hyper) =
-    hyper.L2 = 0.0
-    && (match hyper.Optimizer with
-        | Sgd _ -> true
-        | _ -> false)
+    match hyper.Optimizer with
+    | Sgd _ -> true
+    | _ -> false
 
 /// Step number t+1 from the state (t, net, opt), overwriting net and opt. With `measure`, the report
 /// carries per-layer gradient norms and update ratios (one extra pass over the weights).
@@ -225,7 +227,9 @@ let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
     if fused then
         // The deltas were computed from the old weights (backward finished first), so updating layer by
         // layer now is the same step. Without the gradient buffer a step moves W1 through memory twice, not four times.
-        let negEta: 'T = 'T.CreateTruncating(-(OptimizerSpec.lr hyper.Optimizer))
+        let eta = OptimizerSpec.lr hyper.Optimizer
+        let negEta: 'T = 'T.CreateTruncating(-eta)
+        let keep: 'T = 'T.CreateTruncating(1.0 - eta * hyper.L2)
 
         for l in 0 .. layers - 1 do
             let dz = ws.Deltas[l]
@@ -233,9 +237,13 @@ let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
             let layer = net.Layers[l]
 
             if dz.ColumnCount = 1 then
-                Tensor.gerInto negEta (Tensor.data dz) (Tensor.data below) layer.W
+                if hyper.L2 = 0.0 then
+                    Tensor.gerInto negEta (Tensor.data dz) (Tensor.data below) layer.W
+                else
+                    // A rank-one update has no β: decay and update in one pass of our own.
+                    Tensor.decayAddOuterInto keep negEta (Tensor.data dz) (Tensor.data below) layer.W ws.Scratch
             else
-                Tensor.gemmInto negEta dz false below true 'T.One layer.W
+                Tensor.gemmInto negEta dz false below true keep layer.W
 
             match layer.B with
             | Some b ->

@@ -380,6 +380,27 @@ let outerInto (x: 'T[]) (y: 'T[]) (a: Matrix<'T>) =
     for j in 0 .. a.ColumnCount - 1 do
         System.Numerics.Tensors.TensorPrimitives.Multiply<'T>(ReadOnlySpan<'T>(x), y[j], Span<'T>(ad, j * rows, rows))
 
+/// a ← keep·a + alpha·x·yᵀ in one pass over a, column by column (tmp: scratch of x's length).
+/// SGD with L2 decay at batch 1: a separate decay pass would cost as much as the update itself.
+let decayAddOuterInto<'T
+    when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (keep: 'T)
+    (alpha: 'T)
+    (x: 'T[])
+    (y: 'T[])
+    (a: Matrix<'T>)
+    (tmp: 'T[])
+    =
+    let ad = data a
+    let rows = a.RowCount
+    let t = Span<'T>(tmp, 0, rows)
+
+    for j in 0 .. a.ColumnCount - 1 do
+        let s: 'T = alpha * y[j]
+        let col = Span<'T>(ad, j * rows, rows)
+        System.Numerics.Tensors.TensorPrimitives.Multiply<'T>(ReadOnlySpan<'T>(x), s, t)
+        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<'T>(Span.op_Implicit col, keep, Span.op_Implicit t, col)
+
 /// a ← alpha·x·yᵀ + a (rank-one update: the weight gradient of one example).
 let gerInto (alpha: 'T) (x: 'T[]) (y: 'T[]) (a: Matrix<'T>) =
     match Blas.Current with

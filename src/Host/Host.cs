@@ -53,6 +53,8 @@ public static class Program
         Command.Eval e => EvalCommand.Run(e.Item),
         Command.Predict p => PredictCommand.Run(p.Item),
         Command.Bench b => BenchCommand.Run(b.Item),
+        Command.Resume r => ResumeCommand.Run(r.Item),
+        Command.Replay r => ReplayCommand.Run(r.Item),
         Command.Plot p => PlotCommand.Run(p.Item),
         Command.Show s => ShowCommand.Run(s.Item),
         _ => Fail("unknown command", ReturnCode.Usage),

@@ -17,7 +17,8 @@ public sealed class Progress : IDisposable
     readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     readonly Stopwatch clock = Stopwatch.StartNew();
     readonly Task? runner;
-    readonly ProgressTask? bar;
+    readonly long done0;
+    ProgressTask? bar;
     TimeSpan lastRefresh = -RefreshEvery;
     long examples;
     long examplesAtRefresh;
@@ -25,9 +26,10 @@ public sealed class Progress : IDisposable
     long started;
     bool disposed;
 
-    Progress(TextWriter plain, string title, long total, bool interactive)
+    Progress(TextWriter plain, string title, long total, long done, bool interactive)
     {
         this.plain = plain;
+        done0 = done;
         if (!interactive)
         {
             return;
@@ -39,7 +41,7 @@ public sealed class Progress : IDisposable
                 new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
             .StartAsync(async ctx =>
             {
-                var task = ctx.AddTask(Markup.Escape(title), autoStart: true, maxValue: Math.Max(1, total));
+                var task = ctx.AddTask(Markup.Escape(title), autoStart: true, maxValue: Math.Max(1, total - done));
                 ready.SetResult(task);
                 await finished.Task.ConfigureAwait(false);
                 task.Value = task.MaxValue;
@@ -53,12 +55,16 @@ public sealed class Progress : IDisposable
         && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"))
         && Environment.GetEnvironmentVariable("TERM") != "dumb";
 
-    /// <summary>Starts showing progress of <paramref name="total"/> units of work; <paramref name="show"/> = false never draws a bar.</summary>
-    public static Progress Start(string title, long total, bool show = true) =>
-        new(Console.Out, title, total, show && Interactive);
+    /// <summary>
+    /// Starts showing progress of <paramref name="total"/> units of work of which <paramref name="done"/> are done
+    /// already (a resumed run: the time left is estimated from this session's pace); <paramref name="show"/> = false
+    /// never draws a bar.
+    /// </summary>
+    public static Progress Start(string title, long total, bool show = true, long done = 0) =>
+        new(Console.Out, title, total, done, show && Interactive);
 
     /// <summary>A progress that only writes plain lines to <paramref name="plain"/> (what a redirected run does).</summary>
-    public static Progress Plain(TextWriter plain) => new(plain, "", 0, interactive: false);
+    public static Progress Plain(TextWriter plain) => new(plain, "", 0, 0, interactive: false);
 
     /// <summary>True when this progress draws a live bar.</summary>
     public bool IsLive => bar is not null;
@@ -81,7 +87,7 @@ public sealed class Progress : IDisposable
         double rate = (examples - examplesAtRefresh) / Math.Max((lastRefresh - since).TotalSeconds, 1e-9);
         examplesAtRefresh = examples;
         Update(step, string.Create(CultureInfo.InvariantCulture,
-            $"epoch {epoch}/{epochs}  step {step:N0}/{bar.MaxValue:N0}  loss {smoothedLoss:F4}  {rate:N0} ex/s"));
+            $"epoch {epoch}/{epochs}  step {step:N0}/{done0 + (long)bar.MaxValue:N0}  loss {smoothedLoss:F4}  {rate:N0} ex/s"));
     }
 
     /// <summary><paramref name="done"/> units of work are done; <paramref name="status"/> says what is under way.</summary>
@@ -109,7 +115,7 @@ public sealed class Progress : IDisposable
         }
     }
 
-    /// <summary>Removes the bar (when there is one); later output is plain again.</summary>
+    /// <summary>Removes the bar (when there is one); from then on every call is plain, so it is safe to call early.</summary>
     public void Dispose()
     {
         if (disposed)
@@ -119,6 +125,7 @@ public sealed class Progress : IDisposable
         disposed = true;
         finished.TrySetResult();
         runner?.GetAwaiter().GetResult();
+        bar = null;
     }
 
     bool Due()
@@ -135,6 +142,6 @@ public sealed class Progress : IDisposable
     void Update(long done, string status)
     {
         bar!.Description = Markup.Escape(status);
-        bar.Value = Math.Min(done, bar.MaxValue);
+        bar.Value = Math.Clamp(done - done0, 0, bar.MaxValue);
     }
 }

@@ -81,6 +81,14 @@ public static class CurvesPlot
         }
         double[] xs = [.. h.Steps.Select(s => (double)s.Step)];
         double[] ys = [.. h.Steps.Select(s => s.Loss)];
+        if (ys.Length <= 30)
+        {
+            // Too few points to smooth: show each one.
+            var points = p.Add.Scatter(xs, ys);
+            points.LegendText = $"loss, every journalled step ({ys.Length})";
+            p.ShowLegend(Alignment.UpperRight);
+            return p;
+        }
         var raw = p.Add.ScatterLine(xs, ys);
         raw.LegendText = "loss";
         raw.Color = Colors.SteelBlue.WithAlpha(0.35);
@@ -103,16 +111,19 @@ public static class CurvesPlot
                 : "the journal's step lines have no such field");
             return p;
         }
+        var ys = new List<double>();
         for (int l = 0; l < layers; l++)
         {
             var points = h.Steps.Where(s => values(s).Length > l && values(s)[l] > 0 && double.IsFinite(values(s)[l])).ToArray();
-            var line = p.Add.ScatterLine(points.Select(s => (double)s.Step).ToArray(),
-                points.Select(s => log ? Math.Log10(values(s)[l]) : values(s)[l]).ToArray());
+            double[] y = [.. points.Select(s => log ? Math.Log10(values(s)[l]) : values(s)[l])];
+            var line = p.Add.ScatterLine(points.Select(s => (double)s.Step).ToArray(), y);
             line.LegendText = $"layer {l + 1}";
+            line.MarkerSize = points.Length <= 30 ? 5 : 0;
+            ys.AddRange(y);
         }
         if (log)
         {
-            LogTicks(p.Axes.Left);
+            LogTicks(p.Axes.Left, ys.Count == 0 ? 0 : ys.Max() - ys.Min());
         }
         p.ShowLegend(Alignment.UpperRight);
         return p;
@@ -157,13 +168,21 @@ public static class CurvesPlot
 
     static void IntegerTicks(IAxis axis) => axis.TickGenerator = new NumericAutomatic { IntegerTicksOnly = true };
 
-    /// <summary>The values are log10 of the data: label the ticks 10^k and add log-spaced minor ticks.</summary>
-    static void LogTicks(IAxis axis) => axis.TickGenerator = new NumericAutomatic
-    {
-        IntegerTicksOnly = true,
-        MinorTickGenerator = new LogMinorTickGenerator(),
-        LabelFormatter = PowerOfTen,
-    };
+    /// <summary>
+    /// The values are log10 of the data. Over two decades or more: ticks at powers of ten with log-spaced minor
+    /// ticks; over less, ordinary ticks labelled with the data's value (10^y, two significant digits).
+    /// </summary>
+    static void LogTicks(IAxis axis, double decades) => axis.TickGenerator = decades >= 2
+        ? new NumericAutomatic
+        {
+            IntegerTicksOnly = true,
+            MinorTickGenerator = new LogMinorTickGenerator(),
+            LabelFormatter = PowerOfTen,
+        }
+        : new NumericAutomatic
+        {
+            LabelFormatter = y => Math.Pow(10, y).ToString("G2", CultureInfo.InvariantCulture),
+        };
 
     /// <summary>10^k as people write it: 0.001, 1, 1000 near 1, else 1e-5.</summary>
     public static string PowerOfTen(double k)

@@ -33,7 +33,8 @@ public sealed record RunHistory(string Dir, string Title, IReadOnlyList<EpochPoi
         }
         JsonObject? run = File.Exists(runPath) ? ParseObject(runPath, File.ReadAllText(runPath), 0) : null;
         var epochs = new SortedDictionary<int, EpochPoint>();
-        foreach (var e in run?["epochs"] as JsonArray ?? [])
+        // run.json keeps the epochs under "results" (older runs: at the top level).
+        foreach (var e in (run?["results"] as JsonObject)?["epochs"] as JsonArray ?? run?["epochs"] as JsonArray ?? [])
         {
             if (e is JsonObject o && EpochOf(o) is { } p)
             {
@@ -104,19 +105,23 @@ public sealed record RunHistory(string Dir, string Title, IReadOnlyList<EpochPoi
                 Nums(o, "update_ratios") ?? [], Nums(o, "saturation"))
             : null;
 
+    /// <summary>"name: 784-32-10 relu/softmax ce, adam lr 0.001, batch 32", from run.json's "config"
+    /// (older runs: "network" and "optimizer" objects).</summary>
     static string TitleOf(string dir, JsonObject? run)
     {
         string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir)));
-        if (run?["network"] is not JsonObject net)
+        var c = run?["config"] as JsonObject ?? run?["network"] as JsonObject;
+        if (run is null || c is null)
         {
             return name;
         }
-        string sizes = net["sizes"] is JsonArray a ? string.Join("-", a.Select(s => s?.ToString())) : "?";
-        string opt = run["optimizer"] is JsonObject o
-            ? $"{Str(o, "name")} lr {Num(o, "lr")?.ToString(CultureInfo.InvariantCulture)}"
-            : "";
-        string batch = Num(run, "batch") is { } b ? (b <= 0 ? "full batch" : $"batch {b}") : "";
-        return $"{name}: {sizes} {Str(net, "hidden")}/{Str(net, "output")} {Str(run, "loss")}, {opt}, {batch}";
+        var opt = run["optimizer"] as JsonObject ?? c;
+        string sizes = c["sizes"] is JsonArray a ? string.Join("-", a.Select(x => x?.ToString())) : "?";
+        string optimizer = Str(opt, "name") ?? Str(opt, "optimizer") ?? "?";
+        string lr = Num(opt, "lr")?.ToString(CultureInfo.InvariantCulture) ?? "?";
+        double? b = Num(c, "batch") ?? Num(run, "batch");
+        string batch = b is null ? "" : b <= 0 ? ", full batch" : $", batch {b}";
+        return $"{name}: {sizes} {Str(c, "hidden")}/{Str(c, "output")} {Str(c, "loss") ?? Str(run, "loss")}, {optimizer} lr {lr}{batch}";
     }
 
     static string? Str(JsonObject o, string key) =>

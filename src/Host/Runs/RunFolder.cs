@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Functional.Host;
+namespace Functional.Host.Runs;
 
 /// <summary>A training run's folder: run.json (the whole config), model.safetensors, and later journal and checkpoints.</summary>
 public static class RunFolder

@@ -1,0 +1,174 @@
+// Replay from F# Interactive: load a run's checkpoint, rebuild the batch of a step, call the core's `step`
+// directly, and look at the same drift figures `functional replay --precision float64` prints.
+// Build once first (CI does): dotnet build src/Host -c Release
+// Then: dotnet fsi scripts/replay.fsx [RUN_DIR [STEP]]   (without a run, it trains a small one first)
+#r "../src/Host/bin/Release/net10.0/MathNet.Numerics.dll"
+#r "../src/Host/bin/Release/net10.0/System.Numerics.Tensors.dll"
+#r "../src/Host/bin/Release/net10.0/Functional.Core.dll"
+#r "../src/Host/bin/Release/net10.0/functional.dll"
+
+open System
+open System.IO
+open System.Diagnostics
+open Functional
+open Functional.Network
+open Functional.Optim
+open Functional.Step
+open Functional.Host
+open Functional.Host.Runs
+
+let args = fsi.CommandLineArgs |> Array.skip 1
+
+let runDir =
+    match args with
+    | [| dir; _ |]
+    | [| dir |] -> dir
+    | _ ->
+        let dir =
+            Path.Combine(Path.GetTempPath(), "functional-replay-" + Guid.NewGuid().ToString("N"))
+
+        let exe =
+            Path.Combine(__SOURCE_DIRECTORY__, "..", "src", "Host", "bin", "Release", "net10.0", "functional.dll")
+
+        let train =
+            Process.Start(
+                "dotnet",
+                [|
+                    exe
+                    "train"
+                    "--layers"
+                    "784,32,10"
+                    "--epochs"
+                    "1"
+                    "--checkpoint-every"
+                    "50"
+                    "--run"
+                    dir
+                    "--quiet"
+                |]
+            )
+
+        train.WaitForExit()
+
+        if train.ExitCode <> 0 then
+            failwith "training the example run failed"
+
+        dir
+
+let stepNo = if args.Length = 2 then int64 args[1] else 100L
+
+// The run's config and data, exactly as `functional replay` reads them.
+let run = RunFile.Read runDir
+let struct (train, _) = run.LoadData Console.Error
+let images = Inputs.ToCore train
+let checkpoint = Checkpoints.NewestValid(runDir, run, stepNo - 1L, Console.Error)
+
+printfn
+    "run %s, step %d, from %s"
+    runDir
+    stepNo
+    (if isNull (box checkpoint) then
+         "the seed"
+     else
+         checkpoint.Path)
+
+// Into the core's own types: the network and optimiser state of the checkpoint, in float32.
+let spec: Spec =
+    {
+        Sizes = run.Config.Sizes
+        Hidden = (Activations.Activation.tryParse run.Config.Hidden).Value
+        Output = (Activations.Activation.tryParse run.Config.Output).Value
+        Bias = run.Config.Bias
+    }
+
+let hyper: Hyper =
+    {
+        Loss = (Losses.Loss.tryParse run.Config.Loss).Value
+        Reduction = (Losses.Reduction.tryParse run.Config.Reduction).Value
+        L2 = run.Config.L2
+        Optimizer = OptimizerSpec.adam run.Config.Lr
+    }
+
+let scale = (Data.Scale.tryParse run.Config.Scale).Value
+
+let net =
+    Network.init<float32> (Init.Init.tryParse run.Config.Init).Value run.Config.Seed spec
+
+let opt = Optim.init hyper.Optimizer net
+
+let valuesOf (t: NamedArray) =
+    if isNull t.Float32 then
+        Array.map float32 t.Float64
+    else
+        t.Float32
+
+let find (name: string) (_: int[]) =
+    valuesOf (checkpoint.State |> Array.find (fun t -> t.Name = name))
+
+if not (isNull (box checkpoint)) then
+    Snapshot.load "" find net.Layers
+    Snapshot.load "optimizer.m." find opt.M
+    Snapshot.load "optimizer.v." find opt.V
+
+// Step through to the state before `stepNo` with the core's pure `step`.
+let n = images.Count
+let batchSize = run.BatchSize n
+let perEpoch = (n + batchSize - 1) / batchSize
+
+let batchOf<'T
+    when 'T :> Numerics.IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (step: int64)
+    : Batch<'T> =
+    let epoch, k =
+        int ((step - 1L) / int64 perEpoch), int ((step - 1L) % int64 perEpoch)
+
+    let offset = k * batchSize
+    let count = min batchSize (n - offset)
+    let x = Tensor.zeros<'T> images.Features count
+    let y = Tensor.zeros<'T> 10 count
+    Data.gatherInto scale images (Data.permutation run.Config.Seed epoch n) offset x y
+    { X = x; Y = y }
+
+let start = if isNull (box checkpoint) then 0L else checkpoint.At.Step
+
+let before =
+    [ start + 1L .. stepNo - 1L ]
+    |> List.fold
+        (fun state s -> fst (step hyper (batchOf<float32> s) state))
+        {
+            Step = start
+            Network = net
+            Opt = opt
+        }
+
+// Step `stepNo` itself, and its gradients in float32 against float64 from the same weights.
+let after, report = step hyper (batchOf<float32> stepNo) before
+let _, own = gradients hyper (batchOf<float32> stepNo) before.Network
+
+let _, exact =
+    gradients hyper (batchOf<float> stepNo) (Snapshot.convert<float32, float> before.Network)
+
+printfn "step %d: loss %.6f, gradient norms %A" stepNo report.Loss report.GradNorms
+printfn "  layer   relative L2      max |Δ|       cosine"
+
+for d in Snapshot.drift own exact do
+    printfn "  %5d  %11.2e  %11.2e  %11.9f" d.Layer d.RelativeL2 d.MaxAbs d.Cosine
+
+// The journal agrees when the run used Adam and this step was journaled.
+let journal = Journal.Steps(runDir, Console.Error)
+
+match journal.TryGetValue stepNo with
+| true, line when run.Config.Optimizer = "adam" ->
+    let hash = Snapshot.hash (Network.arrays after.Network)
+
+    printfn
+        "weights hash after step %d %s the journal's"
+        stepNo
+        (if hash = line.WeightsHash then
+             "matches"
+         else
+             "DIFFERS from")
+
+    if hash <> line.WeightsHash then
+        exit 1
+| _ -> printfn "(step %d is not journaled: nothing to compare the weights hash with)" stepNo

@@ -1,0 +1,190 @@
+using System.Globalization;
+using Functional.Cli;
+using Functional.Host.Runs;
+
+namespace Functional.Host.Commands;
+
+/// <summary>
+/// <c>functional replay RUN --step N</c>: from the newest checkpoint before step N, regenerate the batches and
+/// re-execute the steps up to N (or on to the next journaled step), checking every journaled step's weights
+/// hash. Then, optionally, look into step N: its gradients in float64 against the run's precision, analytic
+/// against numeric gradients, and its batch, weights and gradients written out as safetensors.
+/// </summary>
+public static class ReplayCommand
+{
+    public static int Run(ReplayOptions o)
+    {
+        var log = Console.Out;
+        var run = RunFile.Read(o.Run);
+        Threads.Choose(o.Threads > 0 ? o.Threads : run.Threads, run.Config.Batch);
+        WarnIfEnvironmentDiffers(run);
+        var (train, _) = run.LoadData(Console.Error);
+        Inputs.CheckFits(train, run.Config.Sizes);
+        var journal = Journal.Steps(o.Run, Console.Error);
+        var checkpoint = Checkpoints.NewestValid(o.Run, run, o.Step - 1, Console.Error);
+        var coreTrain = Inputs.ToCore(train);
+        var trainer = Checkpoints.Restore(run, coreTrain, checkpoint);
+        long from = trainer.StepCount;
+        int n = train.Count;
+        int batch = run.BatchSize(n);
+        int perEpoch = (n + batch - 1) / batch;
+        long last = (long)perEpoch * run.Epochs;
+        if (o.Step > last)
+        {
+            throw new UsageError($"--step {o.Step} is past the run's last step, {last}");
+        }
+        long until = journal.Keys.FirstOrDefault(s => s >= o.Step, o.Step);
+        log.WriteLine($"replay {o.Run}: from {(checkpoint == null ? "the initial weights (seed)" : checkpoint.Path)}, steps {from + 1}..{until}");
+
+        long firstChecked = 0, lastChecked = 0;
+        int checkedCount = 0;
+        using var progress = Progress.Start("replay", until, done: from);
+        for (long step = from + 1; step <= until; step++)
+        {
+            progress.Advance(step - 1, $"replay step {step:N0} of {from + 1:N0}..{until:N0}");
+            int epoch = (int)((step - 1) / perEpoch);
+            int offset = (int)((step - 1) % perEpoch) * batch;
+            int count = Math.Min(batch, n - offset);
+            int[] order = Api.Permutation(run.Config.Seed, epoch, n);
+            if (step == o.Step)
+            {
+                progress.Dispose();
+                Inspect(o, run, coreTrain, trainer, order, offset, count, step, epoch);
+            }
+            if (journal.TryGetValue(step, out var expected))
+            {
+                var s = trainer.StepMeasured(order, offset, count);
+                string hash = trainer.WeightsHash();
+                if (hash != expected.WeightsHash || BitConverter.DoubleToInt64Bits(s.Loss) != BitConverter.DoubleToInt64Bits(expected.Loss))
+                {
+                    progress.Dispose();
+                    log.WriteLine(Differs(o.Run, run, step, s, expected, trainer, from + 1));
+                    return ReturnCode.CheckFailed;
+                }
+                firstChecked = firstChecked == 0 ? step : firstChecked;
+                lastChecked = step;
+                checkedCount++;
+            }
+            else
+            {
+                trainer.Step(order, offset, count);
+            }
+        }
+        progress.Dispose();
+        log.WriteLine(checkedCount == 0
+            ? $"re-executed steps {from + 1}..{until}; the journal has no line at or after step {o.Step} to check them against"
+            : $"reproduced steps {from + 1}..{until} bit for bit ({checkedCount} journaled step(s) checked, {firstChecked}..{lastChecked})");
+        return ReturnCode.Ok;
+    }
+
+    /// <summary>Names the first journaled step that differs: the layer whose gradient norm moved most, and the
+    /// weights against the next checkpoint when there is one.</summary>
+    static string Differs(string dir, RunFile run, long step, StepSummary s, JournalStep expected, Trainer trainer, long from)
+    {
+        var lines = new List<string> { $"step {step} differs from the journal (steps {from}..{step - 1} reproduced):" };
+        lines.Add(Inv($"  loss {s.Loss:R} vs journal {expected.Loss:R}"));
+        for (int l = 0; l < Math.Min(s.GradNorms.Length, expected.GradNorms.Length); l++)
+        {
+            double a = s.GradNorms[l], b = expected.GradNorms[l];
+            if (a != b)
+            {
+                lines.Add(Inv($"  layer {l}: gradient norm {a:R} vs journal {b:R}: |Δ| {Math.Abs(a - b):G3}, relative {Math.Abs(a - b) / Math.Max(Math.Abs(b), 1e-300):G3}"));
+            }
+        }
+        var saved = Checkpoints.List(dir).Where(c => c.step == step).Select(c => c.path).FirstOrDefault();
+        if (saved != null)
+        {
+            var reference = Checkpoints.Read(saved, run).State;
+            foreach (var (name, maxAbs, relative) in Compare(trainer.State(), reference).Where(d => d.maxAbs > 0))
+            {
+                lines.Add(Inv($"  {name}: max |Δ| {maxAbs:G3}, relative L2 difference {relative:G3} (against {saved})"));
+            }
+        }
+        return string.Join("\n", lines);
+    }
+
+    static IEnumerable<(string name, double maxAbs, double relative)> Compare(NamedArray[] a, NamedArray[] b)
+    {
+        foreach (var x in a)
+        {
+            var y = b.FirstOrDefault(t => t.Name == x.Name);
+            if (y == null)
+            {
+                continue;
+            }
+            double[] u = Values(x), v = Values(y);
+            double max = 0, diff = 0, norm = 0;
+            for (int i = 0; i < Math.Min(u.Length, v.Length); i++)
+            {
+                double d = u[i] - v[i];
+                max = Math.Max(max, Math.Abs(d));
+                diff += d * d;
+                norm += v[i] * v[i];
+            }
+            yield return (x.Name, max, Math.Sqrt(diff) / Math.Max(Math.Sqrt(norm), 1e-300));
+        }
+    }
+
+    static double[] Values(NamedArray t) => t.Float32 is { } f ? f.Select(x => (double)x).ToArray() : t.Float64;
+
+    /// <summary>Step N seen from the state before it: drift, gradient check, dump.</summary>
+    static void Inspect(ReplayOptions o, RunFile run, global::Functional.Data.Images images, Trainer trainer, int[] order, int offset, int count, long step, int epoch)
+    {
+        var log = Console.Out;
+        if (o.Precision == "float64")
+        {
+            log.WriteLine($"step {step} (epoch {epoch + 1}, examples {offset}..{offset + count - 1} of the epoch): gradients in {trainer.Model.Spec.Precision} against float64");
+            log.WriteLine("  layer   relative L2      max |Δ|       cosine");
+            foreach (var d in trainer.Drift(order, offset, count))
+            {
+                log.WriteLine(Inv($"  {d.Layer,5}  {d.RelativeL2,11:E2}  {d.MaxAbs,11:E2}  {d.Cosine,11:F9}"));
+            }
+        }
+        if (o.Gradcheck)
+        {
+            log.WriteLine($"step {step}: analytic against numeric gradients (float64 central differences, ε = ∛2⁻⁵²·max(1,|θ|)), {o.Params} parameters a layer");
+            log.WriteLine("  layer  checked  max rel error  mean rel error  signs agree  ‖numeric‖/‖analytic‖");
+            foreach (var c in trainer.CheckGradients(order, offset, count, o.Params, (int)step))
+            {
+                log.WriteLine(Inv($"  {c.Layer,5}  {c.Checked,7}  {c.MaxRelError,13:E2}  {c.MeanRelError,14:E2}  {c.SignAgreement,11:P0}  {c.NormRatio,20:F6}"));
+            }
+        }
+        if (o.Dump is { } dir)
+        {
+            Directory.CreateDirectory(dir);
+            long[] indices = Enumerable.Range(offset, count).Select(i => (long)order[i]).ToArray();
+            var batchTensors = new List<Safetensors.Tensor> { Safetensors.Tensor.FromInt64s("indices", [count], indices) };
+            batchTensors.AddRange(ModelFile.ToSafetensors(trainer.Batch(order, offset, count)));
+            var meta = new Dictionary<string, string> { ["step"] = step.ToString(CultureInfo.InvariantCulture) };
+            Safetensors.Write(Path.Combine(dir, "batch.safetensors"), batchTensors, meta);
+            Safetensors.Write(Path.Combine(dir, "before.safetensors"), ModelFile.ToSafetensors(trainer.Model.Tensors()), meta);
+            Safetensors.Write(Path.Combine(dir, "grads.safetensors"), ModelFile.ToSafetensors(trainer.Gradients(order, offset, count)), meta);
+            // "after" needs the step itself: take it on a copy, so the replay's own state is untouched.
+            var copy = Api.RestoreTrainer(run.Config, images, trainer.State(), trainer.StepCount);
+            copy.Step(order, offset, count);
+            Safetensors.Write(Path.Combine(dir, "after.safetensors"), ModelFile.ToSafetensors(copy.Model.Tensors()), meta);
+            log.WriteLine($"step {step}: wrote batch, before, grads and after .safetensors to {dir}");
+        }
+    }
+
+    /// <summary>Warns when the machine or code differs from the run's: a replay may then differ in the last bits.</summary>
+    public static void WarnIfEnvironmentDiffers(RunFile run)
+    {
+        string blas = Api.BlasDescription();
+        string BlasName(string d) => d.Split(' ')[0];
+        if (BlasName(blas) != BlasName(run.Blas))
+        {
+            Console.Error.WriteLine($"warning: the run used {run.Blas}; this replay uses {blas}: results may differ in the last bits");
+        }
+        if (Threads.Current != run.Threads)
+        {
+            Console.Error.WriteLine($"warning: the run used {run.Threads} BLAS thread(s); this uses {Threads.Current}");
+        }
+        if (RunFolder.CodeVersion != run.CodeVersion)
+        {
+            Console.Error.WriteLine($"warning: the run was made by functional {run.CodeVersion}; this is {RunFolder.CodeVersion}");
+        }
+    }
+
+    static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

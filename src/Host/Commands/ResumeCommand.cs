@@ -1,0 +1,32 @@
+using Functional.Cli;
+using Functional.Host.Runs;
+
+namespace Functional.Host.Commands;
+
+/// <summary><c>functional resume</c>: continue a run from its newest valid checkpoint, ending bit-identical
+/// to the run that was never interrupted.</summary>
+public static class ResumeCommand
+{
+    public static int Run(ResumeOptions o)
+    {
+        var run = RunFile.Read(o.Run);
+        if (o.Epochs > 0)
+        {
+            run = run with { Epochs = o.Epochs };
+        }
+        // The run's own thread count by default: a different one may round differently.
+        Threads.Choose(o.Threads > 0 ? o.Threads : run.Threads, run.Config.Batch);
+        var (train, test) = run.LoadData(Console.Error);
+        Inputs.CheckFits(train, run.Config.Sizes);
+        Inputs.CheckFits(test, run.Config.Sizes);
+        var checkpoint = Checkpoints.NewestValid(o.Run, run, long.MaxValue, Console.Error);
+        var trainer = Checkpoints.Restore(run, Inputs.ToCore(train), checkpoint);
+        var start = checkpoint?.At ?? new Position(0, 0, 0);
+        ReplayCommand.WarnIfEnvironmentDiffers(run);
+        Console.Out.WriteLine(checkpoint == null
+            ? $"resume {o.Run}: no valid checkpoint, starting from step 0"
+            : $"resume {o.Run} from {checkpoint.Path}: step {start.Step}, epoch {start.Epoch + 1}, example {start.Offset} of the epoch");
+        run.Write(o.Run);
+        return TrainLoop.Run(run, o.Run, trainer, train, test, start, checkpoint?.TensorHash ?? "", o.Quiet);
+    }
+}

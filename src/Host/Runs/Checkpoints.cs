@@ -1,0 +1,133 @@
+using System.Globalization;
+
+namespace Functional.Host.Runs;
+
+/// <summary>Where a checkpoint stands in its run: steps done, and where the next step starts.</summary>
+public sealed record Position(long Step, int Epoch, int Offset);
+
+/// <summary>A checkpoint read back and verified.</summary>
+public sealed record Checkpoint(string Path, Position At, NamedArray[] State, string TensorHash);
+
+/// <summary>
+/// checkpoints/step-NNNNNNNNN.safetensors: the weights (named as in model.safetensors), the optimiser's
+/// moments (optimizer.m.*, optimizer.v.*) and in __metadata__ the step, epoch, offset of the next step,
+/// seed, config hash, the parent checkpoint's tensor hash, the format version, the network spec and a
+/// hash of the tensor bytes, verified on load. Written to a temporary file and renamed (AtomicFile).
+/// </summary>
+public static class Checkpoints
+{
+    public const string Format = "functional.checkpoint/1";
+    public const string Folder = "checkpoints";
+
+    public static string PathFor(string runDir, long step) =>
+        System.IO.Path.Combine(runDir, Folder, $"step-{step:D9}.safetensors");
+
+    /// <summary>Writes the trainer's state at <paramref name="at"/>; returns the tensor hash (the next one's parent).</summary>
+    public static string Write(string runDir, RunFile run, Trainer trainer, Position at, string parent)
+    {
+        var tensors = ModelFile.ToSafetensors(trainer.State());
+        string hash = Safetensors.TensorHash(tensors);
+        var metadata = new Dictionary<string, string>
+        {
+            ["format"] = Format,
+            ["step"] = at.Step.ToString(CultureInfo.InvariantCulture),
+            ["epoch"] = at.Epoch.ToString(CultureInfo.InvariantCulture),
+            ["offset"] = at.Offset.ToString(CultureInfo.InvariantCulture),
+            ["seed"] = run.Config.Seed.ToString(CultureInfo.InvariantCulture),
+            ["config_sha256"] = run.ConfigHash(),
+            ["parent_sha256"] = parent,
+            ["spec"] = ModelFile.SpecJson(trainer.Model.Spec).ToJsonString(),
+            ["tensor_sha256"] = hash,
+        };
+        Safetensors.Write(PathFor(runDir, at.Step), tensors, metadata);
+        return hash;
+    }
+
+    /// <summary>Checkpoint files of a run, newest first (by the step in the name).</summary>
+    public static List<(long step, string path)> List(string runDir)
+    {
+        string dir = System.IO.Path.Combine(runDir, Folder);
+        if (!Directory.Exists(dir))
+        {
+            return [];
+        }
+        var found = new List<(long, string)>();
+        foreach (string f in Directory.GetFiles(dir, "step-*.safetensors"))
+        {
+            string digits = System.IO.Path.GetFileNameWithoutExtension(f)["step-".Length..];
+            if (long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long step))
+            {
+                found.Add((step, f));
+            }
+        }
+        return found.OrderByDescending(x => x.Item1).ToList();
+    }
+
+    /// <summary>Reads and verifies one checkpoint against its run; any problem is a DataError naming the file.</summary>
+    public static Checkpoint Read(string path, RunFile run)
+    {
+        var (tensors, metadata) = Safetensors.Read(path);
+        string Meta(string key) => metadata.TryGetValue(key, out string? v)
+            ? v
+            : throw new DataError(path, $"__metadata__ has no '{key}' (not a functional checkpoint)");
+        if (Meta("format") != Format)
+        {
+            throw new DataError(path, $"format is '{Meta("format")}', expected '{Format}'");
+        }
+        string hash = Safetensors.TensorHash(tensors);
+        if (hash != Meta("tensor_sha256"))
+        {
+            throw new DataError(path, "tensor bytes do not match the tensor_sha256 in __metadata__ (corrupted)");
+        }
+        if (Meta("config_sha256") != run.ConfigHash())
+        {
+            throw new DataError(path, "written by a run with another configuration or other training data (config_sha256 differs)");
+        }
+        long Long(string key) => long.TryParse(Meta(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) && v >= 0
+            ? v
+            : throw new DataError(path, $"__metadata__ '{key}' is not a non-negative integer");
+        var at = new Position(Long("step"), (int)Long("epoch"), (int)Long("offset"));
+        var state = tensors.Select(t => t.Dtype switch
+        {
+            "F32" => new NamedArray(t.Name, t.Shape.Select(d => (int)d).ToArray(), t.ToFloats(), null!),
+            "F64" => new NamedArray(t.Name, t.Shape.Select(d => (int)d).ToArray(), null!, t.ToDoubles()),
+            _ => throw new DataError(path, $"tensor '{t.Name}' has dtype {t.Dtype}; a checkpoint holds F32 or F64"),
+        }).ToArray();
+        return new Checkpoint(path, at, state, hash);
+    }
+
+    /// <summary>The newest checkpoint that reads and verifies, with step ≤ <paramref name="maxStep"/>; a bad one
+    /// is reported on <paramref name="warnings"/> and the previous one tried. Null when none is usable.</summary>
+    public static Checkpoint? NewestValid(string runDir, RunFile run, long maxStep, TextWriter warnings)
+    {
+        foreach (var (step, path) in List(runDir).Where(c => c.step <= maxStep))
+        {
+            try
+            {
+                return Read(path, run);
+            }
+            catch (DataError e)
+            {
+                warnings.WriteLine($"warning: {e.Message}; falling back to the previous checkpoint");
+            }
+        }
+        return null;
+    }
+
+    /// <summary>A trainer in the state of <paramref name="checkpoint"/> (or the run's initial state when null).</summary>
+    public static Trainer Restore(RunFile run, global::Functional.Data.Images train, Checkpoint? checkpoint)
+    {
+        if (checkpoint == null)
+        {
+            return Api.CreateTrainer(run.Config, train);
+        }
+        try
+        {
+            return Api.RestoreTrainer(run.Config, train, checkpoint.State, checkpoint.At.Step);
+        }
+        catch (ArgumentException e)
+        {
+            throw new DataError(checkpoint.Path, e.Message);
+        }
+    }
+}

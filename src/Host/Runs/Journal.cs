@@ -1,0 +1,125 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Functional.Host.Runs;
+
+/// <summary>One journal line: a step's figures and the hash of the weights after it.</summary>
+public sealed record JournalStep(long Step, int Epoch, int Position, double Loss, double[] GradNorms, double[] UpdateRatios, string WeightsHash);
+
+/// <summary>
+/// journal.jsonl: one JSON object per line, appended and flushed as training goes. Step lines carry
+/// step, epoch, position (examples of the epoch done after the step), loss, per-layer gradient norms and
+/// update/weight ratios, and the SHA-256 of all weights after the step; epoch lines have "kind": "epoch".
+/// </summary>
+public sealed class Journal : IDisposable
+{
+    public const string FileName = "journal.jsonl";
+    readonly FileStream stream;
+
+    Journal(FileStream stream) => this.stream = stream;
+
+    /// <summary>Opens the journal for appending, first dropping every line after step <paramref name="keepUpTo"/>
+    /// (lines of steps a resumed run will take again) and a torn last line.</summary>
+    public static Journal Open(string dir, long keepUpTo, TextWriter warnings)
+    {
+        string path = Path.Combine(dir, FileName);
+        if (File.Exists(path))
+        {
+            var kept = new StringBuilder();
+            foreach (var (line, node) in ReadLines(path, warnings))
+            {
+                if (node["step"]?.GetValue<long>() is long s && s <= keepUpTo)
+                {
+                    kept.Append(line).Append('\n');
+                }
+            }
+            byte[] bytes = Encoding.UTF8.GetBytes(kept.ToString());
+            AtomicFile.Write(path, s => s.Write(bytes));
+        }
+        return new Journal(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read));
+    }
+
+    public void Write(JsonObject line)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(line.ToJsonString() + "\n");
+        stream.Write(bytes);
+        stream.Flush();
+    }
+
+    public void Step(JournalStep s) => Write(new JsonObject
+    {
+        ["step"] = s.Step,
+        ["epoch"] = s.Epoch,
+        ["position"] = s.Position,
+        ["loss"] = s.Loss,
+        ["grad_norms"] = new JsonArray(s.GradNorms.Select(x => (JsonNode)x).ToArray()),
+        ["update_ratios"] = new JsonArray(s.UpdateRatios.Select(x => (JsonNode)x).ToArray()),
+        ["weights_sha256"] = s.WeightsHash,
+    });
+
+    public void Dispose() => stream.Dispose();
+
+    /// <summary>Every parseable line; a torn or corrupt last line is dropped with a warning, a corrupt line
+    /// elsewhere is an error.</summary>
+    public static List<(string line, JsonObject node)> ReadLines(string path, TextWriter warnings)
+    {
+        var result = new List<(string, JsonObject)>();
+        string[] lines = File.ReadAllText(path).Split('\n');
+        int last = Array.FindLastIndex(lines, l => l.Trim().Length > 0);
+        for (int i = 0; i <= last; i++)
+        {
+            string line = lines[i].Trim();
+            if (line.Length == 0)
+            {
+                continue;
+            }
+            try
+            {
+                result.Add((line, JsonNode.Parse(line)!.AsObject()));
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException)
+            {
+                if (i == last)
+                {
+                    warnings.WriteLine($"warning: {path}: line {i + 1} is torn (the run was killed while writing it); ignoring it");
+                }
+                else
+                {
+                    throw new DataError(path, $"line {i + 1} is not valid JSON");
+                }
+            }
+        }
+        return result;
+    }
+
+    /// <summary>The step lines of a run's journal, by step.</summary>
+    public static SortedDictionary<long, JournalStep> Steps(string dir, TextWriter warnings)
+    {
+        string path = Path.Combine(dir, FileName);
+        var steps = new SortedDictionary<long, JournalStep>();
+        if (!File.Exists(path))
+        {
+            return steps;
+        }
+        foreach (var (_, o) in ReadLines(path, warnings))
+        {
+            if (o["step"] is null || o["kind"] is not null)
+            {
+                continue;
+            }
+            try
+            {
+                var s = new JournalStep(o["step"]!.GetValue<long>(), o["epoch"]!.GetValue<int>(), o["position"]!.GetValue<int>(),
+                    o["loss"]!.GetValue<double>(), o["grad_norms"]!.AsArray().Select(n => n!.GetValue<double>()).ToArray(),
+                    o["update_ratios"]!.AsArray().Select(n => n!.GetValue<double>()).ToArray(), o["weights_sha256"]!.GetValue<string>());
+                steps[s.Step] = s;
+            }
+            catch (Exception e) when (e is InvalidOperationException or NullReferenceException or FormatException)
+            {
+                throw new DataError(path, $"step line {o["step"]} lacks a field or has a wrong type: {e.Message}");
+            }
+        }
+        return steps;
+    }
+}

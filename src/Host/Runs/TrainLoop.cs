@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Functional.Host.Data;
+
+namespace Functional.Host.Runs;
+
+/// <summary>
+/// The loop shared by <c>train</c> and <c>resume</c>: epochs of steps in the order Api.Permutation(seed, epoch)
+/// gives, a journal line every k steps, checkpoints every K steps and at each epoch's end, a checkpoint
+/// and a way back on Ctrl+C or SIGTERM. Which step runs where is a function of (run, step number) only,
+/// so a resumed run takes exactly the steps the uninterrupted one would have.
+/// </summary>
+public static class TrainLoop
+{
+    public static int Run(RunFile run, string dir, Trainer trainer, LabeledImages train, LabeledImages test,
+        Position start, string parent, bool quiet)
+    {
+        var log = Console.Out;
+        int n = train.Count;
+        int batch = run.BatchSize(n);
+        var coreTrain = Inputs.ToCore(train);
+        var coreTest = Inputs.ToCore(test);
+        int updatesPerEpoch = (n + batch - 1) / batch;
+        using var journal = Journal.Open(dir, start.Step, Console.Error);
+        using var stop = new StopSignal();
+        var epochs = new JsonArray();
+        long lastCheckpoint = start.Step;
+        using var progress = Progress.Start(start.Step > 0 ? "resume" : "train", (long)run.Epochs * updatesPerEpoch, !quiet, start.Step);
+
+        for (int epoch = start.Epoch; epoch < run.Epochs; epoch++)
+        {
+            int[] order = Api.Permutation(run.Config.Seed, epoch, n);
+            var clock = Stopwatch.StartNew();
+            double lossSum = 0;
+            int seen = 0;
+            for (int offset = epoch == start.Epoch ? start.Offset : 0; offset < n; offset += batch)
+            {
+                int count = Math.Min(batch, n - offset);
+                long step = trainer.StepCount + 1;
+                bool endOfEpoch = offset + count >= n;
+                bool checkpointNow = endOfEpoch || (run.CheckpointEvery > 0 && step % run.CheckpointEvery == 0);
+                double loss;
+                if (checkpointNow || step % run.JournalEvery == 0)
+                {
+                    var s = trainer.StepMeasured(order, offset, count);
+                    loss = s.Loss;
+                    journal.Step(new JournalStep(step, epoch, offset + count, s.Loss, s.GradNorms, s.UpdateRatios, trainer.WeightsHash()));
+                }
+                else
+                {
+                    loss = trainer.Step(order, offset, count);
+                }
+                if (!double.IsFinite(loss))
+                {
+                    throw new UsageError(
+                        $"the loss became {loss} at step {step} (epoch {epoch + 1}): the learning rate {run.Config.Lr} is probably too high for {run.Config.Optimizer}");
+                }
+                lossSum += loss * count;
+                seen += count;
+                progress.Step(step, epoch + 1, run.Epochs, loss, count);
+                var next = endOfEpoch ? new Position(step, epoch + 1, 0) : new Position(step, epoch, offset + count);
+                if (checkpointNow)
+                {
+                    parent = Checkpoints.Write(dir, run, trainer, next, parent);
+                    lastCheckpoint = step;
+                }
+                if (stop.Requested)
+                {
+                    if (lastCheckpoint != step)
+                    {
+                        Checkpoints.Write(dir, run, trainer, next, parent);
+                    }
+                    progress.Dispose();
+                    Console.Out.Flush();
+                    Console.Error.WriteLine($"interrupted after step {step}: wrote {Checkpoints.PathFor(dir, step)}");
+                    Console.Error.WriteLine($"continue with: functional resume {dir}");
+                    return ReturnCode.Interrupted;
+                }
+            }
+            double seconds = clock.Elapsed.TotalSeconds;
+            var trainEval = trainer.Model.Evaluate(coreTrain);
+            var testEval = trainer.Model.Evaluate(coreTest);
+            double meanLoss = seen > 0 ? lossSum / seen : double.NaN;
+            var line = new JsonObject
+            {
+                ["kind"] = "epoch",
+                ["step"] = trainer.StepCount,
+                ["epoch"] = epoch + 1,
+                ["loss"] = meanLoss,
+                ["train_accuracy"] = trainEval.Accuracy,
+                ["test_accuracy"] = testEval.Accuracy,
+                ["seconds"] = seconds,
+            };
+            journal.Write(line);
+            epochs.Add(line.DeepClone());
+            if (!quiet)
+            {
+                progress.Line(string.Create(CultureInfo.InvariantCulture,
+                    $"epoch {epoch + 1,3}/{run.Epochs}  loss {meanLoss:F4}  train {100 * trainEval.Accuracy:F2}%  test {100 * testEval.Accuracy:F2}%  {seconds:F1}s  {seen / seconds:N0} ex/s  ({updatesPerEpoch:N0} updates)"));
+            }
+        }
+
+        progress.Dispose();
+        var final = trainer.Model.Evaluate(coreTest);
+        string modelPath = Path.Combine(dir, ModelFile.FileName);
+        ModelFile.Save(modelPath, trainer.Model);
+        run.Write(dir, new JsonObject
+        {
+            ["steps"] = trainer.StepCount,
+            ["test_accuracy"] = final.Accuracy,
+            ["epochs"] = epochs,
+        });
+        log.WriteLine($"model {modelPath}");
+        log.WriteLine($"plot  {Plots.TryCurves(dir)}");
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {100 * final.Accuracy:F2}%"));
+        return ReturnCode.Ok;
+    }
+}
