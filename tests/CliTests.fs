@@ -192,7 +192,8 @@ let private roundTripTests =
             }
             test "eval, every option" {
                 let e =
-                    eval "eval --model runs/a --data x.idx --data-labels y.idx --scale seed --seed 7 --threads 2"
+                    eval
+                        "eval --model runs/a --data x.idx --data-labels y.idx --scale seed --seed 7 --threads 2 --png cm.png"
 
                 let expected =
                     {
@@ -202,6 +203,7 @@ let private roundTripTests =
                         Scale = "seed"
                         Seed = 7
                         Threads = 2
+                        Png = "cm.png"
                     }
 
                 Expect.equal e expected "eval options"
@@ -594,6 +596,72 @@ let private resumeReplay =
             }
         ]
 
+let private pictureTests =
+    testList
+        "plot and show"
+        [
+            test "plot takes the run folder" {
+                match parse "plot runs/a" with
+                | Run(Command.Plot p) -> Expect.equal p { Run = "runs/a"; Out = null } "plot options"
+                | other -> failtestf "expected plot, got %A" other
+            }
+            test "plot --out" {
+                match parse "plot runs/a --out c.png" with
+                | Run(Command.Plot p) -> Expect.equal p.Out "c.png" "out"
+                | other -> failtestf "expected plot, got %A" other
+            }
+            test "plot needs a run folder" { contains (invalid "plot") "--help' for usage." }
+            test "show defaults" {
+                match parse "show" with
+                | Run(Command.Show s) ->
+                    Expect.equal
+                        s
+                        {
+                            Data = null
+                            DataLabels = null
+                            Count = 25
+                            Start = 0
+                            Model = null
+                            Scale = null
+                            Out = "digits.png"
+                            Threads = 0
+                        }
+                        "show defaults"
+                | other -> failtestf "expected show, got %A" other
+            }
+            test "show, every option" {
+                match
+                    parse
+                        "show --data x.csv --data-labels y.idx --count 9 --start 3 --model runs/a --scale seed --out g.png --threads 1"
+                with
+                | Run(Command.Show s) ->
+                    Expect.equal
+                        s
+                        {
+                            Data = "x.csv"
+                            DataLabels = "y.idx"
+                            Count = 9
+                            Start = 3
+                            Model = "runs/a"
+                            Scale = "seed"
+                            Out = "g.png"
+                            Threads = 1
+                        }
+                        "show options"
+                | other -> failtestf "expected show, got %A" other
+            }
+            rejects "show --count 0" "--count"
+            rejects "show --count 401" "--count"
+            rejects "show --start -1" "--start"
+            test "help lists the picture commands" {
+                let text = help "--help"
+                contains text "plot"
+                contains text "show"
+                contains (help "show --help") "--model"
+                contains (help "eval --help") "--png"
+            }
+        ]
+
 [<Tests>]
 let tests =
     testList
@@ -605,5 +673,6 @@ let tests =
             helpTests
             presetTests
             doctorCliTests
+            pictureTests
             resumeReplay
         ]

@@ -140,6 +140,7 @@ type EvalArgs =
     | Scale of Scale
     | Seed of seed: int
     | Threads of count: int
+    | Png of file: string
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -152,6 +153,7 @@ type EvalArgs =
             | Scale _ -> "pixel scaling; default: the model's own."
             | Seed _ -> "seed for the random sample of predictions shown (default 1)."
             | Threads _ -> "worker threads, 0 = auto (default 0)."
+            | Png _ -> "also draw the confusion matrix as a heatmap into this PNG file."
 
 [<Unique; HelpFlags("--help", "-h")>]
 type PredictArgs =
@@ -225,10 +227,12 @@ type DoctorArgs =
     | Reduction of Reduction
     | Threads of count: int
     | Json
+    | Png of file: string
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
+            | Png _ -> "also draw per-layer histograms of activations and weight gradients after the short run (PNG)."
             | Json -> "print the report as one JSON object."
             | Train _ -> "training images, as for train; default: the shipped MNIST training set."
             | Train_Labels _ -> "labels for IDX training images, as for train."
@@ -334,6 +338,43 @@ type ReplayArgs =
                 "write step N's batch, weights before, gradients and weights after as safetensors into this folder."
             | Threads _ -> "worker threads, 0 = auto (default: the run's own)."
 
+[<Unique; HelpFlags("--help", "-h")>]
+type PlotArgs =
+    | [<MainCommand; ExactlyOnce>] Run_Dir of run: string
+    | Out of file: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Run_Dir _ -> "the run folder (holding run.json, and journal.jsonl when there is one)."
+            | Out _ -> "the PNG file to write (default: <run>/curves.png)."
+
+[<Unique; HelpFlags("--help", "-h")>]
+type ShowArgs =
+    | Data of file: string
+    | Data_Labels of file: string
+    | Count of count: int
+    | Start of index: int
+    | Model of path: string
+    | Scale of Scale
+    | Out of file: string
+    | Threads of count: int
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Data _ ->
+                "images to show (IDX, raw or .gz, or CSV: label,784 pixels per line); default: the shipped MNIST test set."
+            | Data_Labels _ ->
+                "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name."
+            | Count _ -> "how many images, 1 to 400 (default 25)."
+            | Start _ -> "index of the first image shown, >= 0 (default 0)."
+            | Model _ ->
+                "also show this model's predictions (a model file or a run directory); wrong ones are framed in red."
+            | Scale _ -> "pixel scaling for the model; default: the model's own."
+            | Out _ -> "the PNG file to write (default digits.png)."
+            | Threads _ -> "worker threads, 0 = auto (default 0)."
+
 [<HelpFlags("--help", "-h")>]
 type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
@@ -344,6 +385,8 @@ type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Doctor of ParseResults<DoctorArgs>
     | [<CliPrefix(CliPrefix.None)>] Resume of ParseResults<ResumeArgs>
     | [<CliPrefix(CliPrefix.None)>] Replay of ParseResults<ReplayArgs>
+    | [<CliPrefix(CliPrefix.None)>] Plot of ParseResults<PlotArgs>
+    | [<CliPrefix(CliPrefix.None)>] Show of ParseResults<ShowArgs>
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -356,3 +399,5 @@ type FunctionalArgs =
             | Doctor _ -> "check a training configuration for the usual bugs and say how to fix them."
             | Resume _ -> "continue an interrupted run from its newest valid checkpoint."
             | Replay _ -> "re-execute a run's steps bit for bit and inspect one of them."
+            | Plot _ -> "draw a run's training curves into a PNG."
+            | Show _ -> "draw a grid of images with their labels (and a model's predictions) into a PNG."

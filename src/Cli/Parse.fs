@@ -63,7 +63,13 @@ type TrainOptions =
     }
 
 /// `functional doctor`: the training configuration to examine (Run, Quiet unused).
-type DoctorOptions = { Train: TrainOptions; Json: bool }
+type DoctorOptions =
+    {
+        Train: TrainOptions
+        Json: bool
+        /// Histograms PNG path; null = none.
+        Png: string | null
+    }
 
 /// `functional gradcheck`: the network and loss of Train, checked on Examples examples, Params per layer.
 type GradcheckOptions =
@@ -85,6 +91,8 @@ type EvalOptions =
         Scale: string | null
         Seed: int
         Threads: int
+        /// PNG file for the confusion-matrix heatmap; null = none.
+        Png: string | null
     }
 
 type PredictOptions =
@@ -135,6 +143,32 @@ type ReplayOptions =
         Threads: int
     }
 
+type PlotOptions =
+    {
+        /// The run folder.
+        Run: string
+        /// The PNG to write; null = <run>/curves.png.
+        Out: string | null
+    }
+
+type ShowOptions =
+    {
+        /// null = the shipped test set.
+        Data: string | null
+        DataLabels: string | null
+        /// Images shown, 1..400.
+        Count: int
+        /// Index of the first image shown.
+        Start: int
+        /// Model file or run directory whose predictions are shown; null = labels only.
+        Model: string | null
+        /// "unit" | "seed"; null = the model's own.
+        Scale: string | null
+        /// The PNG to write.
+        Out: string
+        Threads: int
+    }
+
 type Command =
     | Train of TrainOptions
     | Eval of EvalOptions
@@ -144,6 +178,8 @@ type Command =
     | Replay of ReplayOptions
     | Gradcheck of GradcheckOptions
     | Doctor of DoctorOptions
+    | Plot of PlotOptions
+    | Show of ShowOptions
 
 type Parsed =
     | Run of Command
@@ -167,6 +203,8 @@ module Parser =
             "replay"
             "gradcheck"
             "doctor"
+            "plot"
+            "show"
         ]
 
     let private parser =
@@ -423,11 +461,13 @@ module Parser =
                 | A.DoctorArgs.Precision v -> Some(A.TrainArgs.Precision v)
                 | A.DoctorArgs.Reduction v -> Some(A.TrainArgs.Reduction v)
                 | A.DoctorArgs.Threads v -> Some(A.TrainArgs.Threads v)
-                | A.DoctorArgs.Json -> None)
+                | A.DoctorArgs.Json
+                | A.DoctorArgs.Png _ -> None)
 
         {
             DoctorOptions.Train = asTrain cases checks
             Json = r.Contains A.DoctorArgs.Json
+            Png = r.TryGetResult A.DoctorArgs.Png |> toNull
         }
         |> Command.Doctor
 
@@ -477,6 +517,7 @@ module Parser =
             Scale = r.TryGetResult A.EvalArgs.Scale |> Option.map scale |> toNull
             Seed = r.GetResult(A.EvalArgs.Seed, defaultValue = 1)
             Threads = threads
+            Png = r.TryGetResult A.EvalArgs.Png |> toNull
         }
         |> Command.Eval
 
@@ -546,6 +587,33 @@ module Parser =
         }
         |> Command.Replay
 
+    let private plot (r: ParseResults<A.PlotArgs>) (_: Checks) =
+        {
+            PlotOptions.Run = r.GetResult A.PlotArgs.Run_Dir
+            Out = r.TryGetResult A.PlotArgs.Out |> toNull
+        }
+        |> Command.Plot
+
+    let private show (r: ParseResults<A.ShowArgs>) (checks: Checks) =
+        let count = r.GetResult(A.ShowArgs.Count, defaultValue = 25)
+        let start = r.GetResult(A.ShowArgs.Start, defaultValue = 0)
+        let threads = r.GetResult(A.ShowArgs.Threads, defaultValue = 0)
+        checks.Require (count >= 1 && count <= 400) "count" "in 1..400" count
+        checks.Require (start >= 0) "start" ">= 0" start
+        checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
+
+        {
+            ShowOptions.Data = r.TryGetResult A.ShowArgs.Data |> toNull
+            DataLabels = r.TryGetResult A.ShowArgs.Data_Labels |> toNull
+            Count = count
+            Start = start
+            Model = r.TryGetResult A.ShowArgs.Model |> toNull
+            Scale = r.TryGetResult A.ShowArgs.Scale |> Option.map scale |> toNull
+            Out = r.GetResult(A.ShowArgs.Out, defaultValue = "digits.png")
+            Threads = threads
+        }
+        |> Command.Show
+
     /// Argu's error message without the "ERROR: " prefix and the usage text it appends.
     let private errorLines (message: string) =
         message.Split([| "\r\n"; "\n" |], StringSplitOptions.None)
@@ -589,6 +657,8 @@ module Parser =
                     | Some(A.FunctionalArgs.Replay r) -> Some(replay r checks)
                     | Some(A.FunctionalArgs.Gradcheck r) -> Some(gradcheck r checks)
                     | Some(A.FunctionalArgs.Doctor r) -> Some(doctor r checks)
+                    | Some(A.FunctionalArgs.Plot r) -> Some(plot r checks)
+                    | Some(A.FunctionalArgs.Show r) -> Some(show r checks)
                     | None -> None
 
                 match parsed, checks.Errors with

@@ -253,6 +253,13 @@ let shared (train: Images) (test: Images) =
 
         count
 
+/// One layer's values over a batch: its activations and its weight gradient's entries.
+type LayerSample =
+    {
+        Activations: float[]
+        Gradients: float[]
+    }
+
 /// A network under examination: it trains like a Trainer and can be measured between steps.
 [<AbstractClass>]
 type Probe() =
@@ -269,6 +276,8 @@ type Probe() =
     abstract Step: images: Images * order: int[] * offset: int * count: int * measure: bool -> StepReport
     /// Predictions over every image, from the real inputs or from inputs set to zero.
     abstract Predict: images: Images * zeroed: bool -> PredictionSummary
+    /// Every layer's activations and weight gradients over examples `indices` (for histograms).
+    abstract Values: images: Images * indices: int[] -> LayerSample[]
 
 type internal ProbeOf<'T
     when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
@@ -307,6 +316,18 @@ type internal ProbeOf<'T
     override _.Health(images, indices) =
         let batch = batchOf images indices 0 indices.Length
         health net (forward net batch.X)
+
+    override _.Values(images, indices) =
+        let batch = batchOf images indices 0 indices.Length
+        let trace = forward net batch.X
+        let _, grads = gradients hyper batch net
+        let widen (a: 'T[]) = Array.map Double.CreateTruncating a
+
+        Array.init net.Layers.Length (fun l ->
+            {
+                Activations = widen (Tensor.data trace.Activations[l])
+                Gradients = widen (Tensor.data grads[l].W)
+            })
 
     override _.Step(images, order, offset, count, measure) =
         let ws, batch =

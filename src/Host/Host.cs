@@ -57,6 +57,8 @@ public static class Program
         Command.Replay r => ReplayCommand.Run(r.Item),
         Command.Gradcheck g => GradcheckCommand.Run(g.Item),
         Command.Doctor d => DoctorCommand.Run(d.Item),
+        Command.Plot p => PlotCommand.Run(p.Item),
+        Command.Show s => ShowCommand.Run(s.Item),
         _ => Fail("unknown command", ReturnCode.Usage),
     };
 

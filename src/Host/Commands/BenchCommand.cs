@@ -25,12 +25,14 @@ public static class BenchCommand
             log.WriteLine($"blas  {Api.BlasDescription()}");
             log.WriteLine("precision  batch  examples/s  s/epoch  GFLOPS  roofline  fraction  bytes/step  peak MB");
         }
+        using var progress = Progress.Start("bench", 8, show: !o.Json);
         foreach (string precision in new[] { "float32", "float64" })
         {
             foreach (int batch in new[] { 1, 32, 128, train.Count })
             {
+                progress.Next($"{precision} batch {(batch == train.Count ? "full" : batch)}");
                 var r = Case(images, precision, batch, o.Threads, o.Seconds);
-                log.WriteLine(o.Json ? r.ToJsonString() : Inv(
+                progress.Line(o.Json ? r.ToJsonString() : Inv(
                     $"{precision,-9}  {(batch == train.Count ? "full" : batch.ToString(CultureInfo.InvariantCulture)),5}  {(double)r["examples_per_s"]!,10:N0}  {(double)r["seconds_per_epoch"]!,7:F2}  {(double)r["gflops"]!,6:F1}  {(double)r["roofline_gflops"]!,8:F1}  {(double)r["roofline_fraction"]!,8:P0}  {(double)r["bytes_per_step"]!,10:N0}  {(double)r["peak_working_set_mb"]!,7:F0}"));
             }
         }

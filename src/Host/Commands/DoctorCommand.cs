@@ -60,6 +60,17 @@ public static class DoctorCommand
         Add(Checks.Schedule(s, fixes));
         Add(Checks.Sweep(s, fixes));
 
+        if (d.Png is { } png)
+        {
+            var layers = run.ValuesAfter
+                .Select((v, l) => new LayerValues($"layer {l}", v.Activations, v.Gradients)).ToList();
+            string written = Plots.Histograms(png, layers, $"activations and weight gradients after {run.Updates} updates");
+            if (!d.Json)
+            {
+                log.WriteLine($"png    {written}");
+            }
+        }
+
         int fails = findings.Count(f => f.Status == Status.Fail);
         int warns = findings.Count(f => f.Status == Status.Warn);
         string? recommended = fixes.Any ? Fixes.Command(fixes.Apply(o)) : null;

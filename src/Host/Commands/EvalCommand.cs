@@ -24,6 +24,10 @@ public static class EvalCommand
         log.WriteLine();
         log.WriteLine(ConfusionTable(e));
         log.WriteLine(Sample(data.Labels, e.Predictions, o.Seed));
+        if (o.Png is { } png)
+        {
+            log.WriteLine($"png   {Plots.Confusion(png, e, Inv($"{Path.GetFileName(data.ImagesPath)}: accuracy {100 * e.Accuracy:F2}% of {e.Count:N0}, rows = targets"))}");
+        }
         return ReturnCode.Ok;
     }
 

@@ -38,14 +38,17 @@ public static class ReplayCommand
 
         long firstChecked = 0, lastChecked = 0;
         int checkedCount = 0;
+        using var progress = Progress.Start("replay", until, done: from);
         for (long step = from + 1; step <= until; step++)
         {
+            progress.Advance(step - 1, $"replay step {step:N0} of {from + 1:N0}..{until:N0}");
             int epoch = (int)((step - 1) / perEpoch);
             int offset = (int)((step - 1) % perEpoch) * batch;
             int count = Math.Min(batch, n - offset);
             int[] order = Api.Permutation(run.Config.Seed, epoch, n);
             if (step == o.Step)
             {
+                progress.Dispose();
                 Inspect(o, run, coreTrain, trainer, order, offset, count, step, epoch);
             }
             if (journal.TryGetValue(step, out var expected))
@@ -54,6 +57,7 @@ public static class ReplayCommand
                 string hash = trainer.WeightsHash();
                 if (hash != expected.WeightsHash || BitConverter.DoubleToInt64Bits(s.Loss) != BitConverter.DoubleToInt64Bits(expected.Loss))
                 {
+                    progress.Dispose();
                     log.WriteLine(Differs(o.Run, run, step, s, expected, trainer, from + 1));
                     return ReturnCode.CheckFailed;
                 }
@@ -66,6 +70,7 @@ public static class ReplayCommand
                 trainer.Step(order, offset, count);
             }
         }
+        progress.Dispose();
         log.WriteLine(checkedCount == 0
             ? $"re-executed steps {from + 1}..{until}; the journal has no line at or after step {o.Step} to check them against"
             : $"reproduced steps {from + 1}..{until} bit for bit ({checkedCount} journaled step(s) checked, {firstChecked}..{lastChecked})");

@@ -30,7 +30,8 @@ public static class Probes
         Diagnostics.PredictionSummary Real,
         Diagnostics.PredictionSummary Zeroed,
         long Updates,
-        long DivergedAt);
+        long DivergedAt,
+        Diagnostics.LayerSample[] ValuesAfter);
 
     public static ShortRun Short(Subject s)
     {
@@ -61,7 +62,8 @@ public static class Probes
         }
         return new ShortRun(
             atInit, first, probe.Health(s.TrainCore, sample), last,
-            probe.Predict(s.TestCore, false), probe.Predict(s.TestCore, true), k, diverged);
+            probe.Predict(s.TestCore, false), probe.Predict(s.TestCore, true), k, diverged,
+            probe.Values(s.TrainCore, sample));
     }
 
     /// <summary>Trains on the first 32 examples with the configured optimiser and batch (capped at 32) until it

@@ -26,6 +26,7 @@ public static class TrainLoop
         using var stop = new StopSignal();
         var epochs = new JsonArray();
         long lastCheckpoint = start.Step;
+        using var progress = Progress.Start(start.Step > 0 ? "resume" : "train", (long)run.Epochs * updatesPerEpoch, !quiet, start.Step);
 
         for (int epoch = start.Epoch; epoch < run.Epochs; epoch++)
         {
@@ -57,6 +58,7 @@ public static class TrainLoop
                 }
                 lossSum += loss * count;
                 seen += count;
+                progress.Step(step, epoch + 1, run.Epochs, loss, count);
                 var next = endOfEpoch ? new Position(step, epoch + 1, 0) : new Position(step, epoch, offset + count);
                 if (checkpointNow)
                 {
@@ -69,6 +71,7 @@ public static class TrainLoop
                     {
                         Checkpoints.Write(dir, run, trainer, next, parent);
                     }
+                    progress.Dispose();
                     Console.Out.Flush();
                     Console.Error.WriteLine($"interrupted after step {step}: wrote {Checkpoints.PathFor(dir, step)}");
                     Console.Error.WriteLine($"continue with: functional resume {dir}");
@@ -93,11 +96,12 @@ public static class TrainLoop
             epochs.Add(line.DeepClone());
             if (!quiet)
             {
-                log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                progress.Line(string.Create(CultureInfo.InvariantCulture,
                     $"epoch {epoch + 1,3}/{run.Epochs}  loss {meanLoss:F4}  train {100 * trainEval.Accuracy:F2}%  test {100 * testEval.Accuracy:F2}%  {seconds:F1}s  {seen / seconds:N0} ex/s  ({updatesPerEpoch:N0} updates)"));
             }
         }
 
+        progress.Dispose();
         var final = trainer.Model.Evaluate(coreTest);
         string modelPath = Path.Combine(dir, ModelFile.FileName);
         ModelFile.Save(modelPath, trainer.Model);
@@ -109,6 +113,7 @@ public static class TrainLoop
         });
         log.WriteLine($"model {modelPath}");
         log.WriteLine($"predicted classes on test: {Histogram.Line(Histogram.Of(final.Predictions, run.Config.Sizes[^1]))}");
+        log.WriteLine($"plot  {Plots.TryCurves(dir)}");
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {100 * final.Accuracy:F2}%"));
         return ReturnCode.Ok;
     }

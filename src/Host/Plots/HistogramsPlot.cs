@@ -1,0 +1,76 @@
+using System.Globalization;
+using ScottPlot;
+
+namespace Functional.Host;
+
+/// <summary>One layer's values for <see cref="HistogramsPlot"/>: its activations and its gradients (either may be empty).</summary>
+public sealed record LayerValues(string Name, double[] Activations, double[] Gradients);
+
+/// <summary>
+/// Per layer, a histogram of its activations beside one of its gradients: saturated sigmoids pile up at 0 and 1,
+/// dead ReLUs at 0, vanishing gradients in one spike at 0. Each title gives the mean, the spread and the share of zeros.
+/// </summary>
+public static class HistogramsPlot
+{
+    public const int Width = 1200;
+    public const int RowHeight = 300;
+    public const int Bins = 50;
+    public const int TitleHeight = 40;
+
+    public static int HeightFor(int layers) => TitleHeight + Math.Max(1, layers) * RowHeight;
+
+    public static string Write(string path, IReadOnlyList<LayerValues> layers, string title)
+    {
+        PlotFonts.Register();
+        var plots = new List<Plot>();
+        foreach (var layer in layers)
+        {
+            plots.Add(Histogram($"{layer.Name}: activations", layer.Activations, Colors.SteelBlue));
+            plots.Add(Histogram($"{layer.Name}: gradients", layer.Gradients, Colors.DarkOrange));
+        }
+        int height = HeightFor(layers.Count);
+        return Png.Write(path, Width, height, canvas =>
+        {
+            Png.Text(canvas, title, Width / 2f, 27, 18, SkiaSharp.SKColors.Black, bold: true, maxWidth: Width - 20);
+            Png.Grid(canvas, Width, height, 2, TitleHeight, plots);
+        });
+    }
+
+    static Plot Histogram(string name, double[] values, Color color)
+    {
+        var p = new Plot();
+        p.XLabel("value", 12);
+        p.YLabel("count", 12);
+        double[] finite = [.. values.Where(double.IsFinite)];
+        if (finite.Length == 0)
+        {
+            p.Title(name, 14);
+            Png.NoData(p, "no values");
+            return p;
+        }
+        double min = finite.Min(), max = finite.Max();
+        double mean = finite.Average();
+        double std = Math.Sqrt(finite.Sum(v => (v - mean) * (v - mean)) / finite.Length);
+        double zeros = finite.Count(v => v == 0) / (double)finite.Length;
+        p.Title(string.Create(CultureInfo.InvariantCulture, $"{name}  (mean {mean:G3}, std {std:G3}, zeros {zeros:P0})"), 14);
+        if (max == min)
+        {
+            (min, max) = (min - 0.5, max + 0.5);
+        }
+        double width = (max - min) / Bins;
+        var counts = new double[Bins];
+        foreach (double v in finite)
+        {
+            counts[Math.Min(Bins - 1, (int)((v - min) / width))]++;
+        }
+        var bars = p.Add.Bars(Enumerable.Range(0, Bins).Select(i => min + (i + 0.5) * width).ToArray(), counts);
+        foreach (var bar in bars.Bars)
+        {
+            bar.Size = width;
+            bar.FillColor = color;
+            bar.LineWidth = 0;
+        }
+        p.Axes.Margins(bottom: 0);
+        return p;
+    }
+}

@@ -1,0 +1,140 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Functional.Host;
+
+/// <summary>One epoch's summary, from run.json's "epochs" or a journal line of kind "epoch".</summary>
+public sealed record EpochPoint(int Epoch, double Loss, double TrainAccuracy, double TestAccuracy, double Seconds);
+
+/// <summary>One journal line of a step: its loss and, per layer, what the journal holds (empty when absent).</summary>
+public sealed record StepPoint(long Step, int Epoch, double Loss, double[] GradNorms, double[] UpdateRatios, double[]? Saturation);
+
+/// <summary>
+/// What a run folder says about its training: run.json (config, per-epoch summaries) and, when present,
+/// journal.jsonl (one JSON object per line; unknown fields are ignored and a torn last line is skipped).
+/// </summary>
+public sealed record RunHistory(string Dir, string Title, IReadOnlyList<EpochPoint> Epochs, IReadOnlyList<StepPoint> Steps, bool HasJournal)
+{
+    public const string RunFile = "run.json";
+    public const string JournalFile = "journal.jsonl";
+
+    public static RunHistory Load(string dir)
+    {
+        if (!Directory.Exists(dir))
+        {
+            throw new DataError(dir, "not a run folder (no such directory)");
+        }
+        string runPath = Path.Combine(dir, RunFile);
+        string journalPath = Path.Combine(dir, JournalFile);
+        if (!File.Exists(runPath) && !File.Exists(journalPath))
+        {
+            throw new DataError(dir, $"not a run folder: neither {RunFile} nor {JournalFile} is there");
+        }
+        JsonObject? run = File.Exists(runPath) ? ParseObject(runPath, File.ReadAllText(runPath), 0) : null;
+        var epochs = new SortedDictionary<int, EpochPoint>();
+        // run.json keeps the epochs under "results" (older runs: at the top level).
+        foreach (var e in (run?["results"] as JsonObject)?["epochs"] as JsonArray ?? run?["epochs"] as JsonArray ?? [])
+        {
+            if (e is JsonObject o && EpochOf(o) is { } p)
+            {
+                epochs[p.Epoch] = p;
+            }
+        }
+        var steps = new List<StepPoint>();
+        bool hasJournal = File.Exists(journalPath);
+        if (hasJournal)
+        {
+            var journalEpochs = new SortedDictionary<int, EpochPoint>();
+            string[] lines = File.ReadAllLines(journalPath);
+            for (int i = 0; i < lines.Length; i++)
+            {
+                if (string.IsNullOrWhiteSpace(lines[i]))
+                {
+                    continue;
+                }
+                JsonObject o;
+                try
+                {
+                    o = ParseObject(journalPath, lines[i], i + 1);
+                }
+                catch (DataError) when (i == lines.Length - 1)
+                {
+                    break; // a torn last line: the run was stopped while writing it
+                }
+                string? kind = Str(o, "kind");
+                if (kind == "epoch" && EpochOf(o) is { } ep)
+                {
+                    journalEpochs[ep.Epoch] = ep; // a resumed run may repeat an epoch: the last word counts
+                }
+                else if ((kind is null or "step") && StepOf(o) is { } st)
+                {
+                    steps.Add(st);
+                }
+            }
+            if (journalEpochs.Count > 0)
+            {
+                epochs = journalEpochs;
+            }
+        }
+        steps.Sort((a, b) => a.Step.CompareTo(b.Step));
+        return new RunHistory(dir, TitleOf(dir, run), [.. epochs.Values], steps, hasJournal);
+    }
+
+    static JsonObject ParseObject(string path, string text, int line)
+    {
+        try
+        {
+            return JsonNode.Parse(text) as JsonObject ?? throw new JsonException("not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new DataError(path, $"{(line > 0 ? $"line {line}: " : "")}not valid JSON ({e.Message})");
+        }
+    }
+
+    static EpochPoint? EpochOf(JsonObject o) =>
+        Num(o, "epoch") is { } epoch
+            ? new EpochPoint((int)epoch, Num(o, "loss") ?? double.NaN, Num(o, "train_accuracy") ?? double.NaN,
+                Num(o, "test_accuracy") ?? double.NaN, Num(o, "seconds") ?? double.NaN)
+            : null;
+
+    static StepPoint? StepOf(JsonObject o) =>
+        Num(o, "step") is { } step && Num(o, "loss") is { } loss
+            ? new StepPoint((long)step, (int)(Num(o, "epoch") ?? 0), loss, Nums(o, "grad_norms") ?? [],
+                Nums(o, "update_ratios") ?? [], Nums(o, "saturation"))
+            : null;
+
+    /// <summary>"name: 784-32-10 relu/softmax ce, adam lr 0.001, batch 32", from run.json's "config"
+    /// (older runs: "network" and "optimizer" objects).</summary>
+    static string TitleOf(string dir, JsonObject? run)
+    {
+        string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir)));
+        var c = run?["config"] as JsonObject ?? run?["network"] as JsonObject;
+        if (run is null || c is null)
+        {
+            return name;
+        }
+        var opt = run["optimizer"] as JsonObject ?? c;
+        string sizes = c["sizes"] is JsonArray a ? string.Join("-", a.Select(x => x?.ToString())) : "?";
+        string optimizer = Str(opt, "name") ?? Str(opt, "optimizer") ?? "?";
+        string lr = Num(opt, "lr")?.ToString(CultureInfo.InvariantCulture) ?? "?";
+        double? b = Num(c, "batch") ?? Num(run, "batch");
+        string batch = b is null ? "" : b <= 0 ? ", full batch" : $", batch {b}";
+        return $"{name}: {sizes} {Str(c, "hidden")}/{Str(c, "output")} {Str(c, "loss") ?? Str(run, "loss")}, {optimizer} lr {lr}{batch}";
+    }
+
+    static string? Str(JsonObject o, string key) =>
+        o[key] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+
+    static double? Num(JsonObject o, string key) =>
+        o[key] is JsonValue v && v.TryGetValue(out double d) ? d : null;
+
+    /// <summary>An array of numbers, or a single number as a one-element array; null when absent.</summary>
+    static double[]? Nums(JsonObject o, string key) => o[key] switch
+    {
+        JsonArray a => [.. a.Select(x => x is JsonValue v && v.TryGetValue(out double d) ? d : double.NaN)],
+        JsonValue v when v.TryGetValue(out double d) => [d],
+        _ => null,
+    };
+}

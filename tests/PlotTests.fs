@@ -1,0 +1,272 @@
+/// Pictures and progress: every PNG decodes and has its size, the digit grid shows the image's exact pixels,
+/// redirected output holds no escape codes.
+module Functional.Tests.PlotTests
+
+open System
+open System.Diagnostics
+open System.IO
+open Expecto
+open SkiaSharp
+open Functional.Host
+open Functional.Tests.EndToEndTests
+
+let private decode (path: string) =
+    Expect.isTrue (File.Exists path) $"%s{path} exists"
+    let bmp = SKBitmap.Decode path
+    Expect.isNotNull bmp $"%s{path} decodes as an image"
+    bmp
+
+let private expectPng (path: string) (width: int) (height: int) =
+    use bmp = decode path
+    Expect.equal (bmp.Width, bmp.Height) (width, height) $"%s{path} size"
+
+/// Text was drawn: some pixels of the strip y0..y1 are dark (the title is black on white).
+let private expectText (path: string) (y0: int) (y1: int) =
+    use bmp = decode path
+
+    let dark =
+        seq {
+            // GetPixel outside the bitmap is undefined behaviour in native code: stay inside.
+            for y in max 0 y0 .. min bmp.Height y1 - 1 do
+                for x in 0 .. bmp.Width - 1 do
+                    let c = bmp.GetPixel(x, y)
+                    if int c.Red + int c.Green + int c.Blue < 200 then 1 else 0
+        }
+        |> Seq.sum
+
+    Expect.isGreaterThan dark 50 $"the title strip of %s{path} has text in it"
+
+let private trainSmall (dir: string) =
+    let runDir = Path.Combine(dir, "run")
+
+    let t =
+        run dir [ "train"; "--epochs"; "2"; "--layers"; "784,16,10"; "--run"; runDir ]
+
+    Expect.equal t.Code 0 $"train: %s{t.Err}"
+    t, runDir
+
+/// A journal in the shape the training journal writes: step lines every 10 steps, epoch lines, unknown fields.
+let private writeJournal (path: string) (torn: bool) (saturation: bool) =
+    use w = new StreamWriter(path)
+
+    for step in 0..10..490 do
+        let loss = 2.3 * exp (-float step / 100.0) + 0.1
+
+        let sat =
+            if saturation then
+                sprintf ", \"saturation\": [%g, 0.01]" (0.5 - float step / 1000.0)
+            else
+                ""
+
+        fprintfn
+            w
+            "{\"step\": %d, \"epoch\": %d, \"loss\": %g, \"grad_norms\": [%g, %g], \"update_ratios\": [0.01, 0.002], \"weights_hash\": \"ab12\", \"future\": {\"x\": 1}%s}"
+            step
+            (step / 250 + 1)
+            loss
+            (1.0 / float (step + 1))
+            0.3
+            sat
+
+    for e in 1..2 do
+        fprintfn
+            w
+            "{\"kind\": \"epoch\", \"epoch\": %d, \"loss\": %g, \"train_accuracy\": 0.9, \"test_accuracy\": 0.88, \"seconds\": 1.5}"
+            e
+            (0.5 / float e)
+
+    if torn then
+        w.Write "{\"step\": 500, \"epo"
+
+/// Runs functional with stdout redirected to a file by the shell, CI unset and a real TERM; returns the file's bytes.
+let private runToFile (cwd: string) (args: string list) =
+    let log = Path.Combine(cwd, "out.log")
+    let dll = Path.Combine(AppContext.BaseDirectory, "functional.dll")
+    let quoted = args |> List.map (fun a -> "'" + a + "'") |> String.concat " "
+    let psi = ProcessStartInfo("sh")
+    psi.ArgumentList.Add "-c"
+    psi.ArgumentList.Add $"dotnet '%s{dll}' %s{quoted} > '%s{log}'"
+    psi.WorkingDirectory <- cwd
+    psi.RedirectStandardError <- true
+    psi.Environment.Remove "CI" |> ignore
+    psi.Environment["TERM"] <- "xterm-256color"
+    use p = Process.Start psi
+    let err = p.StandardError.ReadToEnd()
+    p.WaitForExit()
+    Expect.equal p.ExitCode 0 $"exit code (stderr: %s{err})"
+    File.ReadAllBytes log
+
+[<Tests>]
+let tests =
+    testList
+        "Pictures"
+        [
+            testCase "doctor --png draws each layer's activation and gradient histograms"
+            <| fun () ->
+                let dir = tempDir ()
+                let png = Path.Combine(dir, "health.png")
+                let d = run repo [ "doctor"; "--preset"; "seed"; "--png"; png ]
+                Expect.equal d.Code 1 $"the seed preset fails the doctor: %s{d.Err}"
+                Expect.stringContains d.Out $"png    %s{png}" "names the picture"
+                expectPng png HistogramsPlot.Width (HistogramsPlot.HeightFor 2)
+                expectText png 0 40
+
+            testCase "train draws curves.png; plot redraws it with the journal, a torn last line skipped"
+            <| fun () ->
+                let dir = tempDir ()
+                let t, runDir = trainSmall dir
+                let curves = Path.Combine(runDir, "curves.png")
+                Expect.stringContains t.Out $"plot  %s{curves}" "train names the picture"
+                expectPng curves CurvesPlot.Width CurvesPlot.Height
+                expectText curves 0 CurvesPlot.TitleHeight
+                writeJournal (Path.Combine(runDir, "journal.jsonl")) true true
+                let out = Path.Combine(dir, "c.png")
+                let p = run dir [ "plot"; runDir; "--out"; out ]
+                Expect.equal p.Code 0 $"plot: %s{p.Err}"
+                expectPng out CurvesPlot.Width CurvesPlot.Height
+                let h = RunHistory.Load runDir
+                Expect.equal h.Steps.Count 50 "50 step lines, the torn one skipped"
+                Expect.equal h.Epochs.Count 2 "the journal's epoch lines"
+                Expect.equal h.Steps[3].GradNorms.Length 2 "two layers"
+                Expect.isSome (Option.ofObj h.Steps[3].Saturation) "saturation read"
+                Directory.Delete(dir, true)
+
+            testCase "a journal without saturation still draws; the history says which data is missing"
+            <| fun () ->
+                let dir = tempDir ()
+                let _, runDir = trainSmall dir
+                writeJournal (Path.Combine(runDir, "journal.jsonl")) false false
+                let p = run dir [ "plot"; runDir ]
+                Expect.equal p.Code 0 $"plot: %s{p.Err}"
+                expectPng (Path.Combine(runDir, "curves.png")) CurvesPlot.Width CurvesPlot.Height
+                let h = RunHistory.Load runDir
+                Expect.isTrue (h.Steps |> Seq.forall (fun s -> isNull s.Saturation)) "no saturation"
+                Directory.Delete(dir, true)
+
+            testCase "plot: a bad journal line or a folder that is not a run is one line, exit 3"
+            <| fun () ->
+                let dir = tempDir ()
+                let _, runDir = trainSmall dir
+                let journal = Path.Combine(runDir, "journal.jsonl")
+                File.WriteAllText(journal, "{\"step\": 1, \"loss\": 2}\nnot json\n{\"step\": 2, \"loss\": 1}\n")
+                expectOneLineError (run dir [ "plot"; runDir ]) 3 [ "journal.jsonl"; "line 2" ]
+                expectOneLineError (run dir [ "plot"; dir ]) 3 [ "not a run folder" ]
+                Directory.Delete(dir, true)
+
+            testCase "show: the grid's first cell is the first image, pixel for pixel"
+            <| fun () ->
+                let dir = tempDir ()
+                let png = Path.Combine(dir, "digits.png")
+                let s = run dir [ "show"; "--count"; "25"; "--out"; png ]
+                Expect.equal s.Code 0 $"show: %s{s.Err}"
+                let images = Data.DataFiles.Load(dataFile "test-images-idx3-ubyte.gz", null)
+
+                let struct (w, h) = DigitGrid.Size(25, images.Rows, images.Cols)
+
+                expectPng png w h
+                expectText png 0 DigitGrid.TitleHeight
+                use bmp = decode png
+                let struct (x0, y0) = DigitGrid.ImageOrigin(0, 25, images.Rows, images.Cols)
+                let mutable differences = 0
+
+                for r in 0 .. images.Rows - 1 do
+                    for c in 0 .. images.Cols - 1 do
+                        let v = images.Pixels[r * images.Cols + c]
+
+                        for dy in 0 .. DigitGrid.Scale - 1 do
+                            for dx in 0 .. DigitGrid.Scale - 1 do
+                                let p = bmp.GetPixel(x0 + c * DigitGrid.Scale + dx, y0 + r * DigitGrid.Scale + dy)
+
+                                if p.Red <> v || p.Green <> v || p.Blue <> v || p.Alpha <> 255uy then
+                                    differences <- differences + 1
+
+                Expect.equal differences 0 "every pixel of the first cell equals the first image's"
+                Directory.Delete(dir, true)
+
+            testCase "show --model: predictions, wrong ones counted"
+            <| fun () ->
+                let dir = tempDir ()
+                let _, runDir = trainSmall dir
+                let png = Path.Combine(dir, "p.png")
+                let s = run dir [ "show"; "--model"; runDir; "--count"; "16"; "--out"; png ]
+                Expect.equal s.Code 0 $"show: %s{s.Err}"
+                Expect.stringContains s.Out "of 16 right" "counts right and wrong"
+                let struct (w, h) = DigitGrid.Size(16, 28, 28)
+                expectPng png w h
+                Directory.Delete(dir, true)
+
+            testCase "eval --png: the confusion heatmap"
+            <| fun () ->
+                let dir = tempDir ()
+                let _, runDir = trainSmall dir
+                let png = Path.Combine(dir, "cm.png")
+                let e = run dir [ "eval"; "--model"; runDir; "--png"; png ]
+                Expect.equal e.Code 0 $"eval: %s{e.Err}"
+                expectPng png ConfusionPlot.Width ConfusionPlot.Height
+                Directory.Delete(dir, true)
+
+            testCase "histograms of activations and gradients per layer"
+            <| fun () ->
+                let dir = tempDir ()
+                let png = Path.Combine(dir, "h.png")
+                let rng = Random 1
+
+                let values n f =
+                    Array.init n (fun _ -> f (rng.NextDouble()))
+
+                let layers =
+                    [|
+                        LayerValues("layer 1", values 1000 (fun u -> max 0.0 (u - 0.3)), values 1000 (fun u -> u - 0.5))
+                        LayerValues("layer 2", values 1000 (fun u -> 1.0 / (1.0 + exp (-10.0 * (u - 0.5)))), [||])
+                    |]
+
+                Plots.Histograms(png, layers) |> ignore
+                expectPng png HistogramsPlot.Width (HistogramsPlot.HeightFor 2)
+                Directory.Delete(dir, true)
+
+            testCase "every font lookup gives the shipped DejaVu Sans, so no system font is needed"
+            <| fun () ->
+                PlotFonts.Register()
+                Expect.equal ScottPlot.Fonts.Default PlotFonts.Family "the default font"
+
+                for name in [ "Arial"; "sans-serif"; "Segoe UI"; PlotFonts.Family ] do
+                    for bold in [ false; true ] do
+                        // ScottPlot caches typefaces: do not dispose them.
+                        let face = ScottPlot.Fonts.GetTypeface(name, bold, false)
+                        Expect.equal face.FamilyName PlotFonts.Family $"%s{name}, bold %b{bold}"
+
+            testCase "output redirected to a file holds no escape byte (train, bench), CI unset"
+            <| fun () ->
+                let dir = tempDir ()
+
+                let train =
+                    runToFile
+                        dir
+                        [
+                            "train"
+                            "--epochs"
+                            "2"
+                            "--layers"
+                            "784,16,10"
+                            "--run"
+                            Path.Combine(dir, "r")
+                        ]
+
+                Expect.isFalse (Array.contains 27uy train) "no ESC in train's log"
+                let text = Text.Encoding.UTF8.GetString train
+                Expect.stringContains text "epoch   2/2" "the plain epoch lines"
+                Expect.stringContains text "test accuracy: " "the last line"
+                let bench = runToFile dir [ "bench"; "--seconds"; "0.05" ]
+                Expect.isFalse (Array.contains 27uy bench) "no ESC in bench's log"
+                Directory.Delete(dir, true)
+
+            testCase "plain progress writes the lines, nothing else"
+            <| fun () ->
+                use w = new StringWriter()
+                use p = Progress.Plain w
+                p.Step(1L, 1, 2, 0.5, 32)
+                p.Next "case 1"
+                p.Line "epoch 1/2"
+                Expect.isFalse p.IsLive "not live"
+                Expect.equal (w.ToString()) ("epoch 1/2" + Environment.NewLine) "only the line"
+        ]
