@@ -11,7 +11,7 @@ open Functional.Host.Runs
 open Functional.Tests.EndToEndTests
 
 let private small =
-    [ "--layers"; "784,16,10"; "--batch"; "8"; "--epochs"; "2"; "--quiet" ]
+    [ "--layers"; "784,16,10"; "--batch"; "8"; "--quiet" ]
 
 let private start (args: string list) =
     let psi = ProcessStartInfo("dotnet")
@@ -44,7 +44,7 @@ let tests =
             <| fun () ->
                 let dir = tempDir ()
                 let runDir = Path.Combine(dir, "killed")
-                let args = small @ [ "--checkpoint-every"; "20"; "--journal-every"; "10" ]
+                let args = small @ [ "--epochs"; "2"; "--checkpoint-every"; "20"; "--journal-every"; "10" ]
                 let rng = Random 20240607
                 let clock = Stopwatch.StartNew()
                 let mutable kills = 0
@@ -57,9 +57,15 @@ let tests =
                             [ "train"; "--run"; runDir ] @ args
 
                     use p = start cmd
-                    let wait = 150 + rng.Next 700
+                    // The kill comes at a random moment after training began (run.json exists, data loaded).
+                    let wait = rng.Next 600
+                    let runJson = Path.Combine(runDir, RunFile.FileName)
+                    let began = Stopwatch.StartNew()
 
-                    if not (p.WaitForExit wait) then
+                    while not (File.Exists runJson) && not p.HasExited && began.ElapsedMilliseconds < 20_000L do
+                        Threading.Thread.Sleep 5
+
+                    if not (p.WaitForExit(300 + wait)) then
                         p.Kill true
                         kills <- kills + 1
 
@@ -106,7 +112,7 @@ let tests =
 
                 let psi = ProcessStartInfo("bash")
                 psi.ArgumentList.Add "-c"
-                psi.ArgumentList.Add(sprintf "trap '' XFSZ; ulimit -f 20; exec dotnet '%s' resume '%s' --epochs 2 --quiet" dll runDir)
+                psi.ArgumentList.Add(sprintf "trap '' XFSZ; ulimit -f 20; DOTNET_EnableWriteXorExecute=0 exec dotnet '%s' resume '%s' --epochs 2 --quiet" dll runDir)
                 psi.RedirectStandardError <- true
                 psi.RedirectStandardOutput <- true
                 use p = Process.Start psi

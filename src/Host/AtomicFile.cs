@@ -36,7 +36,8 @@ public static class AtomicFile
         catch (Exception e)
         {
             TryDelete(temp);
-            if (e is IOException or UnauthorizedAccessException)
+            // A file over RLIMIT_FSIZE (EFBIG) surfaces from FileStream as ArgumentOutOfRangeException("value").
+            if (e is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException { ParamName: "value" })
             {
                 throw new IOException($"{path}: cannot write (the previous file, if any, is intact): {OneLine(e.Message)}", e);
             }

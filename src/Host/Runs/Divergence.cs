@@ -26,6 +26,13 @@ public static class Divergence
         return null;
     }
 
+    /// <summary>The first layer whose figure (a gradient norm, from a journaled step) is not finite, or null.</summary>
+    public static int? FirstNonFiniteLayer(double[] perLayer)
+    {
+        int i = Array.FindIndex(perLayer, x => !double.IsFinite(x));
+        return i >= 0 ? i : null;
+    }
+
     /// <summary>Names what went wrong: the first non-finite weight, moment or gradient (on the step's batch).</summary>
     public static string Culprit(Trainer trainer, int[] order, int offset, int count)
     {

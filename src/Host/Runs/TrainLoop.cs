@@ -57,6 +57,11 @@ public static class TrainLoop
                     return Divergence.Stop(dir, run, step, epoch, $"the loss became {loss.ToString(CultureInfo.InvariantCulture)}",
                         Divergence.Culprit(trainer, order, offset, count), lastCheckpoint);
                 }
+                if (measured != null && (Divergence.FirstNonFiniteLayer(measured.GradNorms) ?? Divergence.FirstNonFiniteLayer(measured.UpdateRatios)) is int layer)
+                {
+                    return Divergence.Stop(dir, run, step, epoch, $"the gradient norm or update ratio of layer {layer} is not finite",
+                        Divergence.Culprit(trainer, order, offset, count), lastCheckpoint);
+                }
                 var next = endOfEpoch ? new Position(step, epoch + 1, 0) : new Position(step, epoch, offset + count);
                 bool stopping = stop.Requested; // read once: the signal may arrive in between
                 NamedArray[]? state = checkpointNow || stopping ? trainer.State() : null;
