@@ -10,8 +10,7 @@ open Functional.Host
 open Functional.Host.Runs
 open Functional.Tests.EndToEndTests
 
-let private small =
-    [ "--layers"; "784,16,10"; "--batch"; "8"; "--quiet" ]
+let private small = [ "--layers"; "784,16,10"; "--batch"; "8"; "--quiet" ]
 
 let private start (args: string list) =
     let psi = ProcessStartInfo("dotnet")
@@ -40,11 +39,15 @@ let tests =
     testList
         "Faults"
         [
-            testCase "kill -9 twenty times: the newest checkpoint always reads, resume ends with the uninterrupted bytes"
+            testCase
+                "kill -9 twenty times: the newest checkpoint always reads, resume ends with the uninterrupted bytes"
             <| fun () ->
                 let dir = tempDir ()
                 let runDir = Path.Combine(dir, "killed")
-                let args = small @ [ "--epochs"; "2"; "--checkpoint-every"; "20"; "--journal-every"; "10" ]
+
+                let args =
+                    small @ [ "--epochs"; "2"; "--checkpoint-every"; "20"; "--journal-every"; "10" ]
+
                 let rng = Random 20240607
                 let clock = Stopwatch.StartNew()
                 let mutable kills = 0
@@ -62,7 +65,9 @@ let tests =
                     let runJson = Path.Combine(runDir, RunFile.FileName)
                     let began = Stopwatch.StartNew()
 
-                    while not (File.Exists runJson) && not p.HasExited && began.ElapsedMilliseconds < 20_000L do
+                    while not (File.Exists runJson)
+                          && not p.HasExited
+                          && began.ElapsedMilliseconds < 20_000L do
                         Threading.Thread.Sleep 5
 
                     if not (p.WaitForExit(300 + wait)) then
@@ -100,7 +105,10 @@ let tests =
                 let runDir = Path.Combine(dir, "run")
 
                 let t =
-                    run repo ([ "train"; "--run"; runDir; "--checkpoint-every"; "50" ] @ [ "--layers"; "784,16,10"; "--epochs"; "1"; "--quiet" ])
+                    run
+                        repo
+                        ([ "train"; "--run"; runDir; "--checkpoint-every"; "50" ]
+                         @ [ "--layers"; "784,16,10"; "--epochs"; "1"; "--quiet" ])
 
                 Expect.equal t.Code 0 t.Err
                 let before = Checkpoints.List runDir
@@ -112,14 +120,29 @@ let tests =
 
                 let psi = ProcessStartInfo("bash")
                 psi.ArgumentList.Add "-c"
-                psi.ArgumentList.Add(sprintf "trap '' XFSZ; ulimit -f 20; DOTNET_EnableWriteXorExecute=0 exec dotnet '%s' resume '%s' --epochs 2 --quiet" dll runDir)
+
+                psi.ArgumentList.Add(
+                    sprintf
+                        "trap '' XFSZ; ulimit -f 20; DOTNET_EnableWriteXorExecute=0 exec dotnet '%s' resume '%s' --epochs 2 --quiet"
+                        dll
+                        runDir
+                )
+
                 psi.RedirectStandardError <- true
                 psi.RedirectStandardOutput <- true
                 use p = Process.Start psi
                 let err = p.StandardError.ReadToEnd()
                 p.WaitForExit()
 
-                expectOneLineError { Code = p.ExitCode; Out = ""; Err = err } ReturnCode.IoError [ "cannot write"; "checkpoints" ]
+                expectOneLineError
+                    {
+                        Code = p.ExitCode
+                        Out = ""
+                        Err = err
+                    }
+                    ReturnCode.IoError
+                    [ "cannot write"; "checkpoints" ]
+
                 Expect.equal (File.ReadAllBytes newest) bytes "the previous checkpoint is intact"
                 Checkpoints.Read(newest, RunFile.Read runDir) |> ignore
                 Expect.isEmpty (Directory.GetFiles(Path.GetDirectoryName newest, "*.tmp-*")) "no temp file left"
@@ -151,7 +174,11 @@ let tests =
                 a.WaitForExit()
                 b.WaitForExit()
                 let codes = List.sort [ a.ExitCode; b.ExitCode ]
-                Expect.contains [ [ 0; ReturnCode.Usage ]; [ 0; ReturnCode.Busy ] ] codes (sprintf "one wins: %s | %s" ea.Result eb.Result)
+
+                Expect.contains
+                    [ [ 0; ReturnCode.Usage ]; [ 0; ReturnCode.Busy ] ]
+                    codes
+                    (sprintf "one wins: %s | %s" ea.Result eb.Result)
 
             testCase "a stale lock of a dead process is taken over with a warning"
             <| fun () ->

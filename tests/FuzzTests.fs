@@ -59,12 +59,15 @@ let mutate (rng: Random) (seed: byte[]) : byte[] =
                 Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan at, v)
 
             if rng.Next 3 = 0 && at + 8 <= b.Length then
-                Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan at, uint64 (rng.NextInt64()) ||| 0x8000000000000000UL)
+                Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(
+                    b.AsSpan at,
+                    uint64 (rng.NextInt64()) ||| 0x8000000000000000UL
+                )
 
         b
     | 4 ->
         let at = rng.Next(b.Length + 1)
-        let extra = Array.zeroCreate<byte> (1 + rng.Next 16)
+        let extra = Array.zeroCreate<byte>(1 + rng.Next 16)
         rng.NextBytes extra
         Array.concat [ b[.. at - 1]; extra; b[at..] ]
     | 5 ->
@@ -84,7 +87,7 @@ let mutate (rng: Random) (seed: byte[]) : byte[] =
 
         b
     | _ ->
-        let r = Array.zeroCreate<byte> (rng.Next 256)
+        let r = Array.zeroCreate<byte>(rng.Next 256)
         rng.NextBytes r
         r
 
@@ -124,7 +127,7 @@ let fuzz (name: string) (file: string) (seeds: byte[][]) (read: string -> unit) 
                     Some(sprintf "a two-line message: %s" e.Message)
                 else
                     None
-            | e -> Some(sprintf "%s: %s (input %s)" (e.GetType().Name) e.Message (Convert.ToHexString bytes[.. 200]))
+            | e -> Some(sprintf "%s: %s (input %s)" (e.GetType().Name) e.Message (Convert.ToHexString bytes[..200]))
 
         let allocated = GC.GetAllocatedBytesForCurrentThread() - before
         let bound = 64L * size + (1L <<< 20)
@@ -132,7 +135,13 @@ let fuzz (name: string) (file: string) (seeds: byte[][]) (read: string -> unit) 
         match outcome with
         | Some problem -> failwithf "%s: %s" name problem
         | None when allocated > bound ->
-            failwithf "%s: %d bytes allocated for a %d-byte file (bound %d; input %s)" name allocated size bound (Convert.ToHexString bytes[.. 200])
+            failwithf
+                "%s: %d bytes allocated for a %d-byte file (bound %d; input %s)"
+                name
+                allocated
+                size
+                bound
+                (Convert.ToHexString bytes[..200])
         | None -> true
 
     Check.One(
@@ -160,7 +169,7 @@ let private withTemp (f: string -> unit) =
             ()
 
 let private idx (magic: uint32) (dims: int[]) (payload: byte[]) =
-    let header = Array.zeroCreate<byte> (4 + 4 * dims.Length)
+    let header = Array.zeroCreate<byte>(4 + 4 * dims.Length)
     Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(), magic)
 
     dims
@@ -202,7 +211,9 @@ let private trainConfig: TrainConfig =
     }
 
 let private modelSeed (dir: string) =
-    let w = Tensor.FromFloats("layers.0.weight", [| 3L; 4L |], Array.init 12 (fun i -> float32 i / 7.0f))
+    let w =
+        Tensor.FromFloats("layers.0.weight", [| 3L; 4L |], Array.init 12 (fun i -> float32 i / 7.0f))
+
     let b = Tensor.FromFloats("layers.0.bias", [| 3L |], [| 0.5f; -1.0f; 2.0f |])
     let tensors = [| w; b |]
 
@@ -253,7 +264,8 @@ let tests =
                     fuzz "IDX labels" (Path.Combine(dir, "f")) labelsSeed (fun p -> Idx.ReadLabels p |> ignore))
 
             testCase "CSV"
-            <| fun () -> withTemp (fun dir -> fuzz "CSV" (Path.Combine(dir, "f")) csvSeed (fun p -> Csv.Read(p, 4) |> ignore))
+            <| fun () ->
+                withTemp (fun dir -> fuzz "CSV" (Path.Combine(dir, "f")) csvSeed (fun p -> Csv.Read(p, 4) |> ignore))
 
             testCase "safetensors model"
             <| fun () ->
@@ -282,7 +294,8 @@ let tests =
                     (runOf ()).Write runDir
                     let seed = File.ReadAllBytes(Path.Combine(runDir, RunFile.FileName))
 
-                    fuzz "run.json" (Path.Combine(runDir, RunFile.FileName)) [| seed |] (fun _ -> RunFile.Read runDir |> ignore))
+                    fuzz "run.json" (Path.Combine(runDir, RunFile.FileName)) [| seed |] (fun _ ->
+                        RunFile.Read runDir |> ignore))
 
             testCase "journal.jsonl"
             <| fun () ->
@@ -295,9 +308,15 @@ let tests =
                             (String('c', 64))
 
                     let text =
-                        String.Join("\n", [ line 1; line 2; """{"kind":"epoch","step":2,"epoch":1,"loss":2.3}"""; line 3 ])
+                        String.Join(
+                            "\n",
+                            [ line 1; line 2; """{"kind":"epoch","step":2,"epoch":1,"loss":2.3}"""; line 3 ]
+                        )
                         + "\n"
 
-                    fuzz "journal.jsonl" (Path.Combine(dir, Journal.FileName)) [| Encoding.UTF8.GetBytes text |] (fun _ ->
-                        Journal.Steps(dir, TextWriter.Null) |> ignore))
+                    fuzz
+                        "journal.jsonl"
+                        (Path.Combine(dir, Journal.FileName))
+                        [| Encoding.UTF8.GetBytes text |]
+                        (fun _ -> Journal.Steps(dir, TextWriter.Null) |> ignore))
         ]
