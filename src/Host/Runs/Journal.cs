@@ -76,7 +76,9 @@ public sealed class Journal : IDisposable
             }
             try
             {
-                result.Add((line, JsonNode.Parse(line)!.AsObject()));
+                var node = JsonNode.Parse(line)!.AsObject();
+                _ = node.Count; // builds the property table now: a duplicate key throws here, not at first use
+                result.Add((line, node));
             }
             catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or ArgumentException)
             {
