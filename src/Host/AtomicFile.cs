@@ -9,7 +9,8 @@ public static class AtomicFile
     /// Creates the parent folder, lets <paramref name="write"/> fill a temporary file in the same folder
     /// (<c>path + ".tmp-PID-RANDOM"</c>), flushes it to disk and renames it over <paramref name="path"/>.
     /// On any failure the temporary file is deleted and the previous content of <paramref name="path"/> is intact.
-    /// I/O failures (disk full, access denied) become a <see cref="DataError"/>; exceptions thrown by
+    /// I/O failures (disk full, file too large, access denied) become an <see cref="IOException"/> whose one-line
+    /// message names the file (exit code 4, <see cref="ReturnCode.IoError"/>); exceptions thrown by
     /// <paramref name="write"/> itself are rethrown unchanged.
     /// </summary>
     public static void Write(string path, Action<Stream> write)
@@ -35,13 +36,16 @@ public static class AtomicFile
         catch (Exception e)
         {
             TryDelete(temp);
-            if (e is IOException or UnauthorizedAccessException)
+            // A file over RLIMIT_FSIZE (EFBIG) surfaces from FileStream as ArgumentOutOfRangeException("value").
+            if (e is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException { ParamName: "value" })
             {
-                throw new DataError(path, $"cannot write: {e.Message}");
+                throw new IOException($"{path}: cannot write (the previous file, if any, is intact): {OneLine(e.Message)}", e);
             }
             throw;
         }
     }
+
+    static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     static void TryDelete(string temp)
     {

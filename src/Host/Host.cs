@@ -26,6 +26,10 @@ public static class Program
         {
             return Fail(e.Message, ReturnCode.Usage);
         }
+        catch (BusyError e)
+        {
+            return Fail(e.Message, ReturnCode.Busy);
+        }
         catch (ArgumentException e)
         {
             return Fail(e.Message, ReturnCode.Usage);

@@ -93,7 +93,7 @@ public static class ModelFile
                 o["scale"]!.GetValue<string>(),
                 o["precision"]!.GetValue<string>());
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException or ArgumentException)
         {
             throw new DataError(path, $"the network spec in __metadata__ is not valid: {e.Message}");
         }

@@ -10,6 +10,7 @@ public static class ResumeCommand
     public static int Run(ResumeOptions o)
     {
         var run = RunFile.Read(o.Run);
+        using var runLock = RunLock.Acquire(o.Run, Console.Error);
         if (o.Epochs > 0)
         {
             run = run with { Epochs = o.Epochs };

@@ -21,11 +21,13 @@ public static class TrainCommand
 
         int batch = o.Batch <= 0 || o.Batch >= train.Count ? train.Count : o.Batch;
         Threads.Choose(o.Threads, batch);
+        string dir = RunFolder.Create(o.Run);
+        // The lock first, then the check: two trains into one new folder cannot both pass it.
+        using var runLock = RunLock.Acquire(dir, Console.Error);
         if (o.Run != null && File.Exists(Path.Combine(o.Run, RunFile.FileName)))
         {
             throw new UsageError($"{o.Run} already holds a run: continue it with 'functional resume {o.Run}', or choose another --run");
         }
-        string dir = RunFolder.Create(o.Run);
         var log = Console.Out;
 
         log.WriteLine($"train {Describe(config)}, {(o.Batch <= 0 ? "full batch" : $"batch {o.Batch}")}, {o.Epochs} epochs, {o.Precision}, seed {o.Seed}{(o.Preset == "modern" ? "" : $", preset {o.Preset}")}");

@@ -18,7 +18,8 @@ public static class Csv
         try
         {
             var parser = new Parser(path, features, file.Length);
-            var buffer = new byte[Chunk];
+            // No bigger than the file: a tiny file costs a tiny buffer (the fuzz tests bound allocations by file size).
+            var buffer = new byte[(int)Math.Clamp(file.Length, 3, Chunk)];
             int n = file.ReadAtLeast(buffer, 3, throwOnEndOfStream: false);
             int start = n >= 3 && buffer[0] == 0xEF && buffer[1] == 0xBB && buffer[2] == 0xBF ? 3 : 0;
             parser.Feed(buffer.AsSpan(start, n - start));

@@ -133,7 +133,7 @@ public static class Idx
             byte[] data;
             if (gzip)
             {
-                data = ReadGzipPayload(path, input, magic, dims, (int)payload);
+                data = ReadGzipPayload(path, input, magic, dims, (int)payload, fileLength);
             }
             else
             {
@@ -171,9 +171,10 @@ public static class Idx
     /// Decompresses exactly <paramref name="payload"/> bytes, growing the buffer as data actually arrives,
     /// so a small file that claims a huge payload fails before the claim is allocated.
     /// </summary>
-    static byte[] ReadGzipPayload(string path, Stream input, uint magic, int[] dims, int payload)
+    static byte[] ReadGzipPayload(string path, Stream input, uint magic, int[] dims, int payload, long fileLength)
     {
-        var data = new byte[Math.Min(payload, InitialChunk)];
+        // Start near what the compressed size suggests (MNIST deflates about 4:1), never at the claim.
+        var data = new byte[(int)Math.Min(payload, Math.Clamp(8 * fileLength, 4096, InitialChunk))];
         int filled = 0;
         while (true)
         {

@@ -23,9 +23,13 @@ public static class Checkpoints
         System.IO.Path.Combine(runDir, Folder, $"step-{step:D9}.safetensors");
 
     /// <summary>Writes the trainer's state at <paramref name="at"/>; returns the tensor hash (the next one's parent).</summary>
-    public static string Write(string runDir, RunFile run, Trainer trainer, Position at, string parent)
+    public static string Write(string runDir, RunFile run, Trainer trainer, Position at, string parent) =>
+        Write(runDir, run, trainer, trainer.State(), at, parent);
+
+    /// <summary>The same, with the trainer's <paramref name="state"/> already copied out (and checked).</summary>
+    public static string Write(string runDir, RunFile run, Trainer trainer, NamedArray[] state, Position at, string parent)
     {
-        var tensors = ModelFile.ToSafetensors(trainer.State());
+        var tensors = ModelFile.ToSafetensors(state);
         string hash = Safetensors.TensorHash(tensors);
         var metadata = new Dictionary<string, string>
         {

@@ -29,7 +29,7 @@ public sealed class Journal : IDisposable
             var kept = new StringBuilder();
             foreach (var (line, node) in ReadLines(path, warnings))
             {
-                if (node["step"]?.GetValue<long>() is long s && s <= keepUpTo)
+                if (node["step"] is JsonValue v && v.TryGetValue(out long s) && s <= keepUpTo)
                 {
                     kept.Append(line).Append('\n');
                 }
@@ -76,9 +76,11 @@ public sealed class Journal : IDisposable
             }
             try
             {
-                result.Add((line, JsonNode.Parse(line)!.AsObject()));
+                var node = JsonNode.Parse(line)!.AsObject();
+                _ = node.Count; // builds the property table now: a duplicate key throws here, not at first use
+                result.Add((line, node));
             }
-            catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException)
+            catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or ArgumentException)
             {
                 if (i == last)
                 {
@@ -115,7 +117,7 @@ public sealed class Journal : IDisposable
                     o["update_ratios"]!.AsArray().Select(n => n!.GetValue<double>()).ToArray(), o["weights_sha256"]!.GetValue<string>());
                 steps[s.Step] = s;
             }
-            catch (Exception e) when (e is InvalidOperationException or NullReferenceException or FormatException)
+            catch (Exception e) when (e is InvalidOperationException or NullReferenceException or FormatException or ArgumentException)
             {
                 throw new DataError(path, $"step line {o["step"]} lacks a field or has a wrong type: {e.Message}");
             }

@@ -149,7 +149,7 @@ public sealed record RunFile(
             }
             return run;
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException or KeyNotFoundException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException or KeyNotFoundException or ArgumentException)
         {
             throw new DataError(path, $"not a valid run.json: {e.Message}");
         }

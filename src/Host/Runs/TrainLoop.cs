@@ -41,35 +41,53 @@ public static class TrainLoop
                 bool endOfEpoch = offset + count >= n;
                 bool checkpointNow = endOfEpoch || (run.CheckpointEvery > 0 && step % run.CheckpointEvery == 0);
                 double loss;
+                StepSummary? measured = null;
                 if (checkpointNow || step % run.JournalEvery == 0)
                 {
-                    var s = trainer.StepMeasured(order, offset, count);
-                    loss = s.Loss;
-                    journal.Step(new JournalStep(step, epoch, offset + count, s.Loss, s.GradNorms, s.UpdateRatios, trainer.WeightsHash()));
+                    measured = trainer.StepMeasured(order, offset, count);
+                    loss = measured.Loss;
                 }
                 else
                 {
                     loss = trainer.Step(order, offset, count);
                 }
+                // The fast path's only check: one comparison a step. The weights are checked below, where a
+                // checkpoint copies them out anyway; a NaN weight makes the next step's loss NaN in any case.
                 if (!double.IsFinite(loss))
                 {
-                    throw new UsageError(
-                        $"the loss became {loss} at step {step} (epoch {epoch + 1}): the learning rate {run.Config.Lr} is probably too high for {run.Config.Optimizer}");
+                    return Divergence.Stop(dir, run, step, epoch, $"the loss became {loss.ToString(CultureInfo.InvariantCulture)}",
+                        Divergence.Culprit(trainer, order, offset, count), lastCheckpoint);
+                }
+                if (measured != null && (Divergence.FirstNonFiniteLayer(measured.GradNorms) ?? Divergence.FirstNonFiniteLayer(measured.UpdateRatios)) is int layer)
+                {
+                    return Divergence.Stop(dir, run, step, epoch, $"the gradient norm or update ratio of layer {layer} is not finite",
+                        Divergence.Culprit(trainer, order, offset, count), lastCheckpoint);
+                }
+                var next = endOfEpoch ? new Position(step, epoch + 1, 0) : new Position(step, epoch, offset + count);
+                bool stopping = stop.Requested; // read once: the signal may arrive in between
+                NamedArray[]? state = checkpointNow || stopping ? trainer.State() : null;
+                if (state != null && Divergence.FirstNonFinite(state) != null)
+                {
+                    return Divergence.Stop(dir, run, step, epoch, "a weight became NaN or infinite",
+                        Divergence.Culprit(trainer, order, offset, count), lastCheckpoint);
+                }
+                if (measured != null)
+                {
+                    journal.Step(new JournalStep(step, epoch, offset + count, measured.Loss, measured.GradNorms, measured.UpdateRatios, trainer.WeightsHash()));
                 }
                 lossSum += loss * count;
                 seen += count;
                 progress.Step(step, epoch + 1, run.Epochs, loss, count);
-                var next = endOfEpoch ? new Position(step, epoch + 1, 0) : new Position(step, epoch, offset + count);
                 if (checkpointNow)
                 {
-                    parent = Checkpoints.Write(dir, run, trainer, next, parent);
+                    parent = Checkpoints.Write(dir, run, trainer, state!, next, parent);
                     lastCheckpoint = step;
                 }
-                if (stop.Requested)
+                if (stopping)
                 {
                     if (lastCheckpoint != step)
                     {
-                        Checkpoints.Write(dir, run, trainer, next, parent);
+                        Checkpoints.Write(dir, run, trainer, state!, next, parent);
                     }
                     progress.Dispose();
                     Console.Out.Flush();
