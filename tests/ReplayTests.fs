@@ -76,6 +76,12 @@ let tests =
                 Expect.equal steps.Length (500 / 25) "one line per 25 steps"
                 Expect.stringContains steps[0] "\"weights_sha256\"" "weights hash"
                 Expect.stringContains steps[0] "\"grad_norms\"" "gradient norms"
+
+                Expect.stringContains
+                    steps[0]
+                    "\"saturation\":[null,null]"
+                    "saturation: none for relu and softmax layers"
+
                 Expect.equal (lines |> Array.filter (fun l -> l.Contains "\"kind\":\"epoch\"")).Length 2 "epoch lines"
 
                 let checkpoints =

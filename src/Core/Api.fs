@@ -82,6 +82,9 @@ type StepSummary =
         Loss: float
         GradNorms: float[]
         UpdateRatios: float[]
+        /// Per layer, the fraction of sigmoid/tanh units saturated (mean σ'(z) < 0.01) over the step's batch,
+        /// before its update; NaN for other activations.
+        Saturation: float[]
     }
 
 /// A training run in progress: each Step overwrites the state it holds (the fast, allocation-free path).
@@ -385,10 +388,21 @@ type internal TrainerOf<'T
         let report = stepInPlace hyper batch ws true steps net opt
         steps <- steps + 1L
 
+        // The step's forward pass (with the weights before its update) left the batch's activations in ws.
+        let saturation =
+            Diagnostics.health
+                net
+                {
+                    Input = batch.X
+                    Activations = ws.Acts
+                }
+            |> Array.map (fun h -> h.Saturated)
+
         {
             Loss = report.Loss
             GradNorms = report.GradNorms
             UpdateRatios = report.UpdateRatios
+            Saturation = saturation
         }
 
     override _.Model = model

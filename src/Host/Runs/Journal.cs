@@ -5,12 +5,16 @@ using System.Text.Json.Nodes;
 namespace Functional.Host.Runs;
 
 /// <summary>One journal line: a step's figures and the hash of the weights after it.</summary>
-public sealed record JournalStep(long Step, int Epoch, int Position, double Loss, double[] GradNorms, double[] UpdateRatios, string WeightsHash);
+public sealed record JournalStep(long Step, int Epoch, int Position, double Loss, double[] GradNorms, double[] UpdateRatios, string WeightsHash)
+{
+    /// <summary>Per layer, the fraction of saturated sigmoid/tanh units over the step's batch (NaN: not such a layer).</summary>
+    public double[] Saturation { get; init; } = [];
+}
 
 /// <summary>
 /// journal.jsonl: one JSON object per line, appended and flushed as training goes. Step lines carry
-/// step, epoch, position (examples of the epoch done after the step), loss, per-layer gradient norms and
-/// update/weight ratios, and the SHA-256 of all weights after the step; epoch lines have "kind": "epoch".
+/// step, epoch, position (examples of the epoch done after the step), loss, per-layer gradient norms,
+/// update/weight ratios and saturated fractions, and the SHA-256 of all weights after the step; epoch lines have "kind": "epoch".
 /// </summary>
 public sealed class Journal : IDisposable
 {
@@ -56,6 +60,8 @@ public sealed class Journal : IDisposable
         ["grad_norms"] = new JsonArray(s.GradNorms.Select(x => (JsonNode)x).ToArray()),
         ["update_ratios"] = new JsonArray(s.UpdateRatios.Select(x => (JsonNode)x).ToArray()),
         ["weights_sha256"] = s.WeightsHash,
+        // null for layers without a saturation (ReLU, softmax): JSON has no NaN.
+        ["saturation"] = new JsonArray(s.Saturation.Select(x => double.IsFinite(x) ? (JsonNode)x : null).ToArray()),
     });
 
     public void Dispose() => stream.Dispose();

@@ -73,7 +73,7 @@ public static class TrainLoop
                 }
                 if (measured != null)
                 {
-                    journal.Step(new JournalStep(step, epoch, offset + count, measured.Loss, measured.GradNorms, measured.UpdateRatios, trainer.WeightsHash()));
+                    journal.Step(new JournalStep(step, epoch, offset + count, measured.Loss, measured.GradNorms, measured.UpdateRatios, trainer.WeightsHash()) { Saturation = measured.Saturation });
                 }
                 lossSum += loss * count;
                 seen += count;
