@@ -291,4 +291,23 @@ let tests =
                 expectOneLineError (run repo [ "resume"; missing ]) 3 [ missing ]
                 expectOneLineError (run repo [ "replay"; missing; "--step"; "1" ]) 3 [ missing ]
             }
+
+            test "run.json of another format version, or missing a field, is rejected naming the file" {
+                let runDir = trainRun []
+                let path = Path.Combine(runDir, "run.json")
+                let text = File.ReadAllText path
+                File.WriteAllText(path, text.Replace("functional.run/1", "functional.run/9"))
+                expectOneLineError (run repo [ "resume"; runDir ]) 3 [ path; "functional.run/9" ]
+                File.WriteAllText(path, Regex.Replace(text, "\"seed\":\\s*\\d+,?", ""))
+                expectOneLineError (run repo [ "replay"; runDir; "--step"; "1" ]) 3 [ path; "seed" ]
+            }
+
+            test "a journal line with a duplicate key, not the last one, is rejected naming the line" {
+                let runDir = trainRun [ "--journal-every"; "50" ]
+                let path = Path.Combine(runDir, "journal.jsonl")
+                let lines = File.ReadAllLines path
+                lines[0] <- lines[0].Replace("{\"step\":50,", "{\"step\":50,\"step\":51,")
+                File.WriteAllLines(path, lines)
+                expectOneLineError (run repo [ "replay"; runDir; "--step"; "20" ]) 3 [ path; "line 1" ]
+            }
         ]

@@ -129,16 +129,17 @@ public sealed record RunFile(
             }
             var c = o["config"]?.AsObject() ?? throw new DataError(path, "no 'config' object");
             var config = new TrainConfig(
-                c["sizes"]!.AsArray().Select(n => n!.GetValue<int>()).ToArray(),
-                Str(c, "hidden"), Str(c, "output"), Str(c, "loss"), Str(c, "init"), c["bias"]!.GetValue<bool>(),
-                Str(c, "optimizer"), c["lr"]!.GetValue<double>(), c["l2"]!.GetValue<double>(),
-                c["momentum"]!.GetValue<double>(), Str(c, "reduction"), Str(c, "scale"), c["seed"]!.GetValue<int>(),
-                Str(c, "precision"), c["batch"]!.GetValue<int>());
+                (c["sizes"] as JsonArray ?? throw new KeyNotFoundException("missing field 'sizes'")).Select(n => n!.GetValue<int>()).ToArray(),
+                Str(c, "hidden"), Str(c, "output"), Str(c, "loss"), Str(c, "init"), Get<bool>(c, "bias"),
+                Str(c, "optimizer"), Get<double>(c, "lr"), Get<double>(c, "l2"),
+                Get<double>(c, "momentum"), Str(c, "reduction"), Str(c, "scale"), Get<int>(c, "seed"),
+                Str(c, "precision"), Get<int>(c, "batch"));
             var d = o["data"]?.AsObject() ?? throw new DataError(path, "no 'data' object");
-            DataRef R(string key) => new(Str(d[key]!.AsObject(), "path"), Str(d[key]!.AsObject(), "sha256"));
-            var run = new RunFile(config, o["epochs"]!.GetValue<int>(), o["checkpoint_every"]!.GetValue<int>(),
-                o["journal_every"]!.GetValue<int>(), R("train_images"), R("train_labels"), R("test_images"),
-                R("test_labels"), Str(o, "blas"), o["threads"]!.GetValue<int>(), Str(o, "code_version"))
+            JsonObject Obj(string key) => d[key] as JsonObject ?? throw new KeyNotFoundException($"missing field 'data.{key}'");
+            DataRef R(string key) => new(Str(Obj(key), "path"), Str(Obj(key), "sha256"));
+            var run = new RunFile(config, Get<int>(o, "epochs"), Get<int>(o, "checkpoint_every"),
+                Get<int>(o, "journal_every"), R("train_images"), R("train_labels"), R("test_images"),
+                R("test_labels"), Str(o, "blas"), Get<int>(o, "threads"), Str(o, "code_version"))
             {
                 TrainCount = o["train_count"]?.GetValue<int>() ?? 0,
                 Preset = o["preset"]?.GetValue<string>() ?? "modern",
@@ -154,6 +155,11 @@ public sealed record RunFile(
             throw new DataError(path, $"not a valid run.json: {e.Message}");
         }
     }
+
+    static T Get<T>(JsonObject o, string key) =>
+        o[key] is JsonValue v && v.TryGetValue(out T? value) && value is not null
+            ? value
+            : throw new KeyNotFoundException($"missing or mistyped field '{key}' ({typeof(T).Name.ToLowerInvariant()} expected)");
 
     static string Str(JsonObject o, string key) =>
         o[key]?.GetValue<string>() ?? throw new KeyNotFoundException($"missing field '{key}'");
