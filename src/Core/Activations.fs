@@ -8,6 +8,8 @@ open System.Numerics
 open System.Numerics.Tensors
 
 type Activation =
+    /// No activation: a = z (pooling, flattening, dropout, and layers written without one).
+    | Linear
     | Sigmoid
     | Tanh
     | Relu
@@ -16,12 +18,13 @@ type Activation =
 module Activation =
     let name =
         function
+        | Linear -> "linear"
         | Sigmoid -> "sigmoid"
         | Tanh -> "tanh"
         | Relu -> "relu"
         | Softmax -> "softmax"
 
-    let all = [ Sigmoid; Tanh; Relu; Softmax ]
+    let all = [ Linear; Sigmoid; Tanh; Relu; Softmax ]
 
     let tryParse (s: string) =
         all |> List.tryFind (fun a -> name a = s.Trim().ToLowerInvariant())
@@ -39,6 +42,7 @@ module Activation =
         let z = Span.op_Implicit col
 
         match act with
+        | Linear -> ()
         | Sigmoid -> TensorPrimitives.Sigmoid<'T>(z, col)
         | Tanh -> TensorPrimitives.Tanh<'T>(z, col)
         | Relu -> TensorPrimitives.Max<'T>(z, 'T.Zero, col)
@@ -70,6 +74,9 @@ module Activation =
         let one = Vector<'T>.One
 
         match act with
+        | Linear ->
+            if not (Object.ReferenceEquals(da, dz)) then
+                Array.blit da 0 dz 0 a.Length
         | Sigmoid ->
             for i in 0..lanes .. last - 1 do
                 let ai = Vector<'T>(a, i)

@@ -137,7 +137,8 @@ let layerHealth<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
                     deadUnits <- deadUnits + 1
 
             nan, nan, float deadUnits / float units
-        | Softmax -> nan, nan, nan
+        | Softmax
+        | Linear -> nan, nan, nan
 
     {
         Layer = layer

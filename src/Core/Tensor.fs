@@ -182,11 +182,8 @@ type Blas private () =
              else
                  false)
 
+    // Chosen by the host (which reads FUNCTIONAL_BLAS): the core reads no environment.
     static let mutable chosen: Backend option = None
-
-    // Read once: this is consulted on every matrix product.
-    static let forcedManaged =
-        lazy (Environment.GetEnvironmentVariable "FUNCTIONAL_BLAS" = "managed")
 
     [<ThreadStatic; DefaultValue>]
     static val mutable private scoped: int
@@ -203,10 +200,7 @@ type Blas private () =
             match chosen with
             | Some b -> b
             | None ->
-                if forcedManaged.Value || not available.Value then
-                    Managed
-                else
-                    OpenBlas
+                if available.Value then OpenBlas else Managed
 
     /// Chooses the process-wide backend; OpenBlas fails if the library did not load.
     static member Use(backend: Backend) =
@@ -266,12 +260,35 @@ let private managed<'T
 let private tr b =
     if b then Transpose.Transpose else Transpose.DontTranspose
 
-/// c ← alpha·op(a)·op(b) + beta·c, where op transposes when asked. Shapes come from the matrices.
-let gemmInto (alpha: 'T) (a: Matrix<'T>) (ta: bool) (b: Matrix<'T>) (tb: bool) (beta: 'T) (c: Matrix<'T>) =
-    let m = c.RowCount
-    let n = c.ColumnCount
-    let k = if ta then a.RowCount else a.ColumnCount
-    let ad, bd, cd = data a, data b, data c
+/// c ← alpha·op(a)·op(b) + beta·c over raw column-major arrays: a is stored aRows × aCols, b bRows × bCols,
+/// c is m × n. Every shape is checked before a native call: a wrong one must never reach OpenBLAS.
+let gemm
+    (alpha: 'T)
+    (a: 'T[], aRows: int, aCols: int)
+    (ta: bool)
+    (b: 'T[], bRows: int, bCols: int)
+    (tb: bool)
+    (beta: 'T)
+    (c: 'T[], m: int, n: int)
+    =
+    let k = if ta then aRows else aCols
+    let am = if ta then aCols else aRows
+    let bk, bn = (if tb then bCols else bRows), (if tb then bRows else bCols)
+
+    if am <> m || bk <> k || bn <> n || a.Length < aRows * aCols || b.Length < bRows * bCols || c.Length < m * n then
+        invalidArg
+            "gemm"
+            (sprintf
+                "shapes do not agree: op(a) %dx%d, op(b) %dx%d, c %dx%d (arrays %d, %d, %d)"
+                am
+                k
+                bk
+                bn
+                m
+                n
+                a.Length
+                b.Length
+                c.Length)
 
     match Blas.Current with
     | OpenBlas when typeof<'T> = typeof<float32> ->
@@ -283,13 +300,13 @@ let gemmInto (alpha: 'T) (a: Matrix<'T>) (ta: bool) (b: Matrix<'T>) (tb: bool) (
             n,
             k,
             Single.CreateTruncating alpha,
-            asF32 ad,
-            a.RowCount,
-            asF32 bd,
-            b.RowCount,
+            asF32 a,
+            max 1 aRows,
+            asF32 b,
+            max 1 bRows,
             Single.CreateTruncating beta,
-            asF32 cd,
-            m
+            asF32 c,
+            max 1 m
         )
     | OpenBlas when typeof<'T> = typeof<float> ->
         Native.cblas_dgemm (
@@ -300,42 +317,47 @@ let gemmInto (alpha: 'T) (a: Matrix<'T>) (ta: bool) (b: Matrix<'T>) (tb: bool) (
             n,
             k,
             Double.CreateTruncating alpha,
-            asF64 ad,
-            a.RowCount,
-            asF64 bd,
-            b.RowCount,
+            asF64 a,
+            max 1 aRows,
+            asF64 b,
+            max 1 bRows,
             Double.CreateTruncating beta,
-            asF64 cd,
-            m
+            asF64 c,
+            max 1 m
         )
-    | _ ->
-        (managed<'T>())
-            .MatrixMultiplyWithUpdate(
-                tr ta,
-                tr tb,
-                alpha,
-                ad,
-                a.RowCount,
-                a.ColumnCount,
-                bd,
-                b.RowCount,
-                b.ColumnCount,
-                beta,
-                cd
-            )
+    | _ -> (managed<'T>()).MatrixMultiplyWithUpdate(tr ta, tr tb, alpha, a, aRows, aCols, b, bRows, bCols, beta, c)
 
-/// y ← alpha·op(a)·x + beta·y for one column x (the per-example path: much cheaper than gemm at batch 1).
-let gemvInto (alpha: 'T) (a: Matrix<'T>) (ta: bool) (x: 'T[]) (beta: 'T) (y: 'T[]) =
+/// c ← alpha·op(a)·op(b) + beta·c for MathNet matrices (shapes from the matrices).
+let gemmInto (alpha: 'T) (a: Matrix<'T>) (ta: bool) (b: Matrix<'T>) (tb: bool) (beta: 'T) (c: Matrix<'T>) =
+    gemm
+        alpha
+        (data a, a.RowCount, a.ColumnCount)
+        ta
+        (data b, b.RowCount, b.ColumnCount)
+        tb
+        beta
+        (data c, c.RowCount, c.ColumnCount)
+
+/// y ← alpha·op(a)·x + beta·y for one column x, a stored rows × cols (the per-example path: much cheaper
+/// than gemm at batch 1).
+let gemv (alpha: 'T) (a: 'T[], rows: int, cols: int) (ta: bool) (x: 'T[]) (beta: 'T) (y: 'T[]) =
+    let nx, ny = (if ta then rows else cols), (if ta then cols else rows)
+
+    if a.Length < rows * cols || x.Length < nx || y.Length < ny then
+        invalidArg
+            "gemv"
+            (sprintf "shapes do not agree: a %dx%d%s, x %d, y %d" rows cols (if ta then "ᵀ" else "") x.Length y.Length)
+
     match Blas.Current with
     | OpenBlas when typeof<'T> = typeof<float32> ->
         Native.cblas_sgemv (
             Native.colMajor,
             (if ta then Native.trans else Native.noTrans),
-            a.RowCount,
-            a.ColumnCount,
+            rows,
+            cols,
             Single.CreateTruncating alpha,
-            asF32 (data a),
-            a.RowCount,
+            asF32 a,
+            max 1 rows,
             asF32 x,
             1,
             Single.CreateTruncating beta,
@@ -346,11 +368,11 @@ let gemvInto (alpha: 'T) (a: Matrix<'T>) (ta: bool) (x: 'T[]) (beta: 'T) (y: 'T[
         Native.cblas_dgemv (
             Native.colMajor,
             (if ta then Native.trans else Native.noTrans),
-            a.RowCount,
-            a.ColumnCount,
+            rows,
+            cols,
             Double.CreateTruncating alpha,
-            asF64 (data a),
-            a.RowCount,
+            asF64 a,
+            max 1 rows,
             asF64 x,
             1,
             Double.CreateTruncating beta,
@@ -359,31 +381,97 @@ let gemvInto (alpha: 'T) (a: Matrix<'T>) (ta: bool) (x: 'T[]) (beta: 'T) (y: 'T[
         )
     | _ ->
         (managed<'T>())
-            .MatrixMultiplyWithUpdate(
-                tr ta,
-                Transpose.DontTranspose,
-                alpha,
-                data a,
-                a.RowCount,
-                a.ColumnCount,
-                x,
-                x.Length,
-                1,
-                beta,
-                y
-            )
+            .MatrixMultiplyWithUpdate(tr ta, Transpose.DontTranspose, alpha, a, rows, cols, x, nx, 1, beta, y)
 
-/// a ← x·yᵀ (one example's weight gradient): one vectorised pass per column, no clearing, no accumulation.
-/// Each entry is the single product x_i·y_j, so every backend gives the same bits.
-let outerInto (x: 'T[]) (y: 'T[]) (a: Matrix<'T>) =
-    let ad = data a
-    let rows = a.RowCount
+/// y ← alpha·op(a)·x + beta·y for MathNet's matrix a.
+let gemvInto (alpha: 'T) (a: Matrix<'T>) (ta: bool) (x: 'T[]) (beta: 'T) (y: 'T[]) =
+    gemv alpha (data a, a.RowCount, a.ColumnCount) ta x beta y
 
-    for j in 0 .. a.ColumnCount - 1 do
-        System.Numerics.Tensors.TensorPrimitives.Multiply<'T>(ReadOnlySpan<'T>(x), y[j], Span<'T>(ad, j * rows, rows))
+/// a ← x·yᵀ (one example's weight gradient; a is x.Length × y.Length): one vectorised pass per column, no
+/// clearing, no accumulation. Each entry is the single product x_i·y_j, so every backend gives the same bits.
+let outer (x: 'T[]) (y: 'T[]) (a: 'T[], rows: int, cols: int) =
+    if x.Length < rows || y.Length < cols || a.Length < rows * cols then
+        invalidArg "outer" (sprintf "shapes do not agree: x %d, y %d, a %dx%d" x.Length y.Length rows cols)
+
+    for j in 0 .. cols - 1 do
+        System.Numerics.Tensors.TensorPrimitives.Multiply<'T>(
+            ReadOnlySpan<'T>(x, 0, rows),
+            y[j],
+            Span<'T>(a, j * rows, rows)
+        )
 
 /// a ← keep·a + alpha·x·yᵀ in one pass over a, column by column (tmp: scratch of x's length).
 /// SGD with L2 decay at batch 1: a separate decay pass would cost as much as the update itself.
+let decayAddOuter<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (keep: 'T)
+    (alpha: 'T)
+    (x: 'T[])
+    (y: 'T[])
+    (a: 'T[], rows: int, cols: int)
+    (tmp: 'T[])
+    =
+    if x.Length < rows || y.Length < cols || a.Length < rows * cols || tmp.Length < rows then
+        invalidArg "decayAddOuter" (sprintf "shapes do not agree: x %d, y %d, a %dx%d" x.Length y.Length rows cols)
+
+    let t = Span<'T>(tmp, 0, rows)
+
+    for j in 0 .. cols - 1 do
+        let s: 'T = alpha * y[j]
+        let col = Span<'T>(a, j * rows, rows)
+        System.Numerics.Tensors.TensorPrimitives.Multiply<'T>(ReadOnlySpan<'T>(x, 0, rows), s, t)
+        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<'T>(Span.op_Implicit col, keep, Span.op_Implicit t, col)
+
+/// a ← alpha·x·yᵀ + a (rank-one update: the weight gradient of one example; a is rows × cols).
+let ger (alpha: 'T) (x: 'T[]) (y: 'T[]) (a: 'T[], rows: int, cols: int) =
+    if x.Length < rows || y.Length < cols || a.Length < rows * cols then
+        invalidArg "ger" (sprintf "shapes do not agree: x %d, y %d, a %dx%d" x.Length y.Length rows cols)
+
+    match Blas.Current with
+    | OpenBlas when typeof<'T> = typeof<float32> ->
+        Native.cblas_sger (
+            Native.colMajor,
+            rows,
+            cols,
+            Single.CreateTruncating alpha,
+            asF32 x,
+            1,
+            asF32 y,
+            1,
+            asF32 a,
+            max 1 rows
+        )
+    | OpenBlas when typeof<'T> = typeof<float> ->
+        Native.cblas_dger (
+            Native.colMajor,
+            rows,
+            cols,
+            Double.CreateTruncating alpha,
+            asF64 x,
+            1,
+            asF64 y,
+            1,
+            asF64 a,
+            max 1 rows
+        )
+    | _ ->
+        // Column by column: a[:, j] += (alpha·y_j)·x, the order in which OpenBLAS's kernel rounds too.
+        for j in 0 .. cols - 1 do
+            let s: 'T = alpha * y[j]
+            let col = Span<'T>(a, j * rows, rows)
+
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<'T>(
+                ReadOnlySpan<'T>(x, 0, rows),
+                s,
+                Span.op_Implicit col,
+                col
+            )
+
+// Transitional matrix forms (removed once every caller passes arrays).
+let outerInto (x: 'T[]) (y: 'T[]) (a: Matrix<'T>) = outer x y (data a, a.RowCount, a.ColumnCount)
+
+let gerInto (alpha: 'T) (x: 'T[]) (y: 'T[]) (a: Matrix<'T>) =
+    ger alpha x y (data a, a.RowCount, a.ColumnCount)
+
 let decayAddOuterInto<'T
     when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (keep: 'T)
@@ -393,51 +481,4 @@ let decayAddOuterInto<'T
     (a: Matrix<'T>)
     (tmp: 'T[])
     =
-    let ad = data a
-    let rows = a.RowCount
-    let t = Span<'T>(tmp, 0, rows)
-
-    for j in 0 .. a.ColumnCount - 1 do
-        let s: 'T = alpha * y[j]
-        let col = Span<'T>(ad, j * rows, rows)
-        System.Numerics.Tensors.TensorPrimitives.Multiply<'T>(ReadOnlySpan<'T>(x), s, t)
-        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<'T>(Span.op_Implicit col, keep, Span.op_Implicit t, col)
-
-/// a ← alpha·x·yᵀ + a (rank-one update: the weight gradient of one example).
-let gerInto (alpha: 'T) (x: 'T[]) (y: 'T[]) (a: Matrix<'T>) =
-    match Blas.Current with
-    | OpenBlas when typeof<'T> = typeof<float32> ->
-        Native.cblas_sger (
-            Native.colMajor,
-            a.RowCount,
-            a.ColumnCount,
-            Single.CreateTruncating alpha,
-            asF32 x,
-            1,
-            asF32 y,
-            1,
-            asF32 (data a),
-            a.RowCount
-        )
-    | OpenBlas when typeof<'T> = typeof<float> ->
-        Native.cblas_dger (
-            Native.colMajor,
-            a.RowCount,
-            a.ColumnCount,
-            Double.CreateTruncating alpha,
-            asF64 x,
-            1,
-            asF64 y,
-            1,
-            asF64 (data a),
-            a.RowCount
-        )
-    | _ ->
-        // Column by column: a[:, j] += (alpha·y_j)·x, the order in which OpenBLAS's kernel rounds too.
-        let ad = data a
-        let rows = a.RowCount
-
-        for j in 0 .. a.ColumnCount - 1 do
-            let s: 'T = alpha * y[j]
-            let col = Span<'T>(ad, j * rows, rows)
-            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(x), s, Span.op_Implicit col, col)
+    decayAddOuter keep alpha x y (data a, a.RowCount, a.ColumnCount) tmp

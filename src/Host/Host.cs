@@ -10,6 +10,11 @@ public static class Program
     {
         try
         {
+            // The backend is the host's choice (the core reads no environment); run.json records it.
+            if (Environment.GetEnvironmentVariable("FUNCTIONAL_BLAS") == "managed")
+            {
+                Api.UseManagedBlas();
+            }
             return CommandLine.Parse(args) switch
             {
                 Parsed.Help h => PrintHelp(h.text),
