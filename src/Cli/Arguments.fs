@@ -58,6 +58,8 @@ module Values =
         | Modern
         | Book
         | Seed
+        | Lenet5
+        | Cnn
 
 open Values
 
@@ -69,6 +71,7 @@ type TrainArgs =
     | Test_Labels of file: string
     | Scale of Scale
     | Layers of sizes: string
+    | Arch of layers: string
     | Activation of Activation
     | Output of Output
     | Loss of Loss
@@ -105,6 +108,8 @@ type TrainArgs =
             | Scale _ ->
                 "pixel scaling: unit = x/255 (default); seed = x/255·0.99+0.01 with targets 0.01/0.99 (the book's); offset = x/255·0.99+0.1 (0.1..1.09, the original question's slip), targets 0.01/0.99."
             | Layers _ -> "comma-separated layer sizes, input to output, at least 2 (default 784,512,10)."
+            | Arch _ ->
+                "the whole network, layer by layer: \"conv 6 5x5 pad 2 relu, maxpool 2, flatten, dense 10 softmax\"; kinds: dense N [act] [no-bias], conv C KxK [stride S] [pad P] [act] [no-bias], maxpool K, flatten, dropout P; an optional leading \"input 1x28x28\" (default: the data's 1x28x28 for convolutions, 784 otherwise)."
             | Activation _ -> "hidden-layer activation (default relu)."
             | Output _ -> "output-layer activation (default softmax)."
             | Loss _ -> "loss function; cross-entropy is an alias of ce (default ce)."
@@ -129,7 +134,7 @@ type TrainArgs =
             | Threads _ -> "worker threads, 0 = auto (default 0)."
             | Quiet -> "print only the final result."
             | Preset _ ->
-                "start from a named configuration, explicit options override it: modern = these defaults; book = Rashid's working setup (784-200-10 sigmoid, MSE, SGD 0.1, batch 1, 5 epochs); seed = the original question's collapsing network."
+                "start from a named configuration, explicit options override it: modern = these defaults; book = Rashid's working setup (784-200-10 sigmoid, MSE, SGD 0.1, batch 1, 5 epochs); seed = the original question's collapsing network; lenet5 = LeNet-5; cnn = two 3x3 convolutions, pooling, dense 128."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
 
 [<Unique; HelpFlags("--help", "-h")>]
@@ -211,6 +216,7 @@ type DoctorArgs =
     | Scale of Scale
     | Preset of Preset
     | Layers of sizes: string
+    | Arch of layers: string
     | Activation of Activation
     | Output of Output
     | Loss of Loss
@@ -240,8 +246,9 @@ type DoctorArgs =
             | Test_Labels _ -> "labels for IDX test images, as for train."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
             | Scale _ -> "pixel scaling: unit, seed or offset, as for train (default unit)."
-            | Preset _ -> "start from a named configuration (modern, book, seed), as for train."
+            | Preset _ -> "start from a named configuration (modern, book, seed, lenet5, cnn), as for train."
             | Layers _ -> "comma-separated layer sizes, as for train (default 784,512,10)."
+            | Arch _ -> "the whole network, layer by layer, as for train."
             | Activation _ -> "hidden-layer activation (default relu)."
             | Output _ -> "output-layer activation (default softmax)."
             | Loss _ -> "loss function (default ce)."
@@ -266,6 +273,7 @@ type GradcheckArgs =
     | Scale of Scale
     | Preset of Preset
     | Layers of sizes: string
+    | Arch of layers: string
     | Activation of Activation
     | Output of Output
     | Loss of Loss
@@ -285,8 +293,9 @@ type GradcheckArgs =
             | Train_Labels _ -> "labels for IDX images, as for train."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
             | Scale _ -> "pixel scaling: unit, seed or offset, as for train (default unit)."
-            | Preset _ -> "start from a named configuration (modern, book, seed), as for train."
+            | Preset _ -> "start from a named configuration (modern, book, seed, lenet5, cnn), as for train."
             | Layers _ -> "comma-separated layer sizes, as for train (default 784,512,10)."
+            | Arch _ -> "the whole network, layer by layer, as for train."
             | Activation _ -> "hidden-layer activation (default relu)."
             | Output _ -> "output-layer activation (default softmax)."
             | Loss _ -> "loss function (default ce)."
@@ -359,10 +368,13 @@ type ShowArgs =
     | Scale of Scale
     | Out of file: string
     | Threads of count: int
+    | Filters of model: string
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
+            | Filters _ ->
+                "draw the first convolution layer's filters of this model (a model file or a run directory) as a grid instead of images."
             | Data _ ->
                 "images to show (IDX, raw or .gz, or CSV: label,784 pixels per line); default: the shipped MNIST test set."
             | Data_Labels _ ->

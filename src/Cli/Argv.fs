@@ -5,12 +5,20 @@ namespace Functional.Cli
 
 open System
 open System.Globalization
+open Functional
+open Functional.Activations
+open Functional.Losses
+open Functional.Init
+open Functional.Optim
+open Functional.Data
+open Functional.Arch
 
 [<AbstractClass; Sealed>]
 type Argv =
     /// The arguments after `functional train` that parse back to `o`.
     static member Train(o: TrainOptions) : string[] =
         let p = Presets.find o.Preset
+        let c, pc = o.Config, p.Config
 
         let num (x: float) =
             x.ToString("R", CultureInfo.InvariantCulture)
@@ -18,10 +26,18 @@ type Argv =
         let int' (n: int) =
             n.ToString(CultureInfo.InvariantCulture)
 
+        let name = OptimizerSpec.name c.Optimizer
+
         let defaultLr =
-            if o.Optimizer = p.Optimizer then p.Lr
-            elif o.Optimizer = "adam" then 0.001
-            else 0.1
+            if name = OptimizerSpec.name pc.Optimizer then
+                pc.Lr
+            else
+                Config.defaultLr name
+
+        let momentum (s: OptimizerSpec) =
+            match s with
+            | Momentum(_, mu) -> mu
+            | _ -> Config.defaultMomentum
 
         [|
             if o.Preset <> "modern" then
@@ -39,35 +55,48 @@ type Argv =
                 | v -> yield! [ flag; v ]
             if o.TrainCount <> p.TrainCount then
                 yield! [ "--train-count"; int' o.TrainCount ]
-            if o.Network.Layers <> p.Layers then
-                yield! [ "--layers"; String.Join(",", o.Network.Layers) ]
+            if c.Arch <> pc.Arch then
+                match Arch.denseParts c.Arch, Arch.denseParts pc.Arch with
+                | Some(sizes, hidden, output, bias), presetParts ->
+                    let s0, h0, o0, b0 =
+                        presetParts
+                        |> Option.defaultValue ([| 784; 512; 10 |], Relu, Softmax, true)
+
+                    if sizes <> s0 then
+                        yield! [ "--layers"; String.Join(",", sizes) ]
+
+                    if hidden <> h0 && sizes.Length > 2 then
+                        yield! [ "--activation"; Activation.name hidden ]
+
+                    if output <> o0 then
+                        yield! [ "--output"; Activation.name output ]
+
+                    if b0 && not bias then
+                        yield "--no-bias"
+                | None, _ -> yield! [ "--arch"; Arch.layersText c.Arch ]
             for flag, value, preset in
                 [
-                    "--activation", o.Network.Activation, p.Activation
-                    "--output", o.Network.Output, p.Output
-                    "--loss", o.Network.Loss, p.Loss
-                    "--init", o.Network.Init, p.Init
-                    "--scale", o.Data.Scale, p.Scale
-                    "--optimizer", o.Optimizer, p.Optimizer
-                    "--reduction", o.Reduction, p.Reduction
-                    "--precision", o.Precision, p.Precision
+                    "--loss", Loss.name c.Loss, Loss.name pc.Loss
+                    "--init", Init.name c.Init, Init.name pc.Init
+                    "--scale", Scale.name c.Scale, Scale.name pc.Scale
+                    "--optimizer", name, OptimizerSpec.name pc.Optimizer
+                    "--reduction", Reduction.name c.Reduction, Reduction.name pc.Reduction
+                    "--precision", Precision.name c.Precision, Precision.name pc.Precision
                 ] do
                 if value <> preset then
                     yield! [ flag; value ]
-            if not o.Network.Bias && p.Bias then
-                yield "--no-bias"
-            if o.Lr <> defaultLr then
-                yield! [ "--lr"; num o.Lr ]
-            if o.L2 <> p.L2 then
-                yield! [ "--l2"; num o.L2 ]
-            if o.Momentum <> p.Momentum then
-                yield! [ "--momentum"; num o.Momentum ]
-            if o.Batch <> p.Batch then
-                yield! [ "--batch"; (if o.Batch = 0 then "full" else int' o.Batch) ]
+            if c.Lr <> defaultLr then
+                yield! [ "--lr"; num c.Lr ]
+            if c.L2 <> pc.L2 then
+                yield! [ "--l2"; num c.L2 ]
+            if momentum c.Optimizer <> momentum pc.Optimizer then
+                yield! [ "--momentum"; num (momentum c.Optimizer) ]
+            if c.Batch <> pc.Batch then
+                yield! [ "--batch"; (if c.Batch = 0 then "full" else int' c.Batch) ]
             if o.Epochs <> p.Epochs then
                 yield! [ "--epochs"; int' o.Epochs ]
-            if o.Seed <> p.Seed then
-                yield! [ "--seed"; int' o.Seed ]
+            if c.Seed <> pc.Seed then
+                yield! [ "--seed"; int' c.Seed ]
             if o.Threads <> 0 then
                 yield! [ "--threads"; int' o.Threads ]
             if o.Quiet then

@@ -3,6 +3,13 @@ namespace Functional.Cli
 open System
 open System.Globalization
 open Argu
+open Functional
+open Functional.Activations
+open Functional.Losses
+open Functional.Init
+open Functional.Optim
+open Functional.Data
+open Functional.Arch
 
 /// Data files for training; null = the shipped MNIST files.
 type DataOptions =
@@ -11,43 +18,15 @@ type DataOptions =
         TrainLabels: string | null
         Test: string | null
         TestLabels: string | null
-        /// "unit" | "seed" | "offset"
-        Scale: string
-    }
-
-type NetworkOptions =
-    {
-        /// Layer sizes, input first; at least 2, all > 0.
-        Layers: int[]
-        /// "sigmoid" | "tanh" | "relu"
-        Activation: string
-        /// "sigmoid" | "softmax"
-        Output: string
-        /// "mse" | "ce"
-        Loss: string
-        /// "normal-fanin" | "normal-fanout" | "xavier" | "he"
-        Init: string
-        Bias: bool
     }
 
 type TrainOptions =
     {
         Data: DataOptions
-        Network: NetworkOptions
-        /// "sgd" | "momentum" | "adam"
-        Optimizer: string
-        Lr: double
-        L2: double
-        Momentum: double
+        /// The run's maths, typed: architecture, loss, init, optimiser, scale, seed, precision, batch.
+        Config: Config
         Epochs: int
-        /// Mini-batch size; 0 = full batch.
-        Batch: int
-        Seed: int
-        /// "float32" | "float64"
-        Precision: string
-        /// "mean" | "sum"
-        Reduction: string
-        /// Run directory; null = none.
+        /// Run directory; null = runs/<timestamp>.
         Run: string | null
         /// Extra checkpoint every N steps; 0 = only at epoch ends and at the end.
         CheckpointEvery: int
@@ -56,7 +35,7 @@ type TrainOptions =
         /// 0 = auto.
         Threads: int
         Quiet: bool
-        /// "modern" | "book" | "seed": the preset the other fields started from.
+        /// The preset the other fields started from (Presets.names).
         Preset: string
         /// Use only the first TrainCount training images; 0 = all.
         TrainCount: int
@@ -87,8 +66,8 @@ type EvalOptions =
         /// null = the shipped test set.
         Data: string | null
         DataLabels: string | null
-        /// "unit" | "seed"; null = the model's own.
-        Scale: string | null
+        /// None = the model's own.
+        Scale: Scale option
         Seed: int
         Threads: int
         /// PNG file for the confusion-matrix heatmap; null = none.
@@ -102,8 +81,8 @@ type PredictOptions =
         /// null = the shipped test set.
         Data: string | null
         DataLabels: string | null
-        /// "unit" | "seed"; null = the model's own.
-        Scale: string | null
+        /// None = the model's own.
+        Scale: Scale option
         Index: int
         Threads: int
     }
@@ -133,8 +112,8 @@ type ReplayOptions =
     {
         Run: string
         Step: int64
-        /// "float64" to report gradient drift; null = no recomputation.
-        Precision: string | null
+        /// Float64 to report gradient drift; None = no recomputation.
+        Precision: Precision option
         Gradcheck: bool
         Params: int
         /// Folder for the safetensors dump; null = none.
@@ -162,11 +141,13 @@ type ShowOptions =
         Start: int
         /// Model file or run directory whose predictions are shown; null = labels only.
         Model: string | null
-        /// "unit" | "seed"; null = the model's own.
-        Scale: string | null
+        /// None = the model's own.
+        Scale: Scale option
         /// The PNG to write.
         Out: string
         Threads: int
+        /// Draw this model's first convolution filters instead of images; null = images.
+        Filters: string | null
     }
 
 type Command =
@@ -220,35 +201,35 @@ module Parser =
 
     let private scale =
         function
-        | A.Values.Scale.Unit -> "unit"
-        | A.Values.Scale.Seed -> "seed"
-        | A.Values.Scale.Offset -> "offset"
+        | A.Values.Scale.Unit -> Unit
+        | A.Values.Scale.Seed -> Book
+        | A.Values.Scale.Offset -> Offset
 
     let private activation =
         function
-        | A.Values.Activation.Sigmoid -> "sigmoid"
-        | A.Values.Activation.Tanh -> "tanh"
-        | A.Values.Activation.Relu -> "relu"
+        | A.Values.Activation.Sigmoid -> Sigmoid
+        | A.Values.Activation.Tanh -> Tanh
+        | A.Values.Activation.Relu -> Relu
 
     let private output =
         function
-        | A.Values.Output.Sigmoid -> "sigmoid"
-        | A.Values.Output.Softmax -> "softmax"
+        | A.Values.Output.Sigmoid -> Sigmoid
+        | A.Values.Output.Softmax -> Softmax
 
     let private loss =
         function
-        | A.Values.Loss.Mse -> "mse"
+        | A.Values.Loss.Mse -> Mse
         | A.Values.Loss.Ce
-        | A.Values.Loss.Cross_Entropy -> "ce"
+        | A.Values.Loss.Cross_Entropy -> CrossEntropy
 
     let private init =
         function
-        | A.Values.Init.Normal_Fanin -> "normal-fanin"
-        | A.Values.Init.Normal_Fanout -> "normal-fanout"
-        | A.Values.Init.Xavier -> "xavier"
-        | A.Values.Init.He -> "he"
+        | A.Values.Init.Normal_Fanin -> NormalFanIn
+        | A.Values.Init.Normal_Fanout -> NormalFanOut
+        | A.Values.Init.Xavier -> Xavier
+        | A.Values.Init.He -> He
 
-    let private optimizer =
+    let private optimizerName =
         function
         | A.Values.Optimizer.Sgd -> "sgd"
         | A.Values.Optimizer.Momentum -> "momentum"
@@ -256,19 +237,21 @@ module Parser =
 
     let private precision =
         function
-        | A.Values.Precision.Float32 -> "float32"
-        | A.Values.Precision.Float64 -> "float64"
+        | A.Values.Precision.Float32 -> Float32
+        | A.Values.Precision.Float64 -> Float64
 
     let private reduction =
         function
-        | A.Values.Reduction.Mean -> "mean"
-        | A.Values.Reduction.Sum -> "sum"
+        | A.Values.Reduction.Mean -> Mean
+        | A.Values.Reduction.Sum -> Sum
 
     let private preset =
         function
         | A.Values.Preset.Modern -> "modern"
         | A.Values.Preset.Book -> "book"
         | A.Values.Preset.Seed -> "seed"
+        | A.Values.Preset.Lenet5 -> "lenet5"
+        | A.Values.Preset.Cnn -> "cnn"
 
     let private toNull (value: string option) : string | null =
         match value with
@@ -316,65 +299,115 @@ module Parser =
 
     let private finite (x: float) = Double.IsFinite x
 
-    /// The preset's value for every option not given on the command line (the defaults above are modern's).
-    let private withPreset (r: ParseResults<A.TrainArgs>) (o: TrainOptions) =
-        let p = Presets.find o.Preset
-        let pick given (value: 'a) (fallback: 'a) = if given then value else fallback
-        let optimizer = pick (r.Contains A.TrainArgs.Optimizer) o.Optimizer p.Optimizer
+    /// The image shape of the shipped data (and of MNIST-style IDX files): what a network whose first layer
+    /// works on images takes unless its --arch starts with "input …".
+    let imageShape = [| 1; 28; 28 |]
 
-        { o with
-            Data.Scale = pick (r.Contains A.TrainArgs.Scale) o.Data.Scale p.Scale
-            Network =
-                {
-                    Layers = pick (r.Contains A.TrainArgs.Layers) o.Network.Layers p.Layers
-                    Activation = pick (r.Contains A.TrainArgs.Activation) o.Network.Activation p.Activation
-                    Output = pick (r.Contains A.TrainArgs.Output) o.Network.Output p.Output
-                    Loss = pick (r.Contains A.TrainArgs.Loss) o.Network.Loss p.Loss
-                    Init = pick (r.Contains A.TrainArgs.Init) o.Network.Init p.Init
-                    Bias = pick (r.Contains A.TrainArgs.No_Bias) o.Network.Bias p.Bias
-                }
-            Optimizer = optimizer
-            // An optimizer other than the preset's brings its own default rate.
-            Lr = pick (r.Contains A.TrainArgs.Lr || optimizer <> p.Optimizer) o.Lr p.Lr
-            L2 = pick (r.Contains A.TrainArgs.L2) o.L2 p.L2
-            Momentum = pick (r.Contains A.TrainArgs.Momentum) o.Momentum p.Momentum
-            Epochs = pick (r.Contains A.TrainArgs.Epochs) o.Epochs p.Epochs
-            Batch = pick (r.Contains A.TrainArgs.Batch) o.Batch p.Batch
-            Seed = pick (r.Contains A.TrainArgs.Seed) o.Seed p.Seed
-            Precision = pick (r.Contains A.TrainArgs.Precision) o.Precision p.Precision
-            Reduction = pick (r.Contains A.TrainArgs.Reduction) o.Reduction p.Reduction
-            TrainCount = pick (r.Contains A.TrainArgs.Train_Count) o.TrainCount p.TrainCount
-        }
+    /// An --arch text as an architecture: the syntax, then the shapes through every layer.
+    let parseArch (text: string) : Result<Arch, string> =
+        Arch.parse [| Array.fold (*) 1 imageShape |] text
+        |> Result.map (fun a ->
+            if
+                not (text.TrimStart().StartsWith("input", StringComparison.OrdinalIgnoreCase))
+                && Arch.wantsImage a.Layers
+            then
+                { a with Input = imageShape }
+            else
+                a)
+        |> Result.bind (fun a ->
+            match Arch.problem a with
+            | Some p -> Error p
+            | None -> Ok a)
+        |> Result.mapError (fun e -> $"option '--arch': %s{e}.")
+
+    /// The architecture: --arch as written, or the preset's dense network changed by --layers, --activation,
+    /// --output and --no-bias.
+    let private archOf (r: ParseResults<A.TrainArgs>) (p: Presets.Preset) (checks: Checks) =
+        let denseGiven =
+            r.Contains A.TrainArgs.Layers
+            || r.Contains A.TrainArgs.Activation
+            || r.Contains A.TrainArgs.Output
+            || r.Contains A.TrainArgs.No_Bias
+
+        match r.TryGetResult A.TrainArgs.Arch with
+        | Some text ->
+            if denseGiven then
+                checks.Add
+                    "option '--arch' describes the whole network: drop --layers, --activation, --output and --no-bias, or write them into --arch."
+
+            checks.Result(parseArch text, p.Config.Arch)
+        | None when not denseGiven -> p.Config.Arch
+        | None ->
+            let sizes0, hidden0, output0, bias0 =
+                match Arch.denseParts p.Config.Arch with
+                | Some parts -> parts
+                | None -> [| 784; 512; 10 |], Relu, Softmax, true
+
+            let sizes =
+                match r.TryGetResult A.TrainArgs.Layers with
+                | Some text -> checks.Result(parseLayers text, sizes0)
+                | None -> sizes0
+
+            let hidden =
+                r.TryGetResult A.TrainArgs.Activation
+                |> Option.map activation
+                |> Option.defaultValue hidden0
+
+            let out =
+                r.TryGetResult A.TrainArgs.Output |> Option.map output |> Option.defaultValue output0
+
+            let bias = bias0 && not (r.Contains A.TrainArgs.No_Bias)
+
+            if sizes.Length < 2 then
+                p.Config.Arch
+            else
+                Arch.dense sizes hidden out bias
 
     let private train (r: ParseResults<A.TrainArgs>) (checks: Checks) =
-        let opt = r.GetResult(A.TrainArgs.Optimizer, defaultValue = A.Values.Optimizer.Adam)
+        let presetName =
+            r.GetResult(A.TrainArgs.Preset, defaultValue = A.Values.Preset.Modern) |> preset
 
-        let defaultLr =
-            match opt with
-            | A.Values.Optimizer.Sgd
-            | A.Values.Optimizer.Momentum -> 0.1
-            | A.Values.Optimizer.Adam -> 0.001
+        let p = Presets.find presetName
+        let c0 = p.Config
+        let pick (case: Quotations.Expr<'a -> A.TrainArgs>) (f: 'a -> 'b) (fallback: 'b) =
+            match r.TryGetResult case with
+            | Some v -> f v
+            | None -> fallback
 
-        let layers =
-            match r.TryGetResult A.TrainArgs.Layers with
-            | Some text -> checks.Result(parseLayers text, [||])
-            | None -> [| 784; 512; 10 |]
+        let optName =
+            pick <@ A.TrainArgs.Optimizer @> optimizerName (OptimizerSpec.name c0.Optimizer)
+
+        let momentum0 =
+            match c0.Optimizer with
+            | Momentum(_, mu) -> mu
+            | _ -> Config.defaultMomentum
+
+        // An optimizer other than the preset's brings its own default rate.
+        let lr =
+            r.GetResult(
+                A.TrainArgs.Lr,
+                defaultValue =
+                    (if optName = OptimizerSpec.name c0.Optimizer then
+                         c0.Lr
+                     else
+                         Config.defaultLr optName)
+            )
+
+        let momentum = r.GetResult(A.TrainArgs.Momentum, defaultValue = momentum0)
 
         let batch =
             match r.TryGetResult A.TrainArgs.Batch with
-            | Some text -> checks.Result(parseBatch text, 0)
-            | None -> 32
+            | Some text -> checks.Result(parseBatch text, c0.Batch)
+            | None -> c0.Batch
 
-        let lr = r.GetResult(A.TrainArgs.Lr, defaultValue = defaultLr)
-        let l2 = r.GetResult(A.TrainArgs.L2, defaultValue = 1e-4)
-        let momentum = r.GetResult(A.TrainArgs.Momentum, defaultValue = 0.9)
-        let epochs = r.GetResult(A.TrainArgs.Epochs, defaultValue = 15)
+        let l2 = r.GetResult(A.TrainArgs.L2, defaultValue = c0.L2)
+        let epochs = r.GetResult(A.TrainArgs.Epochs, defaultValue = p.Epochs)
         let threads = r.GetResult(A.TrainArgs.Threads, defaultValue = 0)
         let checkpointEvery = r.GetResult(A.TrainArgs.Checkpoint_Every, defaultValue = 0)
         let journalEvery = r.GetResult(A.TrainArgs.Journal_Every, defaultValue = 0)
         checks.Require (checkpointEvery >= 0) "checkpoint-every" ">= 0" checkpointEvery
         checks.Require (journalEvery >= 0) "journal-every" ">= 1 (or 0 for the default)" journalEvery
-        let trainCount = r.GetResult(A.TrainArgs.Train_Count, defaultValue = 0)
+        let trainCount = r.GetResult(A.TrainArgs.Train_Count, defaultValue = p.TrainCount)
         checks.Require (trainCount >= 0) "train-count" ">= 0 (0 = all)" trainCount
         checks.Require (finite lr && lr > 0.0) "lr" "> 0" lr
         checks.Require (finite l2 && l2 >= 0.0) "l2" ">= 0" l2
@@ -382,50 +415,51 @@ module Parser =
         checks.Require (epochs >= 1) "epochs" ">= 1" epochs
         checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
 
-        {
+        let optimizer =
+            match Config.optimizer optName lr momentum with
+            | Ok o -> o
+            | Error e ->
+                checks.Add e
+                c0.Optimizer
+
+        let options =
+          {
             Data =
                 {
                     Train = r.TryGetResult A.TrainArgs.Train |> toNull
                     TrainLabels = r.TryGetResult A.TrainArgs.Train_Labels |> toNull
                     Test = r.TryGetResult A.TrainArgs.Test |> toNull
                     TestLabels = r.TryGetResult A.TrainArgs.Test_Labels |> toNull
-                    Scale = r.GetResult(A.TrainArgs.Scale, defaultValue = A.Values.Scale.Unit) |> scale
                 }
-            Network =
+            Config =
                 {
-                    Layers = layers
-                    Activation =
-                        r.GetResult(A.TrainArgs.Activation, defaultValue = A.Values.Activation.Relu)
-                        |> activation
-                    Output =
-                        r.GetResult(A.TrainArgs.Output, defaultValue = A.Values.Output.Softmax)
-                        |> output
-                    Loss = r.GetResult(A.TrainArgs.Loss, defaultValue = A.Values.Loss.Ce) |> loss
-                    Init = r.GetResult(A.TrainArgs.Init, defaultValue = A.Values.Init.He) |> init
-                    Bias = not (r.Contains A.TrainArgs.No_Bias)
+                    Arch = archOf r p checks
+                    Loss = pick <@ A.TrainArgs.Loss @> loss c0.Loss
+                    Reduction = pick <@ A.TrainArgs.Reduction @> reduction c0.Reduction
+                    Init = pick <@ A.TrainArgs.Init @> init c0.Init
+                    Optimizer = optimizer
+                    L2 = l2
+                    Scale = pick <@ A.TrainArgs.Scale @> scale c0.Scale
+                    Seed = r.GetResult(A.TrainArgs.Seed, defaultValue = c0.Seed)
+                    Precision = pick <@ A.TrainArgs.Precision @> precision c0.Precision
+                    Batch = batch
                 }
-            Optimizer = optimizer opt
-            Lr = lr
-            L2 = l2
-            Momentum = momentum
             Epochs = epochs
-            Batch = batch
-            Seed = r.GetResult(A.TrainArgs.Seed, defaultValue = 1)
-            Precision =
-                r.GetResult(A.TrainArgs.Precision, defaultValue = A.Values.Precision.Float32)
-                |> precision
-            Reduction =
-                r.GetResult(A.TrainArgs.Reduction, defaultValue = A.Values.Reduction.Mean)
-                |> reduction
             Run = r.TryGetResult A.TrainArgs.Run |> toNull
             CheckpointEvery = checkpointEvery
             JournalEvery = journalEvery
             Threads = threads
             Quiet = r.Contains A.TrainArgs.Quiet
-            Preset = r.GetResult(A.TrainArgs.Preset, defaultValue = A.Values.Preset.Modern) |> preset
+            Preset = presetName
             TrainCount = trainCount
-        }
-        |> withPreset r
+          }
+
+        if checks.Errors.IsEmpty then
+            match Config.problem options.Config with
+            | Some problem -> checks.Add $"%s{problem}."
+            | None -> ()
+
+        options
 
     /// doctor and gradcheck take train's options: their results are re-read as train's and parsed by it.
     let private trainParser =
@@ -446,6 +480,7 @@ module Parser =
                 | A.DoctorArgs.Scale v -> Some(A.TrainArgs.Scale v)
                 | A.DoctorArgs.Preset v -> Some(A.TrainArgs.Preset v)
                 | A.DoctorArgs.Layers v -> Some(A.TrainArgs.Layers v)
+                | A.DoctorArgs.Arch v -> Some(A.TrainArgs.Arch v)
                 | A.DoctorArgs.Activation v -> Some(A.TrainArgs.Activation v)
                 | A.DoctorArgs.Output v -> Some(A.TrainArgs.Output v)
                 | A.DoctorArgs.Loss v -> Some(A.TrainArgs.Loss v)
@@ -481,6 +516,7 @@ module Parser =
                 | A.GradcheckArgs.Scale v -> Some(A.TrainArgs.Scale v)
                 | A.GradcheckArgs.Preset v -> Some(A.TrainArgs.Preset v)
                 | A.GradcheckArgs.Layers v -> Some(A.TrainArgs.Layers v)
+                | A.GradcheckArgs.Arch v -> Some(A.TrainArgs.Arch v)
                 | A.GradcheckArgs.Activation v -> Some(A.TrainArgs.Activation v)
                 | A.GradcheckArgs.Output v -> Some(A.TrainArgs.Output v)
                 | A.GradcheckArgs.Loss v -> Some(A.TrainArgs.Loss v)
@@ -514,7 +550,7 @@ module Parser =
             EvalOptions.Model = r.GetResult A.EvalArgs.Model
             Data = r.TryGetResult A.EvalArgs.Data |> toNull
             DataLabels = r.TryGetResult A.EvalArgs.Data_Labels |> toNull
-            Scale = r.TryGetResult A.EvalArgs.Scale |> Option.map scale |> toNull
+            Scale = r.TryGetResult A.EvalArgs.Scale |> Option.map scale
             Seed = r.GetResult(A.EvalArgs.Seed, defaultValue = 1)
             Threads = threads
             Png = r.TryGetResult A.EvalArgs.Png |> toNull
@@ -531,7 +567,7 @@ module Parser =
             PredictOptions.Model = r.GetResult A.PredictArgs.Model
             Data = r.TryGetResult A.PredictArgs.Data |> toNull
             DataLabels = r.TryGetResult A.PredictArgs.Data_Labels |> toNull
-            Scale = r.TryGetResult A.PredictArgs.Scale |> Option.map scale |> toNull
+            Scale = r.TryGetResult A.PredictArgs.Scale |> Option.map scale
             Index = index
             Threads = threads
         }
@@ -579,7 +615,7 @@ module Parser =
         {
             ReplayOptions.Run = r.GetResult A.ReplayArgs.Run_Dir
             Step = step
-            Precision = r.TryGetResult A.ReplayArgs.Precision |> Option.map precision |> toNull
+            Precision = r.TryGetResult A.ReplayArgs.Precision |> Option.map precision
             Gradcheck = r.Contains A.ReplayArgs.Gradcheck
             Params = count
             Dump = r.TryGetResult A.ReplayArgs.Dump |> toNull
@@ -608,9 +644,10 @@ module Parser =
             Count = count
             Start = start
             Model = r.TryGetResult A.ShowArgs.Model |> toNull
-            Scale = r.TryGetResult A.ShowArgs.Scale |> Option.map scale |> toNull
+            Scale = r.TryGetResult A.ShowArgs.Scale |> Option.map scale
             Out = r.GetResult(A.ShowArgs.Out, defaultValue = "digits.png")
             Threads = threads
+            Filters = r.TryGetResult A.ShowArgs.Filters |> toNull
         }
         |> Command.Show
 

@@ -2,51 +2,34 @@
 /// on the command line overrides its value.
 module Functional.Cli.Presets
 
-/// Every value a preset sets, in the strings and numbers of the parsed options.
+open Functional
+open Functional.Activations
+open Functional.Losses
+open Functional.Init
+open Functional.Optim
+open Functional.Data
+open Functional.Arch
+
 type Preset =
     {
         Name: string
-        Layers: int[]
-        Activation: string
-        Output: string
-        Loss: string
-        Init: string
-        Bias: bool
-        Scale: string
-        Optimizer: string
-        Lr: float
-        L2: float
-        Momentum: float
+        Config: Config
         Epochs: int
-        /// 0 = full batch.
-        Batch: int
-        Seed: int
-        Precision: string
-        Reduction: string
         /// 0 = every training image.
         TrainCount: int
     }
+
+let private arch (text: string) =
+    match Arch.parse [| 1; 28; 28 |] text with
+    | Ok a -> a
+    | Error e -> failwithf "preset architecture '%s': %s" text e
 
 /// train's defaults.
 let modern =
     {
         Name = "modern"
-        Layers = [| 784; 512; 10 |]
-        Activation = "relu"
-        Output = "softmax"
-        Loss = "ce"
-        Init = "he"
-        Bias = true
-        Scale = "unit"
-        Optimizer = "adam"
-        Lr = 0.001
-        L2 = 1e-4
-        Momentum = 0.9
+        Config = Config.defaults
         Epochs = 15
-        Batch = 32
-        Seed = 1
-        Precision = "float32"
-        Reduction = "mean"
         TrainCount = 0
     }
 
@@ -56,18 +39,19 @@ let modern =
 /// less than half a point (92.05% fan-in, 92.45% fan-out, seed 1), and fan-in is the setup the README
 /// and its end-to-end test were measured with, so the preset keeps it.
 let book =
-    { modern with
+    {
         Name = "book"
-        Layers = [| 784; 200; 10 |]
-        Activation = "sigmoid"
-        Output = "sigmoid"
-        Loss = "mse"
-        Init = "normal-fanin"
-        Scale = "seed"
-        Optimizer = "sgd"
-        Lr = 0.1
-        Batch = 1
+        Config =
+            { Config.defaults with
+                Arch = Arch.dense [| 784; 200; 10 |] Sigmoid Sigmoid true
+                Loss = Mse
+                Init = NormalFanIn
+                Scale = Book
+                Optimizer = Sgd 0.1
+                Batch = 1
+            }
         Epochs = 5
+        TrainCount = 0
     }
 
 /// The original question, exactly: 784-200-10, sigmoid hidden and output, MSE, no biases,
@@ -75,29 +59,62 @@ let book =
 /// first 100 training images for 100 iterations, the gradient summed over the batch (its `/m` was
 /// commented out), in float64 like its numpy code, without L2.
 let seed =
-    { modern with
+    {
         Name = "seed"
-        Layers = [| 784; 200; 10 |]
-        Activation = "sigmoid"
-        Output = "sigmoid"
-        Loss = "mse"
-        Init = "normal-fanout"
-        Bias = false
-        Scale = "offset"
-        Optimizer = "sgd"
-        Lr = 0.4
-        L2 = 0.0
+        Config =
+            { Config.defaults with
+                Arch = Arch.dense [| 784; 200; 10 |] Sigmoid Sigmoid false
+                Loss = Mse
+                Init = NormalFanOut
+                Scale = Offset
+                Optimizer = Sgd 0.4
+                L2 = 0.0
+                Batch = 0
+                Precision = Float64
+                Reduction = Sum
+            }
         Epochs = 100
-        Batch = 0
-        Precision = "float64"
-        Reduction = "sum"
         TrainCount = 100
     }
 
-let all = [ modern; book; seed ]
+/// LeNet-5 (LeCun et al. 1998) on 28×28 digits: the first convolution pads by 2, as the original's 32×32
+/// input did, so the feature maps are 28→14→10→5.
+let lenet5 () =
+    {
+        Name = "lenet5"
+        Config =
+            { Config.defaults with
+                Arch =
+                    arch
+                        "input 1x28x28, conv 6 5x5 pad 2 relu, maxpool 2, conv 16 5x5 relu, maxpool 2, flatten, dense 120 relu, dense 84 relu, dense 10 softmax"
+            }
+        Epochs = 20
+        TrainCount = 0
+    }
 
-/// The preset named `name` (modern, book or seed).
+/// The small CNN of PyTorch's MNIST example: two 3×3 convolutions, one pooling, two dense layers.
+let cnn () =
+    {
+        Name = "cnn"
+        Config =
+            { Config.defaults with
+                Arch =
+                    arch
+                        "input 1x28x28, conv 32 3x3 relu, conv 64 3x3 relu, maxpool 2, flatten, dense 128 relu, dense 10 softmax"
+                Batch = 64
+            }
+        Epochs = 10
+        TrainCount = 0
+    }
+
+let names = [ "modern"; "book"; "seed"; "lenet5"; "cnn" ]
+
+/// The preset named `name`.
 let find (name: string) =
-    all
-    |> List.tryFind (fun p -> p.Name = name)
-    |> Option.defaultWith (fun () -> invalidArg (nameof name) $"unknown preset '%s{name}'")
+    match name with
+    | "modern" -> modern
+    | "book" -> book
+    | "seed" -> seed
+    | "lenet5" -> lenet5 ()
+    | "cnn" -> cnn ()
+    | _ -> invalidArg (nameof name) $"unknown preset '%s{name}'"

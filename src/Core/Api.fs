@@ -1,549 +1,189 @@
-/// The face C# sees: plain records and classes, arrays, PascalCase, strings for choices.
-/// Precision is a runtime choice here ("float32" | "float64"); below this file everything is generic.
+/// The face C# sees: static methods over typed values (Config, Arch, ModelSpec), arrays, PascalCase, and
+/// `Checked` results where a value may be refused. Training, evaluation and benchmarking live in their own
+/// files; this one only hands them out. Precision is a runtime choice here; below it everything is generic.
 namespace Functional
 
 open System
-open System.Numerics
-open MathNet.Numerics.LinearAlgebra
-open Functional.Activations
-open Functional.Losses
-open Functional.Init
+open System.Collections.Generic
+open Functional.Layers.Layer
+open Functional.Arch
 open Functional.Network
-open Functional.Optim
 open Functional.Data
-open Functional.Step
 
-/// Everything that defines a training run's maths.
-type TrainConfig =
+/// A value, or why there is none (Error is null exactly when Value is usable).
+type Checked<'T> =
     {
-        Sizes: int[]
-        Hidden: string
-        Output: string
-        Loss: string
-        Init: string
-        Bias: bool
-        Optimizer: string
-        Lr: float
-        L2: float
-        Momentum: float
-        Reduction: string
-        Scale: string
-        Seed: int
-        Precision: string
-        /// Examples per step; 0 = the whole training set (full batch).
-        Batch: int
+        Value: 'T
+        Error: string | null
     }
 
-/// What a saved model is, beside its tensors.
-type ModelSpec =
-    {
-        Sizes: int[]
-        Hidden: string
-        Output: string
-        Bias: bool
-        Scale: string
-        Precision: string
-    }
+    member c.Ok = isNull c.Error
 
-/// One tensor: row-major values in the model's precision (the other array is null).
-type NamedArray =
-    {
-        Name: string
-        Shape: int[]
-        Float32: float32[]
-        Float64: float[]
-    }
-
-type Evaluation =
-    {
-        Count: int
-        Accuracy: float
-        /// Mean cross-entropy of the predicted distribution (softmax outputs) or mean MSE (sigmoid outputs).
-        Loss: float
-        /// Confusion[target][predicted].
-        Confusion: int[][]
-        PerClassAccuracy: float[]
-        Predictions: int[]
-    }
-
-/// A trained or loaded network, in its own precision.
-[<AbstractClass>]
-type Model() =
-    abstract Spec: ModelSpec
-    abstract ParameterCount: int
-    abstract Evaluate: images: Images -> Evaluation
-    /// The output layer's values for image `index` (class probabilities for softmax outputs).
-    abstract Outputs: images: Images * index: int -> float[]
-    abstract Tensors: unit -> NamedArray[]
-
-/// What a measured step reports (per layer: weights and biases together).
-type StepSummary =
-    {
-        Loss: float
-        GradNorms: float[]
-        UpdateRatios: float[]
-        /// Per layer, the fraction of sigmoid/tanh units saturated (mean σ'(z) < 0.01) over the step's batch,
-        /// before its update; NaN for other activations.
-        Saturation: float[]
-    }
-
-/// A training run in progress: each Step overwrites the state it holds (the fast, allocation-free path).
-[<AbstractClass>]
-type Trainer() =
-    /// Steps taken since the run began (restored with the state).
-    abstract StepCount: int64
-    /// Trains on examples order[offset .. offset+count−1] of the training images; returns the loss.
-    abstract Step: order: int[] * offset: int * count: int -> float
-    /// The same step, also measuring gradient norms and update ratios (same resulting bits as Step).
-    abstract StepMeasured: order: int[] * offset: int * count: int -> StepSummary
-    /// The current network (a live view: read it between steps).
-    abstract Model: Model
-    /// SHA-256 of every parameter's bytes (the journal's weights hash).
-    abstract WeightsHash: unit -> string
-    /// Weights and optimiser moments as named row-major tensors (a checkpoint's contents).
-    abstract State: unit -> NamedArray[]
-    /// The batch as fed to the network: inputs [n, features] and targets [n, classes], row-major.
-    abstract Batch: order: int[] * offset: int * count: int -> NamedArray[]
-    /// ∂L/∂θ of the current state on this batch (L2 included), named like the weights.
-    abstract Gradients: order: int[] * offset: int * count: int -> NamedArray[]
-    /// The same gradients recomputed in float64 from the same state, compared with this precision's.
-    abstract Drift: order: int[] * offset: int * count: int -> Snapshot.Drift[]
-
-    /// Analytic against numeric (float64 central differences) gradients on `perLayer` parameters a layer.
-    abstract CheckGradients:
-        order: int[] * offset: int * count: int * perLayer: int * seed: int -> GradCheck.LayerCheck[]
-
-module internal Parse =
-    let fail what (value: string) (allowed: string) =
-        raise (ArgumentException(sprintf "unknown %s '%s' (expected %s)" what value allowed))
-
-    let activation (s: string) =
-        Activation.tryParse s
-        |> Option.defaultWith (fun () -> fail "activation" s "sigmoid, tanh, relu or softmax")
-
-    let loss s =
-        Loss.tryParse s |> Option.defaultWith (fun () -> fail "loss" s "mse or ce")
-
-    let init s =
-        Init.tryParse s
-        |> Option.defaultWith (fun () -> fail "init" s "normal-fanin, normal-fanout, xavier or he")
-
-    let scale s =
-        Scale.tryParse s
-        |> Option.defaultWith (fun () -> fail "scale" s "unit, seed or offset")
-
-    let reduction s =
-        Reduction.tryParse s
-        |> Option.defaultWith (fun () -> fail "reduction" s "mean or sum")
-
-    let spec (sizes: int[]) hidden output bias =
-        let spec =
+module internal Checked =
+    let ofResult (r: Result<'T, string>) : Checked<'T> =
+        match r with
+        | Ok v -> { Value = v; Error = null }
+        | Error e ->
             {
-                Sizes = sizes
-                Hidden = activation hidden
-                Output = activation output
-                Bias = bias
+                Value = Unchecked.defaultof<'T>
+                Error = e
             }
-
-        match Spec.problem spec with
-        | Some p -> raise (ArgumentException p)
-        | None -> spec
-
-    let optimizer (c: TrainConfig) =
-        match c.Optimizer.Trim().ToLowerInvariant() with
-        | "sgd" -> Sgd c.Lr
-        | "momentum" -> Momentum(c.Lr, c.Momentum)
-        | "adam" -> OptimizerSpec.adam c.Lr
-        | s -> fail "optimizer" s "sgd, momentum or adam"
-
-    let hyper (c: TrainConfig) =
-        {
-            Loss = loss c.Loss
-            Reduction = reduction c.Reduction
-            L2 = c.L2
-            Optimizer = optimizer c
-        }
-
-module internal Named =
-    let ofValues (name: string) (shape: int[]) (values: 'T[]) : NamedArray =
-        match box values with
-        | :? (float32[]) as f ->
-            {
-                Name = name
-                Shape = shape
-                Float32 = f
-                Float64 = null
-            }
-        | :? (float[]) as d ->
-            {
-                Name = name
-                Shape = shape
-                Float32 = null
-                Float64 = d
-            }
-        | _ -> invalidArg "values" "float32 or float64 values expected"
-
-    let ofLayers prefix (layers: Layer<'T>[]) =
-        Snapshot.named prefix layers
-        |> Array.map (fun (n, shape, v) -> ofValues n shape v)
-
-    /// The values of a tensor in precision 'T (converted when stored in the other precision).
-    let values<'T when 'T :> IFloatingPointIeee754<'T>> (t: NamedArray) : 'T[] =
-        if not (isNull t.Float32) then
-            t.Float32 |> Array.map 'T.CreateTruncating
-        else
-            t.Float64 |> Array.map 'T.CreateTruncating
-
-    /// A fresh batch of examples order[offset .. offset+count−1] in precision 'U.
-    let batch<'U when 'U :> IFloatingPointIeee754<'U> and 'U: (new: unit -> 'U) and 'U: struct and 'U :> ValueType>
-        (scale: Scale)
-        (images: Images)
-        (spec: Spec)
-        (order: int[])
-        offset
-        count
-        : Batch<'U> =
-        let b =
-            {
-                X = Tensor.zeros<'U> images.Features count
-                Y = Tensor.zeros<'U> (Spec.classes spec) count
-            }
-
-        gatherInto scale images order offset b.X b.Y
-        b
-
-    /// A network of `spec` with the tensors' values, in precision 'T.
-    let network<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (spec: Spec)
-        (find: string -> int[] -> 'T[])
-        : Network<'T> =
-        let net = Network.zeros<'T> spec
-        Snapshot.load "" find net.Layers
-        net
-
-    /// A finder over `tensors` for Snapshot.load that checks names and shapes.
-    let finder<'T when 'T :> IFloatingPointIeee754<'T>> (tensors: NamedArray[]) (name: string) (shape: int[]) : 'T[] =
-        match tensors |> Array.tryFind (fun t -> t.Name = name) with
-        | None -> raise (ArgumentException(sprintf "tensor '%s' is missing" name))
-        | Some t when t.Shape <> shape ->
-            raise (
-                ArgumentException(
-                    sprintf
-                        "tensor '%s' has shape [%s], expected [%s]"
-                        name
-                        (String.Join(",", t.Shape))
-                        (String.Join(",", shape))
-                )
-            )
-        | Some t -> values<'T> t
-
-type internal ModelOf<'T
-    when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-    (net: Network<'T>, scale: Scale, precision: string) =
-    inherit Model()
-    let chunk = 500
-
-    override _.Spec =
-        {
-            Sizes = net.Spec.Sizes
-            Hidden = Activation.name net.Spec.Hidden
-            Output = Activation.name net.Spec.Output
-            Bias = net.Spec.Bias
-            Scale = Scale.name scale
-            Precision = precision
-        }
-
-    override _.ParameterCount = Network.parameterCount net
-
-    override _.Evaluate images =
-        let spec = net.Spec
-        let classes = Spec.classes spec
-
-        if images.Features <> Spec.inputs spec then
-            raise (
-                ArgumentException(
-                    sprintf "images have %d pixels but the network takes %d inputs" images.Features (Spec.inputs spec)
-                )
-            )
-
-        let order = Array.init images.Count id
-        let predictions = Array.zeroCreate images.Count
-        let confusion = Array.init classes (fun _ -> Array.zeroCreate classes)
-        let mutable total = 0.0
-
-        // One set of buffers per chunk size (at most two), reused: a 60,000-image evaluation would
-        // otherwise leave ~250 MB of large-object garbage behind.
-        let buffers = Collections.Generic.Dictionary<int, Matrix<'T> * Trace<'T>>()
-
-        for offset, count in Data.batches images.Count chunk do
-            let y, trace =
-                match buffers.TryGetValue count with
-                | true, b -> b
-                | _ ->
-                    let b =
-                        Tensor.zeros<'T> classes count,
-                        {
-                            Input = Tensor.zeros<'T> images.Features count
-                            Activations = activationBuffers spec count
-                        }
-
-                    buffers[count] <- b
-                    b
-
-            gatherInto scale images order offset trace.Input y
-            forwardInto net trace
-            let out = trace.Output
-            let loss = if spec.Output = Softmax then CrossEntropy else Mse
-
-            total <-
-                total
-                + Losses.value loss spec.Output Sum classes (Tensor.data out) (Tensor.data y)
-
-            argmaxColumns out
-            |> Array.iteri (fun j p ->
-                let n = offset + j
-                predictions[n] <- p
-                let t = int images.Labels[n]
-
-                if t < classes then
-                    confusion[t][p] <- confusion[t][p] + 1)
-
-        let correct = Array.init classes (fun c -> confusion[c][c]) |> Array.sum
-        let n = max images.Count 1
-
-        {
-            Count = images.Count
-            Accuracy = float correct / float n
-            Loss = total / float n
-            Confusion = confusion
-            PerClassAccuracy =
-                confusion
-                |> Array.mapi (fun c row ->
-                    let s = Array.sum row
-                    if s = 0 then nan else float row[c] / float s)
-            Predictions = predictions
-        }
-
-    override _.Outputs(images, index) =
-        let x = Tensor.zeros<'T> images.Features 1
-        let y = Tensor.zeros<'T> (Spec.classes net.Spec) 1
-        gatherInto scale images [| index |] 0 x y
-        (forward net x).Output |> Tensor.data |> Array.map Double.CreateTruncating
-
-    override _.Tensors() = Named.ofLayers "" net.Layers
-
-type internal TrainerOf<'T
-    when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-    (config: TrainConfig, train: Images, restore: NamedArray[], startStep: int64) =
-    inherit Trainer()
-    let hyper = Parse.hyper config
-    let spec = Parse.spec config.Sizes config.Hidden config.Output config.Bias
-    let scale = Parse.scale config.Scale
-    let net = Network.init<'T> (Parse.init config.Init) config.Seed spec
-    let opt = Optim.init hyper.Optimizer net
-
-    do
-        if not (isNull restore) then
-            let find = Named.finder<'T> restore
-            Snapshot.load "" find net.Layers
-            Snapshot.load "optimizer.m." find opt.M
-            Snapshot.load "optimizer.v." find opt.V
-
-    let mutable steps = startStep
-    // One workspace and batch buffer per batch size (an epoch has at most two: full and remainder).
-    let scratch =
-        Collections.Generic.Dictionary<int, struct (Workspace<'T> * Batch<'T>)>()
-
-    let model = ModelOf<'T>(net, scale, config.Precision)
-
-    let prepared (order: int[]) offset count =
-        // Struct tuples: this runs every step and must not allocate.
-        let struct (ws, batch) =
-            match scratch.TryGetValue count with
-            | true, v -> v
-            | _ ->
-                let v =
-                    struct (Workspace.create<'T> spec count,
-                            {
-                                X = Tensor.zeros<'T> train.Features count
-                                Y = Tensor.zeros<'T> (Spec.classes spec) count
-                            })
-
-                scratch[count] <- v
-                v
-
-        gatherInto scale train order offset batch.X batch.Y
-        struct (ws, batch)
-
-    override _.StepCount = steps
-
-    override _.Step(order, offset, count) =
-        let struct (ws, batch) = prepared order offset count
-        let report = stepInPlace hyper batch ws false steps net opt
-        steps <- steps + 1L
-        report.Loss
-
-    override _.StepMeasured(order, offset, count) =
-        let struct (ws, batch) = prepared order offset count
-        let report = stepInPlace hyper batch ws true steps net opt
-        steps <- steps + 1L
-
-        // The step's forward pass (with the weights before its update) left the batch's activations in ws.
-        let saturation =
-            Diagnostics.health
-                net
-                {
-                    Input = batch.X
-                    Activations = ws.Acts
-                }
-            |> Array.map (fun h -> h.Saturated)
-
-        {
-            Loss = report.Loss
-            GradNorms = report.GradNorms
-            UpdateRatios = report.UpdateRatios
-            Saturation = saturation
-        }
-
-    override _.Model = model
-
-    override _.WeightsHash() = Snapshot.hash (Network.arrays net)
-
-    override _.State() =
-        Array.concat
-            [
-                Named.ofLayers "" net.Layers
-                Named.ofLayers "optimizer.m." opt.M
-                Named.ofLayers "optimizer.v." opt.V
-            ]
-
-    override _.Batch(order, offset, count) =
-        let b = Named.batch<'T> scale train spec order offset count
-        // [features × n] column-major has the bytes of [n, features] row-major.
-        [|
-            Named.ofValues "inputs" [| count; train.Features |] (Array.copy (Tensor.data b.X))
-            Named.ofValues "targets" [| count; Spec.classes spec |] (Array.copy (Tensor.data b.Y))
-        |]
-
-    override _.Gradients(order, offset, count) =
-        let _, grads =
-            gradients hyper (Named.batch<'T> scale train spec order offset count) net
-
-        Named.ofLayers "" grads
-
-    override _.Drift(order, offset, count) =
-        let _, own =
-            gradients hyper (Named.batch<'T> scale train spec order offset count) net
-
-        let _, exact =
-            gradients hyper (Named.batch<float> scale train spec order offset count) (Snapshot.convert<'T, float> net)
-
-        Snapshot.drift own exact
-
-    override _.CheckGradients(order, offset, count, perLayer, seed) =
-        GradCheck.check
-            hyper
-            (Named.batch<float> scale train spec order offset count)
-            (Snapshot.convert<'T, float> net)
-            perLayer
-            seed
-
-module internal Roofline =
-    /// The matrix products of one training step, alone, on fixed buffers (the same kernels the step uses).
-    let products<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (sizes: int[])
-        (batch: int)
-        : Action =
-        let layers = sizes.Length - 1
-        let w = Array.init layers (fun l -> Tensor.zeros<'T> sizes[l + 1] sizes[l])
-        let g = Array.init layers (fun l -> Tensor.zeros<'T> sizes[l + 1] sizes[l])
-        let a = Array.init (layers + 1) (fun l -> Tensor.zeros<'T> sizes[l] batch)
-        let d = Array.init (layers + 1) (fun l -> Tensor.zeros<'T> sizes[l] batch)
-        let rng = Rng.For(0, 0)
-
-        for m in Array.concat [ w; a; d ] do
-            let v = Tensor.data m
-
-            for i in 0 .. v.Length - 1 do
-                v[i] <- 'T.CreateTruncating(rng.NextDouble() - 0.5)
-
-        Action(fun () ->
-            for l in 0 .. layers - 1 do
-                if batch = 1 then
-                    Tensor.gemvInto 'T.One w[l] false (Tensor.data a[l]) 'T.Zero (Tensor.data a[l + 1])
-                else
-                    Tensor.gemmInto 'T.One w[l] false a[l] false 'T.Zero a[l + 1]
-
-            for l in layers - 1 .. -1 .. 0 do
-                if batch = 1 then
-                    Tensor.gerInto 'T.One (Tensor.data d[l + 1]) (Tensor.data a[l]) g[l]
-                else
-                    Tensor.gemmInto 'T.One d[l + 1] false a[l] true 'T.Zero g[l]
-
-                if l > 0 then
-                    if batch = 1 then
-                        Tensor.gemvInto 'T.One w[l] true (Tensor.data d[l + 1]) 'T.Zero (Tensor.data d[l])
-                    else
-                        Tensor.gemmInto 'T.One w[l] true d[l + 1] false 'T.Zero d[l])
 
 [<AbstractClass; Sealed>]
 type Api =
+    /// The defaults, written once (Config.defaults).
+    static member DefaultConfig = Config.defaults
+
     /// Why this configuration cannot train, or null when it can.
-    static member Problem(config: TrainConfig) : string =
-        try
-            Parse.spec config.Sizes config.Hidden config.Output config.Bias |> ignore
-            Parse.hyper config |> ignore
-            Parse.init config.Init |> ignore
-            Parse.scale config.Scale |> ignore
+    static member Problem(config: Config) : string | null =
+        match Config.problem config with
+        | Some p -> p
+        | None -> null
 
-            if config.Precision <> "float32" && config.Precision <> "float64" then
-                Parse.fail "precision" config.Precision "float32 or float64"
+    /// Reads an --arch description; `imageShape` ([C; H; W] of the data) is the input of a network whose first
+    /// layer works on images, and its flat size the input of one that starts with a dense layer.
+    static member ParseArch(text: string, imageShape: int[]) : Checked<Arch> =
+        let flat = [| Shape.size imageShape |]
 
-            null
-        with :? ArgumentException as e ->
-            e.Message
+        Arch.parse flat text
+        |> Result.map (fun a ->
+            if
+                not (text.TrimStart().StartsWith("input", StringComparison.OrdinalIgnoreCase))
+                && Arch.wantsImage a.Layers
+            then
+                { a with Input = imageShape }
+            else
+                a)
+        |> Result.bind (fun a ->
+            match Arch.problem a with
+            | Some p -> Error p
+            | None -> Ok a)
+        |> Checked.ofResult
 
-    static member CreateTrainer(config: TrainConfig, train: Images) : Trainer =
+    /// The dense network of these sizes (--layers).
+    static member DenseArch(sizes: int[], hidden: Activations.Activation, output: Activations.Activation, bias: bool) =
+        Arch.dense sizes hidden output bias
+
+    /// The configuration as (key, text) pairs (run.json's "config").
+    static member ConfigFields(config: Config) : KeyValuePair<string, string>[] =
+        Config.fields config |> Array.map KeyValuePair
+
+    /// Reads ConfigFields' pairs back (get returns null for a missing key).
+    static member ConfigOfFields(get: Func<string, string | null>) : Checked<Config> =
+        Config.ofFields (fun k ->
+            match get.Invoke k with
+            | null -> None
+            | v -> Some v)
+        |> Checked.ofResult
+
+    static member Describe(config: Config) = Config.describe config
+
+    static member CreateTrainer(config: Config, train: Images) : Trainer =
         Api.RestoreTrainer(config, train, null, 0L)
 
     /// A trainer that continues from a checkpoint's state (State()'s tensors) after `step` steps.
-    static member RestoreTrainer(config: TrainConfig, train: Images, state: NamedArray[], step: int64) : Trainer =
-        if train.Features <> config.Sizes[0] then
-            raise (
-                ArgumentException(
-                    sprintf "images have %d pixels but the network's input size is %d" train.Features config.Sizes[0]
-                )
-            )
+    static member RestoreTrainer(config: Config, train: Images, state: NamedArray[], step: int64) : Trainer =
+        if train.Features <> config.Inputs then
+            invalidArg
+                "train"
+                (sprintf "images have %d values but the network's input is %d" train.Features config.Inputs)
 
         match config.Precision with
-        | "float64" -> TrainerOf<float>(config, train, state, step) :> Trainer
-        | _ -> TrainerOf<float32>(config, train, state, step) :> Trainer
+        | Float64 -> TrainerOf<float>(config, train, state, step) :> Trainer
+        | Float32 -> TrainerOf<float32>(config, train, state, step) :> Trainer
 
-    /// Rebuilds a model from its spec and tensors (row-major, names layers.{i}.weight / layers.{i}.bias).
+    /// Why these tensors cannot be this architecture's parameters (a missing tensor, a wrong shape), or null.
+    static member TensorsProblem(arch: Arch, tensors: NamedArray[], prefix: string) : string | null =
+        match Named.mismatch prefix arch tensors with
+        | Some p -> p
+        | None -> null
+
+    /// A model file's spec as (key, text) pairs: "arch", "scale", "precision".
+    static member ModelSpecFields(spec: ModelSpec) : KeyValuePair<string, string>[] =
+        [|
+            KeyValuePair("arch", Arch.text spec.Arch)
+            KeyValuePair("scale", Scale.name spec.Scale)
+            KeyValuePair("precision", Precision.name spec.Precision)
+        |]
+
+    /// Reads a model file's spec (also the pre-architecture form with "sizes", "hidden", "output", "bias").
+    static member ModelSpecOfFields(get: Func<string, string | null>) : Checked<ModelSpec> =
+        let get k =
+            match get.Invoke k with
+            | null -> None
+            | v -> Some v
+
+        let need key (f: string -> 'a option) expected =
+            match get key with
+            | None -> Error(sprintf "missing field '%s'" key)
+            | Some v ->
+                match f v with
+                | Some x -> Ok x
+                | None -> Error(sprintf "field '%s' is '%s', expected %s" key v expected)
+
+        let arch =
+            match get "arch" with
+            | Some text -> Arch.parse [| 784 |] text
+            | None ->
+                need
+                    "sizes"
+                    (fun s ->
+                        let parts = s.Split(',', StringSplitOptions.RemoveEmptyEntries)
+
+                        match parts |> Array.map (fun p -> Int32.TryParse(p.Trim())) with
+                        | ps when ps.Length >= 2 && ps |> Array.forall fst -> Some(ps |> Array.map snd)
+                        | _ -> None)
+                    "sizes like 784,512,10"
+                |> Result.bind (fun sizes ->
+                    need "hidden" Activations.Activation.tryParse "an activation"
+                    |> Result.bind (fun h ->
+                        need "output" Activations.Activation.tryParse "an activation"
+                        |> Result.bind (fun o ->
+                            need "bias" (fun b -> Some(b = "true")) "true or false"
+                            |> Result.map (fun b -> Arch.dense sizes h o b))))
+
+        arch
+        |> Result.bind (fun a ->
+            match Arch.problem a with
+            | Some p -> Error p
+            | None -> Ok a)
+        |> Result.bind (fun a ->
+            need "scale" Scale.tryParse "unit, seed or offset"
+            |> Result.bind (fun s ->
+                need "precision" Precision.tryParse "float32 or float64"
+                |> Result.map (fun p ->
+                    {
+                        Arch = a
+                        Scale = s
+                        Precision = p
+                    })))
+        |> Checked.ofResult
+
+    /// Rebuilds a model from its spec and tensors (row-major, layers.{i}.{name}); check TensorsProblem first.
     static member LoadModel(spec: ModelSpec, tensors: NamedArray[]) : Model =
-        let netSpec = Parse.spec spec.Sizes spec.Hidden spec.Output spec.Bias
-        let scale = Parse.scale spec.Scale
-
-        match spec.Precision with
-        | "float64" -> ModelOf<float>(Named.network netSpec (Named.finder tensors), scale, "float64") :> Model
-        | _ -> ModelOf<float32>(Named.network netSpec (Named.finder tensors), scale, "float32") :> Model
+        match Named.mismatch "" spec.Arch tensors with
+        | Some p -> invalidArg "tensors" p
+        | None ->
+            match spec.Precision with
+            | Float64 -> ModelOf<float>(Named.network spec.Arch tensors, spec.Scale, Float64) :> Model
+            | Float32 -> ModelOf<float32>(Named.network spec.Arch tensors, spec.Scale, Float32) :> Model
 
     /// The order in which epoch `epoch` (0-based) visits n examples under `seed`.
     static member Permutation(seed: int, epoch: int, n: int) = Data.permutation seed epoch n
 
-    /// FLOPs of the matrix products of one training step, per example: 2·Σ n_in·n_out forward, the same
-    /// for the weight gradients, and 2·Σ_{l>0} n_in·n_out to carry dz down (the input layer needs none).
-    static member FlopsPerExample(sizes: int[]) : float =
-        let products =
-            Array.pairwise sizes |> Array.map (fun (i, o) -> 2.0 * float i * float o)
+    /// The batch of step `step` (1-based) over n examples in batches of `batch` (0 = full).
+    static member BatchOfStep(n: int, batch: int, step: int64) = Data.batchOfStep n batch step
 
-        2.0 * Array.sum products + Array.sum products[1..]
+    static member StepsPerEpoch(n: int, batch: int) = Data.stepsPerEpoch n batch
+
+    /// FLOPs of one training step per example: forward, ∂L/∂θ and ∂L/∂x (matrix work only).
+    static member FlopsPerExample(arch: Arch) : float = Arch.trainingFlops arch
 
     /// An action running only the matrix products of one step at this batch size: time it for the roofline.
-    static member MatrixProducts(sizes: int[], batch: int, precision: string) : Action =
+    static member MatrixProducts(arch: Arch, batch: int, precision: Precision) : Action =
         match precision with
-        | "float64" -> Roofline.products<float> sizes batch
-        | _ -> Roofline.products<float32> sizes batch
+        | Float64 -> Benchmark.action<float> arch batch
+        | Float32 -> Benchmark.action<float32> arch batch
 
     static member BlasDescription() = Tensor.Blas.Describe()
     static member BlasNativeAvailable = Tensor.Blas.NativeAvailable
@@ -553,25 +193,22 @@ type Api =
     // The doctor's and gradcheck's face: Diagnostics.fs and GradCheck.fs.
 
     /// A fresh network of this configuration (the weights a Trainer starts from), to train and measure.
-    static member CreateProbe(config: TrainConfig) : Diagnostics.Probe =
-        let spec = Parse.spec config.Sizes config.Hidden config.Output config.Bias
-        let hyper = Parse.hyper config
-        let scale = Parse.scale config.Scale
+    static member CreateProbe(config: Config) : Diagnostics.Probe =
+        let hyper = config.Hyper
 
         match config.Precision with
-        | "float64" -> Diagnostics.ProbeOf<float>(Network.init (Parse.init config.Init) config.Seed spec, hyper, scale)
-        | _ -> Diagnostics.ProbeOf<float32>(Network.init (Parse.init config.Init) config.Seed spec, hyper, scale)
+        | Float64 ->
+            Diagnostics.ProbeOf<float>(Network.init config.Init config.Seed config.Arch, hyper, config.Scale)
+        | Float32 ->
+            Diagnostics.ProbeOf<float32>(Network.init config.Init config.Seed config.Arch, hyper, config.Scale)
 
     /// Analytic against numeric gradients (float64, central differences) of this configuration's initial
     /// network on the first `examples` images, on up to `perLayer` parameters per layer chosen by `seed`.
-    static member CheckGradients(config: TrainConfig, images: Images, examples: int, perLayer: int, seed: int) =
-        let spec = Parse.spec config.Sizes config.Hidden config.Output config.Bias
-        let net = Network.init<float> (Parse.init config.Init) config.Seed spec
+    static member CheckGradients(config: Config, images: Images, examples: int, perLayer: int, seed: int) =
+        let net = Network.init<float> config.Init config.Seed config.Arch
         let n = max 1 (min examples images.Count)
-        let x = Tensor.zeros<float> images.Features n
-        let y = Tensor.zeros<float> (Spec.classes spec) n
-        gatherInto (Parse.scale config.Scale) images (Array.init n id) 0 x y
-        GradCheck.check (Parse.hyper config) { X = x; Y = y } net perLayer seed
+        let batch = Named.batch<float> config.Scale images config.Classes (Array.init n id) 0 n
+        GradCheck.check config.Hyper batch net perLayer seed
 
     /// What a layer's gradient check means, in one line (names a sign flip or a factor of two).
     static member GradCheckVerdict(layer: GradCheck.LayerCheck) = GradCheck.verdict layer
@@ -582,8 +219,16 @@ type Api =
     static member GradCheckThreshold = GradCheck.threshold
 
     /// Labels, scaled value range and non-finite values of an image set.
-    static member Summarize(images: Images, scale: string, classes: int) =
-        Diagnostics.summarize (Parse.scale scale) classes images
+    static member Summarize(images: Images, scale: Scale, classes: int) =
+        Diagnostics.summarize scale classes images
 
     /// How many test images are byte for byte equal to a training image.
     static member SharedImages(train: Images, test: Images) = Diagnostics.shared train test
+
+    /// Parameters per layer (0 for layers without any).
+    static member ParameterCounts(arch: Arch) =
+        Arch.parameters arch
+        |> Array.map (Array.sumBy (fun p -> Array.fold (*) 1 p.Shape))
+
+    /// Layer l's text in the --arch syntax.
+    static member LayerText(arch: Arch, l: int) = arch.Layers[l].Text

@@ -123,3 +123,43 @@ let batches (n: int) (batch: int) : (int * int)[] =
     else
         let b = if batch <= 0 then n else min batch n
         [| for o in 0..b .. n - 1 -> o, min b (n - o) |]
+
+/// Where step `step` (1-based, counted from the start of the run) takes its examples: epoch e visits the
+/// examples in the order `permutation seed e n`, in batches of `batch` (0 = all n), the last one shorter.
+[<Struct>]
+type StepBatch =
+    {
+        Step: int64
+        /// 0-based.
+        Epoch: int
+        /// Position of the batch's first example in the epoch's order.
+        Offset: int
+        Count: int
+    }
+
+/// Updates in one epoch over n examples in batches of `batch` (0 = full batch).
+let stepsPerEpoch (n: int) (batch: int) =
+    let b = if batch <= 0 || batch >= n then n else batch
+    (n + b - 1) / b
+
+/// The batch of step N: the one definition train, resume, replay, doctor, bench and scripts share.
+let batchOfStep (n: int) (batch: int) (step: int64) : StepBatch =
+    if step < 1L || n < 1 then
+        invalidArg "step" (sprintf "steps count from 1 over a non-empty set (step %d, %d examples)" step n)
+
+    let b = if batch <= 0 || batch >= n then n else batch
+    let per = int64 ((n + b - 1) / b)
+    let k = int ((step - 1L) % per)
+    let offset = k * b
+
+    {
+        Step = step
+        Epoch = int ((step - 1L) / per)
+        Offset = offset
+        Count = min b (n - offset)
+    }
+
+/// The step that takes the batch at `offset` of epoch `epoch` (the inverse of batchOfStep).
+let stepAt (n: int) (batch: int) (epoch: int) (offset: int) : int64 =
+    let b = if batch <= 0 || batch >= n then n else batch
+    int64 epoch * int64 ((n + b - 1) / b) + int64 (offset / b) + 1L

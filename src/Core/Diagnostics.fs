@@ -13,6 +13,7 @@ open System.Numerics.Tensors
 open MathNet.Numerics.LinearAlgebra
 open Functional.Activations
 open Functional.Losses
+open Functional.Arch
 open Functional.Network
 open Functional.Data
 open Functional.Step
@@ -155,7 +156,7 @@ let health<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and
     (trace: Trace<'T>)
     =
     trace.Activations
-    |> Array.mapi (fun l a -> layerHealth l (Spec.activation net.Spec l) a)
+    |> Array.mapi (fun l a -> layerHealth l net.Arch.Layers[l].Activation a)
 
 /// The mean loss per example of an uninformed output (1/K for softmax, ½ for sigmoid) on targets y
 /// ([classes × B]): what a freshly initialised network should score.
@@ -286,8 +287,9 @@ type internal ProbeOf<'T
     inherit Probe()
     let opt = Optim.init hyper.Optimizer net
     let mutable steps = 0L
-    let spec = net.Spec
-    let classes = Spec.classes spec
+    let arch = net.Arch
+    let output = Arch.output arch
+    let classes = Arch.classes arch
     let scratch = Dictionary<int, Workspace<'T> * Batch<'T>>()
 
     let batchOf (images: Images) (indices: int[]) offset count : Batch<'T> =
@@ -297,7 +299,7 @@ type internal ProbeOf<'T
         { X = x; Y = y }
 
     let dataLoss (batch: Batch<'T>) (out: Matrix<'T>) =
-        Losses.value hyper.Loss spec.Output Sum classes (Tensor.data out) (Tensor.data batch.Y)
+        Losses.value hyper.Loss output Sum classes (Tensor.data out) (Tensor.data batch.Y)
 
     override _.Steps = steps
 
@@ -312,7 +314,7 @@ type internal ProbeOf<'T
 
     override _.UninformedLoss(images, indices) =
         let batch = batchOf images indices 0 indices.Length
-        uninformedLoss hyper.Loss spec.Output batch.Y
+        uninformedLoss hyper.Loss output batch.Y
 
     override _.Health(images, indices) =
         let batch = batchOf images indices 0 indices.Length
@@ -324,10 +326,10 @@ type internal ProbeOf<'T
         let _, grads = gradients hyper batch net
         let widen (a: 'T[]) = Array.map Double.CreateTruncating a
 
-        Array.init net.Layers.Length (fun l ->
+        Array.init net.Params.Length (fun l ->
             {
                 Activations = widen (Tensor.data trace.Activations[l])
-                Gradients = widen (Tensor.data grads[l].W)
+                Gradients = (if grads[l].Length > 0 then widen grads[l].[0] else [||])
             })
 
     override _.Step(images, order, offset, count, measure) =
@@ -335,7 +337,7 @@ type internal ProbeOf<'T
             match scratch.TryGetValue count with
             | true, v -> v
             | _ ->
-                let v = Workspace.create<'T> spec count, batchOf images order offset count
+                let v = Workspace.create<'T> arch count, batchOf images order offset count
                 scratch[count] <- v
                 v
 

@@ -5,6 +5,7 @@
 module Functional.GradCheck
 
 open System
+open Functional.Layers.Layer
 open Functional.Network
 open Functional.Step
 
@@ -46,11 +47,36 @@ let relError (a: float) (n: float) =
     abs (a - n) / max (max (abs a) (abs n)) 1e-8
 
 /// The loss the step minimises, for a float64 network: data loss plus the L2 term.
+/// Forward runs in training mode at step 0, as `gradients` does, so dropout's masks are the same on both sides.
 let loss (hyper: Hyper) (batch: Batch<float>) (net: Network<float>) =
-    let trace = forward net batch.X
+    let bound = Bound.create<float> net.Arch batch.X.ColumnCount
+
+    let trace =
+        {
+            Input = batch.X
+            Activations = Bound.buffers bound
+        }
+
+    forwardWith
+        bound
+        net
+        trace
+        {
+            Training = true
+            Seed = hyper.Seed
+            Step = 0L
+            Layer = 0
+        }
+
     let out = trace.Output
 
-    Losses.value hyper.Loss net.Spec.Output hyper.Reduction out.RowCount (Tensor.data out) (Tensor.data batch.Y)
+    Losses.value
+        hyper.Loss
+        (Arch.Arch.output net.Arch)
+        hyper.Reduction
+        out.RowCount
+        (Tensor.data out)
+        (Tensor.data batch.Y)
     + l2Term hyper.L2 net
 
 /// Numeric derivative of the loss with respect to entry i of parameter array p (restored afterwards
@@ -73,7 +99,7 @@ let private factors = [ 1.0; -1.0; 2.0; 0.5; -2.0; -0.5 ]
 /// layer, chosen by `seed` (all of them when the layer is small enough). `distort` is the identity in
 /// `check`; tests inject faults through it (a negated or doubled layer) to see them named.
 let checkWith
-    (distort: Layer<float>[] -> Layer<float>[])
+    (distort: float[][][] -> float[][][])
     (hyper: Hyper)
     (batch: Batch<float>)
     (net: Network<float>)
@@ -81,73 +107,71 @@ let checkWith
     (seed: int)
     : LayerCheck[] =
     let value, grads = gradients hyper batch net
-    let gradArrays = distort grads |> Array.collect Layer.arrays
+    let gradArrays = distort grads |> Array.concat
     let noise = noiseFloor value
-
-    let layerOf =
-        net.Layers
-        |> Array.mapi (fun l layer -> Array.create (Layer.arrays layer).Length l)
-        |> Array.concat
+    let layerOf = Network.layerOf net.Arch
 
     [|
-        for l in 0 .. net.Layers.Length - 1 do
-            let arrays = [| 0 .. layerOf.Length - 1 |] |> Array.filter (fun p -> layerOf[p] = l)
-            let total = arrays |> Array.sumBy (fun p -> gradArrays[p].Length)
-            let rng = Init.Rng.For(seed, 77_000 + l)
+        for l in 0 .. net.Params.Length - 1 do
+            // Layers without parameters (pooling, flattening) have nothing to check.
+            if net.Params[l].Length > 0 then
+                let arrays = [| 0 .. layerOf.Length - 1 |] |> Array.filter (fun p -> layerOf[p] = l)
+                let total = arrays |> Array.sumBy (fun p -> gradArrays[p].Length)
+                let rng = Init.Rng.For(seed, 77_000 + l)
 
-            let picks =
-                if total <= perLayer then
-                    [|
-                        for p in arrays do
-                            for i in 0 .. gradArrays[p].Length - 1 -> p, i
-                    |]
-                else
-                    Array.init perLayer (fun _ ->
-                        let mutable k = rng.NextInt total
-                        let mutable q = 0
-
-                        while k >= gradArrays[arrays[q]].Length do
-                            k <- k - gradArrays[arrays[q]].Length
-                            q <- q + 1
-
-                        arrays[q], k)
-
-            let pairs =
-                picks
-                |> Array.map (fun (p, i) -> gradArrays[p][i], numeric hyper batch net p i)
-                |> Array.filter (fun (a, n) -> max (abs a) (abs n) >= noise)
-
-            let errors = pairs |> Array.map (fun (a, n) -> relError a n)
-            let norm xs = sqrt (Array.sumBy (fun x -> x * x) xs)
-            let an, nn = norm (Array.map fst pairs), norm (Array.map snd pairs)
-            let dot = pairs |> Array.sumBy (fun (a, n) -> a * n)
-
-            {
-                Layer = l
-                Checked = picks.Length
-                Measured = pairs.Length
-                MaxRelError = (if errors.Length = 0 then 0.0 else Array.max errors)
-                MeanRelError = (if errors.Length = 0 then 0.0 else Array.average errors)
-                SignAgreement =
-                    if pairs.Length = 0 then
-                        1.0
+                let picks =
+                    if total <= perLayer then
+                        [|
+                            for p in arrays do
+                                for i in 0 .. gradArrays[p].Length - 1 -> p, i
+                        |]
                     else
-                        (pairs |> Array.filter (fun (a, n) -> sign a = sign n) |> Array.length |> float)
-                        / float pairs.Length
-                NormRatio =
-                    if pairs.Length = 0 then 1.0
-                    elif an = 0.0 then nan
-                    elif dot < 0.0 then -nn / an
-                    else nn / an
-                Beyond = errors |> Array.filter (fun e -> e >= threshold) |> Array.length
-                Factor =
-                    if pairs.Length = 0 then
-                        nan
-                    else
-                        factors
-                        |> List.tryFind (fun k -> pairs |> Array.forall (fun (a, n) -> relError (k * a) n < 1e-3))
-                        |> Option.defaultValue nan
-            }
+                        Array.init perLayer (fun _ ->
+                            let mutable k = rng.NextInt total
+                            let mutable q = 0
+
+                            while k >= gradArrays[arrays[q]].Length do
+                                k <- k - gradArrays[arrays[q]].Length
+                                q <- q + 1
+
+                            arrays[q], k)
+
+                let pairs =
+                    picks
+                    |> Array.map (fun (p, i) -> gradArrays[p][i], numeric hyper batch net p i)
+                    |> Array.filter (fun (a, n) -> max (abs a) (abs n) >= noise)
+
+                let errors = pairs |> Array.map (fun (a, n) -> relError a n)
+                let norm xs = sqrt (Array.sumBy (fun x -> x * x) xs)
+                let an, nn = norm (Array.map fst pairs), norm (Array.map snd pairs)
+                let dot = pairs |> Array.sumBy (fun (a, n) -> a * n)
+
+                {
+                    Layer = l
+                    Checked = picks.Length
+                    Measured = pairs.Length
+                    MaxRelError = (if errors.Length = 0 then 0.0 else Array.max errors)
+                    MeanRelError = (if errors.Length = 0 then 0.0 else Array.average errors)
+                    SignAgreement =
+                        if pairs.Length = 0 then
+                            1.0
+                        else
+                            (pairs |> Array.filter (fun (a, n) -> sign a = sign n) |> Array.length |> float)
+                            / float pairs.Length
+                    NormRatio =
+                        if pairs.Length = 0 then 1.0
+                        elif an = 0.0 then nan
+                        elif dot < 0.0 then -nn / an
+                        else nn / an
+                    Beyond = errors |> Array.filter (fun e -> e >= threshold) |> Array.length
+                    Factor =
+                        if pairs.Length = 0 then
+                            nan
+                        else
+                            factors
+                            |> List.tryFind (fun k -> pairs |> Array.forall (fun (a, n) -> relError (k * a) n < 1e-3))
+                            |> Option.defaultValue nan
+                }
     |]
 
 /// Compares analytic with numeric gradients (see checkWith).

@@ -1,64 +1,27 @@
-/// A fully connected network: z_l = W_l a_{l−1} + b_l, a_l = f_l(z_l), with a_0 = x.
-/// W_l is [n_l × n_{l−1}] (PyTorch's Linear.weight layout, out × in). Backward, for one batch:
-/// dW_l = dz_l a_{l−1}ᵀ, db_l = Σ_columns dz_l, dz_{l−1} = f'_{l−1} ∘ (W_lᵀ dz_l).
+/// A network: an architecture and its numbers. Forward runs the layers in order, a_l = layer_l(a_{l−1}) with
+/// a_0 = x; backward runs them in reverse, each turning dz_l = ∂L/∂(pre-activation of layer l) into its
+/// parameter gradients and ∂L/∂a_{l−1}, which the previous layer's activation turns into dz_{l−1}:
+/// dz_{l−1} = f'_{l−1} ∘ ∂L/∂a_{l−1}.
 module Functional.Network
 
 open System
 open System.Numerics
 open System.Numerics.Tensors
 open MathNet.Numerics.LinearAlgebra
-open Functional.Activations
 open Functional.Init
+open Functional.Layers.Layer
+open Functional.Arch
 
-/// What a network is, without its numbers.
-type Spec =
-    {
-        Sizes: int[]
-        Hidden: Activation
-        Output: Activation
-        Bias: bool
-    }
-
-module Spec =
-    let layers (spec: Spec) = spec.Sizes.Length - 1
-    let inputs (spec: Spec) = spec.Sizes[0]
-    let classes (spec: Spec) = spec.Sizes[spec.Sizes.Length - 1]
-
-    let activation (spec: Spec) l =
-        if l = layers spec - 1 then spec.Output else spec.Hidden
-
-    /// Why a spec cannot be built, or None.
-    let problem (spec: Spec) =
-        if spec.Sizes.Length < 2 then
-            Some "a network needs at least an input and an output size"
-        elif spec.Sizes |> Array.exists (fun n -> n < 1) then
-            Some "every layer size must be at least 1"
-        elif spec.Hidden = Softmax then
-            Some "softmax is an output activation; hidden layers take sigmoid, tanh or relu"
-        elif spec.Output <> Sigmoid && spec.Output <> Softmax then
-            Some "the output activation must be sigmoid or softmax"
-        else
-            None
-
-    let describe (spec: Spec) =
-        sprintf
-            "%s, %s hidden, %s output%s"
-            (spec.Sizes |> Array.map string |> String.concat "-")
-            (Activation.name spec.Hidden)
-            (Activation.name spec.Output)
-            (if spec.Bias then "" else ", no biases")
-
-/// One layer's parameters (or gradients, or optimiser moments: anything shaped like them).
-/// B is None when the network has no biases.
-type Layer<'T
-    when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
-    { W: Matrix<'T>; B: Vector<'T> option }
-
+/// One tensor array per parameter of each layer: Params[l][p] holds layer l's p-th tensor (in the order of
+/// its ParamInfo), row-major as PyTorch lays it out. Gradients and optimiser moments have the same shape.
 type Network<'T
     when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
-    { Spec: Spec; Layers: Layer<'T>[] }
+    {
+        Arch: Arch
+        Params: 'T[][][]
+    }
 
-/// What forward computed: the input and every layer's activations a_1..a_L ([n_l × B] each).
+/// What forward computed: the input and every layer's activations a_1..a_L ([size_l × B] each).
 type Trace<'T
     when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
     {
@@ -68,185 +31,163 @@ type Trace<'T
 
     member t.Output = t.Activations[t.Activations.Length - 1]
 
-module Layer =
-    /// Zeros shaped like layer l of spec.
+module Params =
+    /// Zeros shaped like the architecture's parameters.
     let zeros<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (spec: Spec)
-        l
-        : Layer<'T> =
-        {
-            W = Tensor.zeros spec.Sizes[l + 1] spec.Sizes[l]
-            B =
-                if spec.Bias then
-                    Some(Tensor.vzeros spec.Sizes[l + 1])
-                else
-                    None
-        }
+        (arch: Arch)
+        : 'T[][][] =
+        Arch.parameters arch
+        |> Array.map (Array.map (fun p -> Array.zeroCreate (Array.fold (*) 1 p.Shape)))
 
-    let copy (layer: Layer<'T>) =
-        {
-            W = Tensor.copy layer.W
-            B = layer.B |> Option.map Tensor.vcopy
-        }
-
-    /// The layer's parameter arrays, weights first (no copy).
-    let arrays (layer: Layer<'T>) =
-        match layer.B with
-        | Some b -> [| Tensor.data layer.W; Tensor.vdata b |]
-        | None -> [| Tensor.data layer.W |]
+    let copy (ps: 'T[][][]) = ps |> Array.map (Array.map Array.copy)
 
 module Network =
     let zeros<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (spec: Spec)
+        (arch: Arch)
         : Network<'T> =
-        {
-            Spec = spec
-            Layers = Array.init (Spec.layers spec) (Layer.zeros spec)
-        }
+        { Arch = arch; Params = Params.zeros arch }
 
     let copy (net: Network<'T>) =
         { net with
-            Layers = Array.map Layer.copy net.Layers
+            Params = Params.copy net.Params
         }
 
-    /// A fresh network with weights drawn by `scheme` from `seed` (layer l uses stream l) and zero biases.
+    /// A fresh network: layer l draws its weights from stream l of `seed`, tensor after tensor in row-major
+    /// order, by `scheme` with each tensor's fans; biases start at zero.
     let init<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (scheme: Init)
         (seed: int)
-        (spec: Spec)
+        (arch: Arch)
         : Network<'T> =
-        let net = zeros<'T> spec
+        let net = zeros<'T> arch
+        let infos = Arch.parameters arch
 
-        net.Layers
-        |> Array.iteri (fun l layer ->
+        for l in 0 .. infos.Length - 1 do
             let rng = Rng.For(seed, l)
-            let nOut, nIn = spec.Sizes[l + 1], spec.Sizes[l]
-            let w = Tensor.data layer.W
-            // Drawn in row-major [out, in] order, as a reader of the formula would, stored column-major.
-            for i in 0 .. nOut - 1 do
-                for j in 0 .. nIn - 1 do
-                    w[j * nOut + i] <- 'T.CreateTruncating(Init.sample scheme nIn nOut rng))
+
+            for p in 0 .. infos[l].Length - 1 do
+                let info = infos[l].[p]
+
+                match info.Fill with
+                | Scheme ->
+                    let w = net.Params[l].[p]
+
+                    for i in 0 .. w.Length - 1 do
+                        w[i] <- 'T.CreateTruncating(Init.sample scheme info.FanIn info.FanOut rng)
+                | Zeros -> ()
 
         net
 
-    /// Every parameter array, layer by layer, weights before biases (no copy).
-    let arrays (net: Network<'T>) =
-        net.Layers |> Array.collect Layer.arrays
+    /// Every parameter array, layer by layer, in ParamInfo order (no copy).
+    let arrays (net: Network<'T>) = Array.concat net.Params
 
-    /// True for the entries of `arrays` that are weights (L2 decay applies to these only).
-    let isWeight (net: Network<'T>) =
-        net.Layers
-        |> Array.collect (fun l -> if l.B.IsSome then [| true; false |] else [| true |])
+    /// For each entry of `arrays`: true when L2 decays it (weights, not biases).
+    let decays (arch: Arch) =
+        Arch.parameters arch |> Array.collect (Array.map (fun p -> p.Decays))
+
+    /// For each entry of `arrays`: the layer it belongs to.
+    let layerOf (arch: Arch) =
+        Arch.parameters arch
+        |> Array.mapi (fun l ps -> Array.create ps.Length l)
+        |> Array.concat
 
     let parameterCount (net: Network<'T>) =
         arrays net |> Array.sumBy (fun a -> a.Length)
 
-/// a ← f(W x + b) for one layer, x being [n_in × B].
-let layerInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-    (act: Activation)
-    (layer: Layer<'T>)
-    (x: Matrix<'T>)
-    (a: Matrix<'T>)
-    =
-    if x.ColumnCount = 1 then
-        Tensor.gemvInto 'T.One layer.W false (Tensor.data x) 'T.Zero (Tensor.data a)
-    else
-        Tensor.gemmInto 'T.One layer.W false x false 'T.Zero a
+/// The layers bound to one batch size, with their activation buffers: what a forward and backward pass of
+/// that size needs, allocated once.
+type Bound<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType> =
+    {
+        Arch: Arch
+        Shapes: Shape[]
+        Kernels: Kernel<'T>[]
+        Batch: int
+    }
 
-    // Bias and activation in one visit per column, while the column is in L1.
-    let ad = Tensor.data a
-    let rows = a.RowCount
+module Bound =
+    let create<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (arch: Arch)
+        (batch: int)
+        : Bound<'T> =
+        let shapes =
+            match Arch.shapes arch with
+            | Ok s -> s
+            | Error e -> invalidArg "arch" e
 
-    for j in 0 .. a.ColumnCount - 1 do
-        let col = Span<'T>(ad, j * rows, rows)
+        {
+            Arch = arch
+            Shapes = shapes
+            Kernels = arch.Layers |> Array.mapi (fun l layer -> layer.Bind<'T>(shapes[l], batch))
+            Batch = batch
+        }
 
-        match layer.B with
-        | Some b -> TensorPrimitives.Add<'T>(Span.op_Implicit col, ReadOnlySpan<'T>(Tensor.vdata b), col)
-        | None -> ()
+    /// Fresh [size_l × B] buffers for every layer's output.
+    let buffers (b: Bound<'T>) : Matrix<'T>[] =
+        Array.init b.Kernels.Length (fun l -> Tensor.zeros<'T> (Shape.size b.Shapes[l + 1]) b.Batch)
 
-        Activation.applyColumn act col
-
-/// Runs trace.Input ([inputs × B]) through the network, writing each layer's activations into the trace.
-let forwardInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+/// Runs trace.Input through the network, writing each layer's activations into the trace.
+let forwardWith<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (bound: Bound<'T>)
     (net: Network<'T>)
     (trace: Trace<'T>)
+    (mode: Mode)
     =
     let mutable input = trace.Input
 
-    for l in 0 .. net.Layers.Length - 1 do
-        layerInto (Spec.activation net.Spec l) net.Layers[l] input trace.Activations[l]
+    for l in 0 .. bound.Kernels.Length - 1 do
+        bound.Kernels[l].Forward(net.Params[l], input, trace.Activations[l], { mode with Layer = l })
         input <- trace.Activations[l]
 
-/// Fresh activation buffers for a batch of `batch` columns.
-let activationBuffers<'T
-    when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-    (spec: Spec)
-    (batch: int)
-    : Matrix<'T>[] =
-    Array.init (Spec.layers spec) (fun l -> Tensor.zeros<'T> spec.Sizes[l + 1] batch)
-
-/// The pure forward pass: a trace of fresh matrices.
+/// The pure forward pass (inference mode): a trace of fresh matrices.
 let forward<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (net: Network<'T>)
     (x: Matrix<'T>)
     : Trace<'T> =
+    let bound = Bound.create<'T> net.Arch x.ColumnCount
+
     let trace =
         {
             Input = x
-            Activations = activationBuffers net.Spec x.ColumnCount
+            Activations = Bound.buffers bound
         }
 
-    forwardInto net trace
+    forwardWith bound net trace Mode.eval
     trace
 
-/// One layer's parameter gradients from its dL/dz and its input: dW = dz belowᵀ, db = Σ_columns dz.
-let layerGradInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-    (dz: Matrix<'T>)
-    (below: Matrix<'T>)
-    (g: Layer<'T>)
-    =
-    if dz.ColumnCount = 1 then
-        Tensor.outerInto (Tensor.data dz) (Tensor.data below) g.W
-    else
-        Tensor.gemmInto 'T.One dz false below true 'T.Zero g.W
-
-    match g.B with
-    | Some gb ->
-        let db = Span<'T>(Tensor.vdata gb)
-        let dzd = Tensor.data dz
-        let rows = dz.RowCount
-        db.Clear()
-
-        for j in 0 .. dz.ColumnCount - 1 do
-            TensorPrimitives.Add<'T>(Span.op_Implicit db, ReadOnlySpan<'T>(dzd, j * rows, rows), db)
-    | None -> ()
-
-/// Backpropagates dL/dz of the output layer (held in deltas[L−1]) through the trace.
-/// Writes every layer's dL/dz into `deltas` and, unless grads is ValueNone, the parameter gradients into it.
-let backwardInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+/// Backpropagates dz of the output layer (held in deltas[L−1]) through the trace: every layer's dz into
+/// `deltas`, the parameter gradients into grads[l] where wanted[l] (when grads is given), and ∂L/∂x into
+/// dInput when given.
+let backwardWith<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (bound: Bound<'T>)
     (net: Network<'T>)
     (trace: Trace<'T>)
     (deltas: Matrix<'T>[])
-    (grads: Layer<'T>[] voption)
+    (grads: 'T[][][] voption)
+    (wanted: bool[])
+    (dInput: Matrix<'T> voption)
     =
-    for l in net.Layers.Length - 1 .. -1 .. 0 do
-        let dz = deltas[l]
+    let layers = bound.Kernels.Length
+
+    for l in layers - 1 .. -1 .. 0 do
         let below = if l = 0 then trace.Input else trace.Activations[l - 1]
 
-        match grads with
-        | ValueSome g -> layerGradInto dz below g[l]
-        | ValueNone -> ()
+        let g =
+            match grads with
+            | ValueSome g when wanted[l] -> ValueSome g[l]
+            | _ -> ValueNone
+
+        let dx = if l > 0 then ValueSome deltas[l - 1] else dInput
+        bound.Kernels[l].Backward(net.Params[l], below, trace.Activations[l], deltas[l], g, dx)
 
         if l > 0 then
-            let down = deltas[l - 1]
+            let down = Tensor.data deltas[l - 1]
 
-            if dz.ColumnCount = 1 then
-                Tensor.gemvInto 'T.One net.Layers[l].W true (Tensor.data dz) 'T.Zero (Tensor.data down)
-            else
-                Tensor.gemmInto 'T.One net.Layers[l].W true dz false 'T.Zero down
-
-            let dd = Tensor.data down
-            Activation.backInto net.Spec.Hidden down.RowCount (Tensor.data below) dd dd
+            Activations.Activation.backInto
+                bound.Arch.Layers[l - 1].Activation
+                deltas[l - 1].RowCount
+                (Tensor.data below)
+                down
+                down
 
 /// Index of the largest entry of each column (the predicted class of each example).
 let argmaxColumns<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>

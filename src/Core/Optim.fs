@@ -30,56 +30,52 @@ module OptimizerSpec =
     /// Adam with the usual β₁ = 0.9, β₂ = 0.999, ε = 1e-8.
     let adam lr = Adam(lr, 0.9, 0.999, 1e-8)
 
-/// Moments shaped like the network: M holds momentum's velocity or Adam's first moment, V Adam's second.
-/// Unused moments are empty arrays. The update count is the TrainState's Step, passed to Update.
+/// Moments shaped like the network's parameters: M holds momentum's velocity or Adam's first moment, V Adam's
+/// second. Unused moments are empty arrays. The update count is the TrainState's Step, passed to Update.
 type OptState<'T
     when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
-    { M: Layer<'T>[]; V: Layer<'T>[] }
+    { M: 'T[][][]; V: 'T[][][] }
 
 type Optimizer<'T
     when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
     {
         Init: Network<'T> -> OptState<'T>
         /// Update t grads state network: t is the 1-based number of this update.
-        Update: int64 -> Layer<'T>[] -> OptState<'T> -> Network<'T> -> Network<'T> * OptState<'T>
+        Update: int64 -> 'T[][][] -> OptState<'T> -> Network<'T> -> Network<'T> * OptState<'T>
     }
 
 module OptState =
     let copy (s: OptState<'T>) =
         {
-            M = Array.map Layer.copy s.M
-            V = Array.map Layer.copy s.V
+            M = Params.copy s.M
+            V = Params.copy s.V
         }
 
     /// The state's arrays in the order of Network.arrays, M's then V's.
     let arrays (s: OptState<'T>) =
-        Array.append (Array.collect Layer.arrays s.M) (Array.collect Layer.arrays s.V)
+        Array.append (Array.concat s.M) (Array.concat s.V)
 
 let init<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (spec: OptimizerSpec)
     (net: Network<'T>)
     : OptState<'T> =
-    let zeros () =
-        Array.init net.Layers.Length (Layer.zeros net.Spec)
+    let zeros () = Params.zeros<'T> net.Arch
 
     match spec with
     | Sgd _ -> { M = [||]; V = [||] }
     | Momentum _ -> { M = zeros (); V = [||] }
     | Adam _ -> { M = zeros (); V = zeros () }
 
-/// Applies update t to parameter arrays ws in place, given gradients gs and moment arrays ms, vs
-/// (all in the order of Network.arrays). The caller donates ws, ms and vs: they are overwritten.
-let updateArrays<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+/// Applies update t to one parameter array w in place, given its gradient g and moments m, v (null when the
+/// optimiser keeps none). The caller donates w, m and v: they are overwritten.
+let updateArray<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (spec: OptimizerSpec)
     (t: int64)
-    (ws: 'T[][])
-    (gs: 'T[][])
-    (ms: 'T[][])
-    (vs: 'T[][])
+    (w: 'T[])
+    (g: 'T[])
+    (m: 'T[])
+    (v: 'T[])
     =
-    for p in 0 .. ws.Length - 1 do
-        let w, g = ws[p], gs[p]
-
         match spec with
         | Sgd lr ->
             // w + g·(−η) has the same bits as w − η·g; one vectorised pass.
@@ -88,9 +84,8 @@ let updateArrays<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> '
         | Momentum(lr, mu) ->
             let negEta: 'T = 'T.CreateTruncating(-lr)
             let mu: 'T = 'T.CreateTruncating mu
-            let v = ms[p]
-            TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(v), mu, ReadOnlySpan<'T>(g), Span<'T>(v))
-            TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(v), negEta, ReadOnlySpan<'T>(w), Span<'T>(w))
+            TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(m), mu, ReadOnlySpan<'T>(g), Span<'T>(m))
+            TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(m), negEta, ReadOnlySpan<'T>(w), Span<'T>(w))
         | Adam(lr, b1, b2, eps) ->
             let c1 = 1.0 - Math.Pow(b1, float t)
             let c2 = 1.0 - Math.Pow(b2, float t)
@@ -100,7 +95,6 @@ let updateArrays<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> '
             let k2: 'T = 'T.One - b2'
             let c1', c2' = 'T.CreateTruncating c1, 'T.CreateTruncating c2
             let eps': 'T = 'T.CreateTruncating eps
-            let m, v = ms[p], vs[p]
             let lanes = Vector<'T>.Count
             let last = w.Length - w.Length % lanes
 
@@ -142,21 +136,28 @@ let updateArrays<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> '
                 let step: 'T = eta * ratio
                 w[i] <- w[i] - step
 
+/// Applies update t to parameter arrays ws in place, given gradients gs and moment arrays ms, vs
+/// (all in the order of Network.arrays; ms and vs empty when the optimiser keeps none).
+let updateArrays<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (spec: OptimizerSpec)
+    (t: int64)
+    (ws: 'T[][])
+    (gs: 'T[][])
+    (ms: 'T[][])
+    (vs: 'T[][])
+    =
+    for p in 0 .. ws.Length - 1 do
+        updateArray spec t ws[p] gs[p] (if ms.Length > p then ms[p] else null) (if vs.Length > p then vs[p] else null)
+
 /// Applies update t to a network and optimiser state in place (the caller donates both).
 let updateInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (spec: OptimizerSpec)
     (t: int64)
-    (grads: Layer<'T>[])
+    (grads: 'T[][][])
     (state: OptState<'T>)
     (net: Network<'T>)
     =
-    updateArrays
-        spec
-        t
-        (Network.arrays net)
-        (Array.collect Layer.arrays grads)
-        (Array.collect Layer.arrays state.M)
-        (Array.collect Layer.arrays state.V)
+    updateArrays spec t (Network.arrays net) (Array.concat grads) (Array.concat state.M) (Array.concat state.V)
 
 /// The optimiser as a pure {Init; Update} pair: Update copies, then updates the copies.
 let create<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>

@@ -1,7 +1,6 @@
 /// A network's state as named row-major tensors, and what can be said about two such states.
-/// Names and layout are PyTorch's nn.Linear and our safetensors files': "layers.{i}.weight" [out, in],
-/// "layers.{i}.bias" [out]; optimiser moments carry a prefix ("optimizer.m.", "optimizer.v.").
-/// Row-major ↔ column-major is a permutation, so a state survives the round trip bit for bit.
+/// Names and layouts are PyTorch's: "layers.{i}.weight" ([out, in] for dense layers, [out, in, kh, kw] for
+/// convolutions), "layers.{i}.bias" [out]; optimiser moments carry a prefix ("optimizer.m.", "optimizer.v.").
 module Functional.Snapshot
 
 open System
@@ -9,44 +8,30 @@ open System.Numerics
 open System.Security.Cryptography
 open System.Runtime.InteropServices
 open MathNet.Numerics.LinearAlgebra
+open Functional.Arch
 open Functional.Network
 
-/// W's entries in row-major order (W is stored column-major).
-let toRowMajor (w: Matrix<'T>) : 'T[] =
-    let rows, cols, d = w.RowCount, w.ColumnCount, Tensor.data w
-    Array.init (rows * cols) (fun k -> d[(k % cols) * rows + k / cols])
+/// (name, shape, row-major values) for every tensor of these parameters (or gradients, or moments), which
+/// have the architecture's shapes: "layers.{l}.{name}" with l the layer's 0-based position.
+let named (prefix: string) (arch: Arch) (ps: 'T[][][]) : (string * int[] * 'T[])[] =
+    let infos = Arch.parameters arch
 
-/// Writes row-major values into W.
-let fromRowMajor (src: 'T[]) (w: Matrix<'T>) =
-    let rows, cols, d = w.RowCount, w.ColumnCount, Tensor.data w
+    [|
+        for l in 0 .. infos.Length - 1 do
+            for p in 0 .. infos[l].Length - 1 do
+                let info = infos[l].[p]
+                sprintf "%slayers.%d.%s" prefix l info.Name, info.Shape, Array.copy ps[l].[p]
+    |]
 
-    for k in 0 .. src.Length - 1 do
-        d[(k % cols) * rows + k / cols] <- src[k]
+/// Fills these parameters from `find name shape`, which returns row-major values (or fails).
+let load (prefix: string) (find: string -> int[] -> 'T[]) (arch: Arch) (ps: 'T[][][]) =
+    let infos = Arch.parameters arch
 
-/// (name, shape, row-major values) for every tensor of these layers.
-let named (prefix: string) (layers: Layer<'T>[]) : (string * int[] * 'T[])[] =
-    layers
-    |> Array.mapi (fun l layer ->
-        [|
-            yield
-                sprintf "%slayers.%d.weight" prefix l, [| layer.W.RowCount; layer.W.ColumnCount |], toRowMajor layer.W
-            match layer.B with
-            | Some b -> yield sprintf "%slayers.%d.bias" prefix l, [| b.Count |], Array.copy (Tensor.vdata b)
-            | None -> ()
-        |])
-    |> Array.concat
-
-/// Fills these layers from `find name shape`, which returns row-major values (or fails).
-let load (prefix: string) (find: string -> int[] -> 'T[]) (layers: Layer<'T>[]) =
-    layers
-    |> Array.iteri (fun l layer ->
-        fromRowMajor (find (sprintf "%slayers.%d.weight" prefix l) [| layer.W.RowCount; layer.W.ColumnCount |]) layer.W
-
-        match layer.B with
-        | Some b ->
-            let src = find (sprintf "%slayers.%d.bias" prefix l) [| b.Count |]
-            Array.blit src 0 (Tensor.vdata b) 0 b.Count
-        | None -> ())
+    for l in 0 .. infos.Length - 1 do
+        for p in 0 .. infos[l].Length - 1 do
+            let info = infos[l].[p]
+            let src = find (sprintf "%slayers.%d.%s" prefix l info.Name) info.Shape
+            Array.blit src 0 ps[l].[p] 0 ps[l].[p].Length
 
 /// Lower-case hex SHA-256 of the arrays' bytes, in order (the journal's weights hash).
 let hash<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType> (arrays: 'T[][]) : string =
@@ -69,7 +54,7 @@ let convert<'T, 'U
     and 'U :> ValueType>
     (net: Network<'T>)
     : Network<'U> =
-    let target = Network.zeros<'U> net.Spec
+    let target = Network.zeros<'U> net.Arch
 
     Array.iter2
         (fun (src: 'T[]) (dst: 'U[]) ->
@@ -89,20 +74,21 @@ type Drift =
         Cosine: float
     }
 
-let drift (a: Layer<'T>[]) (reference: Layer<float>[]) : Drift[] =
-    Array.map2
-        (fun (l: int) (ga: Layer<'T>, gr: Layer<float>) ->
-            let xs = Layer.arrays ga |> Array.collect (Array.map Double.CreateTruncating)
-            let ys = Layer.arrays gr |> Array.concat
-            let diff = Array.map2 (-) xs ys
-            let norm v = sqrt (Array.sumBy (fun x -> x * x) v)
-            let dot = Array.fold2 (fun s x y -> s + x * y) 0.0 xs ys
+/// Per layer with parameters, how far gradients a are from the reference.
+let drift (a: 'T[][][]) (reference: float[][][]) : Drift[] =
+    [|
+        for l in 0 .. a.Length - 1 do
+            if a[l].Length > 0 then
+                let xs = a[l] |> Array.collect (Array.map Double.CreateTruncating)
+                let ys = reference[l] |> Array.concat
+                let diff = Array.map2 (-) xs ys
+                let norm v = sqrt (Array.sumBy (fun x -> x * x) v)
+                let dot = Array.fold2 (fun s x y -> s + x * y) 0.0 xs ys
 
-            {
-                Layer = l
-                RelativeL2 = norm diff / max (norm ys) 1e-300
-                MaxAbs = diff |> Array.map abs |> Array.max
-                Cosine = dot / max (norm xs * norm ys) 1e-300
-            })
-        (Array.init a.Length id)
-        (Array.zip a reference)
+                {
+                    Layer = l
+                    RelativeL2 = norm diff / max (norm ys) 1e-300
+                    MaxAbs = diff |> Array.map abs |> Array.max
+                    Cosine = dot / max (norm xs * norm ys) 1e-300
+                }
+    |]

@@ -9,6 +9,8 @@ open System.Numerics
 open System.Numerics.Tensors
 open MathNet.Numerics.LinearAlgebra
 open Functional.Losses
+open Functional.Layers.Layer
+open Functional.Arch
 open Functional.Network
 open Functional.Optim
 
@@ -19,6 +21,8 @@ type Hyper =
         /// L2 decay λ: adds ½λ‖W‖² to the loss and λW to each weight gradient (biases are not decayed).
         L2: float
         Optimizer: OptimizerSpec
+        /// Per-step random choices (dropout masks) are drawn from (Seed, step, layer).
+        Seed: int
     }
 
 type TrainState<'T
@@ -34,8 +38,8 @@ type Batch<'T
     when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
     { X: Matrix<'T>; Y: Matrix<'T> }
 
-/// What a step measured. GradNorms and UpdateRatios (‖Δθ‖/‖θ‖) are per layer, weights and biases
-/// together; they are empty when the step was asked not to measure them (the fast path's default).
+/// What a step measured. GradNorms and UpdateRatios (‖Δθ‖/‖θ‖) are per layer, all its tensors together (0 for
+/// layers without parameters); they are empty when the step was asked not to measure them (the fast path).
 [<Struct>]
 type StepReport =
     {
@@ -44,17 +48,18 @@ type StepReport =
         UpdateRatios: float[]
     }
 
-/// Scratch buffers for steps of one batch size. Mutable by design: it is the fast path's scratch space.
-type Workspace<'T
-    when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
+/// Scratch for steps of one batch size. Mutable by design: it is the fast path's scratch space.
+type Workspace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType> =
     {
+        Bound: Bound<'T>
         Acts: Matrix<'T>[]
         Deltas: Matrix<'T>[]
-        Grads: Layer<'T>[]
+        Grads: 'T[][][]
         GradArrays: 'T[][]
         LayerOf: int[]
-        /// One column's worth of scratch (the widest layer).
-        Scratch: 'T[]
+        Decays: bool[]
+        /// Layers whose gradient this step computes.
+        Wanted: bool[]
         mutable Trace: Trace<'T> voption
         mutable BoundNet: obj
         mutable BoundOpt: obj
@@ -66,21 +71,21 @@ type Workspace<'T
 
 module Workspace =
     let create<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (spec: Spec)
+        (arch: Arch)
         (batch: int)
         : Workspace<'T> =
-        let grads = Array.init (Spec.layers spec) (Layer.zeros<'T> spec)
+        let bound = Bound.create<'T> arch batch
+        let grads = Params.zeros<'T> arch
 
         {
-            Acts = activationBuffers spec batch
-            Deltas = activationBuffers spec batch
+            Bound = bound
+            Acts = Bound.buffers bound
+            Deltas = Bound.buffers bound
             Grads = grads
-            GradArrays = grads |> Array.collect Layer.arrays
-            LayerOf =
-                grads
-                |> Array.mapi (fun l g -> Array.create (Layer.arrays g).Length l)
-                |> Array.concat
-            Scratch = Array.zeroCreate (Array.max spec.Sizes)
+            GradArrays = Array.concat grads
+            LayerOf = Network.layerOf arch
+            Decays = Network.decays arch
+            Wanted = Array.create arch.Layers.Length true
             Trace = ValueNone
             BoundNet = null
             BoundOpt = null
@@ -99,92 +104,139 @@ module Workspace =
             )
         then
             ws.Params <- Network.arrays net
-            ws.M <- Array.collect Layer.arrays opt.M
-            ws.V <- Array.collect Layer.arrays opt.V
+            ws.M <- Array.concat opt.M
+            ws.V <- Array.concat opt.V
             ws.BoundNet <- net
             ws.BoundOpt <- opt
 
 let private sumSquares (a: 'T[]) =
     Double.CreateTruncating(TensorPrimitives.SumOfSquares(ReadOnlySpan<'T>(a)))
 
-/// ½λ Σ‖W_l‖², the L2 term of the loss.
+/// ½λ Σ‖W‖² over the tensors that decay, the L2 term of the loss.
 let l2Term (lambda: float) (net: Network<'T>) =
     if lambda = 0.0 then
         0.0
     else
-        0.5
-        * lambda
-        * (net.Layers |> Array.sumBy (fun l -> sumSquares (Tensor.data l.W)))
+        let decays = Network.decays net.Arch
+        let arrays = Network.arrays net
+        let mutable s = 0.0
 
-/// Loss and gradients of the batch into ws.Grads (the network is only read). Returns the loss.
+        for p in 0 .. arrays.Length - 1 do
+            if decays[p] then
+                s <- s + sumSquares arrays[p]
+
+        0.5 * lambda * s
+
+/// Loss of the batch, and the gradients of the layers in ws.Wanted into ws.Grads (the network is only read).
+/// t is the number of steps taken before this one (dropout's masks depend on it).
 let private lossInto<'T
     when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (hyper: Hyper)
     (batch: Batch<'T>)
     (ws: Workspace<'T>)
     (net: Network<'T>)
+    (t: int64)
     (withGrads: bool)
     : float =
     let trace =
         match ws.Trace with
-        | ValueSome t when Object.ReferenceEquals(t.Input, batch.X) -> t
+        | ValueSome tr when Object.ReferenceEquals(tr.Input, batch.X) -> tr
         | _ ->
-            let t =
+            let tr =
                 {
                     Input = batch.X
                     Activations = ws.Acts
                 }
 
-            ws.Trace <- ValueSome t
-            t
+            ws.Trace <- ValueSome tr
+            tr
 
-    forwardInto net trace
+    let mode =
+        {
+            Training = true
+            Seed = hyper.Seed
+            Step = t
+            Layer = 0
+        }
+
+    forwardWith ws.Bound net trace mode
     let out = trace.Output
     let classes = out.RowCount
     let a, y = Tensor.data out, Tensor.data batch.Y
+    let output = Arch.output net.Arch
 
     let loss =
-        Losses.value hyper.Loss net.Spec.Output hyper.Reduction classes a y
+        Losses.value hyper.Loss output hyper.Reduction classes a y
         + l2Term hyper.L2 net
 
-    Losses.outputGradInto
-        hyper.Loss
-        net.Spec.Output
-        hyper.Reduction
-        classes
-        a
-        y
-        (Tensor.data ws.Deltas[ws.Deltas.Length - 1])
+    Losses.outputGradInto hyper.Loss output hyper.Reduction classes a y (Tensor.data ws.Deltas[ws.Deltas.Length - 1])
 
-    backwardInto net trace ws.Deltas (if withGrads then ValueSome ws.Grads else ValueNone)
+    backwardWith
+        ws.Bound
+        net
+        trace
+        ws.Deltas
+        (if withGrads then ValueSome ws.Grads else ValueNone)
+        ws.Wanted
+        ValueNone
 
     if withGrads && hyper.L2 <> 0.0 then
         let lambda: 'T = 'T.CreateTruncating hyper.L2
+        let ps = ws.Params
 
-        for l in 0 .. net.Layers.Length - 1 do
-            let w, g = Tensor.data net.Layers[l].W, Tensor.data ws.Grads[l].W
-            TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(w), lambda, ReadOnlySpan<'T>(g), Span<'T>(g))
+        for p in 0 .. ws.GradArrays.Length - 1 do
+            if ws.Decays[p] && ws.Wanted[ws.LayerOf[p]] then
+                let w, g = ps[p], ws.GradArrays[p]
+                TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(w), lambda, ReadOnlySpan<'T>(g), Span<'T>(g))
 
     loss
 
-/// Loss and gradients of the batch into ws.Grads (the network is only read). Returns the loss.
+/// Loss and gradients of every layer into ws.Grads (the network is only read). Returns the loss.
 let gradientsInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (hyper: Hyper)
     (batch: Batch<'T>)
     (ws: Workspace<'T>)
     (net: Network<'T>)
     : float =
-    lossInto hyper batch ws net true
+    ws.BoundNet <- null
+    ws.Params <- Network.arrays net
+    Array.fill ws.Wanted 0 ws.Wanted.Length true
+    lossInto hyper batch ws net 0L true
 
-/// The pure gradient: loss and a fresh set of gradients, shaped like the network's layers.
+/// The pure gradient: loss and a fresh set of gradients, shaped like the network's parameters.
 let gradients<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (hyper: Hyper)
     (batch: Batch<'T>)
     (net: Network<'T>)
-    : float * Layer<'T>[] =
-    let ws = Workspace.create<'T> net.Spec batch.X.ColumnCount
+    : float * 'T[][][] =
+    let ws = Workspace.create<'T> net.Arch batch.X.ColumnCount
     let loss = gradientsInto hyper batch ws net
     loss, ws.Grads
+
+/// ∂L/∂x: the gradient of the batch's loss with respect to its inputs ([features × B], the L2 term has none).
+let inputGradient<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (hyper: Hyper)
+    (batch: Batch<'T>)
+    (net: Network<'T>)
+    : float * Matrix<'T> =
+    let bound = Bound.create<'T> net.Arch batch.X.ColumnCount
+
+    let trace =
+        {
+            Input = batch.X
+            Activations = Bound.buffers bound
+        }
+
+    forwardWith bound net trace Mode.eval
+    let deltas = Bound.buffers bound
+    let out = trace.Output
+    let output = Arch.output net.Arch
+    let a, y = Tensor.data out, Tensor.data batch.Y
+    let loss = Losses.value hyper.Loss output hyper.Reduction out.RowCount a y
+    Losses.outputGradInto hyper.Loss output hyper.Reduction out.RowCount a y (Tensor.data deltas[deltas.Length - 1])
+    let dx = Tensor.zeros<'T> batch.X.RowCount batch.X.ColumnCount
+    backwardWith bound net trace deltas ValueNone (Array.create deltas.Length false) (ValueSome dx)
+    loss, dx
 
 let private perLayer (ws: Workspace<'T>) (layers: int) (f: int -> float) =
     let acc = Array.zeroCreate layers
@@ -194,16 +246,10 @@ let private perLayer (ws: Workspace<'T>) (layers: int) (f: int -> float) =
 
     acc
 
-/// Plain SGD updates the weights straight from the deltas: W ← (1 − ηλ)·W + (−η)·dz·belowᵀ in one rank-k
-/// product into W (β = 1 − ηλ), without writing a gradient and reading it back. Both `step` and
-/// `stepInPlace` take this path for such steps, so they still agree bit for bit.
-let private fusedSgd (hyper: Hyper) =
-    match hyper.Optimizer with
-    | Sgd _ -> true
-    | _ -> false
-
 /// Step number t+1 from the state (t, net, opt), overwriting net and opt. With `measure`, the report
 /// carries per-layer gradient norms and update ratios (one extra pass over the weights).
+/// Plain SGD updates dense layers straight from their deltas (Kernel.FusedSgd: W ← (1 − ηλ)·W − η·dz·xᵀ in one
+/// product, no gradient written and read back); `step` and `stepInPlace` both take that path, so they agree.
 let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (hyper: Hyper)
     (batch: Batch<'T>)
@@ -214,9 +260,18 @@ let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
     (opt: OptState<'T>)
     : StepReport =
     Workspace.bind ws net opt
-    let fused = fusedSgd hyper
-    let loss = lossInto hyper batch ws net (measure || not fused)
-    let layers = net.Layers.Length
+    let kernels = ws.Bound.Kernels
+    let layers = kernels.Length
+
+    let sgd =
+        match hyper.Optimizer with
+        | Sgd _ -> true
+        | _ -> false
+
+    for l in 0 .. layers - 1 do
+        ws.Wanted[l] <- measure || not (sgd && kernels[l].HasFusedSgd)
+
+    let loss = lossInto hyper batch ws net t true
 
     if measure then
         if ws.Before.Length = 0 then
@@ -224,41 +279,20 @@ let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
         else
             ws.Params |> Array.iteri (fun p w -> Array.blit w 0 ws.Before[p] 0 w.Length)
 
-    if fused then
-        // The deltas were computed from the old weights (backward finished first), so updating layer by
-        // layer now is the same step. Without the gradient buffer a step moves W1 through memory twice, not four times.
+    // Backward has finished with the old weights, so updating layer by layer now is the same step.
+    if sgd then
         let eta = OptimizerSpec.lr hyper.Optimizer
         let negEta: 'T = 'T.CreateTruncating(-eta)
         let keep: 'T = 'T.CreateTruncating(1.0 - eta * hyper.L2)
 
         for l in 0 .. layers - 1 do
-            let dz = ws.Deltas[l]
-            let below = if l = 0 then batch.X else ws.Acts[l - 1]
-            let layer = net.Layers[l]
+            if kernels[l].HasFusedSgd then
+                let below = if l = 0 then batch.X else ws.Acts[l - 1]
+                kernels[l].FusedSgd(net.Params[l], below, ws.Deltas[l], negEta, keep)
 
-            if dz.ColumnCount = 1 then
-                if hyper.L2 = 0.0 then
-                    Tensor.gerInto negEta (Tensor.data dz) (Tensor.data below) layer.W
-                else
-                    // A rank-one update has no β: decay and update in one pass of our own.
-                    Tensor.decayAddOuterInto keep negEta (Tensor.data dz) (Tensor.data below) layer.W ws.Scratch
-            else
-                Tensor.gemmInto negEta dz false below true keep layer.W
-
-            match layer.B with
-            | Some b ->
-                let bd = Tensor.vdata b
-                let dzd = Tensor.data dz
-                let rows = dz.RowCount
-
-                for j in 0 .. dz.ColumnCount - 1 do
-                    TensorPrimitives.MultiplyAdd<'T>(
-                        ReadOnlySpan<'T>(dzd, j * rows, rows),
-                        negEta,
-                        ReadOnlySpan<'T>(bd),
-                        Span<'T>(bd)
-                    )
-            | None -> ()
+        for p in 0 .. ws.Params.Length - 1 do
+            if not kernels[ws.LayerOf[p]].HasFusedSgd then
+                updateArray hyper.Optimizer (t + 1L) ws.Params[p] ws.GradArrays[p] null null
     else
         updateArrays hyper.Optimizer (t + 1L) ws.Params ws.GradArrays ws.M ws.V
 
@@ -278,7 +312,7 @@ let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
         {
             Loss = loss
             GradNorms = grad
-            UpdateRatios = Array.map2 (fun m s -> sqrt m / max (sqrt s) 1e-30) moved size
+            UpdateRatios = Array.map2 (fun m s -> if s = 0.0 && m = 0.0 then 0.0 else sqrt m / max (sqrt s) 1e-30) moved size
         }
     else
         {
@@ -294,7 +328,7 @@ let step<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and '
     (state: TrainState<'T>)
     : TrainState<'T> * StepReport =
     let net, opt = Network.copy state.Network, OptState.copy state.Opt
-    let ws = Workspace.create<'T> net.Spec batch.X.ColumnCount
+    let ws = Workspace.create<'T> net.Arch batch.X.ColumnCount
     let report = stepInPlace hyper batch ws true state.Step net opt
 
     {

@@ -35,10 +35,6 @@ public static class Program
         {
             return Fail(e.Message, ReturnCode.Busy);
         }
-        catch (ArgumentException e)
-        {
-            return Fail(e.Message, ReturnCode.Usage);
-        }
         catch (IOException e)
         {
             return Fail(e.Message, ReturnCode.IoError);

@@ -16,15 +16,20 @@ public static class Inputs
     public static global::Functional.Data.Images ToCore(LabeledImages images) =>
         new(images.Pixels, images.Labels, images.Count, images.Features);
 
-    /// <summary>Fails with one line when the images do not fit a network of <paramref name="sizes"/>.</summary>
-    public static void CheckFits(LabeledImages images, int[] sizes)
+    public static void CheckFits(LabeledImages images, Config config) =>
+        CheckFits(images, config.Inputs, config.Classes, config.ArchText);
+
+    public static void CheckFits(LabeledImages images, ModelSpec spec) =>
+        CheckFits(images, spec.Inputs, spec.Classes, spec.ArchText);
+
+    /// <summary>Fails with one line when the images do not fit a network of these inputs and classes.</summary>
+    static void CheckFits(LabeledImages images, int inputs, int classes, string arch)
     {
-        if (images.Features != sizes[0])
+        if (images.Features != inputs)
         {
             throw new DataError(images.ImagesPath,
-                $"images have {images.Rows}x{images.Cols} = {images.Features} pixels but the network takes {sizes[0]} inputs (--layers {string.Join(",", sizes)})");
+                $"images have {images.Rows}x{images.Cols} = {images.Features} pixels but the network takes {inputs} inputs ({arch})");
         }
-        int classes = sizes[^1];
         for (int i = 0; i < images.Labels.Length; i++)
         {
             if (images.Labels[i] >= classes)

@@ -4,8 +4,11 @@ using System.Text.Json.Nodes;
 namespace Functional.Host;
 
 /// <summary>
-/// model.safetensors: tensors <c>layers.{i}.weight</c> [out,in] and <c>layers.{i}.bias</c> [out], row-major,
-/// F32 or F64; <c>__metadata__</c> holds <c>format</c>, the network <c>spec</c> as JSON and a tensor hash.
+/// model.safetensors: tensors <c>layers.{i}.weight</c> ([out,in] for dense layers, [out,in,kh,kw] for convolutions)
+/// and <c>layers.{i}.bias</c> [out], row-major, F32 or F64, i being the layer's position in the architecture;
+/// <c>__metadata__</c> holds <c>format</c>, the network <c>spec</c> as JSON (<c>arch</c> in the --arch syntax,
+/// <c>scale</c>, <c>precision</c>) and a tensor hash. Files written before architectures (<c>sizes</c>,
+/// <c>hidden</c>, <c>output</c>, <c>bias</c>) still load.
 /// Python's safetensors and PyTorch read it as is.
 /// </summary>
 public static class ModelFile
@@ -46,24 +49,21 @@ public static class ModelFile
             _ => throw new DataError(path, $"tensor '{t.Name}' has dtype {t.Dtype}; functional writes F32 or F64"),
         }).ToArray();
 
-    /// <summary>The same model reading its inputs with another scaling (null or its own: unchanged).</summary>
-    public static Model WithScale(Model model, string? scale)
-    {
-        var s = model.Spec;
-        return scale == null || scale == s.Scale
+    /// <summary>The same model reading its inputs with another scaling (None or its own: unchanged).</summary>
+    public static Model WithScale(Model model, Microsoft.FSharp.Core.FSharpOption<global::Functional.Data.Scale>? scale) =>
+        scale == null || scale.Value.Equals(model.Spec.Scale)
             ? model
-            : Api.LoadModel(new ModelSpec(s.Sizes, s.Hidden, s.Output, s.Bias, scale, s.Precision), model.Tensors());
-    }
+            : Api.LoadModel(model.Spec.WithScale(scale.Value), model.Tensors());
 
-    public static JsonObject SpecJson(ModelSpec spec) => new()
+    public static JsonObject SpecJson(ModelSpec spec)
     {
-        ["sizes"] = new JsonArray(spec.Sizes.Select(s => (JsonNode)s).ToArray()),
-        ["hidden"] = spec.Hidden,
-        ["output"] = spec.Output,
-        ["bias"] = spec.Bias,
-        ["scale"] = spec.Scale,
-        ["precision"] = spec.Precision,
-    };
+        var o = new JsonObject();
+        foreach (var (k, v) in Api.ModelSpecFields(spec))
+        {
+            o[k] = v;
+        }
+        return o;
+    }
 
     /// <summary>A model file, or the model.safetensors of a run folder.</summary>
     public static string Resolve(string path) =>
@@ -81,30 +81,32 @@ public static class ModelFile
         {
             throw new DataError(path, "tensor bytes do not match the tensor_sha256 in __metadata__ (corrupted file)");
         }
-        ModelSpec spec;
+        Checked<ModelSpec> spec;
         try
         {
-            var o = JsonNode.Parse(specText)!.AsObject();
-            spec = new ModelSpec(
-                o["sizes"]!.AsArray().Select(n => n!.GetValue<int>()).ToArray(),
-                o["hidden"]!.GetValue<string>(),
-                o["output"]!.GetValue<string>(),
-                o["bias"]!.GetValue<bool>(),
-                o["scale"]!.GetValue<string>(),
-                o["precision"]!.GetValue<string>());
+            var o = JsonNode.Parse(specText)?.AsObject() ?? throw new FormatException("empty spec");
+            spec = Api.ModelSpecOfFields(key => o[key] switch
+            {
+                null => null,
+                JsonArray a => string.Join(",", a.Select(n => n?.ToString())),
+                JsonValue v when v.TryGetValue(out string? s) => s,
+                JsonValue v when v.TryGetValue(out bool b) => b ? "true" : "false",
+                JsonNode n => n.ToJsonString(),
+            });
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException or ArgumentException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {
             throw new DataError(path, $"the network spec in __metadata__ is not valid: {e.Message}");
         }
+        if (!spec.Ok)
+        {
+            throw new DataError(path, $"the network spec in __metadata__ is not valid: {spec.Error}");
+        }
         var arrays = ToNamedArrays(path, tensors);
-        try
+        if (Api.TensorsProblem(spec.Value.Arch, arrays, "") is { } problem)
         {
-            return Api.LoadModel(spec, arrays);
+            throw new DataError(path, problem);
         }
-        catch (ArgumentException e)
-        {
-            throw new DataError(path, e.Message);
-        }
+        return Api.LoadModel(spec.Value, arrays);
     }
 }

@@ -69,6 +69,8 @@ type internal DenseKernel<'T
                     (Tensor.data dx, inputs, b)
         | ValueNone -> ()
 
+    override _.HasFusedSgd = true
+
     // W ← keep·W − η·dz xᵀ in one rank-k product into W (β = keep): no gradient is written and read back.
     override _.FusedSgd(ps, x, dz, negEta, keep) =
         let b = dz.ColumnCount
@@ -93,8 +95,6 @@ type internal DenseKernel<'T
                     ReadOnlySpan<'T>(bd),
                     Span<'T>(bd)
                 )
-
-        true
 
 /// dense UNITS [ACTIVATION] [no-bias]
 type Dense =

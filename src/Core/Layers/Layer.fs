@@ -85,10 +85,14 @@ type Kernel<'T
         ps: 'T[][] * x: Matrix<'T> * y: Matrix<'T> * dz: Matrix<'T> * grads: 'T[][] voption * dx: Matrix<'T> voption ->
             unit
 
-    /// Plain SGD fused into backward's products, θ ← keep·θ − η·∂L/∂θ (keep = 1 − ηλ for weights, 1 for biases)
-    /// without a gradient buffer. False when the kind has none: the caller computes the gradient and updates.
-    abstract FusedSgd: ps: 'T[][] * x: Matrix<'T> * dz: Matrix<'T> * negEta: 'T * keep: 'T -> bool
-    default _.FusedSgd(_, _, _, _, _) = false
+    /// True when the kind has FusedSgd (dense layers); the others get their gradient computed and updated.
+    abstract HasFusedSgd: bool
+    default _.HasFusedSgd = false
+
+    /// Plain SGD fused into backward's products, θ ← keep·θ − η·∂L/∂θ (keep = 1 − ηλ for weights, 1 for biases),
+    /// without a gradient buffer. Called after the whole backward pass, with this layer's input and dz.
+    abstract FusedSgd: ps: 'T[][] * x: Matrix<'T> * dz: Matrix<'T> * negEta: 'T * keep: 'T -> unit
+    default _.FusedSgd(_, _, _, _, _) = invalidOp "this layer kind has no fused SGD path"
 
 /// A layer of some kind, with its settings: the value an architecture is made of.
 type ILayer =

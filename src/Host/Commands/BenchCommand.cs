@@ -7,42 +7,64 @@ namespace Functional.Host.Commands;
 
 /// <summary>
 /// <c>functional bench</c>: training speed of the seed network (784-200-10, sigmoid hidden, softmax + CE, SGD)
-/// in float32 and float64 at batch 1, 32, 128 and full, beside the roofline of the same run's matrix products.
+/// in float32 and float64 at batch 1, 32, 128 and full, and of the LeNet-5 and cnn presets (Adam, float32) at
+/// batch 32 and 64, each beside the roofline of the same run's matrix products.
 /// </summary>
 public static class BenchCommand
 {
-    static readonly int[] Sizes = [784, 200, 10];
+    /// <summary>The seed network as the bench runs it: softmax + CE, plain SGD, no L2 (the fused SGD path).</summary>
+    static Config Seed => Presets.seed.Config.WithArch(Api.DenseArch([784, 200, 10], Activations.Activation.Sigmoid, Activations.Activation.Softmax, true))
+        .WithInit(Init.Init.NormalFanIn).WithReduction(Losses.Reduction.Mean).WithL2(0).WithScale(global::Functional.Data.Scale.Unit);
 
     public static int Run(BenchOptions o)
     {
         var train = Inputs.Load(o.Train, o.TrainLabels, Inputs.TrainImages);
-        Inputs.CheckFits(train, Sizes);
         var images = Inputs.ToCore(train);
-        var log = Console.Out;
-        if (!o.Json)
-        {
-            log.WriteLine($"bench 784-200-10 sigmoid/softmax ce, sgd, on {train.Count:N0} images ({train.ImagesPath}), {o.Seconds:F1} s per case");
-            log.WriteLine($"blas  {Api.BlasDescription()}");
-            log.WriteLine("precision  batch  examples/s  s/epoch  GFLOPS  roofline  fraction  bytes/step  peak MB");
-        }
-        using var progress = Progress.Start("bench", 8, show: !o.Json);
-        foreach (string precision in new[] { "float32", "float64" })
+        var cases = new List<(string Name, Config Config)>();
+        foreach (var precision in new[] { Precision.Float32, Precision.Float64 })
         {
             foreach (int batch in new[] { 1, 32, 128, train.Count })
             {
-                progress.Next($"{precision} batch {(batch == train.Count ? "full" : batch)}");
-                var r = Case(images, precision, batch, o.Threads, o.Seconds);
-                progress.Line(o.Json ? r.ToJsonString() : Inv(
-                    $"{precision,-9}  {(batch == train.Count ? "full" : batch.ToString(CultureInfo.InvariantCulture)),5}  {(double)r["examples_per_s"]!,10:N0}  {(double)r["seconds_per_epoch"]!,7:F2}  {(double)r["gflops"]!,6:F1}  {(double)r["roofline_gflops"]!,8:F1}  {(double)r["roofline_fraction"]!,8:P0}  {(double)r["bytes_per_step"]!,10:N0}  {(double)r["peak_working_set_mb"]!,7:F0}"));
+                cases.Add(("seed", Seed.WithPrecision(precision).WithBatch(batch)));
             }
+        }
+        foreach (string preset in new[] { "lenet5", "cnn" })
+        {
+            foreach (int batch in new[] { 32, 64 })
+            {
+                cases.Add((preset, Presets.find(preset).Config.WithBatch(batch)));
+            }
+        }
+        foreach (var (_, c) in cases)
+        {
+            Inputs.CheckFits(train, c);
+        }
+        var log = Console.Out;
+        if (!o.Json)
+        {
+            log.WriteLine($"bench on {train.Count:N0} images ({train.ImagesPath}), {o.Seconds:F1} s per case");
+            log.WriteLine($"  seed   = {Api.Describe(Seed)}");
+            log.WriteLine($"  lenet5 = {Api.Describe(Presets.find("lenet5").Config)}");
+            log.WriteLine($"  cnn    = {Api.Describe(Presets.find("cnn").Config)}");
+            log.WriteLine($"blas  {Api.BlasDescription()}");
+            log.WriteLine("network  precision  batch  examples/s  s/epoch  GFLOPS  roofline  fraction  bytes/step  peak MB");
+        }
+        using var progress = Progress.Start("bench", cases.Count, show: !o.Json);
+        foreach (var (name, config) in cases)
+        {
+            int batch = config.Batch;
+            progress.Next($"{name} {config.PrecisionName} batch {(batch == train.Count ? "full" : batch)}");
+            var r = Case(images, name, config, o.Threads, o.Seconds);
+            progress.Line(o.Json ? r.ToJsonString() : Inv(
+                $"{name,-7}  {config.PrecisionName,-9}  {(batch == train.Count ? "full" : batch.ToString(CultureInfo.InvariantCulture)),5}  {(double)r["examples_per_s"]!,10:N0}  {(double)r["seconds_per_epoch"]!,7:F2}  {(double)r["gflops"]!,6:F1}  {(double)r["roofline_gflops"]!,8:F1}  {(double)r["roofline_fraction"]!,8:P0}  {(double)r["bytes_per_step"]!,10:N0}  {(double)r["peak_working_set_mb"]!,7:F0}"));
         }
         return ReturnCode.Ok;
     }
 
-    static JsonObject Case(global::Functional.Data.Images images, string precision, int batch, int threads, double seconds)
+    static JsonObject Case(global::Functional.Data.Images images, string name, Config config, int threads, double seconds)
     {
+        int batch = config.Batch;
         Threads.Choose(threads, batch);
-        var config = new TrainConfig(Sizes, "sigmoid", "softmax", "ce", "normal-fanin", true, "sgd", 0.1, 0, 0, "mean", "unit", 1, precision, batch);
         var trainer = Api.CreateTrainer(config, images);
         int n = images.Count;
         int[] order = Api.Permutation(1, 0, n);
@@ -73,15 +95,17 @@ public static class BenchCommand
         double elapsed = clock.Elapsed.TotalSeconds;
         long bytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
 
-        double flopsPerExample = Api.FlopsPerExample(Sizes);
+        double flopsPerExample = Api.FlopsPerExample(config.Arch);
         double examplesPerSecond = steps * (double)batch / elapsed;
         double gflops = examplesPerSecond * flopsPerExample / 1e9;
-        double roofline = Roofline(precision, batch, seconds / 2) * flopsPerExample * batch / 1e9;
+        double roofline = Roofline(config, seconds / 2) * flopsPerExample * batch / 1e9;
 
         return new JsonObject
         {
+            ["network"] = name,
+            ["arch"] = config.LayersText,
             ["batch"] = batch,
-            ["precision"] = precision,
+            ["precision"] = config.PrecisionName,
             ["examples_per_s"] = examplesPerSecond,
             ["seconds_per_epoch"] = n / examplesPerSecond,
             ["gflops"] = gflops,
@@ -96,9 +120,10 @@ public static class BenchCommand
     }
 
     /// <summary>Matrix-product-only steps per second at this batch size (the ceiling a step can reach).</summary>
-    static double Roofline(string precision, int batch, double seconds)
+    static double Roofline(Config config, double seconds)
     {
-        var products = Api.MatrixProducts(Sizes, batch, precision);
+        int batch = config.Batch;
+        var products = Api.MatrixProducts(config.Arch, batch, config.Precision);
         for (int i = 0; i < Math.Max(3, 200 / batch); i++)
         {
             products();

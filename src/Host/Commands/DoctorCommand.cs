@@ -17,21 +17,17 @@ public static class DoctorCommand
     {
         var clock = Stopwatch.StartNew();
         var o = d.Train;
-        var config = TrainCommand.ConfigOf(o);
-        if (Api.Problem(config) is { } problem)
-        {
-            throw new UsageError(problem);
-        }
+        var config = o.Config;
         var train = Subset.First(Inputs.Load(o.Data.Train, o.Data.TrainLabels, Inputs.TrainImages), o.TrainCount);
         var test = Inputs.Load(o.Data.Test, o.Data.TestLabels, Inputs.TestImages);
-        Inputs.CheckFits(train, config.Sizes);
-        Inputs.CheckFits(test, config.Sizes);
+        Inputs.CheckFits(train, config);
+        Inputs.CheckFits(test, config);
         var s = new Subject(o, train, test);
         Threads.Choose(o.Threads, s.Batch);
         var log = Console.Out;
         if (!d.Json)
         {
-            log.WriteLine($"doctor {GradcheckCommand.Describe(config)}, {config.Optimizer} lr {config.Lr.ToString(CultureInfo.InvariantCulture)}, {(o.Batch <= 0 ? "full batch" : $"batch {o.Batch}")}, {o.Epochs} epochs, {o.Precision}{(o.Preset == "modern" ? "" : $", preset {o.Preset}")}");
+            log.WriteLine($"doctor {GradcheckCommand.Describe(config)}, {config.OptimizerName} lr {config.Lr.ToString(CultureInfo.InvariantCulture)}, {(config.Batch <= 0 ? "full batch" : $"batch {config.Batch}")}, {o.Epochs} epochs, {config.PrecisionName}{(o.Preset == "modern" ? "" : $", preset {o.Preset}")}");
             log.WriteLine($"data   train {train.Count:N0} images ({train.ImagesPath}), test {test.Count:N0} ({test.ImagesPath})");
         }
 

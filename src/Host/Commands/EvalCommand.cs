@@ -12,13 +12,13 @@ public static class EvalCommand
         Threads.Choose(o.Threads, 500);
         var model = ModelFile.Load(o.Model);
         var data = Inputs.Load(o.Data, o.DataLabels, Inputs.TestImages);
-        Inputs.CheckFits(data, model.Spec.Sizes);
+        Inputs.CheckFits(data, model.Spec);
         var images = Inputs.ToCore(data);
         var scaled = ModelFile.WithScale(model, o.Scale);
         var e = scaled.Evaluate(images);
         var log = Console.Out;
 
-        log.WriteLine($"model {ModelFile.Resolve(o.Model)}: {string.Join("-", model.Spec.Sizes)} {model.Spec.Hidden}/{model.Spec.Output}, {model.Spec.Precision}, scale {scaled.Spec.Scale}");
+        log.WriteLine($"model {ModelFile.Resolve(o.Model)}: {model.Spec.LayersText}, {model.Spec.PrecisionName}, scale {scaled.Spec.ScaleName}");
         log.WriteLine($"data  {data.ImagesPath}: {data.Count:N0} images");
         log.WriteLine(Inv($"accuracy: {100 * e.Accuracy:F2}% ({e.Confusion.Select((r, c) => r[c]).Sum():N0}/{e.Count:N0}), mean loss {e.Loss:F4}"));
         log.WriteLine();

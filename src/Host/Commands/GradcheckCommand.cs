@@ -17,16 +17,12 @@ public static class GradcheckCommand
     public static int Run(GradcheckOptions g)
     {
         var o = g.Train;
-        var config = TrainCommand.ConfigOf(o);
-        if (Api.Problem(config) is { } problem)
-        {
-            throw new UsageError(problem);
-        }
+        var config = o.Config;
         var train = Subset.First(Inputs.Load(o.Data.Train, o.Data.TrainLabels, Inputs.TrainImages), o.TrainCount);
-        Inputs.CheckFits(train, config.Sizes);
+        Inputs.CheckFits(train, config);
         Threads.Choose(o.Threads, g.Examples);
         int examples = Math.Min(g.Examples, train.Count);
-        var layers = Api.CheckGradients(config, Inputs.ToCore(train), examples, g.Params, o.Seed);
+        var layers = Api.CheckGradients(config, Inputs.ToCore(train), examples, g.Params, config.Seed);
         bool pass = layers.All(Api.GradCheckPassed);
 
         if (g.Json)
@@ -50,16 +46,17 @@ public static class GradcheckCommand
         return pass ? ReturnCode.Ok : ReturnCode.CheckFailed;
     }
 
-    /// <summary>Weights and biases of layer <paramref name="l"/> (0-based).</summary>
-    public static int Parameters(TrainConfig c, int l) => c.Sizes[l] * c.Sizes[l + 1] + (c.Bias ? c.Sizes[l + 1] : 0);
+    /// <summary>The parameters of layer <paramref name="l"/> (0-based): all its tensors.</summary>
+    public static int Parameters(Config c, int l) => Api.ParameterCounts(c.Arch)[l];
 
-    public static string Describe(TrainConfig c) => Inv(
-        $"{string.Join("-", c.Sizes)} {c.Hidden}/{c.Output} {c.Loss}{(c.Bias ? "" : " no-bias")}, init {c.Init}, scale {c.Scale}, reduction {c.Reduction}, l2 {c.L2}, seed {c.Seed}");
+    public static string Describe(Config c) => Inv(
+        $"{c.LayersText}; {c.LossName}, init {c.InitName}, scale {c.ScaleName}, reduction {c.ReductionName}, l2 {c.L2}, seed {c.Seed}");
 
     /// <summary>One layer's figures as JSON (layers numbered from 1, as printed).</summary>
-    public static JsonObject LayerJson(TrainConfig c, GradCheck.LayerCheck r) => new()
+    public static JsonObject LayerJson(Config c, GradCheck.LayerCheck r) => new()
     {
         ["layer"] = r.Layer + 1,
+        ["kind"] = Api.LayerText(c.Arch, r.Layer),
         ["parameters"] = Parameters(c, r.Layer),
         ["checked"] = r.Checked,
         ["measured"] = r.Measured,
@@ -72,7 +69,7 @@ public static class GradcheckCommand
         ["verdict"] = Api.GradCheckVerdict(r),
     };
 
-    static JsonObject Report(TrainConfig c, TrainOptions o, int examples, GradCheck.LayerCheck[] layers, bool pass) => new()
+    static JsonObject Report(Config c, TrainOptions o, int examples, GradCheck.LayerCheck[] layers, bool pass) => new()
     {
         ["command"] = "gradcheck",
         ["pass"] = pass,

@@ -11,7 +11,7 @@ public static class PredictCommand
         Threads.Choose(o.Threads, 1);
         var model = ModelFile.Load(o.Model);
         var data = Inputs.Load(o.Data, o.DataLabels, Inputs.TestImages);
-        Inputs.CheckFits(data, model.Spec.Sizes);
+        Inputs.CheckFits(data, model.Spec);
         if (o.Index < 0 || o.Index >= data.Count)
         {
             throw new UsageError($"--index {o.Index} is outside {data.ImagesPath}, which holds images 0..{data.Count - 1}");

@@ -19,7 +19,7 @@ public static class ReplayCommand
         Threads.Choose(o.Threads > 0 ? o.Threads : run.Threads, run.Config.Batch);
         WarnIfEnvironmentDiffers(run);
         var (train, _) = run.LoadData(Console.Error);
-        Inputs.CheckFits(train, run.Config.Sizes);
+        Inputs.CheckFits(train, run.Config);
         var journal = Journal.Steps(o.Run, Console.Error);
         var checkpoint = Checkpoints.NewestValid(o.Run, run, o.Step - 1, Console.Error);
         var coreTrain = Inputs.ToCore(train);
@@ -131,9 +131,9 @@ public static class ReplayCommand
     static void Inspect(ReplayOptions o, RunFile run, global::Functional.Data.Images images, Trainer trainer, int[] order, int offset, int count, long step, int epoch)
     {
         var log = Console.Out;
-        if (o.Precision == "float64")
+        if (o.Precision is { } p && p.Value.IsFloat64)
         {
-            log.WriteLine($"step {step} (epoch {epoch + 1}, examples {offset}..{offset + count - 1} of the epoch): gradients in {trainer.Model.Spec.Precision} against float64");
+            log.WriteLine($"step {step} (epoch {epoch + 1}, examples {offset}..{offset + count - 1} of the epoch): gradients in {trainer.Model.Spec.PrecisionName} against float64");
             log.WriteLine("  layer   relative L2      max |Δ|       cosine");
             foreach (var d in trainer.Drift(order, offset, count))
             {

@@ -18,8 +18,8 @@ public static class ResumeCommand
         // The run's own thread count by default: a different one may round differently.
         Threads.Choose(o.Threads > 0 ? o.Threads : run.Threads, run.Config.Batch);
         var (train, test) = run.LoadData(Console.Error);
-        Inputs.CheckFits(train, run.Config.Sizes);
-        Inputs.CheckFits(test, run.Config.Sizes);
+        Inputs.CheckFits(train, run.Config);
+        Inputs.CheckFits(test, run.Config);
         var checkpoint = Checkpoints.NewestValid(o.Run, run, long.MaxValue, Console.Error);
         var trainer = Checkpoints.Restore(run, Inputs.ToCore(train), checkpoint);
         var start = checkpoint?.At ?? new Position(0, 0, 0);

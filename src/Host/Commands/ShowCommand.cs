@@ -18,12 +18,8 @@ public static class ShowCommand
         if (o.Model is { } path)
         {
             var model = ModelFile.Load(path);
-            Inputs.CheckFits(data, model.Spec.Sizes);
-            if (o.Scale is { } s && s != model.Spec.Scale)
-            {
-                var sp = model.Spec;
-                model = Api.LoadModel(new ModelSpec(sp.Sizes, sp.Hidden, sp.Output, sp.Bias, s, sp.Precision), model.Tensors());
-            }
+            Inputs.CheckFits(data, model.Spec);
+            model = ModelFile.WithScale(model, o.Scale);
             var images = Inputs.ToCore(data);
             predictions = [.. Enumerable.Range(o.Start, count).Select(i => ArgMax(model.Outputs(images, i)))];
         }

@@ -9,17 +9,13 @@ public static class TrainCommand
 {
     public static int Run(TrainOptions o)
     {
-        var config = ConfigOf(o);
-        if (Api.Problem(config) is { } problem)
-        {
-            throw new UsageError(problem);
-        }
+        var config = o.Config;
         var train = Subset.First(Inputs.Load(o.Data.Train, o.Data.TrainLabels, Inputs.TrainImages), o.TrainCount);
         var test = Inputs.Load(o.Data.Test, o.Data.TestLabels, Inputs.TestImages);
-        Inputs.CheckFits(train, config.Sizes);
-        Inputs.CheckFits(test, config.Sizes);
+        Inputs.CheckFits(train, config);
+        Inputs.CheckFits(test, config);
 
-        int batch = o.Batch <= 0 || o.Batch >= train.Count ? train.Count : o.Batch;
+        int batch = config.Batch <= 0 || config.Batch >= train.Count ? train.Count : config.Batch;
         Threads.Choose(o.Threads, batch);
         string dir = RunFolder.Create(o.Run);
         // The lock first, then the check: two trains into one new folder cannot both pass it.
@@ -30,7 +26,7 @@ public static class TrainCommand
         }
         var log = Console.Out;
 
-        log.WriteLine($"train {Describe(config)}, {(o.Batch <= 0 ? "full batch" : $"batch {o.Batch}")}, {o.Epochs} epochs, {o.Precision}, seed {o.Seed}{(o.Preset == "modern" ? "" : $", preset {o.Preset}")}");
+        log.WriteLine($"train {Api.Describe(config)}, {(config.Batch <= 0 ? "full batch" : $"batch {config.Batch}")}, {o.Epochs} epochs, {config.PrecisionName}, seed {config.Seed}{(o.Preset == "modern" ? "" : $", preset {o.Preset}")}");
         log.WriteLine($"data  train {train.Count:N0} images ({train.ImagesPath}), test {test.Count:N0} ({test.ImagesPath})");
         log.WriteLine($"blas  {Api.BlasDescription()}");
         log.WriteLine($"run   {dir}");
@@ -43,11 +39,4 @@ public static class TrainCommand
         var trainer = Api.CreateTrainer(config, Inputs.ToCore(train));
         return TrainLoop.Run(run, dir, trainer, train, test, new Position(0, 0, 0), "", o.Quiet);
     }
-
-    public static TrainConfig ConfigOf(TrainOptions o) => new(
-        o.Network.Layers, o.Network.Activation, o.Network.Output, o.Network.Loss, o.Network.Init, o.Network.Bias,
-        o.Optimizer, o.Lr, o.L2, o.Momentum, o.Reduction, o.Data.Scale, o.Seed, o.Precision, o.Batch);
-
-    static string Describe(TrainConfig c) => string.Create(CultureInfo.InvariantCulture,
-        $"{string.Join("-", c.Sizes)} {c.Hidden}/{c.Output} {c.Loss}{(c.Bias ? "" : " no-bias")}, init {c.Init}, {c.Optimizer} lr {c.Lr}{(c.L2 > 0 ? $" l2 {c.L2}" : "")}, scale {c.Scale}, reduction {c.Reduction}");
 }

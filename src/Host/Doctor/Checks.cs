@@ -25,7 +25,7 @@ public static class Checks
         long nonFinite = train.NonFinite + test.NonFinite;
         double lo = Math.Min(train.Min, test.Min), hi = Math.Max(train.Max, test.Max);
         string figure = Inv(
-            $"train {train.Count:N0} / test {test.Count:N0} images of {train.Features} = {s.Config.Sizes[0]} inputs; labels {least}–{most} per class; inputs {lo:F3}..{hi:F3}, mean {train.Mean:F3} sd {train.Std:F3}; {nonFinite} NaN/Inf; {shared} test images also in train");
+            $"train {train.Count:N0} / test {test.Count:N0} images of {train.Features} = {s.Config.Inputs} inputs; labels {least}–{most} per class; inputs {lo:F3}..{hi:F3}, mean {train.Mean:F3} sd {train.Std:F3}; {nonFinite} NaN/Inf; {shared} test images also in train");
         var data = new JsonObject
         {
             ["train_count"] = train.Count,
@@ -49,10 +49,10 @@ public static class Checks
         }
         if (lo < 0 || hi > 1)
         {
-            string to = s.Config.Scale == "offset" ? "seed" : "unit";
+            string to = s.Config.Scale.IsOffset ? "seed" : "unit";
             fixes.Set("--scale", to);
             return new Finding("data", Status.Warn, figure,
-                Inv($"inputs run {lo:F3}..{hi:F3}, outside [0, 1]{(s.Config.Scale == "offset" ? ": x/255·0.99+0.1 lifts the blank background to 0.1, so every one of the 784 inputs pushes on every hidden unit" : "")}."),
+                Inv($"inputs run {lo:F3}..{hi:F3}, outside [0, 1]{(s.Config.Scale.IsOffset ? ": x/255·0.99+0.1 lifts the blank background to 0.1, so every one of the 784 inputs pushes on every hidden unit" : "")}."),
                 $"--scale {to} ({(to == "seed" ? "x/255·0.99+0.01, the book's formula" : "x/255")}).")
             { Data = data };
         }
@@ -89,8 +89,8 @@ public static class Checks
         double measured = probe.Loss(s.TrainCore, sample);
         double expected = probe.UninformedLoss(s.TrainCore, sample);
         double ratio = measured / expected;
-        bool softmax = s.Config.Output == "softmax";
-        string rule = (s.Config.Loss, softmax) switch
+        bool softmax = s.Config.OutputActivation.IsSoftmax;
+        string rule = (s.Config.LossName, softmax) switch
         {
             ("ce", true) => Inv($"ln {s.Classes} = {expected:F3}, cross-entropy of a uniform softmax"),
             ("mse", false) => Inv($"{expected:F3} = ½·Σ_k (½ − y_k)², MSE of sigmoid outputs at ½"),
@@ -116,8 +116,8 @@ public static class Checks
                 "check the targets and the loss.")
             { Data = data };
         }
-        string init = s.Config.Hidden == "relu" ? "he" : "normal-fanin";
-        bool canFix = s.Config.Init != init;
+        string init = s.Config.HasRelu ? "he" : "normal-fanin";
+        bool canFix = s.Config.InitName != init;
         if (canFix)
         {
             fixes.Set("--init", init);
@@ -131,7 +131,7 @@ public static class Checks
     public static Finding Gradients(Subject s)
     {
         const int examples = 10, perLayer = 50;
-        var layers = Api.CheckGradients(s.Config, s.TrainCore, examples, perLayer, s.Options.Seed);
+        var layers = Api.CheckGradients(s.Config, s.TrainCore, examples, perLayer, s.Config.Seed);
         bool pass = layers.All(Api.GradCheckPassed);
         string figure = string.Join("; ", layers.Select(r => Inv(
             $"layer {r.Layer + 1}: max rel err {r.MaxRelError:0.0e+00}, signs {100 * (r.SignAgreement):F0}%, ‖num‖/‖ana‖ {r.NormRatio:F3}")))
@@ -163,7 +163,7 @@ public static class Checks
                 Inv($"{n} training examples learnt to 100% in {steps} steps (bound {Probes.OverfitSteps}, batch {batch})"))
             { Data = data };
         }
-        bool sum = s.Config.Reduction == "sum" && batch > 1;
+        bool sum = s.Config.Reduction.IsSum && batch > 1;
         if (sum)
         {
             fixes.Set("--reduction", "mean");
@@ -211,7 +211,7 @@ public static class Checks
         var data = new JsonArray();
         Status status = Status.Pass;
         string? cause = null, fix = null;
-        bool sum = s.Config.Reduction == "sum" && s.Batch > 1;
+        bool sum = s.Config.Reduction.IsSum && s.Batch > 1;
 
         // The most severe finding speaks for the line; the first one at that severity wins.
         void Raise(Status st, string c, string f)
@@ -269,7 +269,7 @@ public static class Checks
             {
                 Raise(h.Dead > FailUnits ? Status.Fail : Status.Warn,
                     Inv($"{100 * (h.Dead):F0}% of layer {l + 1}'s ReLUs output 0 for every example, so they never learn again."),
-                    s.Config.Init == "he" ? "a smaller --lr (see the sweep below)." : "--init he and a smaller --lr.");
+                    s.Config.Init.IsHe ? "a smaller --lr (see the sweep below)." : "--init he and a smaller --lr.");
             }
             if (double.IsFinite(ratio) && ratio > MaxUpdateRatio)
             {
@@ -323,16 +323,16 @@ public static class Checks
     {
         int n = s.Train.Count, b = s.Batch;
         bool full = b >= n && n > 1;
-        bool sum = s.Config.Reduction == "sum" && b > 1;
+        bool sum = s.Config.Reduction.IsSum && b > 1;
         double stride = sum ? b * s.Config.Lr : s.Config.Lr;
         string figure = Inv(
-            $"{(full ? $"full batch of {n:N0}" : $"batch {b}")}: {s.UpdatesPerEpoch:N0} update(s) per epoch, {s.TotalUpdates:N0} in {s.Options.Epochs} epochs; {(sum ? $"reduction sum: each update moves {b} × {s.Config.Lr} = {stride:G4} along the mean gradient" : $"reduction {s.Config.Reduction}, step {s.Config.Lr} along the mean gradient")}");
+            $"{(full ? $"full batch of {n:N0}" : $"batch {b}")}: {s.UpdatesPerEpoch:N0} update(s) per epoch, {s.TotalUpdates:N0} in {s.Options.Epochs} epochs; {(sum ? $"reduction sum: each update moves {b} × {s.Config.Lr} = {stride:G4} along the mean gradient" : $"reduction {s.Config.ReductionName}, step {s.Config.Lr} along the mean gradient")}");
         var data = new JsonObject
         {
             ["batch"] = b,
             ["updates_per_epoch"] = s.UpdatesPerEpoch,
             ["total_updates"] = s.TotalUpdates,
-            ["reduction"] = s.Config.Reduction,
+            ["reduction"] = s.Config.ReductionName,
             ["step_along_mean_gradient"] = stride,
         };
         if (full)
@@ -364,11 +364,11 @@ public static class Checks
     public static Finding Sweep(Subject s, Fixes fixes)
     {
         var fixedOptions = fixes.Apply(s.Options);
-        var config = Commands.TrainCommand.ConfigOf(fixedOptions);
-        int batch = Subject.BatchOf(fixedOptions.Batch, s.Train.Count);
+        var config = fixedOptions.Config;
+        int batch = Subject.BatchOf(config.Batch, s.Train.Count);
         double[] rates = Probes.SweepRates(config.Optimizer);
         int steps = Probes.SweepStepsAt(batch);
-        double[] losses = rates.Select(r => Probes.SweepLoss(s, Subject.WithLr(config, r), batch, steps)).ToArray();
+        double[] losses = rates.Select(r => Probes.SweepLoss(s, config.WithLr(r), batch, steps)).ToArray();
         // Short sweeps favour large rates (they make fast early progress and pay later, and on a few hundred
         // images they memorise), so the recommendation is the smallest rate whose loss is within 10% (or 0.01)
         // of the lowest.
@@ -377,10 +377,10 @@ public static class Checks
         double rate = rates[best], current = config.Lr;
         string on = fixes.Any ? $" (with the fixes above: {fixes.Flags})" : "";
         string figure = Inv(
-            $"{config.Optimizer}, {steps} updates at batch {batch}, training loss: {string.Join(", ", rates.Select((r, i) => Inv($"{r:G3} → {(double.IsFinite(losses[i]) ? losses[i].ToString("F3", CultureInfo.InvariantCulture) : "diverged")}")))}; recommended {rate:G3}, the smallest within 10% (or 0.01) of the lowest{on}");
+            $"{config.OptimizerName}, {steps} updates at batch {batch}, training loss: {string.Join(", ", rates.Select((r, i) => Inv($"{r:G3} → {(double.IsFinite(losses[i]) ? losses[i].ToString("F3", CultureInfo.InvariantCulture) : "diverged")}")))}; recommended {rate:G3}, the smallest within 10% (or 0.01) of the lowest{on}");
         var data = new JsonObject
         {
-            ["optimizer"] = config.Optimizer,
+            ["optimizer"] = config.OptimizerName,
             ["steps"] = steps,
             ["batch"] = batch,
             ["rates"] = new JsonArray(rates.Select(r => (JsonNode)r).ToArray()),

@@ -41,7 +41,7 @@ public static class Probes
         long limit = Math.Min(s.TotalUpdates, Math.Max(s.UpdatesPerEpoch, ShortRunUpdates));
         Step.StepReport first = default, last = default;
         long k = 0, diverged = -1;
-        foreach (var (order, offset, count) in Subject.Schedule(s.Options.Seed, s.Train.Count, s.Batch))
+        foreach (var (order, offset, count) in Subject.Schedule(s.Config.Seed, s.Train.Count, s.Batch))
         {
             var r = probe.Step(s.TrainCore, order, offset, count, k == 0 || k == limit - 1);
             if (k == 0)
@@ -77,7 +77,7 @@ public static class Probes
         long steps = 0;
         for (int pass = 0; steps < OverfitSteps; pass++)
         {
-            int[] order = Api.Permutation(s.Options.Seed, pass, few.Count);
+            int[] order = Api.Permutation(s.Config.Seed, pass, few.Count);
             for (int offset = 0; offset < few.Count && steps < OverfitSteps; offset += batch)
             {
                 double loss = probe.Step(few, order, offset, Math.Min(batch, few.Count - offset), false).Loss;
@@ -97,16 +97,16 @@ public static class Probes
     }
 
     /// <summary>The rates a sweep tries for this optimiser.</summary>
-    public static double[] SweepRates(string optimizer) => optimizer == "adam"
+    public static double[] SweepRates(Optim.OptimizerSpec optimizer) => optimizer.IsAdam
         ? [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
         : [0.01, 0.03, 0.1, 0.3, 1.0];
 
     /// <summary>Mean training loss per example after <paramref name="steps"/> updates at this rate (+∞ if it diverged).</summary>
-    public static double SweepLoss(Subject s, TrainConfig config, int batch, int steps)
+    public static double SweepLoss(Subject s, Config config, int batch, int steps)
     {
         var probe = Api.CreateProbe(config);
         long k = 0;
-        foreach (var (order, offset, count) in Subject.Schedule(s.Options.Seed, s.Train.Count, batch))
+        foreach (var (order, offset, count) in Subject.Schedule(s.Config.Seed, s.Train.Count, batch))
         {
             if (!double.IsFinite(probe.Step(s.TrainCore, order, offset, count, false).Loss))
             {

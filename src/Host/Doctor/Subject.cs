@@ -9,16 +9,16 @@ public sealed class Subject
     public Subject(TrainOptions options, LabeledImages train, LabeledImages test)
     {
         Options = options;
-        Config = Commands.TrainCommand.ConfigOf(options);
+        Config = options.Config;
         Train = train;
         Test = test;
         TrainCore = Inputs.ToCore(train);
         TestCore = Inputs.ToCore(test);
-        Batch = BatchOf(options.Batch, train.Count);
+        Batch = BatchOf(options.Config.Batch, train.Count);
     }
 
     public TrainOptions Options { get; }
-    public TrainConfig Config { get; }
+    public Config Config { get; }
     public LabeledImages Train { get; }
     public LabeledImages Test { get; }
     public global::Functional.Data.Images TrainCore { get; }
@@ -27,7 +27,7 @@ public sealed class Subject
     /// <summary>Examples per update (the training set's size for full batch).</summary>
     public int Batch { get; }
 
-    public int Classes => Config.Sizes[^1];
+    public int Classes => Config.Classes;
     public int UpdatesPerEpoch => (Train.Count + Batch - 1) / Batch;
     public long TotalUpdates => (long)UpdatesPerEpoch * Options.Epochs;
 
@@ -36,21 +36,20 @@ public sealed class Subject
     /// <summary>The first <paramref name="n"/> training examples' indices.</summary>
     public int[] Sample(int n) => Enumerable.Range(0, Math.Min(n, Train.Count)).ToArray();
 
-    /// <summary>The batches train would visit, epoch after epoch, without end: (order, offset, count).</summary>
+    /// <summary>The batches train would visit, step after step, without end: (order, offset, count).</summary>
     public static IEnumerable<(int[] Order, int Offset, int Count)> Schedule(int seed, int n, int batch)
     {
-        for (int epoch = 0; ; epoch++)
+        int[] order = [];
+        int epoch = -1;
+        for (long step = 1; ; step++)
         {
-            int[] order = Api.Permutation(seed, epoch, n);
-            for (int offset = 0; offset < n; offset += batch)
+            var b = Api.BatchOfStep(n, batch, step);
+            if (b.Epoch != epoch)
             {
-                yield return (order, offset, Math.Min(batch, n - offset));
+                epoch = b.Epoch;
+                order = Api.Permutation(seed, epoch, n);
             }
+            yield return (order, b.Offset, b.Count);
         }
     }
-
-    /// <summary>The same configuration with another learning rate.</summary>
-    public static TrainConfig WithLr(TrainConfig c, double lr) => new(
-        c.Sizes, c.Hidden, c.Output, c.Loss, c.Init, c.Bias, c.Optimizer, lr, c.L2, c.Momentum, c.Reduction, c.Scale,
-        c.Seed, c.Precision, c.Batch);
 }

@@ -69,7 +69,7 @@ public static class Divergence
         Console.Out.Flush();
         var err = Console.Error;
         err.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"functional: training stopped at step {step} (epoch {epoch + 1}): {what}; {culprit}. The learning rate {run.Config.Lr} is probably too high for {run.Config.Optimizer}."));
+            $"functional: training stopped at step {step} (epoch {epoch + 1}): {what}; {culprit}. The learning rate {run.Config.Lr} is probably too high for {run.Config.OptimizerName}."));
         string kept = lastCheckpoint > 0 && File.Exists(Checkpoints.PathFor(dir, lastCheckpoint))
             ? $"the last good checkpoint {Checkpoints.PathFor(dir, lastCheckpoint)} (step {lastCheckpoint}) is kept; the bad state was not written"
             : "no checkpoint was written (the bad state was not saved)";

@@ -13,7 +13,7 @@ public sealed record DataRef(string Path, string Sha256);
 /// checkpoint and journal cadence, BLAS backend and threads, code version), plus its results so far.
 /// </summary>
 public sealed record RunFile(
-    TrainConfig Config,
+    Config Config,
     int Epochs,
     int CheckpointEvery,
     int JournalEvery,
@@ -36,7 +36,7 @@ public sealed record RunFile(
 
     public static DataRef Ref(string path) => new(System.IO.Path.GetFullPath(path), RunFolder.Sha256(path));
 
-    public static RunFile Of(TrainConfig config, int epochs, int checkpointEvery, int journalEvery,
+    public static RunFile Of(Config config, int epochs, int checkpointEvery, int journalEvery,
         LabeledImages train, LabeledImages test) => new(
         config, epochs, checkpointEvery, journalEvery,
         Ref(train.ImagesPath), Ref(train.LabelsPath), Ref(test.ImagesPath), Ref(test.LabelsPath),
@@ -45,39 +45,47 @@ public sealed record RunFile(
     /// <summary>A stable hash of the maths of the run (config, batch and data), stored in each checkpoint.</summary>
     public string ConfigHash()
     {
-        var c = Config;
-        string text = string.Join("|", string.Join(",", c.Sizes), c.Hidden, c.Output, c.Loss, c.Init, c.Bias,
-            c.Optimizer, c.Lr.ToString("R", CultureInfo.InvariantCulture), c.L2.ToString("R", CultureInfo.InvariantCulture),
-            c.Momentum.ToString("R", CultureInfo.InvariantCulture), c.Reduction, c.Scale, c.Seed, c.Precision, c.Batch,
-            TrainImages.Sha256, TrainLabels.Sha256, TrainCount);
+        string text = string.Join("|", Api.ConfigFields(Config).Select(f => $"{f.Key}={f.Value}"))
+            + $"|{TrainImages.Sha256}|{TrainLabels.Sha256}|{TrainCount}";
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+    }
+
+    /// <summary>run.json's "config": the configuration's fields, numbers as JSON numbers.</summary>
+    public static JsonObject ConfigJson(Config config)
+    {
+        var o = new JsonObject();
+        foreach (var (key, value) in Api.ConfigFields(config))
+        {
+            o[key] = key is "lr" or "l2" or "momentum" ? JsonValue.Create(double.Parse(value, CultureInfo.InvariantCulture))
+                : key is "seed" or "batch" ? JsonValue.Create(int.Parse(value, CultureInfo.InvariantCulture))
+                : JsonValue.Create(value);
+        }
+        return o;
+    }
+
+    /// <summary>Reads a "config" object back (also the pre-architecture form with "sizes", "hidden", "output", "bias").</summary>
+    public static Config ConfigOf(JsonObject c)
+    {
+        string? Get(string key) => c[key] switch
+        {
+            null => null,
+            JsonArray a => string.Join(",", a.Select(n => n?.ToString())),
+            JsonValue v when v.TryGetValue(out string? s) => s,
+            JsonValue v when v.TryGetValue(out bool b) => b ? "true" : "false",
+            JsonValue v when v.TryGetValue(out double d) => d.ToString("R", CultureInfo.InvariantCulture),
+            JsonNode n => n.ToJsonString(),
+        };
+        var parsed = Api.ConfigOfFields(Get);
+        return parsed.Ok ? parsed.Value : throw new FormatException(parsed.Error);
     }
 
     public JsonObject ToJson(JsonObject? results = null)
     {
-        var c = Config;
         var o = new JsonObject
         {
             ["format"] = Format,
             ["code_version"] = CodeVersion,
-            ["config"] = new JsonObject
-            {
-                ["sizes"] = new JsonArray(c.Sizes.Select(s => (JsonNode)s).ToArray()),
-                ["hidden"] = c.Hidden,
-                ["output"] = c.Output,
-                ["loss"] = c.Loss,
-                ["init"] = c.Init,
-                ["bias"] = c.Bias,
-                ["optimizer"] = c.Optimizer,
-                ["lr"] = c.Lr,
-                ["l2"] = c.L2,
-                ["momentum"] = c.Momentum,
-                ["reduction"] = c.Reduction,
-                ["scale"] = c.Scale,
-                ["seed"] = c.Seed,
-                ["precision"] = c.Precision,
-                ["batch"] = c.Batch,
-            },
+            ["config"] = ConfigJson(Config),
             ["epochs"] = Epochs,
             ["train_count"] = TrainCount,
             ["preset"] = Preset,
@@ -127,13 +135,7 @@ public sealed record RunFile(
             {
                 throw new DataError(path, $"format is '{format}', expected '{Format}'");
             }
-            var c = o["config"]?.AsObject() ?? throw new DataError(path, "no 'config' object");
-            var config = new TrainConfig(
-                (c["sizes"] as JsonArray ?? throw new KeyNotFoundException("missing field 'sizes'")).Select(n => n!.GetValue<int>()).ToArray(),
-                Str(c, "hidden"), Str(c, "output"), Str(c, "loss"), Str(c, "init"), Get<bool>(c, "bias"),
-                Str(c, "optimizer"), Get<double>(c, "lr"), Get<double>(c, "l2"),
-                Get<double>(c, "momentum"), Str(c, "reduction"), Str(c, "scale"), Get<int>(c, "seed"),
-                Str(c, "precision"), Get<int>(c, "batch"));
+            var config = ConfigOf(o["config"]?.AsObject() ?? throw new DataError(path, "no 'config' object"));
             var d = o["data"]?.AsObject() ?? throw new DataError(path, "no 'data' object");
             JsonObject Obj(string key) => d[key] as JsonObject ?? throw new KeyNotFoundException($"missing field 'data.{key}'");
             DataRef R(string key) => new(Str(Obj(key), "path"), Str(Obj(key), "sha256"));
@@ -144,10 +146,6 @@ public sealed record RunFile(
                 TrainCount = o["train_count"]?.GetValue<int>() ?? 0,
                 Preset = o["preset"]?.GetValue<string>() ?? "modern",
             };
-            if (Api.Problem(config) is { } problem)
-            {
-                throw new DataError(path, $"config is not valid: {problem}");
-            }
             return run;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException or KeyNotFoundException or ArgumentException)

@@ -130,7 +130,7 @@ public static class TrainLoop
             ["epochs"] = epochs,
         });
         log.WriteLine($"model {modelPath}");
-        log.WriteLine($"predicted classes on test: {Histogram.Line(Histogram.Of(final.Predictions, run.Config.Sizes[^1]))}");
+        log.WriteLine($"predicted classes on test: {Histogram.Line(Histogram.Of(final.Predictions, run.Config.Classes))}");
         log.WriteLine($"plot  {Plots.TryCurves(dir)}");
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {100 * final.Accuracy:F2}%"));
         return ReturnCode.Ok;

@@ -1,0 +1,66 @@
+/// The roofline of a training step: its matrix products alone, on fixed buffers, through the same BLAS
+/// calls. A layer whose first parameter is a weight [out, in…] computes, per batch of B, the forward product
+/// [M × K]·[K × N] with N = out, K = Π in…, M = B·(output size / out) (B for dense layers, B·H'·W' for
+/// convolutions), then ∂L/∂W ([K × M]·[M × N]) and, after the first such layer, ∂L/∂x ([M × N]·[N × K]).
+module Functional.Benchmark
+
+open System
+open System.Numerics
+open Functional.Layers.Layer
+open Functional.Arch
+open Functional.Init
+
+/// (M, N, K) of each layer's forward product at batch `batch`.
+let products (arch: Arch) (batch: int) : (int * int * int)[] =
+    match Arch.shapes arch with
+    | Error e -> invalidArg "arch" e
+    | Ok shapes ->
+        [|
+            for l in 0 .. arch.Layers.Length - 1 do
+                match arch.Layers[l].Params shapes[l] with
+                | ps when ps.Length > 0 && ps[0].Decays && ps[0].Shape.Length >= 2 ->
+                    let n = ps[0].Shape[0]
+                    let k = Array.fold (*) 1 ps[0].Shape[1..]
+                    yield batch * (Shape.size shapes[l + 1] / n), n, k
+                | _ -> ()
+        |]
+
+/// An action running only the matrix products of one training step: time it for the roofline.
+let action<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (arch: Arch)
+    (batch: int)
+    : Action =
+    let shapes = products arch batch
+    let rng = Rng.For(0, 0)
+
+    let random n =
+        Array.init n (fun _ -> 'T.CreateTruncating(rng.NextDouble() - 0.5))
+
+    let bufs =
+        shapes
+        |> Array.map (fun (m, n, k) -> random (m * k), random (k * n), random (m * n), random (k * n), random (m * k))
+
+    Action(fun () ->
+        for i in 0 .. shapes.Length - 1 do
+            let m, n, k = shapes[i]
+            let x, w, y, _, _ = bufs[i]
+
+            if m = 1 then
+                Tensor.gemv 'T.One (w, k, n) true x 'T.Zero y
+            else
+                Tensor.gemm 'T.One (x, m, k) false (w, k, n) false 'T.Zero (y, m, n)
+
+        for i in shapes.Length - 1 .. -1 .. 0 do
+            let m, n, k = shapes[i]
+            let x, w, y, dw, dx = bufs[i]
+
+            if m = 1 then
+                Tensor.ger 'T.One x y (dw, k, n)
+            else
+                Tensor.gemm 'T.One (x, m, k) true (y, m, n) false 'T.Zero (dw, k, n)
+
+            if i > 0 then
+                if m = 1 then
+                    Tensor.gemv 'T.One (w, k, n) false y 'T.Zero dx
+                else
+                    Tensor.gemm 'T.One (y, m, n) false (w, k, n) true 'T.Zero (dx, m, k))

@@ -1,0 +1,278 @@
+/// Everything that defines a training run's maths, typed: the one place its defaults are written.
+/// `fields` and `ofFields` are its text form (run.json's "config" object), so a run written today is read back
+/// into the same value.
+namespace Functional
+
+open System
+open System.Globalization
+open Functional.Activations
+open Functional.Losses
+open Functional.Init
+open Functional.Optim
+open Functional.Data
+open Functional.Arch
+open Functional.Step
+
+type Precision =
+    | Float32
+    | Float64
+
+module Precision =
+    let name =
+        function
+        | Float32 -> "float32"
+        | Float64 -> "float64"
+
+    let tryParse (s: string) =
+        match s.Trim().ToLowerInvariant() with
+        | "float32" -> Some Float32
+        | "float64" -> Some Float64
+        | _ -> None
+
+type Config =
+    {
+        Arch: Arch
+        Loss: Loss
+        Reduction: Reduction
+        Init: Init
+        Optimizer: OptimizerSpec
+        /// L2 decay λ on weights (not biases).
+        L2: float
+        Scale: Scale
+        Seed: int
+        Precision: Precision
+        /// Examples per step; 0 = the whole training set.
+        Batch: int
+    }
+
+    member c.Lr = OptimizerSpec.lr c.Optimizer
+    member c.PrecisionName = Precision.name c.Precision
+    member c.ScaleName = Scale.name c.Scale
+    member c.LossName = Loss.name c.Loss
+    member c.InitName = Init.name c.Init
+    member c.ReductionName = Reduction.name c.Reduction
+    member c.OptimizerName = OptimizerSpec.name c.Optimizer
+    member c.ArchText = Arch.text c.Arch
+    member c.LayersText = Arch.layersText c.Arch
+    member c.Inputs = Arch.inputs c.Arch
+    member c.Classes = Arch.classes c.Arch
+    member c.OutputActivation = Arch.output c.Arch
+    /// True when some layer uses ReLU (He initialisation suits it).
+    member c.HasRelu = c.Arch.Layers |> Array.exists (fun l -> l.Activation = Relu)
+    member c.Hyper: Hyper =
+        {
+            Loss = c.Loss
+            Reduction = c.Reduction
+            L2 = c.L2
+            Optimizer = c.Optimizer
+            Seed = c.Seed
+        }
+
+    member c.WithArch arch = { c with Arch = arch }
+    member c.WithSeed seed = { c with Seed = seed }
+    member c.WithBatch batch = { c with Batch = batch }
+    member c.WithPrecision precision = { c with Precision = precision }
+    member c.WithScale scale = { c with Scale = scale }
+    member c.WithInit init = { c with Init = init }
+    member c.WithReduction reduction = { c with Reduction = reduction }
+    member c.WithL2 l2 = { c with L2 = l2 }
+
+    /// The same optimiser with another learning rate.
+    member c.WithLr(lr: float) =
+        { c with
+            Optimizer =
+                match c.Optimizer with
+                | Sgd _ -> Sgd lr
+                | Momentum(_, mu) -> Momentum(lr, mu)
+                | Adam(_, b1, b2, eps) -> Adam(lr, b1, b2, eps)
+        }
+
+type internal ResultBuilder() =
+    member _.Bind(r: Result<'a, string>, f: 'a -> Result<'b, string>) = Result.bind f r
+    member _.Return(x: 'a) : Result<'a, string> = Ok x
+    member _.ReturnFrom(r: Result<'a, string>) = r
+
+module Config =
+    let internal result = ResultBuilder()
+
+    /// The defaults: 784-512-10 ReLU/softmax, cross-entropy, He init, Adam 1e-3, L2 1e-4, batch 32, float32.
+    let defaults =
+        {
+            Arch = Arch.dense [| 784; 512; 10 |] Relu Softmax true
+            Loss = CrossEntropy
+            Reduction = Mean
+            Init = He
+            Optimizer = OptimizerSpec.adam 1e-3
+            L2 = 1e-4
+            Scale = Unit
+            Seed = 1
+            Precision = Float32
+            Batch = 32
+        }
+
+    /// The learning rate an optimiser starts from unless told otherwise.
+    let defaultLr =
+        function
+        | "adam" -> 1e-3
+        | _ -> 0.1
+
+    let defaultMomentum = 0.9
+
+    /// Why this configuration cannot train, or None.
+    let problem (c: Config) =
+        match Arch.problem c.Arch with
+        | Some p -> Some p
+        | None ->
+            let lr = c.Lr
+
+            if not (Double.IsFinite lr) || lr <= 0.0 then
+                Some(sprintf "the learning rate must be > 0, but is %g" lr)
+            elif not (Double.IsFinite c.L2) || c.L2 < 0.0 then
+                Some(sprintf "l2 must be >= 0, but is %g" c.L2)
+            elif c.Batch < 0 then
+                Some(sprintf "the batch size must be >= 0 (0 = full batch), but is %d" c.Batch)
+            else
+                match c.Optimizer with
+                | Momentum(_, mu) when not (mu >= 0.0 && mu < 1.0) ->
+                    Some(sprintf "momentum must be in [0, 1), but is %g" mu)
+                | _ -> None
+
+    let private g (x: float) = x.ToString("R", CultureInfo.InvariantCulture)
+
+    /// The configuration as (key, text) pairs, in a fixed order: run.json's "config" object, and what a
+    /// checkpoint's config hash is computed from.
+    let fields (c: Config) : (string * string)[] =
+        let mu =
+            match c.Optimizer with
+            | Momentum(_, mu) -> mu
+            | _ -> defaultMomentum
+
+        [|
+            "arch", Arch.text c.Arch
+            "loss", Loss.name c.Loss
+            "init", Init.name c.Init
+            "optimizer", OptimizerSpec.name c.Optimizer
+            "lr", g c.Lr
+            "l2", g c.L2
+            "momentum", g mu
+            "reduction", Reduction.name c.Reduction
+            "scale", Scale.name c.Scale
+            "seed", string c.Seed
+            "precision", Precision.name c.Precision
+            "batch", string c.Batch
+        |]
+
+    /// The optimiser of this name with this rate (and momentum coefficient, for momentum).
+    let optimizer (name: string) (lr: float) (mu: float) =
+        match name.Trim().ToLowerInvariant() with
+        | "sgd" -> Ok(Sgd lr)
+        | "momentum" -> Ok(Momentum(lr, mu))
+        | "adam" -> Ok(OptimizerSpec.adam lr)
+        | s -> Error(sprintf "unknown optimizer '%s' (expected sgd, momentum or adam)" s)
+
+    /// Reads `fields`' pairs back; a missing or unknown value is an error naming its key. Files written before
+    /// architectures existed ("sizes", "hidden", "output", "bias") are read as the dense network they describe.
+    let ofFields (get: string -> string option) : Result<Config, string> =
+        let need key =
+            match get key with
+            | Some v -> Ok v
+            | None -> Error(sprintf "missing field '%s'" key)
+
+        let parse key (f: string -> 'a option) (expected: string) =
+            need key
+            |> Result.bind (fun v ->
+                match f v with
+                | Some x -> Ok x
+                | None -> Error(sprintf "field '%s' is '%s', expected %s" key v expected))
+
+        let number key =
+            parse
+                key
+                (fun v ->
+                    match Double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture) with
+                    | true, x -> Some x
+                    | _ -> None)
+                "a number"
+
+        let integer key =
+            parse
+                key
+                (fun v ->
+                    match Int32.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture) with
+                    | true, x -> Some x
+                    | _ -> None)
+                "an integer"
+
+        let arch =
+            match get "arch" with
+            | Some text ->
+                Arch.parse [| 784 |] text
+            | None ->
+                need "sizes"
+                |> Result.bind (fun sizes ->
+                    let parts = sizes.Split(',', StringSplitOptions.RemoveEmptyEntries)
+
+                    match parts |> Array.map (fun p -> Int32.TryParse(p.Trim())) with
+                    | ps when ps.Length >= 2 && ps |> Array.forall fst ->
+                        let sizes = ps |> Array.map snd
+
+                        parse "hidden" Activation.tryParse "an activation"
+                        |> Result.bind (fun hidden ->
+                            parse "output" Activation.tryParse "an activation"
+                            |> Result.bind (fun output ->
+                                parse "bias" (fun b -> Some(b = "true" || b = "True")) "true or false"
+                                |> Result.map (fun bias -> Arch.dense sizes hidden output bias)))
+                    | _ -> Error(sprintf "field 'sizes' is '%s', expected sizes like 784,512,10" sizes))
+
+        result {
+            let! arch = arch
+            let! loss = parse "loss" Loss.tryParse "mse or ce"
+            let! init = parse "init" Init.tryParse "normal-fanin, normal-fanout, xavier or he"
+            let! lr = number "lr"
+            let! l2 = number "l2"
+            let! mu = number "momentum"
+            let! optName = need "optimizer"
+            let! opt = optimizer optName lr mu
+            let! reduction = parse "reduction" Reduction.tryParse "mean or sum"
+            let! scale = parse "scale" Scale.tryParse "unit, seed or offset"
+            let! seed = integer "seed"
+            let! precision = parse "precision" Precision.tryParse "float32 or float64"
+            let! batch = integer "batch"
+
+            let c =
+                {
+                    Arch = arch
+                    Loss = loss
+                    Reduction = reduction
+                    Init = init
+                    Optimizer = opt
+                    L2 = l2
+                    Scale = scale
+                    Seed = seed
+                    Precision = precision
+                    Batch = batch
+                }
+
+            return!
+                match problem c with
+                | Some p -> Error p
+                | None -> Ok c
+        }
+
+    /// One line for logs: "input 784, dense 512 relu, dense 10 softmax; ce, init he, adam lr 0.001 l2 0.0001, …".
+    let describe (c: Config) =
+        String.Format(
+            CultureInfo.InvariantCulture,
+            "{0}; {1}, init {2}, {3} lr {4}{5}, scale {6}, reduction {7}",
+            Arch.layersText c.Arch,
+            Loss.name c.Loss,
+            Init.name c.Init,
+            OptimizerSpec.name c.Optimizer,
+            c.Lr,
+            (if c.L2 > 0.0 then
+                 " l2 " + c.L2.ToString(CultureInfo.InvariantCulture)
+             else
+                 ""),
+            Scale.name c.Scale,
+            Reduction.name c.Reduction
+        )

@@ -1,0 +1,158 @@
+/// A training run in progress for the host: the state of `Step.stepInPlace` held in one place, with one
+/// workspace per batch size, plus what replay and the journal ask of a step (hashes, named tensors, the
+/// batch, gradients, float64 drift, numeric gradients).
+namespace Functional
+
+open System
+open System.Collections.Generic
+open System.Numerics
+open Functional.Arch
+open Functional.Network
+open Functional.Optim
+open Functional.Data
+open Functional.Step
+
+/// What a measured step reports (per layer: all its tensors together).
+type StepSummary =
+    {
+        Loss: float
+        GradNorms: float[]
+        UpdateRatios: float[]
+        /// Per layer, the fraction of sigmoid/tanh units saturated (mean σ'(z) < 0.01) over the step's batch,
+        /// before its update; NaN for other activations.
+        Saturation: float[]
+    }
+
+/// Each Step overwrites the state it holds (the fast, allocation-free path).
+[<AbstractClass>]
+type Trainer() =
+    /// Steps taken since the run began (restored with the state).
+    abstract StepCount: int64
+    /// Trains on examples order[offset .. offset+count−1] of the training images; returns the loss.
+    abstract Step: order: int[] * offset: int * count: int -> float
+    /// The same step, also measuring gradient norms and update ratios (same resulting bits as Step).
+    abstract StepMeasured: order: int[] * offset: int * count: int -> StepSummary
+    /// The current network (a live view: read it between steps).
+    abstract Model: Model
+    /// SHA-256 of every parameter's bytes (the journal's weights hash).
+    abstract WeightsHash: unit -> string
+    /// Weights and optimiser moments as named row-major tensors (a checkpoint's contents).
+    abstract State: unit -> NamedArray[]
+    /// The batch as fed to the network: inputs [n, features] and targets [n, classes], row-major.
+    abstract Batch: order: int[] * offset: int * count: int -> NamedArray[]
+    /// ∂L/∂θ of the current state on this batch (L2 included), named like the weights.
+    abstract Gradients: order: int[] * offset: int * count: int -> NamedArray[]
+    /// The same gradients recomputed in float64 from the same state, compared with this precision's.
+    abstract Drift: order: int[] * offset: int * count: int -> Snapshot.Drift[]
+
+    /// Analytic against numeric (float64 central differences) gradients on `perLayer` parameters a layer.
+    abstract CheckGradients:
+        order: int[] * offset: int * count: int * perLayer: int * seed: int -> GradCheck.LayerCheck[]
+
+type internal TrainerOf<'T
+    when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (config: Config, train: Images, restore: NamedArray[], startStep: int64) =
+    inherit Trainer()
+    let hyper = config.Hyper
+    let arch = config.Arch
+    let classes = Arch.classes arch
+    let scale = config.Scale
+    let net = Network.init<'T> config.Init config.Seed arch
+    let opt = Optim.init hyper.Optimizer net
+
+    do
+        if not (isNull restore) then
+            let find = Named.finder<'T> restore
+            Snapshot.load "" find arch net.Params
+            Snapshot.load "optimizer.m." find arch opt.M
+            Snapshot.load "optimizer.v." find arch opt.V
+
+    let mutable steps = startStep
+    // One workspace and batch buffer per batch size (an epoch has at most two: full and remainder).
+    let scratch = Dictionary<int, struct (Workspace<'T> * Batch<'T>)>()
+    let model = ModelOf<'T>(net, scale, config.Precision)
+
+    let prepared (order: int[]) offset count =
+        // Struct tuples: this runs every step and must not allocate.
+        let struct (ws, batch) =
+            match scratch.TryGetValue count with
+            | true, v -> v
+            | _ ->
+                let v =
+                    struct (Workspace.create<'T> arch count,
+                            {
+                                X = Tensor.zeros<'T> train.Features count
+                                Y = Tensor.zeros<'T> classes count
+                            })
+
+                scratch[count] <- v
+                v
+
+        gatherInto scale train order offset batch.X batch.Y
+        struct (ws, batch)
+
+
+    override _.StepCount = steps
+
+    override _.Step(order, offset, count) =
+        let struct (ws, batch) = prepared order offset count
+        let report = stepInPlace hyper batch ws false steps net opt
+        steps <- steps + 1L
+        report.Loss
+
+    override _.StepMeasured(order, offset, count) =
+        let struct (ws, batch) = prepared order offset count
+        let report = stepInPlace hyper batch ws true steps net opt
+        steps <- steps + 1L
+
+        // The step's forward pass (with the weights before its update) left the batch's activations in ws.
+        let saturation =
+            Diagnostics.health
+                net
+                {
+                    Input = batch.X
+                    Activations = ws.Acts
+                }
+            |> Array.map (fun h -> h.Saturated)
+
+        {
+            Loss = report.Loss
+            GradNorms = report.GradNorms
+            UpdateRatios = report.UpdateRatios
+            Saturation = saturation
+        }
+
+    override _.Model = model
+
+    override _.WeightsHash() = Snapshot.hash (Network.arrays net)
+
+    override _.State() =
+        Array.concat
+            [
+                Named.ofParams "" arch net.Params
+                Named.ofParams "optimizer.m." arch opt.M
+                Named.ofParams "optimizer.v." arch opt.V
+            ]
+
+    override _.Batch(order, offset, count) =
+        let b = Named.batch<'T> scale train classes order offset count
+        // [features × n] column-major has the bytes of [n, features] row-major.
+        [|
+            Named.ofValues "inputs" [| count; train.Features |] (Array.copy (Tensor.data b.X))
+            Named.ofValues "targets" [| count; classes |] (Array.copy (Tensor.data b.Y))
+        |]
+
+    override _.Gradients(order, offset, count) =
+        let _, grads = gradients hyper (Named.batch<'T> scale train classes order offset count) net
+        Named.ofParams "" arch grads
+
+    override _.Drift(order, offset, count) =
+        let _, own = gradients hyper (Named.batch<'T> scale train classes order offset count) net
+
+        let _, exact =
+            gradients hyper (Named.batch<float> scale train classes order offset count) (Snapshot.convert<'T, float> net)
+
+        Snapshot.drift own exact
+
+    override _.CheckGradients(order, offset, count, perLayer, seed) =
+        GradCheck.check hyper (Named.batch<float> scale train classes order offset count) (Snapshot.convert<'T, float> net) perLayer seed
