@@ -32,13 +32,19 @@ type internal Geometry =
     member g.P = g.Ho * g.Wo
 
 module internal Geometry =
-    let private ceilDiv a b = if a <= 0 then -((-a) / b) else (a + b - 1) / b
-    let private floorDiv a b = if a >= 0 then a / b else -((-a + b - 1) / b)
+    let private ceilDiv a b =
+        if a <= 0 then -((-a) / b) else (a + b - 1) / b
+
+    let private floorDiv a b =
+        if a >= 0 then a / b else -((-a + b - 1) / b)
 
     /// The output columns ox whose input column S·ox − P + kx falls inside the image: [first kx, last kx].
     let columnRanges (g: Geometry) =
         let first = Array.init g.Kw (fun kx -> max 0 (ceilDiv (g.Pad - kx) g.Stride))
-        let last = Array.init g.Kw (fun kx -> min (g.Wo - 1) (floorDiv (g.W - 1 + g.Pad - kx) g.Stride))
+
+        let last =
+            Array.init g.Kw (fun kx -> min (g.Wo - 1) (floorDiv (g.W - 1 + g.Pad - kx) g.Stride))
+
         first, last
 
     /// Examples b0 … b0+nb−1 of x [C·H·W × B] unfolded into cols: patch entry k = (ci·kh + ky)·kw + kx of output
@@ -75,7 +81,8 @@ module internal Geometry =
                                 let s = src + iy * g.W - g.Pad + kx
 
                                 if g.Stride = 1 then
-                                    ReadOnlySpan<'T>(x, s + ox0, ox1 - ox0 + 1).CopyTo(Span<'T>(cols, row + ox0, ox1 - ox0 + 1))
+                                    ReadOnlySpan<'T>(x, s + ox0, ox1 - ox0 + 1)
+                                        .CopyTo(Span<'T>(cols, row + ox0, ox1 - ox0 + 1))
                                 else
                                     for ox in ox0..ox1 do
                                         cols[row + ox] <- x[s + ox * g.Stride]
@@ -112,7 +119,12 @@ module internal Geometry =
                                     if g.Stride = 1 then
                                         let len = ox1 - ox0 + 1
                                         let out = Span<'T>(dx, d + ox0, len)
-                                        TensorPrimitives.Add<'T>(Span.op_Implicit out, ReadOnlySpan<'T>(dcols, row, len), out)
+
+                                        TensorPrimitives.Add<'T>(
+                                            Span.op_Implicit out,
+                                            ReadOnlySpan<'T>(dcols, row, len),
+                                            out
+                                        )
                                     else
                                         for ox in ox0..ox1 do
                                             let i = d + ox * g.Stride
@@ -154,9 +166,10 @@ type internal Conv2dKernel<'T
 
         Activation.applyColumn act (Span<'T>(yd, b * outSize, outSize))
 
-    let addBiasGradient (db: 'T[]) (z: 'T[]) (zOffset: int) (stride: int) =
+    // db += the column sums of z [rows × Cout].
+    let addBiasGradient (db: 'T[]) (z: 'T[]) (rows: int) =
         for c in 0 .. cout - 1 do
-            db[c] <- db[c] + TensorPrimitives.Sum<'T>(ReadOnlySpan<'T>(z, zOffset + c * stride, p))
+            db[c] <- db[c] + TensorPrimitives.Sum<'T>(ReadOnlySpan<'T>(z, c * rows, rows))
 
     override _.Forward(ps, x, y, _) =
         check x
@@ -210,7 +223,7 @@ type internal Conv2dKernel<'T
                 Tensor.gemm 'T.One (cols, n, k) true (zc, n, cout) false 'T.Zero (gr[0], k, cout)
 
                 if bias then
-                    addBiasGradient gr[1] zc 0 n
+                    addBiasGradient gr[1] zc n
             | ValueNone -> ()
 
             match dx with
@@ -230,7 +243,7 @@ type internal Conv2dKernel<'T
                     Tensor.gemm 'T.One (cols, p, k) true (zc, p, cout) false beta (gr[0], k, cout)
 
                     if bias then
-                        addBiasGradient gr[1] zc 0 p
+                        addBiasGradient gr[1] zc p
                 | ValueNone -> ()
 
                 match dx with

@@ -21,11 +21,14 @@ let inline internal mix (z0: uint64) =
 
 /// The Rng stream of a step's masks in a layer: distinct (step, layer) pairs give unrelated streams.
 let stream (step: int64) (layer: int) : int =
-    int (mix (uint64 step * gamma + uint64 layer * 0xD1B54A32D192ED03UL + 0x64726F706F7574UL) >>> 32)
+    int (
+        mix (uint64 step * gamma + uint64 layer * 0xD1B54A32D192ED03UL + 0x64726F706F7574UL)
+        >>> 32
+    )
 
 /// The starting state of Rng.For(seed, stream), computed without allocating (a test checks it against Rng.For).
 let internal streamState (seed: int) (stream: int) =
-    mix (uint64 (int64 seed) * gamma ^^^ uint64 stream * 0xD1B54A32D192ED03UL + gamma)
+    mix ((uint64 (int64 seed) * gamma ^^^ uint64 stream * 0xD1B54A32D192ED03UL) + gamma)
 
 /// Draw n (0-based) of the generator whose state is `state`, as Rng.NextUInt64 would return it.
 let inline internal draw (state: uint64) (n: int) = mix (state + uint64 (n + 1) * gamma)
@@ -90,8 +93,7 @@ type Dropout =
     }
 
     interface ILayer with
-        member d.Text =
-            sprintf "dropout %s" (d.P.ToString("R", CultureInfo.InvariantCulture))
+        member d.Text = sprintf "dropout %s" (d.P.ToString("R", CultureInfo.InvariantCulture))
 
         member _.Activation = Linear
         member _.OutShape input = Ok input
