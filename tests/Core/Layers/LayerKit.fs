@@ -62,9 +62,23 @@ let analytic (layer: ILayer) (kernel: Kernel<float>) (input: Shape) (ps: float[]
 
     y, grads, dx
 
-/// Checks ∂L/∂θ and ∂L/∂x of L = Σ r ∘ y against central differences, for random θ, x, r from seed; also that a
+/// n distinct values spread evenly over [−1, 1), shuffled: no two closer than 2/n, so a finite difference cannot
+/// change which entry of a pooling window is largest.
+let distinct (rng: Random) n =
+    let values = Array.init n (fun i -> 2.0 * float i / float n - 1.0)
+    rng.Shuffle values
+    values
+
+/// Checks ∂L/∂θ and ∂L/∂x of L = Σ r ∘ y against central differences, for random θ, r and x = inputs rng n from seed; also that a
 /// second Backward after the same Forward gives the same bits (kernels may reuse forward's scratch).
-let gradCheck (layer: ILayer) (input: Shape) (batch: int) (mode: Mode) (seed: int) =
+let gradCheckWith
+    (inputs: Random -> int -> float[])
+    (layer: ILayer)
+    (input: Shape)
+    (batch: int)
+    (mode: Mode)
+    (seed: int)
+    =
     let rng = Random seed
     let inSize, outSize = Shape.size input, Shape.size (outShape layer input)
 
@@ -72,7 +86,7 @@ let gradCheck (layer: ILayer) (input: Shape) (batch: int) (mode: Mode) (seed: in
         layer.Params input
         |> Array.map (fun i -> randoms rng (Array.fold (*) 1 i.Shape))
 
-    let x = randoms rng (inSize * batch)
+    let x = inputs rng (inSize * batch)
     let r = randoms rng (outSize * batch)
     let kernel = layer.Bind<float>(input, batch)
     let y, grads, dx = analytic layer kernel input ps x r mode
@@ -103,7 +117,7 @@ let gradCheck (layer: ILayer) (input: Shape) (batch: int) (mode: Mode) (seed: in
     let numeric (a: float[]) =
         a
         |> Array.mapi (fun i v ->
-            let h = 1e-5 * max 1.0 (abs v)
+            let h = 1e-6 * max 1.0 (abs v)
             a[i] <- v + h
             let up = loss ()
             a[i] <- v - h
@@ -120,6 +134,10 @@ let gradCheck (layer: ILayer) (input: Shape) (batch: int) (mode: Mode) (seed: in
         expectClose $"%s{where}: ∂L/∂%s{names[p]}" 1e-6 (numeric ps[p]) grads[p]
 
     expectClose $"%s{where}: ∂L/∂x" 1e-6 (numeric x) dx
+
+/// gradCheckWith inputs uniform in [−1, 1).
+let gradCheck layer input batch mode seed =
+    gradCheckWith randoms layer input batch mode seed
 
 /// Bytes allocated by one float32 Forward+Backward (with gradients and dx) after a warm-up one.
 let steadyAllocation (layer: ILayer) (input: Shape) (batch: int) (mode: Mode) =
