@@ -184,12 +184,12 @@ module Arch =
                                 | Error e -> invalidOp e)
                     }
 
-    /// True when the first layer works on images ([C;H;W] input) rather than flat vectors.
+    /// True when the first layer works on images ([C;H;W] input) rather than flat vectors: it refuses a flat one.
     let wantsImage (layers: ILayer[]) =
         layers.Length > 0
-        && (match layers[0].OutShape [| 1; 28; 28 |], layers[0].OutShape [| 784 |] with
-            | Ok _, Error _ -> true
-            | _ -> false)
+        && (match layers[0].OutShape [| 784 |] with
+            | Error _ -> true
+            | Ok _ -> false)
 
     /// Parameters per layer: (info, the layer's input shape).
     let parameters (arch: Arch) : ParamInfo[][] =
