@@ -143,6 +143,7 @@ module Geometry =
 
 /// The kernel unfolds and multiplies `chunk` examples at a time: chunk = B is one product over the whole batch,
 /// chunk = 1 one per example. A chunk's patches are chunk·P·K values, reused by backward when one chunk is the batch.
+/// Public so that tests and benchmarks can choose the chunk; Bind takes it from chunkFor.
 type Conv2dKernel<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (g: Geometry, cout: int, act: Activation, bias: bool, batch: int, chunk: int) =
     inherit Kernel<'T>()
