@@ -62,6 +62,8 @@ module Geometry =
         (cols: 'T[])
         =
         let p, n, hw, inSize = g.P, nb * g.P, g.H * g.W, g.C * g.H * g.W
+        // Locals, not the struct's fields, in the inner loops.
+        let stride, pad, h, w, ho, wo = g.Stride, g.Pad, g.H, g.W, g.Ho, g.Wo
 
         for ci in 0 .. g.C - 1 do
             for ky in 0 .. g.Kh - 1 do
@@ -73,18 +75,18 @@ module Geometry =
                         let src = (b0 + b) * inSize + ci * hw
                         let dst = k * n + b * p
 
-                        for oy in 0 .. g.Ho - 1 do
-                            let iy = oy * g.Stride - g.Pad + ky
-                            let row = dst + oy * g.Wo
+                        for oy in 0 .. ho - 1 do
+                            let iy = oy * stride - pad + ky
+                            let row = dst + oy * wo
 
-                            if iy < 0 || iy >= g.H || ox1 < ox0 then
-                                Span<'T>(cols, row, g.Wo).Clear()
+                            if iy < 0 || iy >= h || ox1 < ox0 then
+                                Span<'T>(cols, row, wo).Clear()
                             else
-                                let s = src + iy * g.W - g.Pad + kx
+                                let s = src + iy * w - pad + kx
 
-                                if g.Stride = 1 && g.Wo >= longRun then
+                                if stride = 1 && wo >= longRun then
                                     Span<'T>(cols, row, ox0).Clear()
-                                    Span<'T>(cols, row + ox1 + 1, g.Wo - 1 - ox1).Clear()
+                                    Span<'T>(cols, row + ox1 + 1, wo - 1 - ox1).Clear()
 
                                     ReadOnlySpan<'T>(x, s + ox0, ox1 - ox0 + 1)
                                         .CopyTo(Span<'T>(cols, row + ox0, ox1 - ox0 + 1))
@@ -93,9 +95,9 @@ module Geometry =
                                         cols[row + ox] <- 'T.Zero
 
                                     for ox in ox0..ox1 do
-                                        cols[row + ox] <- x[s + ox * g.Stride]
+                                        cols[row + ox] <- x[s + ox * stride]
 
-                                    for ox in ox1 + 1 .. g.Wo - 1 do
+                                    for ox in ox1 + 1 .. wo - 1 do
                                         cols[row + ox] <- 'T.Zero
 
     /// The adjoint of im2col: dx[…] += dcols[…] over the same correspondence (dx is not cleared here).
@@ -108,6 +110,8 @@ module Geometry =
         (dx: 'T[])
         =
         let p, n, hw, inSize = g.P, nb * g.P, g.H * g.W, g.C * g.H * g.W
+        // Locals, not the struct's fields, in the inner loops.
+        let stride, pad, h, w, ho, wo = g.Stride, g.Pad, g.H, g.W, g.Ho, g.Wo
 
         for ci in 0 .. g.C - 1 do
             for ky in 0 .. g.Kh - 1 do
@@ -120,14 +124,14 @@ module Geometry =
                             let dst = (b0 + b) * inSize + ci * hw
                             let src = k * n + b * p
 
-                            for oy in 0 .. g.Ho - 1 do
-                                let iy = oy * g.Stride - g.Pad + ky
+                            for oy in 0 .. ho - 1 do
+                                let iy = oy * stride - pad + ky
 
-                                if iy >= 0 && iy < g.H then
-                                    let row = src + oy * g.Wo + ox0
-                                    let d = dst + iy * g.W - g.Pad + kx
+                                if iy >= 0 && iy < h then
+                                    let row = src + oy * wo + ox0
+                                    let d = dst + iy * w - pad + kx
 
-                                    if g.Stride = 1 && g.Wo >= longRun then
+                                    if stride = 1 && wo >= longRun then
                                         let len = ox1 - ox0 + 1
                                         let out = Span<'T>(dx, d + ox0, len)
 
@@ -138,7 +142,7 @@ module Geometry =
                                         )
                                     else
                                         for ox in ox0..ox1 do
-                                            let i = d + ox * g.Stride
+                                            let i = d + ox * stride
                                             dx[i] <- dx[i] + dcols[row + ox - ox0]
 
 /// The kernel unfolds and multiplies `chunk` examples at a time: chunk = B is one product over the whole batch,
