@@ -354,7 +354,9 @@ module Parser =
                 |> Option.defaultValue hidden0
 
             let out =
-                r.TryGetResult A.TrainArgs.Output |> Option.map output |> Option.defaultValue output0
+                r.TryGetResult A.TrainArgs.Output
+                |> Option.map output
+                |> Option.defaultValue output0
 
             let bias = bias0 && not (r.Contains A.TrainArgs.No_Bias)
 
@@ -369,6 +371,7 @@ module Parser =
 
         let p = Presets.find presetName
         let c0 = p.Config
+
         let pick (case: Quotations.Expr<'a -> A.TrainArgs>) (f: 'a -> 'b) (fallback: 'b) =
             match r.TryGetResult case with
             | Some v -> f v
@@ -423,36 +426,36 @@ module Parser =
                 c0.Optimizer
 
         let options =
-          {
-            Data =
-                {
-                    Train = r.TryGetResult A.TrainArgs.Train |> toNull
-                    TrainLabels = r.TryGetResult A.TrainArgs.Train_Labels |> toNull
-                    Test = r.TryGetResult A.TrainArgs.Test |> toNull
-                    TestLabels = r.TryGetResult A.TrainArgs.Test_Labels |> toNull
-                }
-            Config =
-                {
-                    Arch = archOf r p checks
-                    Loss = pick <@ A.TrainArgs.Loss @> loss c0.Loss
-                    Reduction = pick <@ A.TrainArgs.Reduction @> reduction c0.Reduction
-                    Init = pick <@ A.TrainArgs.Init @> init c0.Init
-                    Optimizer = optimizer
-                    L2 = l2
-                    Scale = pick <@ A.TrainArgs.Scale @> scale c0.Scale
-                    Seed = r.GetResult(A.TrainArgs.Seed, defaultValue = c0.Seed)
-                    Precision = pick <@ A.TrainArgs.Precision @> precision c0.Precision
-                    Batch = batch
-                }
-            Epochs = epochs
-            Run = r.TryGetResult A.TrainArgs.Run |> toNull
-            CheckpointEvery = checkpointEvery
-            JournalEvery = journalEvery
-            Threads = threads
-            Quiet = r.Contains A.TrainArgs.Quiet
-            Preset = presetName
-            TrainCount = trainCount
-          }
+            {
+                Data =
+                    {
+                        Train = r.TryGetResult A.TrainArgs.Train |> toNull
+                        TrainLabels = r.TryGetResult A.TrainArgs.Train_Labels |> toNull
+                        Test = r.TryGetResult A.TrainArgs.Test |> toNull
+                        TestLabels = r.TryGetResult A.TrainArgs.Test_Labels |> toNull
+                    }
+                Config =
+                    {
+                        Arch = archOf r p checks
+                        Loss = pick <@ A.TrainArgs.Loss @> loss c0.Loss
+                        Reduction = pick <@ A.TrainArgs.Reduction @> reduction c0.Reduction
+                        Init = pick <@ A.TrainArgs.Init @> init c0.Init
+                        Optimizer = optimizer
+                        L2 = l2
+                        Scale = pick <@ A.TrainArgs.Scale @> scale c0.Scale
+                        Seed = r.GetResult(A.TrainArgs.Seed, defaultValue = c0.Seed)
+                        Precision = pick <@ A.TrainArgs.Precision @> precision c0.Precision
+                        Batch = batch
+                    }
+                Epochs = epochs
+                Run = r.TryGetResult A.TrainArgs.Run |> toNull
+                CheckpointEvery = checkpointEvery
+                JournalEvery = journalEvery
+                Threads = threads
+                Quiet = r.Contains A.TrainArgs.Quiet
+                Preset = presetName
+                TrainCount = trainCount
+            }
 
         if checks.Errors.IsEmpty then
             match Config.problem options.Config with

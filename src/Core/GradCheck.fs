@@ -52,7 +52,13 @@ let relError (a: float) (n: float) =
 
 /// The loss the step minimises, for a float64 network: data loss plus the L2 term.
 /// The loss through layers already bound to the batch (no buffers allocated).
-let private lossWith (bound: Bound<float>) (trace: Trace<float>) (hyper: Hyper) (batch: Batch<float>) (net: Network<float>) =
+let private lossWith
+    (bound: Bound<float>)
+    (trace: Trace<float>)
+    (hyper: Hyper)
+    (batch: Batch<float>)
+    (net: Network<float>)
+    =
     forwardWith
         bound
         net
@@ -193,7 +199,9 @@ let checkWith
                 let kinks = numbers |> Array.filter (fun (_, _, k) -> k) |> Array.length
 
                 let pairs =
-                    numbers |> Array.filter (fun (_, _, k) -> not k) |> Array.map (fun (a, n, _) -> a, n)
+                    numbers
+                    |> Array.filter (fun (_, _, k) -> not k)
+                    |> Array.map (fun (a, n, _) -> a, n)
 
                 let errors = pairs |> Array.map (fun (a, n) -> relError a n)
                 let norm xs = sqrt (Array.sumBy (fun x -> x * x) xs)
