@@ -182,7 +182,7 @@ type SweepOptions =
         Executor: string
         /// Points run at once by the local executor; 0 = cores / threads.
         Jobs: int
-        /// BLAS threads per point; 0 = cores / jobs (local), 1 (Slurm).
+        /// BLAS threads per point; 0 = 1.
         Threads: int
         /// Extra sbatch options as one string; "" = none.
         SlurmArgs: string

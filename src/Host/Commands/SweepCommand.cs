@@ -102,11 +102,14 @@ public static class SweepCommand
         return taskLog != null ? $"{train} (slurm: {taskLog})" : train;
     }
 
-    /// <summary>Jobs and BLAS threads per job, sharing the cores: threads × jobs ≤ cores.</summary>
+    /// <summary>
+    /// Jobs and BLAS threads per job, sharing the cores: threads × jobs ≤ cores. One thread a point unless asked:
+    /// the thread count changes how OpenBLAS rounds, so a point's bytes then do not depend on --jobs or the executor.
+    /// </summary>
     public static (int Jobs, int Threads) Share(int jobs, int threads, int cores)
     {
-        int j = jobs > 0 ? jobs : Math.Max(1, cores / Math.Max(threads, 1));
-        int t = threads > 0 ? threads : Math.Max(1, cores / j);
+        int t = threads > 0 ? threads : 1;
+        int j = jobs > 0 ? jobs : Math.Max(1, cores / t);
         if (j * t > cores)
         {
             throw new UsageError($"--jobs {j} × --threads {t} = {j * t} is more than this machine's {cores} cores");

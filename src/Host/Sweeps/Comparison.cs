@@ -142,6 +142,8 @@ public sealed class Comparison
         }
     }
 
+    static string Short(string hash) => hash.Length > 12 ? hash[..12] + "…" : hash;
+
     /// <summary>
     /// For two runs of the same configuration: the first journaled step whose weights hash differs, or that
     /// they are identical. Null when the configurations differ (the table says how).
@@ -172,7 +174,7 @@ public sealed class Comparison
             }
             if (sa.WeightsHash != sb.WeightsHash)
             {
-                return $"same configuration; they first differ at journaled step {step} (weights sha256 {sa.WeightsHash[..12]}… vs {sb.WeightsHash[..12]}…)"
+                return $"same configuration; they first differ at journaled step {step} (weights sha256 {Short(sa.WeightsHash)} vs {Short(sb.WeightsHash)})"
                     + (agreed > 0 ? $", after agreeing up to step {agreed}" : ", the first journaled step")
                     + $": see 'functional replay {a.Dir} --step {step}'";
             }

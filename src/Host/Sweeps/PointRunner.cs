@@ -60,7 +60,7 @@ public static class PointRunner
             return null;
         }
         string[] lines = File.ReadAllLines(log);
-        int start = Array.FindLastIndex(lines, l => l.StartsWith("== ", StringComparison.Ordinal));
+        int start = Array.FindLastIndex(lines, l => l.StartsWith("== ", StringComparison.Ordinal) && !l.StartsWith("== exit ", StringComparison.Ordinal));
         var last = lines.Skip(Math.Max(start, 0)).ToArray();
         string? exit = last.LastOrDefault(l => l.StartsWith("== exit ", StringComparison.Ordinal));
         if (exit is null or "== exit 0" or "== exit 130")
