@@ -133,6 +133,14 @@ let tests =
                     [| "--lr"; "3e-3"; "--seed"; "3"; "--layers"; "784,100,10"; "--no-bias" |]
                     "options forwarded as typed"
 
+                let flags = Functional.Host.Sweeps.SweepSpec()
+                flags.AddCommandLine([| "--no-bias"; "true,false"; "--lr"; "0.1" |])
+
+                Expect.equal
+                    [ for p in flags.Points() -> List.ofArray p.Args ]
+                    [ [ "--no-bias"; "--lr"; "0.1" ]; [ "--lr"; "0.1" ] ]
+                    "a flag sweeps as given and left out"
+
             testCase "a local sweep killed half-way and run again equals four separate train runs, byte for byte"
             <| fun () ->
                 let dir, killed, again, separate = local.Value

@@ -43,16 +43,30 @@ public static class ComparePlot
         return p;
     }
 
-    /// <summary>A run's name in a legend: its differing values, or its label when none differ.</summary>
-    static string Legend(Comparison c, RunRecord r)
+    /// <summary>Per run: its colour (one per row of the table, so a row's seeds share it) and its legend entry
+    /// (the row's values, on its first run only; none when the rows are too many to list).</summary>
+    static Dictionary<RunRecord, (Color Color, string Legend)> Styles(Comparison c)
     {
-        var settings = r.Settings();
-        return c.Differing.Count == 0 ? r.Label : string.Join(" ", c.Differing.Select(k => $"{k}={settings.GetValueOrDefault(k, "—")}"));
+        var palette = new ScottPlot.Palettes.Category10();
+        var styles = new Dictionary<RunRecord, (Color, string)>(ReferenceEqualityComparer.Instance);
+        for (int g = 0; g < c.Groups.Count; g++)
+        {
+            var group = c.Groups[g];
+            string name = c.Keys.Count == 0
+                ? group.Runs[0].Label
+                : string.Join(" ", c.Keys.Select((k, i) => $"{k}={group.Values[i]}")) + (c.BySeed ? $" ({group.Runs.Count} seeds)" : "");
+            for (int r = 0; r < group.Runs.Count; r++)
+            {
+                styles[group.Runs[r]] = (palette.GetColor(g), r == 0 && c.Groups.Count <= MaxLegend ? name : "");
+            }
+        }
+        return styles;
     }
 
     static Plot TestCurves(Comparison c)
     {
         var p = Panel("test accuracy per epoch", "epoch", "test accuracy (%)");
+        var styles = Styles(c);
         int drawn = 0;
         foreach (var r in c.Runs)
         {
@@ -61,9 +75,9 @@ public static class ComparePlot
             {
                 continue;
             }
-            var s = p.Add.Scatter(curve.Select(e => (double)e.Epoch).ToArray(), curve.Select(e => 100 * e.TestAccuracy).ToArray());
+            var s = p.Add.Scatter(curve.Select(e => (double)e.Epoch).ToArray(), curve.Select(e => 100 * e.TestAccuracy).ToArray(), styles[r].Color);
             s.MarkerSize = 6;
-            s.LegendText = c.Runs.Count <= MaxLegend ? Legend(c, r) : "";
+            s.LegendText = styles[r].Legend;
             drawn++;
         }
         if (drawn == 0)
@@ -72,7 +86,7 @@ public static class ComparePlot
             return p;
         }
         p.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
-        if (c.Runs.Count <= MaxLegend)
+        if (c.Groups.Count <= MaxLegend)
         {
             p.ShowLegend(Alignment.LowerRight);
         }
@@ -81,7 +95,8 @@ public static class ComparePlot
 
     static Plot LossCurves(Comparison c)
     {
-        var p = Panel("training loss per journaled step", "step", "loss");
+        var p = Panel("training loss per journaled step (EMA over 30+ steps)", "step", "loss");
+        var styles = Styles(c);
         int drawn = 0;
         foreach (var r in c.Runs)
         {
@@ -90,9 +105,10 @@ public static class ComparePlot
             {
                 continue;
             }
-            var s = p.Add.Scatter(steps.Select(x => (double)x.Step).ToArray(), steps.Select(x => x.Loss).ToArray());
+            double[] losses = [.. steps.Select(x => x.Loss)];
+            var s = p.Add.Scatter(steps.Select(x => (double)x.Step).ToArray(), losses.Length > 30 ? CurvesPlot.Smoothed(losses, Math.Clamp(1 - 10.0 / losses.Length, 0, 0.99)) : losses, styles[r].Color);
             s.MarkerSize = steps.Length <= 30 ? 5 : 0;
-            s.LegendText = c.Runs.Count <= MaxLegend ? Legend(c, r) : "";
+            s.LegendText = styles[r].Legend;
             drawn++;
         }
         if (drawn == 0)
@@ -100,7 +116,8 @@ public static class ComparePlot
             Png.NoData(p, "no journal.jsonl with step lines");
             return p;
         }
-        if (c.Runs.Count <= MaxLegend)
+        p.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        if (c.Groups.Count <= MaxLegend)
         {
             p.ShowLegend(Alignment.UpperRight);
         }

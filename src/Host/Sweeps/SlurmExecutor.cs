@@ -109,6 +109,7 @@ public sealed class SlurmExecutor(int threads, string slurmArgs, TextWriter log)
         using var interrupt = Register(PosixSignal.SIGINT, () => stop = true);
         using var term = Register(PosixSignal.SIGTERM, () => stop = true);
         string summary = "";
+        var sinceSummary = Stopwatch.StartNew();
         while (pending.Count > 0)
         {
             var states = Queued(job);
@@ -118,10 +119,12 @@ public sealed class SlurmExecutor(int threads, string slurmArgs, TextWriter log)
                 pending.Remove(index);
             }
             string now = string.Join(", ", states.Values.GroupBy(s => s).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.ToLowerInvariant()}"));
-            if (now != summary && now.Length > 0)
+            // The queue's state when it changes, at most every 30 s: the points' own lines say the rest.
+            if (now != summary && now.Length > 0 && (summary.Length == 0 || sinceSummary.Elapsed.TotalSeconds >= 30))
             {
                 log.WriteLine($"slurm job {job}: {now}");
                 summary = now;
+                sinceSummary.Restart();
             }
             if (pending.Count == 0)
             {

@@ -122,6 +122,11 @@ public sealed partial class SweepSpec
             }
             else
             {
+                // A flag alone is given; "--no-bias true,false" (or "=true,false") sweeps it.
+                if (value == null && i + 1 < args.Count && FlagValues().IsMatch(args[i + 1]))
+                {
+                    value = args[++i];
+                }
                 values = value == null ? ["true"] : [.. value.Split(',').Select(v => Flag(name, v, m => new UsageError(m)))];
             }
             if (given.TryGetValue(name, out var earlier))
@@ -175,6 +180,9 @@ public sealed partial class SweepSpec
         }
         return values;
     }
+
+    [GeneratedRegex(@"^(true|false)(,(true|false))*$", RegexOptions.IgnoreCase)]
+    private static partial Regex FlagValues();
 
     [GeneratedRegex(@"^(-?\d+)\.\.(-?\d+)$")]
     private static partial Regex RangePattern();
