@@ -63,7 +63,8 @@ public static class PointRunner
         int start = Array.FindLastIndex(lines, l => l.StartsWith("== ", StringComparison.Ordinal) && !l.StartsWith("== exit ", StringComparison.Ordinal));
         var last = lines.Skip(Math.Max(start, 0)).ToArray();
         string? exit = last.LastOrDefault(l => l.StartsWith("== exit ", StringComparison.Ordinal));
-        if (exit is null or "== exit 0" or "== exit 130")
+        // 130: stopped with a checkpoint; 137, 143: killed by SIGKILL or SIGTERM before it could write one.
+        if (exit is null or "== exit 0" or "== exit 130" or "== exit 137" or "== exit 143")
         {
             return null;
         }
