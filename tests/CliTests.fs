@@ -551,11 +551,11 @@ let private archTests =
                     "a dense network on 784 inputs"
 
                 let f = trainArgv [| "--arch"; "flatten, dense 64 relu no-bias, dense 10 softmax" |]
-                Expect.equal f.Config.Arch.Input [| 1; 28; 28 |] "flatten first takes the image shape"
+                Expect.equal f.Config.Arch.Input [| 784 |] "flatten takes either shape: the flat one"
                 Expect.equal (Arch.layersText f.Config.Arch) "flatten, dense 64 relu no-bias, dense 10 softmax" "layers"
 
-                let i = trainArgv [| "--arch"; "input 4x4, dense 3 sigmoid" |]
-                Expect.equal i.Config.Arch.Input [| 4; 4 |] "an explicit input"
+                let i = trainArgv [| "--arch"; "input 16, dense 3 sigmoid" |]
+                Expect.equal i.Config.Arch.Input [| 16 |] "an explicit input"
 
                 let rest =
                     trainArgv [| "--arch"; "dense 30 tanh, dense 10 softmax"; "--preset"; "seed" |]
