@@ -16,6 +16,7 @@ open System.IO
 open Functional
 open Functional.Activations
 open Functional.Losses
+open Functional.Arch
 open Functional.Network
 open Functional.Optim
 open Functional.Step
@@ -39,14 +40,8 @@ printfn "train %d images, test %d, %dx%d pixels" train.Count test.Count trainFil
 // ## 2. Look at them: the first 25 training images with their labels.
 printfn "digits: %s" (Plots.Digits(Path.Combine(out, "digits.png"), trainFile, 0, 25))
 
-// ## 3. A network is a value: a spec and weights drawn from an explicit seed.
-let spec =
-    {
-        Sizes = [| 784; 64; 10 |]
-        Hidden = Relu
-        Output = Softmax
-        Bias = true
-    }
+// ## 3. A network is a value: an architecture and weights drawn from an explicit seed.
+let arch = Arch.dense [| 784; 64; 10 |] Relu Softmax true
 
 let hyper =
     {
@@ -54,9 +49,10 @@ let hyper =
         Reduction = Mean
         L2 = 0.0
         Optimizer = OptimizerSpec.adam 1e-3
+        Seed = 1
     }
 
-let state0 = Step.initState hyper (Network.init<float32> Init.He 1 spec)
+let state0 = Step.initState hyper (Network.init<float32> Init.He 1 arch)
 
 let batchOf (images: Data.Images) (order: int[]) offset count : Batch<float32> =
     let x = Tensor.zeros<float32> 784 count

@@ -72,27 +72,12 @@ printfn
      else
          checkpoint.Path)
 
-// Into the core's own types: the network and optimiser state of the checkpoint, in float32.
-let spec: Spec =
-    {
-        Sizes = run.Config.Sizes
-        Hidden = (Activations.Activation.tryParse run.Config.Hidden).Value
-        Output = (Activations.Activation.tryParse run.Config.Output).Value
-        Bias = run.Config.Bias
-    }
-
-let hyper: Hyper =
-    {
-        Loss = (Losses.Loss.tryParse run.Config.Loss).Value
-        Reduction = (Losses.Reduction.tryParse run.Config.Reduction).Value
-        L2 = run.Config.L2
-        Optimizer = OptimizerSpec.adam run.Config.Lr
-    }
-
-let scale = (Data.Scale.tryParse run.Config.Scale).Value
-
-let net =
-    Network.init<float32> (Init.Init.tryParse run.Config.Init).Value run.Config.Seed spec
+// Into the core's own types: run.Config is the typed configuration; the network and optimiser state of
+// the checkpoint, in float32.
+let config = run.Config
+let hyper = config.Hyper
+let scale = config.Scale
+let net = Network.init<float32> config.Init config.Seed config.Arch
 
 let opt = Optim.init hyper.Optimizer net
 
@@ -106,27 +91,22 @@ let find (name: string) (_: int[]) =
     valuesOf (checkpoint.State |> Array.find (fun t -> t.Name = name))
 
 if not (isNull (box checkpoint)) then
-    Snapshot.load "" find net.Layers
-    Snapshot.load "optimizer.m." find opt.M
-    Snapshot.load "optimizer.v." find opt.V
+    Snapshot.load "" find config.Arch net.Params
+    Snapshot.load "optimizer.m." find config.Arch opt.M
+    Snapshot.load "optimizer.v." find config.Arch opt.V
 
 // Step through to the state before `stepNo` with the core's pure `step`.
 let n = images.Count
-let batchSize = run.BatchSize n
-let perEpoch = (n + batchSize - 1) / batchSize
 
+// The batch of step N: the core's one definition, the same that train and replay use.
 let batchOf<'T
     when 'T :> Numerics.IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (step: int64)
     : Batch<'T> =
-    let epoch, k =
-        int ((step - 1L) / int64 perEpoch), int ((step - 1L) % int64 perEpoch)
-
-    let offset = k * batchSize
-    let count = min batchSize (n - offset)
-    let x = Tensor.zeros<'T> images.Features count
-    let y = Tensor.zeros<'T> 10 count
-    Data.gatherInto scale images (Data.permutation run.Config.Seed epoch n) offset x y
+    let at = Data.batchOfStep n config.Batch step
+    let x = Tensor.zeros<'T> images.Features at.Count
+    let y = Tensor.zeros<'T> config.Classes at.Count
+    Data.gatherInto scale images (Data.permutation config.Seed at.Epoch n) at.Offset x y
     { X = x; Y = y }
 
 let start = if isNull (box checkpoint) then 0L else checkpoint.At.Step
@@ -158,7 +138,7 @@ for d in Snapshot.drift own exact do
 let journal = Journal.Steps(runDir, Console.Error)
 
 match journal.TryGetValue stepNo with
-| true, line when run.Config.Optimizer = "adam" ->
+| true, line when config.Optimizer.IsAdam ->
     let hash = Snapshot.hash (Network.arrays after.Network)
 
     printfn

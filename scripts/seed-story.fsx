@@ -11,6 +11,7 @@ open System.IO
 open Functional
 open Functional.Activations
 open Functional.Losses
+open Functional.Arch
 open Functional.Network
 open Functional.Optim
 open Functional.Step
@@ -66,13 +67,7 @@ let saturation (net: Network<float>) scale =
 // 1. The seed network, exactly: 784-200-10, sigmoid hidden and output, MSE, no biases,
 //    W ~ N(0, n_out^-½), inputs x/255·0.99 + 0.1, targets 0.01/0.99, lr 0.4, 100 full-batch
 //    iterations, and the gradient summed over the 100 examples (the original's `/m` was commented out).
-let seedSpec =
-    {
-        Sizes = [| 784; 200; 10 |]
-        Hidden = Sigmoid
-        Output = Sigmoid
-        Bias = false
-    }
+let seedArch = Arch.dense [| 784; 200; 10 |] Sigmoid Sigmoid false
 
 let seedHyper =
     {
@@ -80,9 +75,10 @@ let seedHyper =
         Reduction = Sum
         L2 = 0.0
         Optimizer = Sgd 0.4
+        Seed = 1
     }
 
-let seedNet = Network.init<float> Init.NormalFanOut 1 seedSpec
+let seedNet = Network.init<float> Init.NormalFanOut 1 seedArch
 let fullBatch = batchOf Data.Offset train (inOrder train) 0 100
 
 /// `iterations` steps on one fixed batch: a fold of the pure step.
@@ -130,13 +126,8 @@ let show title (layers: GradCheck.LayerCheck[]) =
             r.NormRatio
             (GradCheck.verdict r)
 
-let scaled k (grads: Layer<float>[]) =
-    grads
-    |> Array.map (fun g ->
-        {
-            W = g.W * k
-            B = g.B |> Option.map (fun b -> b * k)
-        })
+let scaled k (grads: float[][][]) =
+    grads |> Array.map (Array.map (Array.map (fun g -> g * k)))
 
 printfn "2. gradient checks on 10 examples (float64, ε = ∛(machine ε)·max(1, |θ|))"
 let correct = GradCheck.check seedHyper small seedNet 50 1
@@ -179,13 +170,13 @@ printfn
 // c. One update per example instead of one per pass (100 updates an epoch instead of 1), at the rate
 //    `functional doctor --preset seed` recommends from its sweep.
 let fixedHyper = { meanHyper with Optimizer = Sgd 1.0 }
-let fixedNet = Network.init<float> Init.NormalFanIn 1 seedSpec
+let fixedNet = Network.init<float> Init.NormalFanIn 1 seedArch
 
 // 10,000 steps: the fast path, as the CLI runs it. Step.stepInPlace overwrites the state it is handed
 // (we donate fixedState's buffers) and reuses one workspace and one batch buffer; it gives the same bits
 // as Step.step.
 let fixedState = Step.initState fixedHyper (Network.copy fixedNet)
-let workspace = Workspace.create<float> seedSpec 1
+let workspace = Workspace.create<float> seedArch 1
 let one = batchOf Data.Book train [| 0 |] 0 1
 
 for e in 0..99 do

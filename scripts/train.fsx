@@ -10,6 +10,9 @@ open System.IO
 open Functional
 open Functional.Activations
 open Functional.Losses
+open Functional.Layers.Layer
+open Functional.Layers.Dense
+open Functional.Arch
 open Functional.Network
 open Functional.Optim
 open Functional.Step
@@ -29,14 +32,30 @@ let load name =
 let train, test =
     load "train-images-idx3-ubyte.gz", load "test-images-idx3-ubyte.gz"
 
-// A network is a value: its spec and its weights, drawn from an explicit seed.
-let spec =
+// A network is a value: an architecture (an input shape and layers of some kind) and its weights, drawn
+// from an explicit seed. The same value is what --arch "dense 64 relu, dense 10 softmax" parses to.
+let arch =
     {
-        Sizes = [| 784; 64; 10 |]
-        Hidden = Relu
-        Output = Softmax
-        Bias = true
+        Input = [| 784 |]
+        Layers =
+            [|
+                {
+                    Units = 64
+                    Activation = Relu
+                    Bias = true
+                }
+                {
+                    Units = 10
+                    Activation = Softmax
+                    Bias = true
+                }
+            |]
     }
+
+if Arch.parse [| 784 |] "dense 64 relu, dense 10 softmax" <> Ok arch then
+    failwith "the --arch text should parse to the same value"
+
+printfn "network: %s" (Arch.text arch)
 
 let hyper =
     {
@@ -44,9 +63,10 @@ let hyper =
         Reduction = Mean
         L2 = 0.0
         Optimizer = OptimizerSpec.adam 1e-3
+        Seed = 1
     }
 
-let state0 = Step.initState hyper (Network.init<float32> Init.He 1 spec)
+let state0 = Step.initState hyper (Network.init<float32> Init.He 1 arch)
 
 /// The batch of examples order[offset .. offset+count-1], scaled to [0, 1] with one-hot targets.
 let batchOf (images: Data.Images) (order: int[]) offset count : Batch<float32> =

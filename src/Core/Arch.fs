@@ -11,7 +11,13 @@ type Arch = { Input: Shape; Layers: ILayer[] }
 
 /// Every kind the --arch syntax knows: adding a kind adds its line here.
 let kinds: Syntax list =
-    [ Layers.Dense.syntax; Layers.Flatten.syntax ]
+    [
+        Layers.Dense.syntax
+        Layers.Conv2d.syntax
+        Layers.MaxPool2d.syntax
+        Layers.Flatten.syntax
+        Layers.Dropout.syntax
+    ]
 
 module Arch =
     /// The multilayer perceptron of sizes [inputs; hidden…; outputs].

@@ -27,8 +27,7 @@ public static class ReplayCommand
         long from = trainer.StepCount;
         int n = train.Count;
         int batch = run.BatchSize(n);
-        int perEpoch = (n + batch - 1) / batch;
-        long last = (long)perEpoch * run.Epochs;
+        long last = (long)Api.StepsPerEpoch(n, batch) * run.Epochs;
         if (o.Step > last)
         {
             throw new UsageError($"--step {o.Step} is past the run's last step, {last}");
@@ -42,9 +41,8 @@ public static class ReplayCommand
         for (long step = from + 1; step <= until; step++)
         {
             progress.Advance(step - 1, $"replay step {step:N0} of {from + 1:N0}..{until:N0}");
-            int epoch = (int)((step - 1) / perEpoch);
-            int offset = (int)((step - 1) % perEpoch) * batch;
-            int count = Math.Min(batch, n - offset);
+            var b = Api.BatchOfStep(n, batch, step);
+            int epoch = b.Epoch, offset = b.Offset, count = b.Count;
             int[] order = Api.Permutation(run.Config.Seed, epoch, n);
             if (step == o.Step)
             {

@@ -28,73 +28,86 @@ public static class TrainLoop
         long lastCheckpoint = start.Step;
         using var progress = Progress.Start(start.Step > 0 ? "resume" : "train", (long)run.Epochs * updatesPerEpoch, !quiet, start.Step);
 
-        for (int epoch = start.Epoch; epoch < run.Epochs; epoch++)
+        long lastStep = (long)run.Epochs * updatesPerEpoch;
+        int epoch = -1;
+        int[] order = [];
+        var clock = new Stopwatch();
+        double lossSum = 0;
+        int seen = 0;
+        // Step after step, each taking the batch Api.BatchOfStep names: the schedule is a function of the step alone.
+        for (long step = trainer.StepCount + 1; step <= lastStep; step++)
         {
-            int[] order = Api.Permutation(run.Config.Seed, epoch, n);
-            var clock = Stopwatch.StartNew();
-            double lossSum = 0;
-            int seen = 0;
-            for (int offset = epoch == start.Epoch ? start.Offset : 0; offset < n; offset += batch)
+            var at = Api.BatchOfStep(n, batch, step);
+            if (at.Epoch != epoch)
             {
-                int count = Math.Min(batch, n - offset);
-                long step = trainer.StepCount + 1;
-                bool endOfEpoch = offset + count >= n;
-                bool checkpointNow = endOfEpoch || (run.CheckpointEvery > 0 && step % run.CheckpointEvery == 0);
-                double loss;
-                StepSummary? measured = null;
-                if (checkpointNow || step % run.JournalEvery == 0)
+                epoch = at.Epoch;
+                order = Api.Permutation(run.Config.Seed, epoch, n);
+                clock.Restart();
+                lossSum = 0;
+                seen = 0;
+            }
+            int offset = at.Offset;
+            int count = at.Count;
+            bool endOfEpoch = offset + count >= n;
+            bool checkpointNow = endOfEpoch || (run.CheckpointEvery > 0 && step % run.CheckpointEvery == 0);
+            double loss;
+            StepSummary? measured = null;
+            if (checkpointNow || step % run.JournalEvery == 0)
+            {
+                measured = trainer.StepMeasured(order, offset, count);
+                loss = measured.Loss;
+            }
+            else
+            {
+                loss = trainer.Step(order, offset, count);
+            }
+            // The fast path's only check: one comparison a step. The weights are checked below, where a
+            // checkpoint copies them out anyway; a NaN weight makes the next step's loss NaN in any case.
+            if (!double.IsFinite(loss))
+            {
+                return Divergence.Stop(dir, run, step, epoch, $"the loss became {loss.ToString(CultureInfo.InvariantCulture)}",
+                    Divergence.Culprit(trainer, order, offset, count), lastCheckpoint);
+            }
+            if (measured != null && (Divergence.FirstNonFiniteLayer(measured.GradNorms) ?? Divergence.FirstNonFiniteLayer(measured.UpdateRatios)) is int layer)
+            {
+                return Divergence.Stop(dir, run, step, epoch, $"the gradient norm or update ratio of layer {layer} is not finite",
+                    Divergence.Culprit(trainer, order, offset, count), lastCheckpoint);
+            }
+            var next = endOfEpoch ? new Position(step, epoch + 1, 0) : new Position(step, epoch, offset + count);
+            bool stopping = stop.Requested; // read once: the signal may arrive in between
+            NamedArray[]? state = checkpointNow || stopping ? trainer.State() : null;
+            if (state != null && Divergence.FirstNonFinite(state) != null)
+            {
+                return Divergence.Stop(dir, run, step, epoch, "a weight became NaN or infinite",
+                    Divergence.Culprit(trainer, order, offset, count), lastCheckpoint);
+            }
+            if (measured != null)
+            {
+                journal.Step(new JournalStep(step, epoch, offset + count, measured.Loss, measured.GradNorms, measured.UpdateRatios, trainer.WeightsHash()) { Saturation = measured.Saturation });
+            }
+            lossSum += loss * count;
+            seen += count;
+            progress.Step(step, epoch + 1, run.Epochs, loss, count);
+            if (checkpointNow)
+            {
+                parent = Checkpoints.Write(dir, run, trainer, state!, next, parent);
+                lastCheckpoint = step;
+            }
+            if (stopping)
+            {
+                if (lastCheckpoint != step)
                 {
-                    measured = trainer.StepMeasured(order, offset, count);
-                    loss = measured.Loss;
+                    Checkpoints.Write(dir, run, trainer, state!, next, parent);
                 }
-                else
-                {
-                    loss = trainer.Step(order, offset, count);
-                }
-                // The fast path's only check: one comparison a step. The weights are checked below, where a
-                // checkpoint copies them out anyway; a NaN weight makes the next step's loss NaN in any case.
-                if (!double.IsFinite(loss))
-                {
-                    return Divergence.Stop(dir, run, step, epoch, $"the loss became {loss.ToString(CultureInfo.InvariantCulture)}",
-                        Divergence.Culprit(trainer, order, offset, count), lastCheckpoint);
-                }
-                if (measured != null && (Divergence.FirstNonFiniteLayer(measured.GradNorms) ?? Divergence.FirstNonFiniteLayer(measured.UpdateRatios)) is int layer)
-                {
-                    return Divergence.Stop(dir, run, step, epoch, $"the gradient norm or update ratio of layer {layer} is not finite",
-                        Divergence.Culprit(trainer, order, offset, count), lastCheckpoint);
-                }
-                var next = endOfEpoch ? new Position(step, epoch + 1, 0) : new Position(step, epoch, offset + count);
-                bool stopping = stop.Requested; // read once: the signal may arrive in between
-                NamedArray[]? state = checkpointNow || stopping ? trainer.State() : null;
-                if (state != null && Divergence.FirstNonFinite(state) != null)
-                {
-                    return Divergence.Stop(dir, run, step, epoch, "a weight became NaN or infinite",
-                        Divergence.Culprit(trainer, order, offset, count), lastCheckpoint);
-                }
-                if (measured != null)
-                {
-                    journal.Step(new JournalStep(step, epoch, offset + count, measured.Loss, measured.GradNorms, measured.UpdateRatios, trainer.WeightsHash()) { Saturation = measured.Saturation });
-                }
-                lossSum += loss * count;
-                seen += count;
-                progress.Step(step, epoch + 1, run.Epochs, loss, count);
-                if (checkpointNow)
-                {
-                    parent = Checkpoints.Write(dir, run, trainer, state!, next, parent);
-                    lastCheckpoint = step;
-                }
-                if (stopping)
-                {
-                    if (lastCheckpoint != step)
-                    {
-                        Checkpoints.Write(dir, run, trainer, state!, next, parent);
-                    }
-                    progress.Dispose();
-                    Console.Out.Flush();
-                    Console.Error.WriteLine($"interrupted after step {step}: wrote {Checkpoints.PathFor(dir, step)}");
-                    Console.Error.WriteLine($"continue with: functional resume {dir}");
-                    return ReturnCode.Interrupted;
-                }
+                progress.Dispose();
+                Console.Out.Flush();
+                Console.Error.WriteLine($"interrupted after step {step}: wrote {Checkpoints.PathFor(dir, step)}");
+                Console.Error.WriteLine($"continue with: functional resume {dir}");
+                return ReturnCode.Interrupted;
+            }
+            if (offset + count < n)
+            {
+                continue;
             }
             double seconds = clock.Elapsed.TotalSeconds;
             var trainEval = trainer.Model.Evaluate(coreTrain);

@@ -1,0 +1,402 @@
+/// A 2-D convolution, PyTorch's Conv2d: z[co, oy, ox] = b[co] + Σ_{ci,ky,kx} W[co, ci, ky, kx]·x[ci, S·oy − P + ky,
+/// S·ox − P + kx] (x is zero outside), y = f(z). Unfolding the patches (im2col) makes it one product, Z = cols·W,
+/// with cols [(B·H'W') × K], K = Cin·kh·kw, and the row-major [Cout, Cin, kh, kw] weight read column-major as
+/// [K × Cout]. Backward: dW = colsᵀ·dZ, db = Σ_rows dZ, dcols = dZ·Wᵀ, folded back into dx (col2im, accumulating).
+module Functional.Layers.Conv2d
+
+open System
+open System.Numerics
+open System.Numerics.Tensors
+open MathNet.Numerics.LinearAlgebra
+open Functional
+open Functional.Activations
+open Functional.Layers.Layer
+
+/// Where a convolution's windows fall on its input: input C×H×W, kernel kh×kw, stride, padding, output H'×W'.
+[<Struct>]
+type internal Geometry =
+    {
+        C: int
+        H: int
+        W: int
+        Kh: int
+        Kw: int
+        Stride: int
+        Pad: int
+        Ho: int
+        Wo: int
+    }
+
+    /// K = Cin·kh·kw: the length of one unfolded patch.
+    member g.K = g.C * g.Kh * g.Kw
+    member g.P = g.Ho * g.Wo
+
+module internal Geometry =
+    let private ceilDiv a b =
+        if a <= 0 then -((-a) / b) else (a + b - 1) / b
+
+    let private floorDiv a b =
+        if a >= 0 then a / b else -((-a + b - 1) / b)
+
+    /// The output columns ox whose input column S·ox − P + kx falls inside the image: [first kx, last kx].
+    let columnRanges (g: Geometry) =
+        let first = Array.init g.Kw (fun kx -> max 0 (ceilDiv (g.Pad - kx) g.Stride))
+
+        let last =
+            Array.init g.Kw (fun kx -> min (g.Wo - 1) (floorDiv (g.W - 1 + g.Pad - kx) g.Stride))
+
+        first, last
+
+    /// Examples b0 … b0+nb−1 of x [C·H·W × B] unfolded into cols: patch entry k = (ci·kh + ky)·kw + kx of output
+    /// position p of example b goes to cols[k·n + (b−b0)·P + p], n = nb·P (a column-major [n × K] matrix).
+    let im2col<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType>
+        (g: Geometry)
+        (first: int[], last: int[])
+        (x: 'T[])
+        (b0: int)
+        (nb: int)
+        (cols: 'T[])
+        =
+        let p, n, hw, inSize = g.P, nb * g.P, g.H * g.W, g.C * g.H * g.W
+
+        for ci in 0 .. g.C - 1 do
+            for ky in 0 .. g.Kh - 1 do
+                for kx in 0 .. g.Kw - 1 do
+                    let k = (ci * g.Kh + ky) * g.Kw + kx
+                    let ox0, ox1 = first[kx], last[kx]
+
+                    for b in 0 .. nb - 1 do
+                        let src = (b0 + b) * inSize + ci * hw
+                        let dst = k * n + b * p
+
+                        for oy in 0 .. g.Ho - 1 do
+                            let iy = oy * g.Stride - g.Pad + ky
+                            let row = dst + oy * g.Wo
+
+                            if iy < 0 || iy >= g.H || ox1 < ox0 then
+                                Span<'T>(cols, row, g.Wo).Clear()
+                            else
+                                Span<'T>(cols, row, ox0).Clear()
+                                Span<'T>(cols, row + ox1 + 1, g.Wo - 1 - ox1).Clear()
+                                let s = src + iy * g.W - g.Pad + kx
+
+                                if g.Stride = 1 then
+                                    ReadOnlySpan<'T>(x, s + ox0, ox1 - ox0 + 1)
+                                        .CopyTo(Span<'T>(cols, row + ox0, ox1 - ox0 + 1))
+                                else
+                                    for ox in ox0..ox1 do
+                                        cols[row + ox] <- x[s + ox * g.Stride]
+
+    /// The adjoint of im2col: dx[…] += dcols[…] over the same correspondence (dx is not cleared here).
+    let col2im<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (g: Geometry)
+        (first: int[], last: int[])
+        (dcols: 'T[])
+        (b0: int)
+        (nb: int)
+        (dx: 'T[])
+        =
+        let p, n, hw, inSize = g.P, nb * g.P, g.H * g.W, g.C * g.H * g.W
+
+        for ci in 0 .. g.C - 1 do
+            for ky in 0 .. g.Kh - 1 do
+                for kx in 0 .. g.Kw - 1 do
+                    let k = (ci * g.Kh + ky) * g.Kw + kx
+                    let ox0, ox1 = first[kx], last[kx]
+
+                    if ox0 <= ox1 then
+                        for b in 0 .. nb - 1 do
+                            let dst = (b0 + b) * inSize + ci * hw
+                            let src = k * n + b * p
+
+                            for oy in 0 .. g.Ho - 1 do
+                                let iy = oy * g.Stride - g.Pad + ky
+
+                                if iy >= 0 && iy < g.H then
+                                    let row = src + oy * g.Wo + ox0
+                                    let d = dst + iy * g.W - g.Pad + kx
+
+                                    if g.Stride = 1 then
+                                        let len = ox1 - ox0 + 1
+                                        let out = Span<'T>(dx, d + ox0, len)
+
+                                        TensorPrimitives.Add<'T>(
+                                            Span.op_Implicit out,
+                                            ReadOnlySpan<'T>(dcols, row, len),
+                                            out
+                                        )
+                                    else
+                                        for ox in ox0..ox1 do
+                                            let i = d + ox * g.Stride
+                                            dx[i] <- dx[i] + dcols[row + ox - ox0]
+
+/// How the kernel feeds BLAS: one product over the whole batch's unfolded patches, or one per example.
+type internal Scheme =
+    | Batched
+    | PerExample
+
+type internal Conv2dKernel<'T
+    when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (g: Geometry, cout: int, act: Activation, bias: bool, batch: int, scheme: Scheme) =
+    inherit Kernel<'T>()
+    let p, k = g.P, g.K
+    let outSize = cout * p
+    let ranges = Geometry.columnRanges g
+    // Batched: cols [(B·P) × K] and zc [(B·P) × Cout]. PerExample: one example's [P × K] and [P × Cout].
+    let rows = if scheme = Batched then batch * p else p
+    let cols: 'T[] = Array.zeroCreate (rows * k)
+    let zc: 'T[] = Array.zeroCreate (rows * cout)
+    // Backward reuses cols for dcols: false once it no longer holds the patches of forward's x.
+    let mutable colsHold = false
+
+    let check (x: Matrix<'T>) =
+        if x.ColumnCount > batch then
+            invalidArg "x" (sprintf "conv kernel bound to batch %d was given %d columns" batch x.ColumnCount)
+
+    // y[:, b] ← f(z_b + b) where z_b is [P × Cout] at src (column c of z_b is channel c: a contiguous run of P).
+    let writeColumn (ps: 'T[][]) (z: 'T[]) (zOffset: int) (stride: int) (yd: 'T[]) (b: int) =
+        for c in 0 .. cout - 1 do
+            let src = ReadOnlySpan<'T>(z, zOffset + c * stride, p)
+            let dst = Span<'T>(yd, b * outSize + c * p, p)
+
+            if bias then
+                TensorPrimitives.Add<'T>(src, ps[1][c], dst)
+            else
+                src.CopyTo dst
+
+        Activation.applyColumn act (Span<'T>(yd, b * outSize, outSize))
+
+    // db += the column sums of z [rows × Cout].
+    let addBiasGradient (db: 'T[]) (z: 'T[]) (rows: int) =
+        for c in 0 .. cout - 1 do
+            db[c] <- db[c] + TensorPrimitives.Sum<'T>(ReadOnlySpan<'T>(z, c * rows, rows))
+
+    override _.Forward(ps, x, y, _) =
+        check x
+        let nb = x.ColumnCount
+        let xd, yd = Tensor.data x, Tensor.data y
+
+        match scheme with
+        | Batched ->
+            let n = nb * p
+            Geometry.im2col g ranges xd 0 nb cols
+            Tensor.gemm 'T.One (cols, n, k) false (ps[0], k, cout) false 'T.Zero (zc, n, cout)
+
+            for b in 0 .. nb - 1 do
+                writeColumn ps zc (b * p) n yd b
+
+            colsHold <- true
+        | PerExample ->
+            for b in 0 .. nb - 1 do
+                Geometry.im2col g ranges xd b 1 cols
+                Tensor.gemm 'T.One (cols, p, k) false (ps[0], k, cout) false 'T.Zero (zc, p, cout)
+                writeColumn ps zc 0 p yd b
+
+    override _.Backward(ps, x, _, dz, grads, dx) =
+        check x
+        let nb = x.ColumnCount
+        let xd, dzd = Tensor.data x, Tensor.data dz
+
+        match dx with
+        | ValueSome dx -> Span<'T>(Tensor.data dx, 0, nb * g.C * g.H * g.W).Clear()
+        | ValueNone -> ()
+
+        match grads with
+        | ValueSome gr when bias -> Array.Clear gr[1]
+        | _ -> ()
+
+        match scheme with
+        | Batched ->
+            let n = nb * p
+
+            // dZ [(B·P) × Cout]: channel c of example b is the run dz[b·outSize + c·P …].
+            for b in 0 .. nb - 1 do
+                for c in 0 .. cout - 1 do
+                    ReadOnlySpan<'T>(dzd, b * outSize + c * p, p).CopyTo(Span<'T>(zc, c * n + b * p, p))
+
+            match grads with
+            | ValueSome gr ->
+                if not colsHold then
+                    Geometry.im2col g ranges xd 0 nb cols
+                    colsHold <- true
+
+                Tensor.gemm 'T.One (cols, n, k) true (zc, n, cout) false 'T.Zero (gr[0], k, cout)
+
+                if bias then
+                    addBiasGradient gr[1] zc n
+            | ValueNone -> ()
+
+            match dx with
+            | ValueSome dx ->
+                Tensor.gemm 'T.One (zc, n, cout) false (ps[0], k, cout) true 'T.Zero (cols, n, k)
+                colsHold <- false
+                Geometry.col2im g ranges cols 0 nb (Tensor.data dx)
+            | ValueNone -> ()
+        | PerExample ->
+            for b in 0 .. nb - 1 do
+                ReadOnlySpan<'T>(dzd, b * outSize, outSize).CopyTo(Span<'T>(zc, 0, outSize))
+
+                match grads with
+                | ValueSome gr ->
+                    Geometry.im2col g ranges xd b 1 cols
+                    let beta = if b = 0 then 'T.Zero else 'T.One
+                    Tensor.gemm 'T.One (cols, p, k) true (zc, p, cout) false beta (gr[0], k, cout)
+
+                    if bias then
+                        addBiasGradient gr[1] zc p
+                | ValueNone -> ()
+
+                match dx with
+                | ValueSome dx ->
+                    Tensor.gemm 'T.One (zc, p, cout) false (ps[0], k, cout) true 'T.Zero (cols, p, k)
+                    Geometry.col2im g ranges cols b 1 (Tensor.data dx)
+                | ValueNone -> ()
+
+/// conv CHANNELS KxK [stride S] [pad P] [ACTIVATION] [no-bias]
+type Conv2d =
+    {
+        Channels: int
+        /// (kh, kw)
+        Kernel: int * int
+        Stride: int
+        Padding: int
+        Activation: Activation
+        Bias: bool
+    }
+
+    member internal c.Geometry(input: Shape) =
+        let kh, kw = c.Kernel
+
+        {
+            C = input[0]
+            H = input[1]
+            W = input[2]
+            Kh = kh
+            Kw = kw
+            Stride = c.Stride
+            Pad = c.Padding
+            Ho = (input[1] + 2 * c.Padding - kh) / c.Stride + 1
+            Wo = (input[2] + 2 * c.Padding - kw) / c.Stride + 1
+        }
+
+    interface ILayer with
+        member c.Text =
+            let kh, kw = c.Kernel
+
+            sprintf
+                "conv %d %dx%d%s%s%s%s"
+                c.Channels
+                kh
+                kw
+                (if c.Stride <> 1 then sprintf " stride %d" c.Stride else "")
+                (if c.Padding <> 0 then sprintf " pad %d" c.Padding else "")
+                (Words.activationSuffix c.Activation)
+                (if c.Bias then "" else " no-bias")
+
+        member c.Activation = c.Activation
+
+        member c.OutShape input =
+            let kh, kw = c.Kernel
+
+            if input.Length <> 3 then
+                Error(
+                    sprintf
+                        "conv needs a CxHxW input but gets %s: give images their channels (1x28x28, not 784) and put conv before flatten"
+                        (Shape.text input)
+                )
+            elif input[1] + 2 * c.Padding < kh || input[2] + 2 * c.Padding < kw then
+                Error(
+                    sprintf
+                        "%s needs an input of at least %dx%d but gets %s"
+                        ((c :> ILayer).Text)
+                        (max 1 (kh - 2 * c.Padding))
+                        (max 1 (kw - 2 * c.Padding))
+                        (Shape.text input)
+                )
+            else
+                let g = c.Geometry input
+                Ok [| c.Channels; g.Ho; g.Wo |]
+
+        member c.Params input =
+            let kh, kw = c.Kernel
+            let cin = if input.Length = 3 then input[0] else 1
+
+            [|
+                {
+                    Name = "weight"
+                    Shape = [| c.Channels; cin; kh; kw |]
+                    FanIn = cin * kh * kw
+                    FanOut = c.Channels * kh * kw
+                    Fill = Scheme
+                    Decays = true
+                }
+                if c.Bias then
+                    {
+                        Name = "bias"
+                        Shape = [| c.Channels |]
+                        FanIn = cin * kh * kw
+                        FanOut = c.Channels * kh * kw
+                        Fill = Zeros
+                        Decays = false
+                    }
+            |]
+
+        member c.Flops input =
+            let g = c.Geometry input
+            2.0 * float g.K * float c.Channels * float g.P
+
+        member c.Bind<'T
+            when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+            (input: Shape, batch: int)
+            =
+            match (c :> ILayer).OutShape input with
+            | Error e -> invalidArg "input" e
+            | Ok _ -> Conv2dKernel<'T>(c.Geometry input, c.Channels, c.Activation, c.Bias, batch, Batched) :> Kernel<'T>
+
+let syntax =
+    {
+        Keyword = "conv"
+        Usage = "conv CHANNELS KxK [stride S] [pad P] [ACTIVATION] [no-bias]"
+        Parse =
+            fun words ->
+                match words with
+                | channels :: size :: rest ->
+                    match Words.positive channels, Words.kernel size with
+                    | None, _ -> Error(sprintf "conv: '%s' is not a number of channels >= 1" channels)
+                    | _, None -> Error(sprintf "conv: '%s' is not a kernel size (5x5 or 5)" size)
+                    | Some n, Some kernel ->
+                        let rec go (layer: Conv2d) rest =
+                            match rest with
+                            | [] -> Ok(layer :> ILayer)
+                            | "stride" :: s :: tail ->
+                                match Words.positive s with
+                                | Some v -> go { layer with Stride = v } tail
+                                | None -> Error(sprintf "conv: stride '%s' is not a number >= 1" s)
+                            | "pad" :: s :: tail ->
+                                match Words.nonNegative s with
+                                | Some v -> go { layer with Padding = v } tail
+                                | None -> Error(sprintf "conv: pad '%s' is not a number >= 0" s)
+                            | "no-bias" :: tail -> go { layer with Bias = false } tail
+                            | [ ("stride" | "pad") as w ] -> Error(sprintf "conv: '%s' needs a number after it" w)
+                            | w :: tail ->
+                                match Words.activation w with
+                                | Some a -> go { layer with Activation = a } tail
+                                | None ->
+                                    Error(
+                                        sprintf
+                                            "conv: unknown word '%s' (expected stride S, pad P, an activation or no-bias)"
+                                            w
+                                    )
+
+                        go
+                            {
+                                Channels = n
+                                Kernel = kernel
+                                Stride = 1
+                                Padding = 0
+                                Activation = Linear
+                                Bias = true
+                            }
+                            rest
+                | _ -> Error "conv: how many channels and what kernel? (conv 6 5x5 pad 2 relu)"
+    }
