@@ -421,8 +421,7 @@ let private expectPreset (t: TrainOptions) (p: Presets.Preset) =
     Expect.equal t.Epochs p.Epochs "epochs"
     Expect.equal t.TrainCount p.TrainCount "train count"
 
-/// The presets whose layer kinds exist today (lenet5 and cnn need conv and maxpool).
-let private densePresets = [ Presets.modern; Presets.book; Presets.seed ]
+let private allPresets = Presets.names |> List.map Presets.find
 
 let private presetTests =
     testList
@@ -432,7 +431,7 @@ let private presetTests =
             test "--preset modern changes nothing" {
                 Expect.equal (train "train --preset modern") (train "train") "same"
             }
-            for p in densePresets do
+            for p in allPresets do
                 test $"--preset %s{p.Name}" { expectPreset (train $"train --preset %s{p.Name}") p }
             test "seed is the original question, exactly" {
                 let t = train "train --preset seed"
@@ -492,6 +491,8 @@ let private presetTests =
                         "train --preset modern --seed 3 --batch 1"
                         "train --preset book --seed 9 --l2 0.001 --activation tanh"
                         "train --preset seed --seed 2 --no-bias --output softmax --loss ce"
+                        "train --preset lenet5 --seed 2"
+                        "train --preset cnn --batch 8 --epochs 1"
                     ] do
                     let o = train line
 
