@@ -12,9 +12,10 @@ open Functional.Arch
 open Functional.Network
 
 /// (name, shape, row-major values) for every tensor of these parameters (or gradients, or moments), which
-/// have the architecture's shapes: "layers.{l}.{name}" with l the layer's 0-based position.
+/// have the architecture's shapes: "layers.{l}.{name}" with l the layer's 0-based position. Moments an
+/// optimiser does not keep (empty) have no tensors.
 let named (prefix: string) (arch: Arch) (ps: 'T[][][]) : (string * int[] * 'T[])[] =
-    let infos = Arch.parameters arch
+    let infos = if ps.Length = 0 then [||] else Arch.parameters arch
 
     [|
         for l in 0 .. infos.Length - 1 do
@@ -25,7 +26,7 @@ let named (prefix: string) (arch: Arch) (ps: 'T[][][]) : (string * int[] * 'T[])
 
 /// Fills these parameters from `find name shape`, which returns row-major values (or fails).
 let load (prefix: string) (find: string -> int[] -> 'T[]) (arch: Arch) (ps: 'T[][][]) =
-    let infos = Arch.parameters arch
+    let infos = if ps.Length = 0 then [||] else Arch.parameters arch
 
     for l in 0 .. infos.Length - 1 do
         for p in 0 .. infos[l].Length - 1 do
