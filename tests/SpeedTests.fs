@@ -204,7 +204,10 @@ let private benchTests =
                 let lines =
                     o.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries)
 
-                Expect.equal lines.Length 8 "float32 and float64 at batch 1, 32, 128 and full"
+                Expect.equal
+                    lines.Length
+                    12
+                    "float32 and float64 at batch 1, 32, 128 and full; lenet5 and cnn at 32 and 64"
 
                 let fields =
                     [
@@ -231,14 +234,19 @@ let private benchTests =
                             for f in fields |> List.filter (fun f -> f <> "precision" && f <> "bytes_per_step") do
                                 Expect.isGreaterThan (root.GetProperty(f).GetDouble()) 0.0 (sprintf "%s > 0" f)
 
-                            yield root.GetProperty("precision").GetString(), root.GetProperty("batch").GetInt32()
+                            yield
+                                root.GetProperty("network").GetString(),
+                                root.GetProperty("precision").GetString(),
+                                root.GetProperty("batch").GetInt32()
                     ]
 
                 Expect.equal
                     cases
                     [
                         for p in [ "float32"; "float64" ] do
-                            for b in [ 1; 32; 128; 8000 ] -> p, b
+                            for b in [ 1; 32; 128; 8000 ] -> "seed", p, b
+                        for n in [ "lenet5"; "cnn" ] do
+                            for b in [ 32; 64 ] -> n, "float32", b
                     ]
                     "the cases, in order"
             }
