@@ -41,6 +41,27 @@ let snapshotTests =
                 Expect.notEqual net.Params[1].[0].[0] 99.0 "a copy"
             }
 
+            test "moments an optimiser does not keep have no tensors (SGD's checkpoint holds the weights alone)" {
+                let a = dense [| 3; 2; 2 |] Sigmoid Softmax true
+                let net = Network.init<float> He 1 a
+                let sgd = Optim.init (Sgd 0.1) net
+                Expect.isEmpty (Snapshot.named "optimizer.m." a sgd.M) "no M"
+                Snapshot.load "optimizer.v." (fun name _ -> failtestf "asked for %s" name) a sgd.V
+
+                let trainer =
+                    Api.CreateTrainer(
+                        { trainConfig Float32 with
+                            Optimizer = Sgd 0.1
+                        },
+                        synthetic 1 4
+                    )
+
+                Expect.equal
+                    (trainer.State() |> Array.map (fun t -> t.Name))
+                    [| "layers.0.weight"; "layers.0.bias"; "layers.1.weight"; "layers.1.bias" |]
+                    "weights only"
+            }
+
             test "load fills the parameters from the finder by name" {
                 let a = dense [| 3; 2; 2 |] Sigmoid Sigmoid false
                 let net = Network.init<float> Xavier 5 a
