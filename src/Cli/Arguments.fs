@@ -387,6 +387,63 @@ type ShowArgs =
             | Out _ -> "the PNG file to write (default digits.png)."
             | Threads _ -> "worker threads, 0 = auto (default 0)."
 
+/// The executors of `functional sweep`.
+[<RequireQualifiedAccess>]
+type SweepExecutor =
+    | Local
+    | Slurm
+
+/// `functional sweep`: its own options. Every other option is a train option, forwarded to each point
+/// (src/Cli/Parse.fs splits them off before Argu sees this union).
+[<Unique; HelpFlags("--help", "-h")>]
+type SweepArgs =
+    | [<MainCommand>] Spec of spec: string
+    | Name of name: string
+    | Dir of dir: string
+    | Executor of SweepExecutor
+    | Jobs of count: int
+    | Threads of count: int
+    | Slurm_Args of args: string
+    | Task of index: int
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Spec _ ->
+                "a JSON file {\"name\": ..., \"options\": {\"lr\": [0.03, 0.1], \"seed\": \"1..3\", \"preset\": \"book\"}}, or a sweep folder to run again. Any train option after it (--lr 0.03,0.1 --seed 1..3) adds or replaces an axis; a list's values become the cross product."
+            | Name _ ->
+                "the sweep's name, its folder under --dir (default: the spec file's name, else the swept options')."
+            | Dir _ -> "the folder holding sweeps (default sweeps)."
+            | Executor _ -> "where the points run: local worker processes (default) or a Slurm array job."
+            | Jobs _ -> "local: points run at once, >= 1 (default: cores / threads)."
+            | Threads _ ->
+                "BLAS threads of each point, >= 1 (default 1: the thread count changes rounding); local: threads × jobs <= cores."
+            | Slurm_Args _ ->
+                "extra sbatch options, as one string: --slurm-args '--partition=debug --time=10:00 --mem=2G'."
+            | Task _ -> "run only point I of the sweep folder SPEC (what each Slurm array task runs)."
+
+/// `functional runs`: a table of the runs under a folder.
+[<Unique; HelpFlags("--help", "-h")>]
+type RunsArgs =
+    | [<MainCommand>] Dir of dir: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Dir _ -> "the folder to search for run folders (run.json), recursively (default: runs and sweeps)."
+
+/// `functional compare`: runs and sweeps side by side.
+[<Unique; HelpFlags("--help", "-h")>]
+type CompareArgs =
+    | [<MainCommand; Mandatory>] Runs of dirs: string list
+    | Png of file: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Runs _ -> "run folders and sweep folders (holding sweep.json) to compare."
+            | Png _ -> "the PNG to draw (default: SWEEP/compare.png for one sweep, else compare.png)."
+
 [<HelpFlags("--help", "-h")>]
 type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
@@ -399,6 +456,9 @@ type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Replay of ParseResults<ReplayArgs>
     | [<CliPrefix(CliPrefix.None)>] Plot of ParseResults<PlotArgs>
     | [<CliPrefix(CliPrefix.None)>] Show of ParseResults<ShowArgs>
+    | [<CliPrefix(CliPrefix.None)>] Sweep of ParseResults<SweepArgs>
+    | [<CliPrefix(CliPrefix.None)>] Runs of ParseResults<RunsArgs>
+    | [<CliPrefix(CliPrefix.None)>] Compare of ParseResults<CompareArgs>
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -413,3 +473,6 @@ type FunctionalArgs =
             | Replay _ -> "re-execute a run's steps bit for bit and inspect one of them."
             | Plot _ -> "draw a run's training curves into a PNG."
             | Show _ -> "draw a grid of images with their labels (and a model's predictions) into a PNG."
+            | Sweep _ -> "train the cross product of option lists, locally or as a Slurm array job."
+            | Runs _ -> "list runs: architecture, optimiser, epochs, test accuracy, time, status."
+            | Compare _ -> "compare runs and sweeps: the options that differ, results (mean ± std over seeds), a PNG."

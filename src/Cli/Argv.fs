@@ -59,8 +59,7 @@ type Argv =
                 match Arch.denseParts c.Arch, Arch.denseParts pc.Arch with
                 | Some(sizes, hidden, output, bias), presetParts ->
                     let s0, h0, o0, b0 =
-                        presetParts
-                        |> Option.defaultValue ([| 784; 512; 10 |], Relu, Softmax, true)
+                        presetParts |> Option.defaultValue ([| 784; 512; 10 |], Relu, Softmax, true)
 
                     if sizes <> s0 then
                         yield! [ "--layers"; String.Join(",", sizes) ]

@@ -150,6 +150,48 @@ type ShowOptions =
         Filters: string | null
     }
 
+/// `functional sweep`: its own options; every other option is a train option, kept as typed.
+type SweepOptions =
+    {
+        /// A JSON spec file or a sweep folder; null = the command line alone.
+        Spec: string | null
+        /// null = from the spec file's name, else the swept options' names.
+        Name: string | null
+        /// The folder holding sweeps.
+        Dir: string
+        /// "local" | "slurm"
+        Executor: string
+        /// Points run at once by the local executor; 0 = cores / threads.
+        Jobs: int
+        /// BLAS threads per point; 0 = 1.
+        Threads: int
+        /// Extra sbatch options as one string; "" = none.
+        SlurmArgs: string
+        /// Run only this point of the sweep folder Spec; -1 = all.
+        Task: int
+        /// The train options, as typed: "--lr" "0.1,0.3" "--seed" "1..3" "--no-bias" ...
+        TrainArgs: string[]
+    }
+
+/// `functional runs`.
+type RunsOptions =
+    {
+        /// null = runs/ and sweeps/.
+        Dir: string | null
+    }
+
+/// `functional compare`.
+type CompareOptions =
+    {
+        /// Run folders and sweep folders.
+        Runs: string[]
+        /// null = SWEEP/compare.png for one sweep, else compare.png.
+        Png: string | null
+    }
+
+/// A train option: its name on the command line ("--lr") and whether a value follows it.
+type TrainOption = { Name: string; TakesValue: bool }
+
 type Command =
     | Train of TrainOptions
     | Eval of EvalOptions
@@ -161,6 +203,9 @@ type Command =
     | Doctor of DoctorOptions
     | Plot of PlotOptions
     | Show of ShowOptions
+    | Sweep of SweepOptions
+    | Runs of RunsOptions
+    | Compare of CompareOptions
 
 type Parsed =
     | Run of Command
@@ -186,6 +231,9 @@ module Parser =
             "doctor"
             "plot"
             "show"
+            "sweep"
+            "runs"
+            "compare"
         ]
 
     let private parser =
@@ -354,7 +402,9 @@ module Parser =
                 |> Option.defaultValue hidden0
 
             let out =
-                r.TryGetResult A.TrainArgs.Output |> Option.map output |> Option.defaultValue output0
+                r.TryGetResult A.TrainArgs.Output
+                |> Option.map output
+                |> Option.defaultValue output0
 
             let bias = bias0 && not (r.Contains A.TrainArgs.No_Bias)
 
@@ -369,6 +419,7 @@ module Parser =
 
         let p = Presets.find presetName
         let c0 = p.Config
+
         let pick (case: Quotations.Expr<'a -> A.TrainArgs>) (f: 'a -> 'b) (fallback: 'b) =
             match r.TryGetResult case with
             | Some v -> f v
@@ -423,36 +474,36 @@ module Parser =
                 c0.Optimizer
 
         let options =
-          {
-            Data =
-                {
-                    Train = r.TryGetResult A.TrainArgs.Train |> toNull
-                    TrainLabels = r.TryGetResult A.TrainArgs.Train_Labels |> toNull
-                    Test = r.TryGetResult A.TrainArgs.Test |> toNull
-                    TestLabels = r.TryGetResult A.TrainArgs.Test_Labels |> toNull
-                }
-            Config =
-                {
-                    Arch = archOf r p checks
-                    Loss = pick <@ A.TrainArgs.Loss @> loss c0.Loss
-                    Reduction = pick <@ A.TrainArgs.Reduction @> reduction c0.Reduction
-                    Init = pick <@ A.TrainArgs.Init @> init c0.Init
-                    Optimizer = optimizer
-                    L2 = l2
-                    Scale = pick <@ A.TrainArgs.Scale @> scale c0.Scale
-                    Seed = r.GetResult(A.TrainArgs.Seed, defaultValue = c0.Seed)
-                    Precision = pick <@ A.TrainArgs.Precision @> precision c0.Precision
-                    Batch = batch
-                }
-            Epochs = epochs
-            Run = r.TryGetResult A.TrainArgs.Run |> toNull
-            CheckpointEvery = checkpointEvery
-            JournalEvery = journalEvery
-            Threads = threads
-            Quiet = r.Contains A.TrainArgs.Quiet
-            Preset = presetName
-            TrainCount = trainCount
-          }
+            {
+                Data =
+                    {
+                        Train = r.TryGetResult A.TrainArgs.Train |> toNull
+                        TrainLabels = r.TryGetResult A.TrainArgs.Train_Labels |> toNull
+                        Test = r.TryGetResult A.TrainArgs.Test |> toNull
+                        TestLabels = r.TryGetResult A.TrainArgs.Test_Labels |> toNull
+                    }
+                Config =
+                    {
+                        Arch = archOf r p checks
+                        Loss = pick <@ A.TrainArgs.Loss @> loss c0.Loss
+                        Reduction = pick <@ A.TrainArgs.Reduction @> reduction c0.Reduction
+                        Init = pick <@ A.TrainArgs.Init @> init c0.Init
+                        Optimizer = optimizer
+                        L2 = l2
+                        Scale = pick <@ A.TrainArgs.Scale @> scale c0.Scale
+                        Seed = r.GetResult(A.TrainArgs.Seed, defaultValue = c0.Seed)
+                        Precision = pick <@ A.TrainArgs.Precision @> precision c0.Precision
+                        Batch = batch
+                    }
+                Epochs = epochs
+                Run = r.TryGetResult A.TrainArgs.Run |> toNull
+                CheckpointEvery = checkpointEvery
+                JournalEvery = journalEvery
+                Threads = threads
+                Quiet = r.Contains A.TrainArgs.Quiet
+                Preset = presetName
+                TrainCount = trainCount
+            }
 
         if checks.Errors.IsEmpty then
             match Config.problem options.Config with
@@ -651,6 +702,79 @@ module Parser =
         }
         |> Command.Show
 
+    /// The names of sweep's own options that take a value; every other option belongs to train.
+    let private sweepValueOptions =
+        set
+            [
+                "--name"
+                "--dir"
+                "--executor"
+                "--jobs"
+                "--threads"
+                "--slurm-args"
+                "--task"
+            ]
+
+    /// Splits `sweep`'s arguments into its own (for Argu: the spec, its options, --help) and the train
+    /// options it forwards to every point, kept as typed. The spec is the first argument, when it is not an option.
+    let splitSweep (args: string list) =
+        let rec go own train rest =
+            match rest with
+            | [] -> List.rev own, List.rev train
+            | name :: value :: tail when sweepValueOptions.Contains name -> go (value :: name :: own) train tail
+            | ("--help" | "-h") as h :: tail -> go (h :: own) train tail
+            | other :: tail -> go own (other :: train) tail
+
+        match args with
+        | spec :: tail when not (spec.StartsWith "-") -> go [ spec ] [] tail
+        | _ -> go [] [] args
+
+    let private sweep (r: ParseResults<A.SweepArgs>) (trainArgs: string list) (checks: Checks) =
+        let jobs = r.GetResult(A.SweepArgs.Jobs, defaultValue = 0)
+        let threads = r.GetResult(A.SweepArgs.Threads, defaultValue = 0)
+        let task = r.GetResult(A.SweepArgs.Task, defaultValue = -1)
+        checks.Require (jobs >= 0) "jobs" ">= 1" jobs
+        checks.Require (threads >= 0) "threads" ">= 1" threads
+        checks.Require (not (r.Contains A.SweepArgs.Task) || task >= 0) "task" ">= 0" task
+
+        {
+            SweepOptions.Spec = r.TryGetResult A.SweepArgs.Spec |> toNull
+            Name = r.TryGetResult A.SweepArgs.Name |> toNull
+            Dir = r.GetResult(A.SweepArgs.Dir, defaultValue = "sweeps")
+            Executor =
+                match r.GetResult(A.SweepArgs.Executor, defaultValue = A.SweepExecutor.Local) with
+                | A.SweepExecutor.Local -> "local"
+                | A.SweepExecutor.Slurm -> "slurm"
+            Jobs = jobs
+            Threads = threads
+            SlurmArgs = r.GetResult(A.SweepArgs.Slurm_Args, defaultValue = "")
+            Task = task
+            TrainArgs = Array.ofList trainArgs
+        }
+        |> Command.Sweep
+
+    let private runs (r: ParseResults<A.RunsArgs>) (_: Checks) =
+        {
+            RunsOptions.Dir = r.TryGetResult A.RunsArgs.Dir |> toNull
+        }
+        |> Command.Runs
+
+    let private compare (r: ParseResults<A.CompareArgs>) (_: Checks) =
+        {
+            CompareOptions.Runs = r.GetResult A.CompareArgs.Runs |> Array.ofList
+            Png = r.TryGetResult A.CompareArgs.Png |> toNull
+        }
+        |> Command.Compare
+
+    /// train's options, from its Argu union: what a sweep may forward.
+    let trainOptions =
+        Reflection.FSharpType.GetUnionCases typeof<A.TrainArgs>
+        |> Array.map (fun c ->
+            {
+                Name = "--" + c.Name.ToLowerInvariant().Replace('_', '-')
+                TakesValue = c.GetFields().Length > 0
+            })
+
     /// Argu's error message without the "ERROR: " prefix and the usage text it appends.
     let private errorLines (message: string) =
         message.Split([| "\r\n"; "\n" |], StringSplitOptions.None)
@@ -681,6 +805,14 @@ module Parser =
             invalid None [ $"unknown command '%s{argv[0]}'; expected one of: %s{known}." ]
         | _ ->
             try
+                // sweep forwards train options Argu does not know: only its own reach the parser.
+                let argv, sweepTrain =
+                    if command = Some "sweep" then
+                        let own, train = splitSweep (List.ofArray argv.[1..])
+                        Array.ofList ("sweep" :: own), train
+                    else
+                        argv, []
+
                 let results = parser.Value.ParseCommandLine(argv, raiseOnUsage = true)
                 let checks = Checks()
 
@@ -696,6 +828,9 @@ module Parser =
                     | Some(A.FunctionalArgs.Doctor r) -> Some(doctor r checks)
                     | Some(A.FunctionalArgs.Plot r) -> Some(plot r checks)
                     | Some(A.FunctionalArgs.Show r) -> Some(show r checks)
+                    | Some(A.FunctionalArgs.Sweep r) -> Some(sweep r sweepTrain checks)
+                    | Some(A.FunctionalArgs.Runs r) -> Some(runs r checks)
+                    | Some(A.FunctionalArgs.Compare r) -> Some(compare r checks)
                     | None -> None
 
                 match parsed, checks.Errors with
@@ -714,3 +849,6 @@ module Parser =
 [<AbstractClass; Sealed>]
 type CommandLine =
     static member Parse(argv: string[]) : Parsed = Parser.parse argv
+
+    /// train's options (what `sweep` may forward), from its Argu union.
+    static member TrainOptions() : TrainOption[] = Parser.trainOptions

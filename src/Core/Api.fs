@@ -151,12 +151,7 @@ type Api =
             need "scale" Scale.tryParse "unit, seed or offset"
             |> Result.bind (fun s ->
                 need "precision" Precision.tryParse "float32 or float64"
-                |> Result.map (fun p ->
-                    {
-                        Arch = a
-                        Scale = s
-                        Precision = p
-                    })))
+                |> Result.map (fun p -> { Arch = a; Scale = s; Precision = p })))
         |> Checked.ofResult
 
     /// Rebuilds a model from its spec and tensors (row-major, layers.{i}.{name}); check TensorsProblem first.
@@ -197,17 +192,18 @@ type Api =
         let hyper = config.Hyper
 
         match config.Precision with
-        | Float64 ->
-            Diagnostics.ProbeOf<float>(Network.init config.Init config.Seed config.Arch, hyper, config.Scale)
-        | Float32 ->
-            Diagnostics.ProbeOf<float32>(Network.init config.Init config.Seed config.Arch, hyper, config.Scale)
+        | Float64 -> Diagnostics.ProbeOf<float>(Network.init config.Init config.Seed config.Arch, hyper, config.Scale)
+        | Float32 -> Diagnostics.ProbeOf<float32>(Network.init config.Init config.Seed config.Arch, hyper, config.Scale)
 
     /// Analytic against numeric gradients (float64, central differences) of this configuration's initial
     /// network on the first `examples` images, on up to `perLayer` parameters per layer chosen by `seed`.
     static member CheckGradients(config: Config, images: Images, examples: int, perLayer: int, seed: int) =
         let net = Network.init<float> config.Init config.Seed config.Arch
         let n = max 1 (min examples images.Count)
-        let batch = Named.batch<float> config.Scale images config.Classes (Array.init n id) 0 n
+
+        let batch =
+            Named.batch<float> config.Scale images config.Classes (Array.init n id) 0 n
+
         GradCheck.check config.Hyper batch net perLayer seed
 
     /// What a layer's gradient check means, in one line (names a sign flip or a factor of two).

@@ -38,7 +38,10 @@ module Arch =
 
     /// The --arch text, input first.
     let text (arch: Arch) =
-        String.Join(", ", Array.append [| "input " + Shape.text arch.Input |] (arch.Layers |> Array.map (fun l -> l.Text)))
+        String.Join(
+            ", ",
+            Array.append [| "input " + Shape.text arch.Input |] (arch.Layers |> Array.map (fun l -> l.Text))
+        )
 
     /// The layers alone, as a user writes them on the command line.
     let layersText (arch: Arch) =
@@ -159,8 +162,7 @@ module Arch =
 
                 match Shape.tryParse shape with
                 | Some s -> Ok s, parts[1..]
-                | None ->
-                    Error(sprintf "'%s': the input shape must be like 784 or 1x28x28" parts[0]), parts[1..]
+                | None -> Error(sprintf "'%s': the input shape must be like 784 or 1x28x28" parts[0]), parts[1..]
             | _ -> Ok defaultInput, parts
 
         match input with
@@ -184,12 +186,12 @@ module Arch =
                                 | Error e -> invalidOp e)
                     }
 
-    /// True when the first layer works on images ([C;H;W] input) rather than flat vectors.
+    /// True when the first layer works on images ([C;H;W] input) rather than flat vectors: it refuses a flat one.
     let wantsImage (layers: ILayer[]) =
         layers.Length > 0
-        && (match layers[0].OutShape [| 1; 28; 28 |], layers[0].OutShape [| 784 |] with
-            | Ok _, Error _ -> true
-            | _ -> false)
+        && (match layers[0].OutShape [| 784 |] with
+            | Error _ -> true
+            | Ok _ -> false)
 
     /// Parameters per layer: (info, the layer's input shape).
     let parameters (arch: Arch) : ParamInfo[][] =
@@ -197,8 +199,7 @@ module Arch =
         arch.Layers |> Array.mapi (fun l layer -> layer.Params s[l])
 
     let parameterCount (arch: Arch) =
-        parameters arch
-        |> Array.sumBy (Array.sumBy (fun p -> Array.fold (*) 1 p.Shape))
+        parameters arch |> Array.sumBy (Array.sumBy (fun p -> Array.fold (*) 1 p.Shape))
 
     /// FLOPs of one training step per example: forward, ∂L/∂θ (the forward's cost again, for layers with
     /// parameters) and ∂L/∂x (again, for every layer after the first that has parameters).
@@ -239,7 +240,11 @@ module Arch =
         if arch.Input.Length <> 1 || dense.Length <> arch.Layers.Length || dense.Length = 0 then
             None
         else
-            let hidden = dense[.. dense.Length - 2] |> Array.map (fun d -> d.Activation) |> Array.distinct
+            let hidden =
+                dense[.. dense.Length - 2]
+                |> Array.map (fun d -> d.Activation)
+                |> Array.distinct
+
             let biases = dense |> Array.map (fun d -> d.Bias) |> Array.distinct
 
             match hidden, biases with

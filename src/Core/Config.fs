@@ -59,6 +59,7 @@ type Config =
     member c.OutputActivation = Arch.output c.Arch
     /// True when some layer uses ReLU (He initialisation suits it).
     member c.HasRelu = c.Arch.Layers |> Array.exists (fun l -> l.Activation = Relu)
+
     member c.Hyper: Hyper =
         {
             Loss = c.Loss
@@ -137,7 +138,8 @@ module Config =
                     Some(sprintf "momentum must be in [0, 1), but is %g" mu)
                 | _ -> None
 
-    let private g (x: float) = x.ToString("R", CultureInfo.InvariantCulture)
+    let private g (x: float) =
+        x.ToString("R", CultureInfo.InvariantCulture)
 
     /// The configuration as (key, text) pairs, in a fixed order: run.json's "config" object, and what a
     /// checkpoint's config hash is computed from.
@@ -205,8 +207,7 @@ module Config =
 
         let arch =
             match get "arch" with
-            | Some text ->
-                Arch.parse [| 784 |] text
+            | Some text -> Arch.parse [| 784 |] text
             | None ->
                 need "sizes"
                 |> Result.bind (fun sizes ->

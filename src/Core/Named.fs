@@ -75,8 +75,7 @@ module internal Named =
                     let name = sprintf "%slayers.%d.%s" prefix l info.Name
 
                     match tensors |> Array.tryFind (fun t -> t.Name = name) with
-                    | None ->
-                        yield sprintf "tensor '%s' is missing (layer %d, %s)" name (l + 1) arch.Layers[l].Text
+                    | None -> yield sprintf "tensor '%s' is missing (layer %d, %s)" name (l + 1) arch.Layers[l].Text
                     | Some t when t.Shape <> info.Shape ->
                         yield
                             sprintf

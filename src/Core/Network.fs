@@ -16,10 +16,7 @@ open Functional.Arch
 /// its ParamInfo), row-major as PyTorch lays it out. Gradients and optimiser moments have the same shape.
 type Network<'T
     when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
-    {
-        Arch: Arch
-        Params: 'T[][][]
-    }
+    { Arch: Arch; Params: 'T[][][] }
 
 /// What forward computed: the input and every layer's activations a_1..a_L ([size_l × B] each).
 type Trace<'T
@@ -45,7 +42,10 @@ module Network =
     let zeros<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (arch: Arch)
         : Network<'T> =
-        { Arch = arch; Params = Params.zeros arch }
+        {
+            Arch = arch
+            Params = Params.zeros arch
+        }
 
     let copy (net: Network<'T>) =
         { net with

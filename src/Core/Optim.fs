@@ -76,65 +76,65 @@ let updateArray<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
     (m: 'T[])
     (v: 'T[])
     =
-        match spec with
-        | Sgd lr ->
-            // w + g·(−η) has the same bits as w − η·g; one vectorised pass.
-            let negEta: 'T = 'T.CreateTruncating(-lr)
-            TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(g), negEta, ReadOnlySpan<'T>(w), Span<'T>(w))
-        | Momentum(lr, mu) ->
-            let negEta: 'T = 'T.CreateTruncating(-lr)
-            let mu: 'T = 'T.CreateTruncating mu
-            TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(m), mu, ReadOnlySpan<'T>(g), Span<'T>(m))
-            TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(m), negEta, ReadOnlySpan<'T>(w), Span<'T>(w))
-        | Adam(lr, b1, b2, eps) ->
-            let c1 = 1.0 - Math.Pow(b1, float t)
-            let c2 = 1.0 - Math.Pow(b2, float t)
-            let eta: 'T = 'T.CreateTruncating lr
-            let b1', b2' = 'T.CreateTruncating b1, 'T.CreateTruncating b2
-            let k1: 'T = 'T.One - b1'
-            let k2: 'T = 'T.One - b2'
-            let c1', c2' = 'T.CreateTruncating c1, 'T.CreateTruncating c2
-            let eps': 'T = 'T.CreateTruncating eps
-            let lanes = Vector<'T>.Count
-            let last = w.Length - w.Length % lanes
+    match spec with
+    | Sgd lr ->
+        // w + g·(−η) has the same bits as w − η·g; one vectorised pass.
+        let negEta: 'T = 'T.CreateTruncating(-lr)
+        TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(g), negEta, ReadOnlySpan<'T>(w), Span<'T>(w))
+    | Momentum(lr, mu) ->
+        let negEta: 'T = 'T.CreateTruncating(-lr)
+        let mu: 'T = 'T.CreateTruncating mu
+        TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(m), mu, ReadOnlySpan<'T>(g), Span<'T>(m))
+        TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(m), negEta, ReadOnlySpan<'T>(w), Span<'T>(w))
+    | Adam(lr, b1, b2, eps) ->
+        let c1 = 1.0 - Math.Pow(b1, float t)
+        let c2 = 1.0 - Math.Pow(b2, float t)
+        let eta: 'T = 'T.CreateTruncating lr
+        let b1', b2' = 'T.CreateTruncating b1, 'T.CreateTruncating b2
+        let k1: 'T = 'T.One - b1'
+        let k2: 'T = 'T.One - b2'
+        let c1', c2' = 'T.CreateTruncating c1, 'T.CreateTruncating c2
+        let eps': 'T = 'T.CreateTruncating eps
+        let lanes = Vector<'T>.Count
+        let last = w.Length - w.Length % lanes
 
-            let vb1, vb2, vk1, vk2 =
-                Vector<'T>(b1'), Vector<'T>(b2'), Vector<'T>(k1), Vector<'T>(k2)
+        let vb1, vb2, vk1, vk2 =
+            Vector<'T>(b1'), Vector<'T>(b2'), Vector<'T>(k1), Vector<'T>(k2)
 
-            let vc1, vc2, veps, veta =
-                Vector<'T>(c1'), Vector<'T>(c2'), Vector<'T>(eps'), Vector<'T>(eta)
+        let vc1, vc2, veps, veta =
+            Vector<'T>(c1'), Vector<'T>(c2'), Vector<'T>(eps'), Vector<'T>(eta)
 
-            // One fused pass, lanes first, then the same operations in the same order on the tail.
-            for i in 0..lanes .. last - 1 do
-                let gi = Vector<'T>(g, i)
+        // One fused pass, lanes first, then the same operations in the same order on the tail.
+        for i in 0..lanes .. last - 1 do
+            let gi = Vector<'T>(g, i)
 
-                let mi =
-                    Vector.Add(Vector.Multiply(vb1, Vector<'T>(m, i)), Vector.Multiply(vk1, gi))
+            let mi =
+                Vector.Add(Vector.Multiply(vb1, Vector<'T>(m, i)), Vector.Multiply(vk1, gi))
 
-                let vi =
-                    Vector.Add(Vector.Multiply(vb2, Vector<'T>(v, i)), Vector.Multiply(vk2, Vector.Multiply(gi, gi)))
+            let vi =
+                Vector.Add(Vector.Multiply(vb2, Vector<'T>(v, i)), Vector.Multiply(vk2, Vector.Multiply(gi, gi)))
 
-                mi.CopyTo(m, i)
-                vi.CopyTo(v, i)
-                let den = Vector.Add(Vector.SquareRoot(Vector.Divide(vi, vc2)), veps)
-                let step = Vector.Multiply(veta, Vector.Divide(Vector.Divide(mi, vc1), den))
-                Vector.Subtract(Vector<'T>(w, i), step).CopyTo(w, i)
+            mi.CopyTo(m, i)
+            vi.CopyTo(v, i)
+            let den = Vector.Add(Vector.SquareRoot(Vector.Divide(vi, vc2)), veps)
+            let step = Vector.Multiply(veta, Vector.Divide(Vector.Divide(mi, vc1), den))
+            Vector.Subtract(Vector<'T>(w, i), step).CopyTo(w, i)
 
-            for i in last .. w.Length - 1 do
-                let gi = g[i]
-                let m1: 'T = b1' * m[i]
-                let m2: 'T = k1 * gi
-                m[i] <- m1 + m2
-                let v1: 'T = b2' * v[i]
-                let g2: 'T = gi * gi
-                let v2: 'T = k2 * g2
-                v[i] <- v1 + v2
-                let mhat: 'T = m[i] / c1'
-                let vhat: 'T = v[i] / c2'
-                let den: 'T = 'T.Sqrt vhat + eps'
-                let ratio: 'T = mhat / den
-                let step: 'T = eta * ratio
-                w[i] <- w[i] - step
+        for i in last .. w.Length - 1 do
+            let gi = g[i]
+            let m1: 'T = b1' * m[i]
+            let m2: 'T = k1 * gi
+            m[i] <- m1 + m2
+            let v1: 'T = b2' * v[i]
+            let g2: 'T = gi * gi
+            let v2: 'T = k2 * g2
+            v[i] <- v1 + v2
+            let mhat: 'T = m[i] / c1'
+            let vhat: 'T = v[i] / c2'
+            let den: 'T = 'T.Sqrt vhat + eps'
+            let ratio: 'T = mhat / den
+            let step: 'T = eta * ratio
+            w[i] <- w[i] - step
 
 /// Applies update t to parameter arrays ws in place, given gradients gs and moment arrays ms, vs
 /// (all in the order of Network.arrays; ms and vs empty when the optimiser keeps none).

@@ -12,8 +12,8 @@ open Functional.Arch
 open Functional.Network
 
 /// (name, shape, row-major values) for every tensor of these parameters (or gradients, or moments), which
-/// have the architecture's shapes: "layers.{l}.{name}" with l the layer's 0-based position. Moments an
-/// optimiser does not keep (empty) have no tensors.
+/// have the architecture's shapes: "layers.{l}.{name}" with l the layer's 0-based position.
+/// An optimiser without moments (SGD) has no arrays at all: nothing to name.
 let named (prefix: string) (arch: Arch) (ps: 'T[][][]) : (string * int[] * 'T[])[] =
     let infos = if ps.Length = 0 then [||] else Arch.parameters arch
 

@@ -171,19 +171,11 @@ let private lossInto<'T
     let output = Arch.output net.Arch
 
     let loss =
-        Losses.value hyper.Loss output hyper.Reduction classes a y
-        + l2Of hyper.L2 ws.Decays ws.Params
+        Losses.value hyper.Loss output hyper.Reduction classes a y + l2Of hyper.L2 ws.Decays ws.Params
 
     Losses.outputGradInto hyper.Loss output hyper.Reduction classes a y (Tensor.data ws.Deltas[ws.Deltas.Length - 1])
 
-    backwardWith
-        ws.Bound
-        net
-        trace
-        ws.Deltas
-        (if withGrads then ValueSome ws.Grads else ValueNone)
-        ws.Wanted
-        ValueNone
+    backwardWith ws.Bound net trace ws.Deltas (if withGrads then ValueSome ws.Grads else ValueNone) ws.Wanted ValueNone
 
     if withGrads && hyper.L2 <> 0.0 then
         let lambda: 'T = 'T.CreateTruncating hyper.L2
@@ -317,7 +309,15 @@ let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
         {
             Loss = loss
             GradNorms = grad
-            UpdateRatios = Array.map2 (fun m s -> if s = 0.0 && m = 0.0 then 0.0 else sqrt m / max (sqrt s) 1e-30) moved size
+            UpdateRatios =
+                Array.map2
+                    (fun m s ->
+                        if s = 0.0 && m = 0.0 then
+                            0.0
+                        else
+                            sqrt m / max (sqrt s) 1e-30)
+                    moved
+                    size
         }
     else
         {

@@ -199,8 +199,7 @@ type Blas private () =
         | _ ->
             match chosen with
             | Some b -> b
-            | None ->
-                if available.Value then OpenBlas else Managed
+            | None -> if available.Value then OpenBlas else Managed
 
     /// Chooses the process-wide backend; OpenBlas fails if the library did not load.
     static member Use(backend: Backend) =
@@ -275,7 +274,14 @@ let gemm
     let am = if ta then aCols else aRows
     let bk, bn = (if tb then bCols else bRows), (if tb then bRows else bCols)
 
-    if am <> m || bk <> k || bn <> n || a.Length < aRows * aCols || b.Length < bRows * bCols || c.Length < m * n then
+    if
+        am <> m
+        || bk <> k
+        || bn <> n
+        || a.Length < aRows * aCols
+        || b.Length < bRows * bCols
+        || c.Length < m * n
+    then
         invalidArg
             "gemm"
             (sprintf
@@ -410,7 +416,12 @@ let decayAddOuter<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 
     (a: 'T[], rows: int, cols: int)
     (tmp: 'T[])
     =
-    if x.Length < rows || y.Length < cols || a.Length < rows * cols || tmp.Length < rows then
+    if
+        x.Length < rows
+        || y.Length < cols
+        || a.Length < rows * cols
+        || tmp.Length < rows
+    then
         invalidArg "decayAddOuter" (sprintf "shapes do not agree: x %d, y %d, a %dx%d" x.Length y.Length rows cols)
 
     let t = Span<'T>(tmp, 0, rows)
@@ -467,7 +478,8 @@ let ger (alpha: 'T) (x: 'T[]) (y: 'T[]) (a: 'T[], rows: int, cols: int) =
             )
 
 // Transitional matrix forms (removed once every caller passes arrays).
-let outerInto (x: 'T[]) (y: 'T[]) (a: Matrix<'T>) = outer x y (data a, a.RowCount, a.ColumnCount)
+let outerInto (x: 'T[]) (y: 'T[]) (a: Matrix<'T>) =
+    outer x y (data a, a.RowCount, a.ColumnCount)
 
 let gerInto (alpha: 'T) (x: 'T[]) (y: 'T[]) (a: Matrix<'T>) =
     ger alpha x y (data a, a.RowCount, a.ColumnCount)

@@ -143,16 +143,27 @@ type internal TrainerOf<'T
         |]
 
     override _.Gradients(order, offset, count) =
-        let _, grads = gradients hyper (Named.batch<'T> scale train classes order offset count) net
+        let _, grads =
+            gradients hyper (Named.batch<'T> scale train classes order offset count) net
+
         Named.ofParams "" arch grads
 
     override _.Drift(order, offset, count) =
-        let _, own = gradients hyper (Named.batch<'T> scale train classes order offset count) net
+        let _, own =
+            gradients hyper (Named.batch<'T> scale train classes order offset count) net
 
         let _, exact =
-            gradients hyper (Named.batch<float> scale train classes order offset count) (Snapshot.convert<'T, float> net)
+            gradients
+                hyper
+                (Named.batch<float> scale train classes order offset count)
+                (Snapshot.convert<'T, float> net)
 
         Snapshot.drift own exact
 
     override _.CheckGradients(order, offset, count, perLayer, seed) =
-        GradCheck.check hyper (Named.batch<float> scale train classes order offset count) (Snapshot.convert<'T, float> net) perLayer seed
+        GradCheck.check
+            hyper
+            (Named.batch<float> scale train classes order offset count)
+            (Snapshot.convert<'T, float> net)
+            perLayer
+            seed

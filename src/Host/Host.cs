@@ -64,6 +64,9 @@ public static class Program
         Command.Doctor d => DoctorCommand.Run(d.Item),
         Command.Plot p => PlotCommand.Run(p.Item),
         Command.Show s => ShowCommand.Run(s.Item),
+        Command.Sweep s => SweepCommand.Run(s.Item),
+        Command.Runs r => RunsCommand.Run(r.Item),
+        Command.Compare c => CompareCommand.Run(c.Item),
         _ => Fail("unknown command", ReturnCode.Usage),
     };
 

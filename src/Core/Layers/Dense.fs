@@ -112,9 +112,7 @@ type Dense =
 
         member d.OutShape input =
             if input.Length <> 1 then
-                Error(
-                    sprintf "dense needs a flat input but gets %s: put 'flatten' before it" (Shape.text input)
-                )
+                Error(sprintf "dense needs a flat input but gets %s: put 'flatten' before it" (Shape.text input))
             else
                 Ok [| d.Units |]
 
@@ -141,7 +139,8 @@ type Dense =
                     }
             |]
 
-        member d.Flops input = 2.0 * float (Shape.size input) * float d.Units
+        member d.Flops input =
+            2.0 * float (Shape.size input) * float d.Units
 
         member d.Bind<'T
             when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
@@ -167,7 +166,8 @@ let syntax =
                             | w :: tail ->
                                 match Words.activation w with
                                 | Some a -> go { layer with Activation = a } tail
-                                | None -> Error(sprintf "dense: unknown word '%s' (expected an activation or no-bias)" w)
+                                | None ->
+                                    Error(sprintf "dense: unknown word '%s' (expected an activation or no-bias)" w)
 
                         go
                             {

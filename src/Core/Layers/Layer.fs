@@ -74,8 +74,7 @@ module Mode =
 /// A layer bound to an input shape and a batch size: it owns its scratch (unfolded patches, pooling indices,
 /// masks), so a steady-state step allocates nothing. Parameters are handed in on every call.
 [<AbstractClass>]
-type Kernel<'T
-    when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>() =
+type Kernel<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>() =
     /// y ← f(layer(x)): x is [inSize × B], y [outSize × B].
     abstract Forward: ps: 'T[][] * x: Matrix<'T> * y: Matrix<'T> * mode: Mode -> unit
 
@@ -92,7 +91,9 @@ type Kernel<'T
     /// Plain SGD fused into backward's products, θ ← keep·θ − η·∂L/∂θ (keep = 1 − ηλ for weights, 1 for biases),
     /// without a gradient buffer. Called after the whole backward pass, with this layer's input and dz.
     abstract FusedSgd: ps: 'T[][] * x: Matrix<'T> * dz: Matrix<'T> * negEta: 'T * keep: 'T -> unit
-    default _.FusedSgd(_, _, _, _, _) = invalidOp "this layer kind has no fused SGD path"
+
+    default _.FusedSgd(_, _, _, _, _) =
+        invalidOp "this layer kind has no fused SGD path"
 
 /// A layer of some kind, with its settings: the value an architecture is made of.
 type ILayer =
@@ -107,8 +108,7 @@ type ILayer =
     /// parameters costs the same again for ∂L/∂θ and again for ∂L/∂x.
     abstract Flops: input: Shape -> float
 
-    abstract Bind<'T
-        when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType> :
+    abstract Bind<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType> :
         input: Shape * batch: int -> Kernel<'T>
 
 /// How one kind reads its part of the --arch syntax: a keyword and the words after it.

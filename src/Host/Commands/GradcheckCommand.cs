@@ -60,6 +60,7 @@ public static class GradcheckCommand
         ["parameters"] = Parameters(c, r.Layer),
         ["checked"] = r.Checked,
         ["measured"] = r.Measured,
+        ["kinks"] = r.Kinks,
         ["max_rel_error"] = r.MaxRelError,
         ["mean_rel_error"] = r.MeanRelError,
         ["sign_agreement"] = r.SignAgreement,

@@ -7,6 +7,10 @@ public static class ShowCommand
 {
     public static int Run(ShowOptions o)
     {
+        if (o.Filters is { } run)
+        {
+            return Filters(run, o.Out);
+        }
         Threads.Choose(o.Threads, 500);
         var data = Inputs.Load(o.Data, o.DataLabels, Inputs.TestImages);
         if (o.Start >= data.Count)
@@ -32,6 +36,22 @@ public static class ShowCommand
             log.WriteLine($"model {ModelFile.Resolve(o.Model!)}: {count - wrong} of {count} right, {wrong} wrong (framed in red)");
         }
         log.WriteLine($"png   {written}");
+        return ReturnCode.Ok;
+    }
+
+    /// <summary><c>show --filters RUN</c>: the first convolution layer's filters of a model.</summary>
+    static int Filters(string path, string output)
+    {
+        var model = ModelFile.Load(path);
+        var weight = model.Tensors().FirstOrDefault(t => t.Shape.Length == 4 && t.Name.EndsWith(".weight", StringComparison.Ordinal))
+            ?? throw new UsageError($"{ModelFile.Resolve(path)} has no convolution layer ({model.Spec.LayersText}): --filters draws a convolution's filters");
+        string layer = weight.Name.Split('.')[1];
+        int index = int.Parse(layer, System.Globalization.CultureInfo.InvariantCulture);
+        string text = model.Spec.LayersText.Split(", ")[index];
+        string written = Plots.Filters(output, weight,
+            $"layer {index + 1} ({text}): {weight.Shape[0]} filters of {weight.Shape[1]}x{weight.Shape[2]}x{weight.Shape[3]}, each scaled min (black) to max (white)");
+        Console.Out.WriteLine($"show  {weight.Name} [{string.Join(",", weight.Shape)}] of {ModelFile.Resolve(path)}");
+        Console.Out.WriteLine($"png   {written}");
         return ReturnCode.Ok;
     }
 

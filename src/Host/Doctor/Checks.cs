@@ -224,17 +224,23 @@ public static class Checks
             }
         }
 
+        int[] parameters = Api.ParameterCounts(s.Config.Arch);
         for (int l = 0; l < health.Length; l++)
         {
             var h = health[l];
+            if (parameters[l] == 0 && !double.IsFinite(h.Saturated) && !double.IsFinite(h.Dead))
+            {
+                continue; // pooling, flattening: no weights to measure, no units that saturate or die
+            }
             double grad = step.GradNorms.Length > l ? step.GradNorms[l] : double.NaN;
             double ratio = step.UpdateRatios.Length > l ? step.UpdateRatios[l] : double.NaN;
             string units = double.IsFinite(h.Saturated) ? Inv($"{100 * (h.Saturated):F0}% saturated")
                 : double.IsFinite(h.Dead) ? Inv($"{100 * (h.Dead):F0}% dead") : "";
-            parts.Add(Inv($"layer {l + 1} {h.Activation}: {(units == "" ? "" : units + ", ")}‖g‖ {grad:0.0e+00}, update/weight {ratio:0.0e+00}"));
+            parts.Add(Inv($"layer {l + 1} {Api.LayerText(s.Config.Arch, l).Split(' ')[0]} {h.Activation}: {(units == "" ? "" : units + ", ")}‖g‖ {grad:0.0e+00}, update/weight {ratio:0.0e+00}"));
             data.Add(new JsonObject
             {
                 ["layer"] = l + 1,
+                ["kind"] = Api.LayerText(s.Config.Arch, l),
                 ["activation"] = h.Activation,
                 ["saturated"] = double.IsFinite(h.Saturated) ? h.Saturated : null,
                 ["saturated_entries"] = double.IsFinite(h.SaturatedEntries) ? h.SaturatedEntries : null,

@@ -115,6 +115,10 @@ public static class CurvesPlot
         for (int l = 0; l < layers; l++)
         {
             var points = h.Steps.Where(s => values(s).Length > l && values(s)[l] > 0 && double.IsFinite(values(s)[l])).ToArray();
+            if (points.Length == 0)
+            {
+                continue; // a layer without parameters (pooling, flattening): nothing to draw
+            }
             double[] y = [.. points.Select(s => log ? Math.Log10(values(s)[l]) : values(s)[l])];
             var line = p.Add.ScatterLine(points.Select(s => (double)s.Step).ToArray(), y);
             line.LegendText = $"layer {l + 1}";
@@ -142,7 +146,11 @@ public static class CurvesPlot
         int layers = h.Steps.Max(s => s.Saturation?.Length ?? 0);
         for (int l = 0; l < layers; l++)
         {
-            var points = h.Steps.Where(s => s.Saturation is { } v && v.Length > l).ToArray();
+            var points = h.Steps.Where(s => s.Saturation is { } v && v.Length > l && double.IsFinite(v[l])).ToArray();
+            if (points.Length == 0)
+            {
+                continue; // not a sigmoid or tanh layer
+            }
             var line = p.Add.ScatterLine(points.Select(s => (double)s.Step).ToArray(), points.Select(s => s.Saturation![l]).ToArray());
             line.LegendText = $"layer {l + 1}";
         }

@@ -35,6 +35,40 @@ public static class Plots
         return DigitGrid.Write(path, images.Pixels, images.Labels, images.Rows, images.Cols, indices, predictions, title);
     }
 
+    /// <summary>
+    /// The filters of a convolution weight [out, in, kh, kw] as a grid: one picture per (output, input channel),
+    /// labelled with its output channel, each scaled on its own from its minimum (black) to its maximum (white)
+    /// and drawn <paramref name="zoom"/> image pixels per weight.
+    /// </summary>
+    public static string Filters(string path, NamedArray weight, string title, int zoom = 6)
+    {
+        int outs = weight.Shape[0], ins = weight.Shape[1], kh = weight.Shape[2], kw = weight.Shape[3];
+        double[] w = weight.Float32 is { } f ? [.. f.Select(x => (double)x)] : weight.Float64;
+        int rows = kh * zoom, cols = kw * zoom, count = outs * ins;
+        var pixels = new byte[count * rows * cols];
+        var labels = new byte[count];
+        for (int k = 0; k < count; k++)
+        {
+            var filter = w.AsSpan(k * kh * kw, kh * kw);
+            double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
+            foreach (double v in filter)
+            {
+                lo = Math.Min(lo, v);
+                hi = Math.Max(hi, v);
+            }
+            for (int r = 0; r < rows; r++)
+            {
+                for (int c = 0; c < cols; c++)
+                {
+                    double v = filter[r / zoom * kw + c / zoom];
+                    pixels[(k * rows + r) * cols + c] = (byte)Math.Round(hi > lo ? 255 * (v - lo) / (hi - lo) : 128);
+                }
+            }
+            labels[k] = (byte)Math.Min(k / ins, 255);
+        }
+        return DigitGrid.Write(path, pixels, labels, rows, cols, [.. Enumerable.Range(0, count)], null, title);
+    }
+
     /// <summary>The confusion matrix of <paramref name="evaluation"/> as a heatmap.</summary>
     public static string Confusion(string path, Evaluation evaluation, string title) =>
         ConfusionPlot.Write(path, evaluation.Confusion, title);

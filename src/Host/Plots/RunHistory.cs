@@ -116,12 +116,14 @@ public sealed record RunHistory(string Dir, string Title, IReadOnlyList<EpochPoi
             return name;
         }
         var opt = run["optimizer"] as JsonObject ?? c;
-        string sizes = c["sizes"] is JsonArray a ? string.Join("-", a.Select(x => x?.ToString())) : "?";
+        string sizes = c["sizes"] is JsonArray a ? string.Join("-", a.Select(x => x?.ToString())) + $" {Str(c, "hidden")}/{Str(c, "output")}"
+            : Str(c, "arch") is { } arch ? string.Join(", ", arch.Split(", ").Where(l => !l.StartsWith("input ", StringComparison.Ordinal)))
+            : "?";
         string optimizer = Str(opt, "name") ?? Str(opt, "optimizer") ?? "?";
         string lr = Num(opt, "lr")?.ToString(CultureInfo.InvariantCulture) ?? "?";
         double? b = Num(c, "batch") ?? Num(run, "batch");
         string batch = b is null ? "" : b <= 0 ? ", full batch" : $", batch {b}";
-        return $"{name}: {sizes} {Str(c, "hidden")}/{Str(c, "output")} {Str(c, "loss") ?? Str(run, "loss")}, {optimizer} lr {lr}{batch}";
+        return $"{name}: {sizes}; {Str(c, "loss") ?? Str(run, "loss")}, {optimizer} lr {lr}{batch}";
     }
 
     static string? Str(JsonObject o, string key) =>

@@ -112,6 +112,31 @@ let private forwardMatchesNaive (c: ConvCase) =
 
 let private text (c: Conv2d) = (c :> ILayer).Text
 
+/// y, gradients and dx of one Forward+Backward by a kernel that multiplies `chunk` examples at a time.
+let private chunked (c: ConvCase) (chunk: int) =
+    let layer = c.Layer :> ILayer
+    let rng = Random c.Seed
+
+    let ps =
+        layer.Params c.Input
+        |> Array.map (fun i -> randoms rng (Array.fold (*) 1 i.Shape))
+
+    let inSize, outSize = Shape.size c.Input, Shape.size (outShape layer c.Input)
+    let x = randoms rng (inSize * c.Batch)
+    let r = randoms rng (outSize * c.Batch)
+
+    let kernel =
+        Conv2dKernel<float>(
+            c.Layer.Geometry c.Input,
+            c.Layer.Channels,
+            c.Layer.Activation,
+            c.Layer.Bias,
+            c.Batch,
+            chunk
+        )
+
+    analytic layer kernel c.Input ps x r Mode.eval
+
 [<Tests>]
 let tests =
     testList
@@ -126,6 +151,23 @@ let tests =
             test "every activation passes the gradient check on a padded, strided case" {
                 for act in Activation.all do
                     gradCheck (conv 2 (3, 2) 2 1 act true) [| 3; 7; 6 |] 2 Mode.eval 11
+            }
+
+            testPropertyWithConfig (config 60) "one example or two per product = the whole batch in one product"
+            <| Prop.forAll (cases Activation.all) (fun c ->
+                let y, grads, dx = chunked c c.Batch
+
+                for chunk in [ 1; 2 ] do
+                    let y', grads', dx' = chunked c chunk
+                    let what = sprintf "%s, %d per product" (text c.Layer) chunk
+                    expectClose $"%s{what}: y" 1e-12 y y'
+                    Array.iteri2 (fun i g g' -> expectClose $"%s{what}: gradient %d{i}" 1e-12 g g') grads grads'
+                    expectClose $"%s{what}: dx" 1e-12 dx dx')
+
+            test "patches over 16 MiB go one example at a time" {
+                let g = (conv 64 (3, 3) 1 0 Relu true).Geometry [| 32; 26; 26 |]
+                Expect.equal (chunkFor g 32 4) 1 "cnn conv2 at batch 32: 21 MB of float32 patches"
+                Expect.equal (chunkFor ((conv 16 (5, 5) 1 0 Relu true).Geometry [| 6; 14; 14 |]) 64 4) 64 "LeNet conv2"
             }
 
             test "LeNet-5's shapes, parameters and FLOPs" {
@@ -222,6 +264,12 @@ let tests =
             test "float32: a steady-state forward and backward allocate nothing" {
                 for c in [ conv 6 (5, 5) 1 2 Relu true; conv 4 (3, 3) 2 1 Tanh false ] do
                     Expect.equal (steadyAllocation c [| 2; 12; 12 |] 4 Mode.eval) 0L (text c)
+
+                // One example at a time (the path of large layers).
+                let c = conv 5 (3, 2) 2 1 Sigmoid true
+                let input = [| 3; 9; 8 |]
+                let one = Conv2dKernel<float32>(c.Geometry input, 5, Sigmoid, true, 3, 1)
+                Expect.equal (steadyAllocationOf one c input 3 Mode.eval) 0L (text c + ", one example at a time")
             }
 
             testPropertyWithConfig (config 30) "OpenBLAS and the managed provider agree (float64 and float32)"

@@ -139,8 +139,8 @@ let gradCheckWith
 let gradCheck layer input batch mode seed =
     gradCheckWith randoms layer input batch mode seed
 
-/// Bytes allocated by one float32 Forward+Backward (with gradients and dx) after a warm-up one.
-let steadyAllocation (layer: ILayer) (input: Shape) (batch: int) (mode: Mode) =
+/// Bytes allocated by one Forward+Backward of a float32 kernel of the layer (with gradients and dx) after a warm-up one.
+let steadyAllocationOf (kernel: Kernel<float32>) (layer: ILayer) (input: Shape) (batch: int) (mode: Mode) =
     let rng = Random 7
     let inSize, outSize = Shape.size input, Shape.size (outShape layer input)
 
@@ -153,7 +153,6 @@ let steadyAllocation (layer: ILayer) (input: Shape) (batch: int) (mode: Mode) =
     let y = matrix outSize batch (Array.zeroCreate<float32>(outSize * batch))
     let dz = matrix outSize batch (randoms rng (outSize * batch) |> Array.map float32)
     let dx = matrix inSize batch (Array.zeroCreate<float32>(inSize * batch))
-    let kernel = layer.Bind<float32>(input, batch)
 
     let once () =
         kernel.Forward(ps, x, y, mode)
@@ -163,6 +162,10 @@ let steadyAllocation (layer: ILayer) (input: Shape) (batch: int) (mode: Mode) =
     let before = GC.GetAllocatedBytesForCurrentThread()
     once ()
     GC.GetAllocatedBytesForCurrentThread() - before
+
+/// steadyAllocationOf the kernel the layer binds.
+let steadyAllocation (layer: ILayer) (input: Shape) (batch: int) (mode: Mode) =
+    steadyAllocationOf (layer.Bind<float32>(input, batch)) layer input batch mode
 
 /// y, ∂L/∂θ and ∂L/∂x of one Forward+Backward in 'T under the given backend, returned as float64.
 let runOn<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
