@@ -171,7 +171,8 @@ let private lossInto<'T
     let output = Arch.output net.Arch
 
     let loss =
-        Losses.value hyper.Loss output hyper.Reduction classes a y + l2Of hyper.L2 ws.Decays ws.Params
+        Losses.value hyper.Loss output hyper.Reduction classes a y
+        + l2Of hyper.L2 ws.Decays ws.Params
 
     Losses.outputGradInto hyper.Loss output hyper.Reduction classes a y (Tensor.data ws.Deltas[ws.Deltas.Length - 1])
 
