@@ -1,6 +1,13 @@
 module Functional.Tests.CliTests
 
 open Expecto
+open Functional
+open Functional.Activations
+open Functional.Losses
+open Functional.Init
+open Functional.Optim
+open Functional.Data
+open Functional.Arch
 open Functional.Cli
 
 let private parse (line: string) =
@@ -10,6 +17,17 @@ let private train line =
     match parse line with
     | Run(Command.Train t) -> t
     | other -> failtestf "expected a train command from '%s', got %A" line other
+
+/// train with an argv as given (an --arch value holds spaces).
+let private trainArgv (argv: string[]) =
+    match Parser.parse (Array.append [| "train" |] argv) with
+    | Run(Command.Train t) -> t
+    | other -> failtestf "expected a train command from %A, got %A" argv other
+
+let private invalidArgv (argv: string[]) =
+    match Parser.parse (Array.append [| "train" |] argv) with
+    | Invalid message -> message
+    | other -> failtestf "expected Invalid from %A, got %A" argv other
 
 let private eval line =
     match parse line with
@@ -57,41 +75,44 @@ let private defaultTests =
                 Expect.isNull t.Data.TrainLabels "train labels"
                 Expect.isNull t.Data.Test "test"
                 Expect.isNull t.Data.TestLabels "test labels"
-                Expect.equal t.Data.Scale "unit" "scale"
-                Expect.equal t.Network.Layers [| 784; 512; 10 |] "layers"
-                Expect.equal t.Network.Activation "relu" "activation"
-                Expect.equal t.Network.Output "softmax" "output"
-                Expect.equal t.Network.Loss "ce" "loss"
-                Expect.equal t.Network.Init "he" "init"
-                Expect.isTrue t.Network.Bias "bias"
-                Expect.equal t.Optimizer "adam" "optimizer"
-                Expect.equal t.Lr 0.001 "lr"
-                Expect.equal t.L2 1e-4 "l2"
-                Expect.equal t.Momentum 0.9 "momentum"
+                let c = t.Config
+                Expect.equal c.Scale Unit "scale"
+                Expect.equal c.Arch (Arch.dense [| 784; 512; 10 |] Relu Softmax true) "layers, activation, output, bias"
+                Expect.equal c.Loss CrossEntropy "loss"
+                Expect.equal c.Init He "init"
+                Expect.equal c.Optimizer (Adam(0.001, 0.9, 0.999, 1e-8)) "optimizer and lr"
+                Expect.equal c.L2 1e-4 "l2"
+
+                Expect.equal
+                    (Config.fields c |> Array.find (fun (k, _) -> k = "momentum"))
+                    ("momentum", "0.9")
+                    "momentum"
+
                 Expect.equal t.Epochs 15 "epochs"
-                Expect.equal t.Batch 32 "batch"
-                Expect.equal t.Seed 1 "seed"
-                Expect.equal t.Precision "float32" "precision"
-                Expect.equal t.Reduction "mean" "reduction"
+                Expect.equal c.Batch 32 "batch"
+                Expect.equal c.Seed 1 "seed"
+                Expect.equal c.Precision Float32 "precision"
+                Expect.equal c.Reduction Mean "reduction"
+                Expect.equal c Config.defaults "Config.defaults"
                 Expect.isNull t.Run "run"
                 Expect.equal t.Threads 0 "threads"
                 Expect.isFalse t.Quiet "quiet"
             }
             test "sgd and momentum default lr is 0.1" {
-                Expect.equal (train "train --optimizer sgd").Lr 0.1 "sgd"
-                Expect.equal (train "train --optimizer momentum").Lr 0.1 "momentum"
+                Expect.equal (train "train --optimizer sgd").Config.Optimizer (Sgd 0.1) "sgd"
+                Expect.equal (train "train --optimizer momentum").Config.Optimizer (Momentum(0.1, 0.9)) "momentum"
             }
-            test "adam default lr is 0.001" { Expect.equal (train "train --optimizer adam").Lr 0.001 "adam" }
+            test "adam default lr is 0.001" { Expect.equal (train "train --optimizer adam").Config.Lr 0.001 "adam" }
             test "explicit lr wins over the optimizer default" {
-                Expect.equal (train "train --optimizer sgd --lr 0.5").Lr 0.5 "sgd"
-                Expect.equal (train "train --lr 0.5").Lr 0.5 "adam"
+                Expect.equal (train "train --optimizer sgd --lr 0.5").Config.Lr 0.5 "sgd"
+                Expect.equal (train "train --lr 0.5").Config.Lr 0.5 "adam"
             }
             test "eval defaults" {
                 let e = eval "eval --model m.bin"
                 Expect.equal e.Model "m.bin" "model"
                 Expect.isNull e.Data "data"
                 Expect.isNull e.DataLabels "data labels"
-                Expect.isNull e.Scale "scale"
+                Expect.isNone e.Scale "scale"
                 Expect.equal e.Seed 1 "seed"
                 Expect.equal e.Threads 0 "threads"
             }
@@ -100,7 +121,7 @@ let private defaultTests =
                 Expect.equal p.Model "runs/a" "model"
                 Expect.isNull p.Data "data"
                 Expect.isNull p.DataLabels "data labels"
-                Expect.isNull p.Scale "scale"
+                Expect.isNone p.Scale "scale"
                 Expect.equal p.Index 0 "index"
                 Expect.equal p.Threads 0 "threads"
             }
@@ -138,26 +159,21 @@ let private roundTripTests =
                                 TrainLabels = "b.idx"
                                 Test = "c.idx"
                                 TestLabels = "d.idx"
-                                Scale = "seed"
                             }
-                        Network =
+                        Config =
                             {
-                                Layers = [| 784; 100; 30; 10 |]
-                                Activation = "tanh"
-                                Output = "sigmoid"
-                                Loss = "mse"
-                                Init = "xavier"
-                                Bias = false
+                                Arch = Arch.dense [| 784; 100; 30; 10 |] Tanh Sigmoid false
+                                Loss = Mse
+                                Init = Xavier
+                                Optimizer = Momentum(0.25, 0.5)
+                                L2 = 0.0001
+                                Batch = 64
+                                Seed = 42
+                                Precision = Float64
+                                Reduction = Sum
+                                Scale = Book
                             }
-                        Optimizer = "momentum"
-                        Lr = 0.25
-                        L2 = 0.0001
-                        Momentum = 0.5
                         Epochs = 3
-                        Batch = 64
-                        Seed = 42
-                        Precision = "float64"
-                        Reduction = "sum"
                         Run = "runs/x"
                         CheckpointEvery = 7
                         JournalEvery = 3
@@ -170,25 +186,29 @@ let private roundTripTests =
                 Expect.equal t expected "train options"
             }
             test "remaining enumeration values" {
-                Expect.equal (train "train --activation sigmoid").Network.Activation "sigmoid" "sigmoid"
-                Expect.equal (train "train --activation relu").Network.Activation "relu" "relu"
-                Expect.equal (train "train --output softmax").Network.Output "softmax" "softmax"
-                Expect.equal (train "train --loss ce").Network.Loss "ce" "ce"
-                Expect.equal (train "train --init normal-fanin").Network.Init "normal-fanin" "normal-fanin"
-                Expect.equal (train "train --init he").Network.Init "he" "he"
-                Expect.equal (train "train --optimizer sgd").Optimizer "sgd" "sgd"
-                Expect.equal (train "train --scale unit").Data.Scale "unit" "unit"
-                Expect.equal (train "train --precision float32").Precision "float32" "float32"
-                Expect.equal (train "train --reduction mean").Reduction "mean" "mean"
+                let parts line =
+                    Arch.denseParts (train line).Config.Arch |> Option.get
+
+                Expect.equal (parts "train --activation sigmoid") ([| 784; 512; 10 |], Sigmoid, Softmax, true) "sigmoid"
+                Expect.equal (parts "train --activation relu") ([| 784; 512; 10 |], Relu, Softmax, true) "relu"
+                Expect.equal (parts "train --output softmax") ([| 784; 512; 10 |], Relu, Softmax, true) "softmax"
+                Expect.equal (train "train --loss ce").Config.Loss CrossEntropy "ce"
+                Expect.equal (train "train --init normal-fanin").Config.Init NormalFanIn "normal-fanin"
+                Expect.equal (train "train --init he").Config.Init He "he"
+                Expect.equal (OptimizerSpec.name (train "train --optimizer sgd").Config.Optimizer) "sgd" "sgd"
+                Expect.equal (train "train --scale unit").Config.Scale Unit "unit"
+                Expect.equal (train "train --precision float32").Config.Precision Float32 "float32"
+                Expect.equal (train "train --reduction mean").Config.Reduction Mean "mean"
             }
             test "--loss cross-entropy is ce" {
-                Expect.equal (train "train --loss cross-entropy").Network.Loss "ce" "cross-entropy"
+                Expect.equal (train "train --loss cross-entropy").Config.Loss CrossEntropy "cross-entropy"
             }
-            test "--batch full is 0" { Expect.equal (train "train --batch full").Batch 0 "full" }
-            test "--batch 1" { Expect.equal (train "train --batch 1").Batch 1 "online" }
+            test "--batch full is 0" { Expect.equal (train "train --batch full").Config.Batch 0 "full" }
+            test "--batch 1" { Expect.equal (train "train --batch 1").Config.Batch 1 "online" }
             test "--l2 0 and --momentum 0 are allowed" {
-                let t = train "train --l2 0 --momentum 0"
-                Expect.equal (t.L2, t.Momentum) (0.0, 0.0) "zeros"
+                let t = train "train --l2 0 --momentum 0 --optimizer momentum"
+                Expect.equal (t.Config.L2, t.Config.Optimizer) (0.0, Momentum(0.1, 0.0)) "zeros"
+                Expect.equal (train "train --l2 0 --momentum 0").Config.L2 0.0 "with adam too"
             }
             test "eval, every option" {
                 let e =
@@ -200,7 +220,7 @@ let private roundTripTests =
                         EvalOptions.Model = "runs/a"
                         Data = "x.idx"
                         DataLabels = "y.idx"
-                        Scale = "seed"
+                        Scale = Some Book
                         Seed = 7
                         Threads = 2
                         Png = "cm.png"
@@ -217,7 +237,7 @@ let private roundTripTests =
                         PredictOptions.Model = "m.bin"
                         Data = "x.idx"
                         DataLabels = "y.idx"
-                        Scale = "unit"
+                        Scale = Some Unit
                         Index = 9
                         Threads = 3
                     }
@@ -396,23 +416,12 @@ let private gradcheck line =
 /// The options a preset gives, as train would see them with nothing else on the command line.
 let private expectPreset (t: TrainOptions) (p: Presets.Preset) =
     Expect.equal t.Preset p.Name "preset"
-    Expect.equal t.Network.Layers p.Layers "layers"
-    Expect.equal t.Network.Activation p.Activation "activation"
-    Expect.equal t.Network.Output p.Output "output"
-    Expect.equal t.Network.Loss p.Loss "loss"
-    Expect.equal t.Network.Init p.Init "init"
-    Expect.equal t.Network.Bias p.Bias "bias"
-    Expect.equal t.Data.Scale p.Scale "scale"
-    Expect.equal t.Optimizer p.Optimizer "optimizer"
-    Expect.equal t.Lr p.Lr "lr"
-    Expect.equal t.L2 p.L2 "l2"
-    Expect.equal t.Momentum p.Momentum "momentum"
+    Expect.equal t.Config.Arch p.Config.Arch "architecture"
+    Expect.equal t.Config p.Config "the whole configuration"
     Expect.equal t.Epochs p.Epochs "epochs"
-    Expect.equal t.Batch p.Batch "batch"
-    Expect.equal t.Seed p.Seed "seed"
-    Expect.equal t.Precision p.Precision "precision"
-    Expect.equal t.Reduction p.Reduction "reduction"
     Expect.equal t.TrainCount p.TrainCount "train count"
+
+let private allPresets = Presets.names |> List.map Presets.find
 
 let private presetTests =
     testList
@@ -422,19 +431,22 @@ let private presetTests =
             test "--preset modern changes nothing" {
                 Expect.equal (train "train --preset modern") (train "train") "same"
             }
-            for p in Presets.all do
+            for p in allPresets do
                 test $"--preset %s{p.Name}" { expectPreset (train $"train --preset %s{p.Name}") p }
             test "seed is the original question, exactly" {
                 let t = train "train --preset seed"
-                Expect.equal t.Network.Layers [| 784; 200; 10 |] "784-200-10"
-                Expect.equal (t.Network.Activation, t.Network.Output) ("sigmoid", "sigmoid") "sigmoid hidden and output"
-                Expect.equal t.Network.Loss "mse" "MSE"
-                Expect.isFalse t.Network.Bias "no biases"
-                Expect.equal t.Network.Init "normal-fanout" "W ~ N(0, n_out^-½)"
-                Expect.equal t.Data.Scale "offset" "x/255·0.99+0.1"
-                Expect.equal (t.Optimizer, t.Lr, t.L2) ("sgd", 0.4, 0.0) "SGD lr 0.4, no L2"
-                Expect.equal (t.Batch, t.TrainCount, t.Epochs) (0, 100, 100) "full batch of 100, 100 iterations"
-                Expect.equal t.Reduction "sum" "summed, not averaged"
+                let c = t.Config
+                let sizes, hidden, output, bias = Arch.denseParts c.Arch |> Option.get
+                Expect.equal sizes [| 784; 200; 10 |] "784-200-10"
+                Expect.equal (hidden, output) (Sigmoid, Sigmoid) "sigmoid hidden and output"
+                Expect.equal c.Loss Mse "MSE"
+                Expect.isFalse bias "no biases"
+                Expect.equal c.Init NormalFanOut "W ~ N(0, n_out^-½)"
+                Expect.equal c.Scale Offset "x/255·0.99+0.1"
+                Expect.equal (c.Optimizer, c.L2) (Sgd 0.4, 0.0) "SGD lr 0.4, no L2"
+                Expect.equal (c.Batch, t.TrainCount, t.Epochs) (0, 100, 100) "full batch of 100, 100 iterations"
+                Expect.equal c.Reduction Sum "summed, not averaged"
+                Expect.equal c.Precision Float64 "float64, like its numpy code"
             }
             test "book is the README's book command" {
                 let t = train "train --preset book"
@@ -452,19 +464,20 @@ let private presetTests =
                     train
                         "train --preset seed --reduction mean --batch 1 --scale seed --lr 1 --train-count 0 --epochs 3"
 
-                Expect.equal (t.Reduction, t.Batch, t.Data.Scale, t.Lr) ("mean", 1, "seed", 1.0) "overridden"
+                let c = t.Config
+                Expect.equal (c.Reduction, c.Batch, c.Scale, c.Lr) (Mean, 1, Book, 1.0) "overridden"
                 Expect.equal (t.TrainCount, t.Epochs) (0, 3) "overridden"
-                Expect.equal (t.Network.Init, t.Network.Bias) ("normal-fanout", false) "the rest is the preset's"
+                Expect.equal (c.Init, c.Arch) (NormalFanOut, Presets.seed.Config.Arch) "the rest is the preset's"
             }
             test "another optimizer than the preset's brings its own default rate" {
-                Expect.equal (train "train --preset seed --optimizer adam").Lr 0.001 "adam"
-                Expect.equal (train "train --preset seed --optimizer sgd").Lr 0.4 "the preset's own"
-                Expect.equal (train "train --preset book --optimizer momentum").Lr 0.1 "momentum"
+                Expect.equal (train "train --preset seed --optimizer adam").Config.Lr 0.001 "adam"
+                Expect.equal (train "train --preset seed --optimizer sgd").Config.Lr 0.4 "the preset's own"
+                Expect.equal (train "train --preset book --optimizer momentum").Config.Lr 0.1 "momentum"
             }
             test "--train-count and the new values" {
                 Expect.equal (train "train --train-count 100").TrainCount 100 "count"
-                Expect.equal (train "train --init normal-fanout").Network.Init "normal-fanout" "init"
-                Expect.equal (train "train --scale offset").Data.Scale "offset" "scale"
+                Expect.equal (train "train --init normal-fanout").Config.Init NormalFanOut "init"
+                Expect.equal (train "train --scale offset").Config.Scale Offset "scale"
             }
             test "Argv.Train parses back to the same options" {
                 for line in
@@ -475,6 +488,11 @@ let private presetTests =
                         "train --preset book --optimizer adam --epochs 2 --seed 4 --precision float64 --run runs/x"
                         "train --train a.csv --test b.idx --test-labels c.idx --layers 784,30,10 --no-bias --l2 0"
                         "train --momentum 0.5 --optimizer momentum --batch full --threads 2 --quiet --train-count 7"
+                        "train --preset modern --seed 3 --batch 1"
+                        "train --preset book --seed 9 --l2 0.001 --activation tanh"
+                        "train --preset seed --seed 2 --no-bias --output softmax --loss ce"
+                        "train --preset lenet5 --seed 2"
+                        "train --preset cnn --batch 8 --epochs 1"
                     ] do
                     let o = train line
 
@@ -483,11 +501,121 @@ let private presetTests =
 
                     Expect.equal again o line
             }
+            test "Argv.Train parses back to the same options for --arch networks" {
+                for argv in
+                    [
+                        [| "--arch"; "dense 30 tanh, dense 10 softmax" |]
+                        [| "--arch"; "flatten, dense 64 relu, dense 10 softmax"; "--lr"; "0.01" |]
+                        [|
+                            "--arch"
+                            "input 784, dense 20 relu, dense 10 sigmoid"
+                            "--loss"
+                            "mse"
+                            "--preset"
+                            "book"
+                        |]
+                        [|
+                            "--preset"
+                            "seed"
+                            "--arch"
+                            "dense 50 sigmoid, dense 30 tanh, dense 10 sigmoid"
+                        |]
+                        [|
+                            "--arch"
+                            "dense 30 relu, dense 20 relu no-bias, dense 10 softmax"
+                            "--seed"
+                            "5"
+                        |]
+                        [| "--arch"; "input 1x28x28, flatten, dense 10 softmax"; "--preset"; "modern" |]
+                    ] do
+                    let o = trainArgv argv
+                    let back = Argv.Train o
+                    Expect.equal (trainArgv back) o (System.String.Join(" ", argv))
+            }
             test "Argv.Train is short: the preset and what differs from it" {
                 let o = train "train --preset seed --reduction mean --lr 0.4"
                 Expect.equal (Argv.Train o) [| "--preset"; "seed"; "--reduction"; "mean" |] "argv"
                 Expect.isEmpty (Argv.Train(train "train")) "the defaults need no options"
             }
+        ]
+
+let private archTests =
+    testList
+        "--arch"
+        [
+            test "--arch parses into the architecture" {
+                let t = trainArgv [| "--arch"; "dense 30 tanh, dense 10 softmax" |]
+
+                Expect.equal
+                    t.Config.Arch
+                    (Arch.dense [| 784; 30; 10 |] Tanh Softmax true)
+                    "a dense network on 784 inputs"
+
+                let f = trainArgv [| "--arch"; "flatten, dense 64 relu no-bias, dense 10 softmax" |]
+                Expect.equal f.Config.Arch.Input [| 784 |] "flatten takes either shape: the flat one"
+                Expect.equal (Arch.layersText f.Config.Arch) "flatten, dense 64 relu no-bias, dense 10 softmax" "layers"
+
+                let i = trainArgv [| "--arch"; "input 16, dense 3 sigmoid" |]
+                Expect.equal i.Config.Arch.Input [| 16 |] "an explicit input"
+
+                let rest =
+                    trainArgv [| "--arch"; "dense 30 tanh, dense 10 softmax"; "--preset"; "seed" |]
+
+                Expect.equal
+                    { rest.Config with
+                        Arch = Presets.seed.Config.Arch
+                    }
+                    Presets.seed.Config
+                    "the preset's other maths"
+            }
+
+            for argv, fragment in
+                [
+                    [| "--arch"; "dense 30 swish, dense 10 softmax" |], "swish"
+                    [| "--arch"; "conv2 6, dense 10 softmax" |], "conv2"
+                    [| "--arch"; "input 1x28x28, dense 120 relu, dense 10 softmax" |], "flatten"
+                    [| "--arch"; "dense 30 relu, dense 10 relu" |], "softmax or sigmoid"
+                    [| "--arch"; "dense 30 softmax, dense 10 softmax" |], "hidden"
+                    [| "--arch"; "dense 30 relu,, dense 10 softmax" |], "empty"
+                    [| "--arch"; "input 0, dense 10 softmax" |], "input"
+                ] do
+                test $"--arch '%s{argv[1]}' is refused in one line naming --arch" {
+                    let message = invalidArgv argv
+                    let lines = message.Split('\n')
+                    Expect.equal lines.Length 2 $"the error and the hint: %s{message}"
+                    contains lines[0] "--arch"
+                    contains lines[0] fragment
+                    contains lines[1] "--help' for usage."
+                }
+
+            for other in
+                [
+                    [| "--layers"; "784,30,10" |]
+                    [| "--activation"; "tanh" |]
+                    [| "--output"; "sigmoid" |]
+                    [| "--no-bias" |]
+                ] do
+                test $"--arch with %s{other[0]} is refused" {
+                    let message =
+                        invalidArgv (Array.append [| "--arch"; "dense 30 tanh, dense 10 softmax" |] other)
+
+                    contains message "--arch"
+                    contains message other[0]
+                }
+
+            test "doctor and gradcheck take --arch" {
+                match Parser.parse [| "doctor"; "--arch"; "dense 20 relu, dense 10 softmax" |] with
+                | Run(Command.Doctor d) ->
+                    Expect.equal d.Train.Config.Arch (Arch.dense [| 784; 20; 10 |] Relu Softmax true) "doctor"
+                | other -> failtestf "%A" other
+
+                match Parser.parse [| "gradcheck"; "--arch"; "flatten, dense 10 softmax" |] with
+                | Run(Command.Gradcheck g) ->
+                    Expect.equal (Arch.layersText g.Train.Config.Arch) "flatten, dense 10 softmax" "gradcheck"
+                | other -> failtestf "%A" other
+            }
+
+            test "help lists --arch" { contains (help "train --help") "--arch" }
         ]
 
 let private doctorCliTests =
@@ -571,7 +699,7 @@ let private resumeReplay =
                         {
                             Run = "runs/a"
                             Step = 120L
-                            Precision = "float64"
+                            Precision = Some Float64
                             Gradcheck = true
                             Params = 7
                             Dump = "d"
@@ -622,9 +750,10 @@ let private pictureTests =
                             Count = 25
                             Start = 0
                             Model = null
-                            Scale = null
+                            Scale = None
                             Out = "digits.png"
                             Threads = 0
+                            Filters = null
                         }
                         "show defaults"
                 | other -> failtestf "expected show, got %A" other
@@ -643,9 +772,10 @@ let private pictureTests =
                             Count = 9
                             Start = 3
                             Model = "runs/a"
-                            Scale = "seed"
+                            Scale = Some Book
                             Out = "g.png"
                             Threads = 1
+                            Filters = null
                         }
                         "show options"
                 | other -> failtestf "expected show, got %A" other
@@ -672,6 +802,7 @@ let tests =
             invalidTests
             helpTests
             presetTests
+            archTests
             doctorCliTests
             pictureTests
             resumeReplay

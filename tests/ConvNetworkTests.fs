@@ -10,8 +10,7 @@ open Functional.Host
 open Functional.Tests.EndToEndTests
 
 /// A small, fast convolutional network: 4 filters of 5x5 with stride 2 (12x12), pooled to 6x6, then softmax.
-let private arch =
-    "conv 4 5x5 stride 2 relu, maxpool 2, flatten, dense 10 softmax"
+let private arch = "conv 4 5x5 stride 2 relu, maxpool 2, flatten, dense 10 softmax"
 
 let private small =
     [
@@ -52,7 +51,11 @@ let private reshaped (model: string) (name: string) (shape: int64[]) (into: stri
 
     let changed =
         tensors
-        |> Seq.map (fun t -> if t.Name = name then Safetensors.Tensor(t.Name, t.Dtype, shape, t.Data) else t)
+        |> Seq.map (fun t ->
+            if t.Name = name then
+                Safetensors.Tensor(t.Name, t.Dtype, shape, t.Data)
+            else
+                t)
         |> Array.ofSeq
 
     let meta = Collections.Generic.Dictionary<string, string>(metadata)
@@ -74,7 +77,10 @@ let tests =
                 Expect.isGreaterThan acc 60.0 "two epochs on 400 images learn something"
                 let runJson = File.ReadAllText(Path.Combine(runDir, "run.json"))
                 Expect.stringContains runJson ("input 1x28x28, " + arch) "run.json holds the architecture"
-                let struct (tensors, metadata) = Safetensors.Read(Path.Combine(runDir, "model.safetensors"))
+
+                let struct (tensors, metadata) =
+                    Safetensors.Read(Path.Combine(runDir, "model.safetensors"))
+
                 Expect.stringContains metadata["spec"] arch "the model file holds the architecture"
 
                 let conv = tensors |> Seq.find (fun t -> t.Name = "layers.0.weight")
@@ -94,7 +100,10 @@ let tests =
                 let whole = trainedRun ()
                 let dir = tempDir ()
                 let part = Path.Combine(dir, "run")
-                let first = run repo ([ "train"; "--run"; part; "--epochs"; "1"; "--quiet" ] @ small)
+
+                let first =
+                    run repo ([ "train"; "--run"; part; "--epochs"; "1"; "--quiet" ] @ small)
+
                 Expect.equal first.Code 0 first.Err
                 let resumed = run repo [ "resume"; part; "--epochs"; "2"; "--quiet" ]
                 Expect.equal resumed.Code 0 resumed.Err
@@ -106,7 +115,9 @@ let tests =
 
             testCase "gradcheck passes for convolution, pooling and dense layers"
             <| fun () ->
-                let o = run repo [ "gradcheck"; "--arch"; arch; "--params"; "40"; "--examples"; "4" ]
+                let o =
+                    run repo [ "gradcheck"; "--arch"; arch; "--params"; "40"; "--examples"; "4" ]
+
                 Expect.equal o.Code 0 (sprintf "gradcheck exits 0 (%s%s)" o.Out o.Err)
                 Expect.stringContains o.Out "gradcheck: PASS" "passes"
                 // Layers 1 (conv) and 4 (dense) have parameters; pooling and flatten have none.
@@ -142,10 +153,26 @@ let tests =
                 let runDir = Path.Combine(dir, "run")
 
                 let t =
-                    run repo [ "train"; "--run"; runDir; "--layers"; "784,8,10"; "--epochs"; "1"; "--train-count"; "100"; "--quiet" ]
+                    run
+                        repo
+                        [
+                            "train"
+                            "--run"
+                            runDir
+                            "--layers"
+                            "784,8,10"
+                            "--epochs"
+                            "1"
+                            "--train-count"
+                            "100"
+                            "--quiet"
+                        ]
 
                 Expect.equal t.Code 0 t.Err
-                let o = run repo [ "show"; "--filters"; runDir; "--out"; Path.Combine(dir, "f.png") ]
+
+                let o =
+                    run repo [ "show"; "--filters"; runDir; "--out"; Path.Combine(dir, "f.png") ]
+
                 expectOneLineError o 2 [ "no convolution layer" ]
 
             testCase "a model file whose conv weight has the wrong rank or shape is refused in one line"
@@ -168,7 +195,17 @@ let tests =
                 let o =
                     run
                         repo
-                        ([ "train"; "--run"; Path.Combine(dir, "run"); "--optimizer"; "sgd"; "--lr"; "1e9"; "--epochs"; "1" ]
+                        ([
+                            "train"
+                            "--run"
+                            Path.Combine(dir, "run")
+                            "--optimizer"
+                            "sgd"
+                            "--lr"
+                            "1e9"
+                            "--epochs"
+                            "1"
+                         ]
                          @ small)
 
                 Expect.equal o.Code 5 (sprintf "diverged (%s)" o.Err)
@@ -178,7 +215,10 @@ let tests =
             <| fun () ->
                 let o = run repo [ "train"; "--arch"; "conv 6 5x5 relu, dense 10 softmax" ]
                 expectOneLineError o 2 [ "--arch"; "layer 2"; "dense 10 softmax"; "6x24x24"; "flatten" ]
-                let big = run repo [ "train"; "--arch"; "conv 6 29x29 relu, flatten, dense 10 softmax" ]
+
+                let big =
+                    run repo [ "train"; "--arch"; "conv 6 29x29 relu, flatten, dense 10 softmax" ]
+
                 expectOneLineError big 2 [ "--arch"; "29x29"; "1x28x28" ]
                 let both = run repo [ "train"; "--arch"; arch; "--layers"; "784,10" ]
                 expectOneLineError both 2 [ "--arch"; "--layers" ]
@@ -186,7 +226,20 @@ let tests =
             testCase "the lenet5 preset reaches 95% in 3 epochs"
             <| fun () ->
                 let dir = tempDir ()
-                let o = run repo [ "train"; "--preset"; "lenet5"; "--epochs"; "3"; "--run"; Path.Combine(dir, "run") ]
+
+                let o =
+                    run
+                        repo
+                        [
+                            "train"
+                            "--preset"
+                            "lenet5"
+                            "--epochs"
+                            "3"
+                            "--run"
+                            Path.Combine(dir, "run")
+                        ]
+
                 Expect.equal o.Code 0 o.Err
                 Expect.isGreaterThanOrEqual (accuracyOf o.Out) 95.0 "LeNet-5 learns the digits"
         ]

@@ -14,13 +14,8 @@ open Functional.Data
 open Functional.Step
 open Functional.Diagnostics
 
-let private spec sizes hidden output bias : Spec =
-    {
-        Sizes = sizes
-        Hidden = hidden
-        Output = output
-        Bias = bias
-    }
+let private spec sizes hidden output bias =
+    Arch.Arch.dense sizes hidden output bias
 
 let private matrix rows cols (values: float[]) = Tensor.ofColumnMajor rows cols values
 
@@ -29,12 +24,13 @@ let private matrix rows cols (values: float[]) = Tensor.ofColumnMajor rows cols 
 let private seedCase () =
     let s = spec [| 784; 200; 10 |] Sigmoid Sigmoid false
 
-    let h =
+    let h: Hyper =
         {
             Loss = Mse
             Reduction = Sum
             L2 = 0.0
             Optimizer = Sgd 0.4
+            Seed = 1
         }
 
     let rng = Rng.For(3, 0)
@@ -58,14 +54,11 @@ let private seedCase () =
     s, h, { X = x; Y = y }, Network.init<float> NormalFanOut 1 s
 
 /// Multiplies layer l's analytic gradient by k: the fault a test injects.
-let private scaleLayer (l: int) (k: float) (grads: Layer<float>[]) =
+let private scaleLayer (l: int) (k: float) (grads: float[][][]) =
     grads
     |> Array.mapi (fun i g ->
         if i = l then
-            {
-                W = g.W * k
-                B = g.B |> Option.map (fun b -> b * k)
-            }
+            g |> Array.map (Array.map (fun v -> v * k))
         else
             g)
 
@@ -113,9 +106,9 @@ let private gradCheckTests =
             }
 
             test "a fault that is no simple factor is a mismatch" {
-                let noisy (grads: Layer<float>[]) =
-                    let g = scaleLayer 99 1.0 grads |> Array.map Layer.copy
-                    let w = Tensor.data g[1].W
+                let noisy (grads: float[][][]) =
+                    let g = scaleLayer 99 1.0 grads |> Params.copy
+                    let w = g[1].[0]
                     w |> Array.iteri (fun i v -> w[i] <- if i % 2 = 0 then v * 3.0 else v)
                     g
 
@@ -126,22 +119,17 @@ let private gradCheckTests =
             }
 
             test "the same check through the Api on the seed preset's configuration passes" {
-                let config: TrainConfig =
-                    {
-                        Sizes = [| 784; 200; 10 |]
-                        Hidden = "sigmoid"
-                        Output = "sigmoid"
-                        Loss = "mse"
-                        Init = "normal-fanout"
-                        Bias = false
-                        Optimizer = "sgd"
-                        Lr = 0.4
+                let config: Config =
+                    { Config.defaults with
+                        Arch = spec [| 784; 200; 10 |] Sigmoid Sigmoid false
+                        Loss = Mse
+                        Init = NormalFanOut
+                        Optimizer = Sgd 0.4
                         L2 = 0.0
-                        Momentum = 0.9
-                        Reduction = "sum"
-                        Scale = "offset"
+                        Reduction = Sum
+                        Scale = Offset
                         Seed = 1
-                        Precision = "float64"
+                        Precision = Float64
                         Batch = 0
                     }
 
@@ -167,7 +155,7 @@ let private initAndScaleTests =
                     Network.init<float> NormalFanOut 1 (spec [| 784; 200; 10 |] Sigmoid Sigmoid false)
 
                 for l, nOut in [ 0, 200.0; 1, 10.0 ] do
-                    let w = Tensor.data net.Layers[l].W
+                    let w = net.Params[l].[0]
                     let std = sqrt (Array.averageBy (fun v -> v * v) w)
                     Expect.floatClose { absolute = 0.0; relative = 0.05 } std (1.0 / sqrt nOut) $"layer %d{l}"
 

@@ -191,22 +191,17 @@ let private csvSeed =
         Array.append [| 0xEFuy; 0xBBuy; 0xBFuy |] "1,10,20,30,40\r\n2,5,6,7,8\r\n"B
     |]
 
-let private trainConfig: TrainConfig =
-    {
-        Sizes = [| 4; 3 |]
-        Hidden = "sigmoid"
-        Output = "softmax"
-        Loss = "ce"
-        Init = "normal-fanin"
-        Bias = true
-        Optimizer = "sgd"
-        Lr = 0.1
+let private trainConfig: Functional.Config =
+    { Functional.Config.defaults with
+        Arch = Functional.Arch.Arch.dense [| 4; 3 |] Functional.Activations.Sigmoid Functional.Activations.Softmax true
+        Loss = Functional.Losses.CrossEntropy
+        Init = Functional.Init.NormalFanIn
+        Optimizer = Functional.Optim.Sgd 0.1
         L2 = 0.0
-        Momentum = 0.9
-        Reduction = "mean"
-        Scale = "unit"
+        Reduction = Functional.Losses.Mean
+        Scale = Functional.Data.Unit
         Seed = 1
-        Precision = "float32"
+        Precision = Functional.Float32
         Batch = 2
     }
 

@@ -834,6 +834,137 @@ let tests =
                 ]
 
             testList
+                "model file"
+                [
+                    testCase "a model written before architectures (sizes, hidden, output, bias) loads and evaluates"
+                    <| fun () ->
+                        withTemp (fun dir ->
+                            // A 4-3-2 network, sigmoid hidden, softmax output, with biases, as the old ModelFile wrote
+                            // it: row-major [out, in] weights and a spec without "arch".
+                            let w0 = Array.init 12 (fun i -> float32 (i - 6) / 8.0f)
+                            let b0 = [| 0.5f; -0.25f; 0.0f |]
+                            let w1 = [| 1.0f; -2.0f; 0.5f; -1.0f; 1.5f; 0.25f |]
+                            let b1 = [| 0.1f; -0.1f |]
+
+                            let tensors =
+                                [|
+                                    Tensor.FromFloats("layers.0.weight", [| 3L; 4L |], w0)
+                                    Tensor.FromFloats("layers.0.bias", [| 3L |], b0)
+                                    Tensor.FromFloats("layers.1.weight", [| 2L; 3L |], w1)
+                                    Tensor.FromFloats("layers.1.bias", [| 2L |], b1)
+                                |]
+
+                            let spec =
+                                """{"sizes":[4,3,2],"hidden":"sigmoid","output":"softmax","bias":true,"scale":"unit","precision":"float32"}"""
+
+                            let path = Path.Combine(dir, "old.safetensors")
+
+                            Safetensors.Write(
+                                path,
+                                tensors,
+                                readOnlyDict
+                                    [
+                                        "format", ModelFile.Format
+                                        "spec", spec
+                                        "tensor_sha256", Safetensors.TensorHash tensors
+                                    ]
+                            )
+
+                            let model = ModelFile.Load path
+
+                            Expect.equal
+                                model.Spec.Arch
+                                (Functional.Arch.Arch.dense
+                                    [| 4; 3; 2 |]
+                                    Functional.Activations.Sigmoid
+                                    Functional.Activations.Softmax
+                                    true)
+                                "the dense network the spec describes"
+
+                            Expect.equal model.Spec.ArchText "input 4, dense 3 sigmoid, dense 2 softmax" "as an arch"
+                            Expect.equal model.ParameterCount 23 "parameters"
+
+                            let images: Functional.Data.Images =
+                                {
+                                    Pixels = [| 0uy; 255uy; 51uy; 102uy; 255uy; 0uy; 0uy; 204uy |]
+                                    Labels = [| 1uy; 0uy |]
+                                    Count = 2
+                                    Features = 4
+                                }
+
+                            // By hand, in float64: h = σ(W0 x + b0), p = softmax(W1 h + b1).
+                            let expected n =
+                                let x = Array.init 4 (fun i -> float images.Pixels[n * 4 + i] / 255.0)
+
+                                let h =
+                                    Array.init 3 (fun i ->
+                                        let z =
+                                            float b0[i]
+                                            + Seq.sum (seq { for k in 0..3 -> float w0[i * 4 + k] * x[k] })
+
+                                        1.0 / (1.0 + exp (-z)))
+
+                                let z =
+                                    Array.init 2 (fun i ->
+                                        float b1[i] + Seq.sum (seq { for k in 0..2 -> float w1[i * 3 + k] * h[k] }))
+
+                                let m = Array.max z
+                                let e = z |> Array.map (fun v -> exp (v - m))
+                                e |> Array.map (fun v -> v / Array.sum e)
+
+                            for n in 0..1 do
+                                let out = model.Outputs(images, n)
+                                let p = expected n
+
+                                for k in 0..1 do
+                                    Expect.floatClose
+                                        { absolute = 1e-6; relative = 1e-5 }
+                                        out[k]
+                                        p[k]
+                                        $"image %d{n} class %d{k}"
+
+                            let eval = model.Evaluate images
+                            Expect.equal eval.Count 2 "count"
+
+                            let predicted =
+                                [| 0..1 |]
+                                |> Array.map (fun n -> let p = expected n in if p[0] >= p[1] then 0 else 1)
+
+                            Expect.equal eval.Predictions predicted "predictions"
+
+                            let loss =
+                                [| 0..1 |]
+                                |> Array.averageBy (fun n -> -log (expected n).[int images.Labels[n]])
+
+                            Expect.floatClose { absolute = 1e-6; relative = 1e-5 } eval.Loss loss "mean cross-entropy"
+
+                            // Saved again, it is written in today's format and loads to the same model.
+                            let again = Path.Combine(dir, "new.safetensors")
+                            ModelFile.Save(again, model)
+                            let reloaded = ModelFile.Load again
+                            Expect.equal reloaded.Spec model.Spec "same spec"
+                            Expect.equal (reloaded.Outputs(images, 1)) (model.Outputs(images, 1)) "same outputs")
+
+                    testCase "run.json's config as written before architectures reads as the dense network"
+                    <| fun () ->
+                        let json =
+                            """{"sizes":[784,200,10],"hidden":"sigmoid","output":"sigmoid","loss":"mse","init":"normal-fanout","bias":false,"optimizer":"sgd","lr":0.4,"l2":0,"momentum":0.9,"reduction":"sum","scale":"offset","seed":1,"precision":"float64","batch":0}"""
+
+                        let c =
+                            Functional.Host.Runs.RunFile.ConfigOf(
+                                System.Text.Json.Nodes.JsonNode.Parse(json).AsObject()
+                            )
+
+                        Expect.equal c Functional.Cli.Presets.seed.Config "the seed preset's configuration"
+                        let back = Functional.Host.Runs.RunFile.ConfigJson c
+
+                        Expect.equal
+                            (back["arch"].GetValue<string>())
+                            "input 784, dense 200 sigmoid no-bias, dense 10 sigmoid no-bias"
+                            "written back as an arch"
+                ]
+
+            testList
                 "AtomicFile"
                 [
                     testCase "a failing write leaves the previous content and no temp file"

@@ -15,21 +15,16 @@ open Functional.Network
 open Functional.Optim
 open Functional.Step
 
-let private spec sizes hidden output bias : Spec =
-    {
-        Sizes = sizes
-        Hidden = hidden
-        Output = output
-        Bias = bias
-    }
+let private spec sizes hidden output bias =
+    Arch.Arch.dense sizes hidden output bias
 
 let private batchOf<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (rng: Rng)
-    (s: Spec)
+    (s: Arch.Arch)
     (cols: int)
     : Batch<'T> =
-    let classes = Spec.classes s
-    let x = Tensor.zeros<'T> (Spec.inputs s) cols
+    let classes = Arch.Arch.classes s
+    let x = Tensor.zeros<'T> (Arch.Arch.inputs s) cols
     let y = Tensor.zeros<'T> classes cols
     let xd, yd = Tensor.data x, Tensor.data y
 
@@ -41,12 +36,13 @@ let private batchOf<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -
 
     { X = x; Y = y }
 
-let private hyperOf optimizer l2 =
+let private hyperOf optimizer l2 : Hyper =
     {
         Loss = CrossEntropy
         Reduction = Mean
         L2 = l2
         Optimizer = optimizer
+        Seed = 1
     }
 
 /// Bytes this thread allocates over `steps` steps after `warm` warm-up steps.
@@ -168,22 +164,17 @@ let private allocationTests =
                         Features = 784
                     }
 
-                let config: TrainConfig =
-                    {
-                        Sizes = [| 784; 32; 10 |]
-                        Hidden = "relu"
-                        Output = "softmax"
-                        Loss = "ce"
-                        Init = "he"
-                        Bias = true
-                        Optimizer = "adam"
-                        Lr = 1e-3
+                let config: Config =
+                    { Config.defaults with
+                        Arch = spec [| 784; 32; 10 |] Relu Softmax true
+                        Loss = CrossEntropy
+                        Init = He
+                        Optimizer = OptimizerSpec.adam 1e-3
                         L2 = 0.0
-                        Momentum = 0.9
-                        Reduction = "mean"
-                        Scale = "unit"
+                        Reduction = Mean
+                        Scale = Data.Unit
                         Seed = 1
-                        Precision = "float32"
+                        Precision = Float32
                         Batch = 8
                     }
 
@@ -213,7 +204,10 @@ let private benchTests =
                 let lines =
                     o.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries)
 
-                Expect.equal lines.Length 8 "float32 and float64 at batch 1, 32, 128 and full"
+                Expect.equal
+                    lines.Length
+                    12
+                    "float32 and float64 at batch 1, 32, 128 and full; lenet5 and cnn at 32 and 64"
 
                 let fields =
                     [
@@ -240,14 +234,19 @@ let private benchTests =
                             for f in fields |> List.filter (fun f -> f <> "precision" && f <> "bytes_per_step") do
                                 Expect.isGreaterThan (root.GetProperty(f).GetDouble()) 0.0 (sprintf "%s > 0" f)
 
-                            yield root.GetProperty("precision").GetString(), root.GetProperty("batch").GetInt32()
+                            yield
+                                root.GetProperty("network").GetString(),
+                                root.GetProperty("precision").GetString(),
+                                root.GetProperty("batch").GetInt32()
                     ]
 
                 Expect.equal
                     cases
                     [
                         for p in [ "float32"; "float64" ] do
-                            for b in [ 1; 32; 128; 8000 ] -> p, b
+                            for b in [ 1; 32; 128; 8000 ] -> "seed", p, b
+                        for n in [ "lenet5"; "cnn" ] do
+                            for b in [ 32; 64 ] -> n, "float32", b
                     ]
                     "the cases, in order"
             }

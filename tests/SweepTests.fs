@@ -167,7 +167,12 @@ let tests =
                 let dir, _, _, _ = local.Value
                 let r = run dir [ "runs" ]
                 Expect.equal r.Code 0 r.Err
-                Expect.stringContains r.Out "784-200-10 sigmoid" "architecture"
+
+                Expect.stringContains
+                    r.Out
+                    "input 784, dense 200 sigmoid, dense 10 sigmoid"
+                    "architecture, in the --arch syntax"
+
                 Expect.stringContains r.Out "finished" "status"
                 Expect.stringContains r.Out "sweeps/s/lr=0.3_seed=2" "the points are listed"
 

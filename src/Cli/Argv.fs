@@ -72,7 +72,18 @@ type Argv =
 
                     if b0 && not bias then
                         yield "--no-bias"
-                | None, _ -> yield! [ "--arch"; Arch.layersText c.Arch ]
+                | None, _ ->
+                    // The layers alone when they parse back to this architecture, else with its input.
+                    let layers = Arch.layersText c.Arch
+
+                    yield!
+                        [
+                            "--arch"
+                            (if Parser.parseArch layers = Ok c.Arch then
+                                 layers
+                             else
+                                 Arch.text c.Arch)
+                        ]
             for flag, value, preset in
                 [
                     "--loss", Loss.name c.Loss, Loss.name pc.Loss

@@ -112,13 +112,11 @@ module Workspace =
 let private sumSquares (a: 'T[]) =
     Double.CreateTruncating(TensorPrimitives.SumOfSquares(ReadOnlySpan<'T>(a)))
 
-/// ½λ Σ‖W‖² over the tensors that decay, the L2 term of the loss.
-let l2Term (lambda: float) (net: Network<'T>) =
+/// ½λ Σ‖W‖² over the arrays that decay (no allocation: the step calls it with its workspace's views).
+let private l2Of (lambda: float) (decays: bool[]) (arrays: 'T[][]) =
     if lambda = 0.0 then
         0.0
     else
-        let decays = Network.decays net.Arch
-        let arrays = Network.arrays net
         let mutable s = 0.0
 
         for p in 0 .. arrays.Length - 1 do
@@ -126,6 +124,13 @@ let l2Term (lambda: float) (net: Network<'T>) =
                 s <- s + sumSquares arrays[p]
 
         0.5 * lambda * s
+
+/// ½λ Σ‖W‖² over the tensors that decay, the L2 term of the loss.
+let l2Term (lambda: float) (net: Network<'T>) =
+    if lambda = 0.0 then
+        0.0
+    else
+        l2Of lambda (Network.decays net.Arch) (Network.arrays net)
 
 /// Loss of the batch, and the gradients of the layers in ws.Wanted into ws.Grads (the network is only read).
 /// t is the number of steps taken before this one (dropout's masks depend on it).
@@ -166,7 +171,8 @@ let private lossInto<'T
     let output = Arch.output net.Arch
 
     let loss =
-        Losses.value hyper.Loss output hyper.Reduction classes a y + l2Term hyper.L2 net
+        Losses.value hyper.Loss output hyper.Reduction classes a y
+        + l2Of hyper.L2 ws.Decays ws.Params
 
     Losses.outputGradInto hyper.Loss output hyper.Reduction classes a y (Tensor.data ws.Deltas[ws.Deltas.Length - 1])
 
