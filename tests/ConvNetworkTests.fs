@@ -20,6 +20,8 @@ let private small =
         "400"
         "--batch"
         "20"
+        "--lr"
+        "0.01"
         "--journal-every"
         "5"
         "--checkpoint-every"
@@ -206,7 +208,7 @@ let tests =
                             "--epochs"
                             "1"
                          ]
-                         @ small)
+                         @ (small |> List.filter (fun a -> a <> "--lr" && a <> "0.01")))
 
                 Expect.equal o.Code 5 (sprintf "diverged (%s)" o.Err)
                 Expect.stringContains o.Err "layer" "names a layer"
