@@ -67,19 +67,22 @@ public static class BenchCommand
         Threads.Choose(threads, batch);
         var trainer = Api.CreateTrainer(config, images);
         int n = images.Count;
-        int[] order = Api.Permutation(1, 0, n);
-        int offset = 0;
+        // The run's own schedule: step k takes the batch Api.BatchOfStep names. Every epoch reuses the first
+        // epoch's order, so that timing never pays for drawing a permutation.
+        int[] order = Api.Permutation(config.Seed, 0, n);
+        long k = 0;
         void Step()
         {
-            if (offset + batch > n)
-            {
-                offset = 0;
-            }
-            trainer.Step(order, offset, batch);
-            offset += batch;
+            var at = Api.BatchOfStep(n, batch, ++k);
+            trainer.Step(order, at.Offset, at.Count);
         }
 
-        // Warm up (JIT, buffers), then time whole steps until the budget is spent.
+        // Warm up (JIT, buffers: the short last batch of an epoch has its own), then time steps until the
+        // budget is spent.
+        if (n % batch != 0)
+        {
+            trainer.Step(order, n - n % batch, n % batch);
+        }
         for (int i = 0; i < Math.Max(3, 200 / batch); i++)
         {
             Step();
