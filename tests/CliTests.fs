@@ -246,7 +246,8 @@ let private roundTripTests =
             }
             test "bench, every option" {
                 let b =
-                    bench "bench --train a --train-labels b --test c --test-labels d --json --threads 8 --seconds 0.5"
+                    bench
+                        "bench --train a --train-labels b --test c --test-labels d --json --threads 8 --seconds 0.5 --network lenet5"
 
                 let expected =
                     {
@@ -257,6 +258,7 @@ let private roundTripTests =
                         Json = true
                         Threads = 8
                         Seconds = 0.5
+                        Network = "lenet5"
                     }
 
                 Expect.equal b expected "bench options"

@@ -52,6 +52,13 @@ module Values =
         | Mean
         | Sum
 
+    /// The networks `bench` times.
+    [<RequireQualifiedAccess>]
+    type Bench_Network =
+        | Seed
+        | Lenet5
+        | Cnn
+
     /// Named configurations (src/Cli/Presets.fs): explicit options override their values.
     [<RequireQualifiedAccess>]
     type Preset =
@@ -190,6 +197,7 @@ type BenchArgs =
     | Json
     | Threads of count: int
     | Seconds of seconds: float
+    | Network of Bench_Network
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -205,6 +213,7 @@ type BenchArgs =
             | Json -> "print the results as JSON."
             | Threads _ -> "worker threads, 0 = auto (default 0)."
             | Seconds _ -> "time budget per benchmark case in seconds, > 0 (default 2.0)."
+            | Network _ -> "run only this network's cases (default: all three)."
 
 [<Unique; HelpFlags("--help", "-h")>]
 type DoctorArgs =

@@ -97,6 +97,8 @@ type BenchOptions =
         Threads: int
         /// Time budget per benchmark case, in seconds.
         Seconds: double
+        /// "seed", "lenet5" or "cnn"; null = all three.
+        Network: string | null
     }
 
 type ResumeOptions =
@@ -638,6 +640,10 @@ module Parser =
             Json = r.Contains A.BenchArgs.Json
             Threads = threads
             Seconds = seconds
+            Network =
+                r.TryGetResult A.BenchArgs.Network
+                |> Option.map (fun n -> (string n).ToLowerInvariant())
+                |> toNull
         }
         |> Command.Bench
 

@@ -35,6 +35,7 @@ public static class BenchCommand
                 cases.Add((preset, Presets.find(preset).Config.WithBatch(batch)));
             }
         }
+        cases.RemoveAll(c => o.Network is { } only && c.Name != only);
         foreach (var (_, c) in cases)
         {
             Inputs.CheckFits(train, c);
