@@ -23,30 +23,71 @@ type internal MaxPool2dKernel<'T
         if x.ColumnCount > batch then
             invalidArg "x" (sprintf "maxpool kernel bound to batch %d was given %d columns" batch x.ColumnCount)
 
+    /// The window's maximum from index i (its first entry): entries are tried in row-major order, a later one
+    /// replaces the best only when greater, and the first NaN wins and stays.
+    let better (v: 'T) (m: 'T) =
+        'T.op_GreaterThan (v, m) || ('T.IsNaN v && not ('T.IsNaN m))
+
     override _.Forward(_, x, y, _) =
         check x
         let xd, yd = Tensor.data x, Tensor.data y
+        let hw, howo = h * w, ho * wo
 
         for b in 0 .. x.ColumnCount - 1 do
+            let xb, yb = b * inSize, b * outSize
+
             for ch in 0 .. c - 1 do
+                let xc, yc = xb + ch * hw, yb + ch * howo
+
                 for oy in 0 .. ho - 1 do
-                    for ox in 0 .. wo - 1 do
-                        let corner = ch * h * w + oy * kh * w + ox * kw
-                        let mutable best = corner
-                        let mutable m = xd[b * inSize + corner]
+                    let row = xc + oy * kh * w
+                    let out = yc + oy * wo
 
-                        for ky in 0 .. kh - 1 do
-                            for kx in 0 .. kw - 1 do
-                                let i = corner + ky * w + kx
-                                let v = xd[b * inSize + i]
+                    if kh = 2 && kw = 2 then
+                        // The common window, unrolled: LeNet's and the cnn preset's pooling.
+                        for ox in 0 .. wo - 1 do
+                            let i0 = row + 2 * ox
+                            let i2 = i0 + w
+                            let mutable m = xd[i0]
+                            let mutable best = i0
+                            let v1 = xd[i0 + 1]
 
-                                if 'T.op_GreaterThan (v, m) || ('T.IsNaN v && not ('T.IsNaN m)) then
-                                    m <- v
-                                    best <- i
+                            if better v1 m then
+                                m <- v1
+                                best <- i0 + 1
 
-                        let o = ch * ho * wo + oy * wo + ox
-                        yd[b * outSize + o] <- m
-                        argmax[b * outSize + o] <- best
+                            let v2 = xd[i2]
+
+                            if better v2 m then
+                                m <- v2
+                                best <- i2
+
+                            let v3 = xd[i2 + 1]
+
+                            if better v3 m then
+                                m <- v3
+                                best <- i2 + 1
+
+                            yd[out + ox] <- m
+                            argmax[out + ox] <- best - xb
+                    else
+                        for ox in 0 .. wo - 1 do
+                            let corner = row + ox * kw
+                            let mutable best = corner
+                            let mutable m = xd[corner]
+
+                            for ky in 0 .. kh - 1 do
+                                let r = corner + ky * w
+
+                                for kx in 0 .. kw - 1 do
+                                    let v = xd[r + kx]
+
+                                    if better v m then
+                                        m <- v
+                                        best <- r + kx
+
+                            yd[out + ox] <- m
+                            argmax[out + ox] <- best - xb
 
     override _.Backward(_, x, _, dz, _, dx) =
         check x
