@@ -121,7 +121,7 @@ type TrainArgs =
                 "L2 regularisation strength >= 0 (default 0.0001): adds ½λ‖W‖² to the loss, λW to weight gradients."
             | Momentum _ -> "momentum coefficient in [0, 1) (default 0.9)."
             | Epochs _ -> "number of epochs >= 1 (default 15)."
-            | Batch _ -> "mini-batch size: a positive integer, or 'full' (or 0) for full batch (default 32)."
+            | Batch _ -> "mini-batch size: a positive integer, or 'full' for full batch (default 32)."
             | Seed _ -> "random seed (default 1)."
             | Precision _ -> "floating-point precision (default float32)."
             | Reduction _ -> "how the loss is reduced over a batch (default mean)."
@@ -323,7 +323,7 @@ type ResumeArgs =
             | Epochs _ -> "train until this many epochs in all, >= 1 (default: the run's own)."
             | Threads _ -> "worker threads, 0 = auto (default 0)."
             | Quiet ->
-                "print only the result: the model, predicted-classes, plot and test accuracy lines (and any warning); no header, epoch lines or progress bar."
+                "print only the result: the line naming the checkpoint it continues from, then the model, predicted-classes, plot and test accuracy lines (and any warning); no epoch lines or progress bar."
 
 [<Unique; HelpFlags("--help", "-h")>]
 type ReplayArgs =
