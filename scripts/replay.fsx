@@ -27,6 +27,14 @@ let runDir =
         let dir =
             Path.Combine(Path.GetTempPath(), "functional-replay-" + Guid.NewGuid().ToString("N"))
 
+        // The example run is this script's own: removed when it ends, also when it fails.
+        AppDomain.CurrentDomain.ProcessExit.Add(fun _ ->
+            try
+                if Directory.Exists dir then
+                    Directory.Delete(dir, true)
+            with _ ->
+                ())
+
         let exe =
             Path.Combine(__SOURCE_DIRECTORY__, "..", "src", "Host", "bin", "Release", "net10.0", "functional.dll")
 

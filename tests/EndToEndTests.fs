@@ -21,12 +21,25 @@ let repo =
 
 let dataFile name = Path.Combine(repo, "data", name)
 
+/// Every folder tempDir made: Main deletes them when the tests end, passed or failed.
+let madeDirs = Collections.Concurrent.ConcurrentBag<string>()
+
 let tempDir () =
     let d =
         Path.Combine(Path.GetTempPath(), "functional-e2e-" + Guid.NewGuid().ToString("N"))
 
     Directory.CreateDirectory d |> ignore
+    madeDirs.Add d
     d
+
+/// Deletes the folders tempDir made (a folder still in use is left, and named on stderr).
+let removeTempDirs () =
+    for d in madeDirs do
+        try
+            if Directory.Exists d then
+                Directory.Delete(d, true)
+        with e ->
+            eprintfn "could not remove %s: %s" d e.Message
 
 type Outcome = { Code: int; Out: string; Err: string }
 

@@ -11,4 +11,8 @@ let private plainSummary =
 
 [<EntryPoint>]
 let main argv =
-    runTestsInAssemblyWithCLIArgs [ Colours 0; No_Spinner; Append_Summary_Handler plainSummary ] argv
+    try
+        runTestsInAssemblyWithCLIArgs [ Colours 0; No_Spinner; Append_Summary_Handler plainSummary ] argv
+    finally
+        // The end-to-end tests' run folders (hundreds of MB over a whole run), also after a failure.
+        EndToEndTests.removeTempDirs ()

@@ -128,7 +128,7 @@ type TrainArgs =
                 "L2 regularisation strength >= 0 (default 0.0001): adds ½λ‖W‖² to the loss, λW to weight gradients."
             | Momentum _ -> "momentum coefficient in [0, 1) (default 0.9)."
             | Epochs _ -> "number of epochs >= 1 (default 15)."
-            | Batch _ -> "mini-batch size: a positive integer, or 'full' (or 0) for full batch (default 32)."
+            | Batch _ -> "mini-batch size: a positive integer, or 'full' for full batch (default 32)."
             | Seed _ -> "random seed (default 1)."
             | Precision _ -> "floating-point precision (default float32)."
             | Reduction _ -> "how the loss is reduced over a batch (default mean)."
@@ -139,7 +139,8 @@ type TrainArgs =
             | Journal_Every _ ->
                 "journal one line (loss, gradient norms, update ratios, weights hash) every N steps (default: 1,000 below batch 32, else 100)."
             | Threads _ -> "worker threads, 0 = auto (default 0)."
-            | Quiet -> "print only the final result."
+            | Quiet ->
+                "print only the result: the model, predicted-classes, plot and test accuracy lines (and any warning); no header, epoch lines or progress bar."
             | Preset _ ->
                 "start from a named configuration, explicit options override it: modern = these defaults; book = Rashid's working setup (784-200-10 sigmoid, MSE, SGD 0.1, batch 1, 5 epochs); seed = the original question's collapsing network; lenet5 = LeNet-5; cnn = two 3x3 convolutions, pooling, dense 128."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
@@ -330,7 +331,8 @@ type ResumeArgs =
             | Run_Dir _ -> "the run folder to continue (from its newest valid checkpoint)."
             | Epochs _ -> "train until this many epochs in all, >= 1 (default: the run's own)."
             | Threads _ -> "worker threads, 0 = auto (default 0)."
-            | Quiet -> "print only the final result."
+            | Quiet ->
+                "print only the result: the line naming the checkpoint it continues from, then the model, predicted-classes, plot and test accuracy lines (and any warning); no epoch lines or progress bar."
 
 [<Unique; HelpFlags("--help", "-h")>]
 type ReplayArgs =
@@ -468,10 +470,12 @@ type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Sweep of ParseResults<SweepArgs>
     | [<CliPrefix(CliPrefix.None)>] Runs of ParseResults<RunsArgs>
     | [<CliPrefix(CliPrefix.None)>] Compare of ParseResults<CompareArgs>
+    | Version
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
+            | Version -> "print functional's version and exit."
             | Train _ -> "train a network on MNIST and report test accuracy."
             | Eval _ -> "evaluate a saved model on a data set."
             | Predict _ -> "predict the digit of one image with a saved model."

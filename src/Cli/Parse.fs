@@ -215,6 +215,10 @@ type Parsed =
     | Help of text: string
     /// What is wrong, plus a hint to run `functional <command> --help`; exit code 2.
     | Invalid of message: string
+    /// `functional --version`; exit code 0.
+    | Version
+    /// No command at all: the command list, printed to stderr; exit code 2.
+    | NoCommand of text: string
 
 module Parser =
     module A = Functional.Cli.Arguments
@@ -327,8 +331,10 @@ module Parser =
             Ok 0
         else
             match parseInt text with
-            | Some n when n >= 0 -> Ok n
-            | _ -> Error $"option '--batch' must be a non-negative integer or 'full', but was '%s{text}'."
+            | Some n when n >= 1 -> Ok n
+            | Some 0 ->
+                Error "option '--batch' must be >= 1; for one batch of the whole training set write '--batch full'."
+            | _ -> Error $"option '--batch' must be a positive integer or 'full', but was '%s{text}'."
 
     /// Collects the validation errors of one command.
     type private Checks() =
@@ -797,15 +803,93 @@ module Parser =
             else
                 line)
         |> Seq.filter (fun line -> line <> "")
+        // Argu's error is its first line; what follows (a missing argument's usage entry) is not a sentence.
+        |> Seq.truncate 1
         |> List.ofSeq
+
+    /// Each command's long option names ("--lr"), from its Argu union (the main command excluded).
+    let private optionNames =
+        lazy
+            (Reflection.FSharpType.GetUnionCases typeof<A.FunctionalArgs>
+             |> Array.choose (fun c ->
+                 match c.GetFields() with
+                 | [| f |] when f.PropertyType.IsGenericType ->
+                     let args = f.PropertyType.GetGenericArguments()[0]
+
+                     let names =
+                         Reflection.FSharpType.GetUnionCases args
+                         |> Array.filter (fun u -> u.GetCustomAttributes(typeof<MainCommandAttribute>).Length = 0)
+                         |> Array.map (fun u -> "--" + u.Name.ToLowerInvariant().Replace('_', '-'))
+
+                     Some(c.Name.ToLowerInvariant(), Array.append names [| "--help" |])
+                 | _ -> None)
+             |> Map.ofArray)
+
+    /// `--lr=0.01` as `--lr 0.01`, for the options of `command` (a value such as sbatch's '--time=10:00' is kept).
+    let splitEquals (command: string) (args: string[]) =
+        let known = optionNames.Value |> Map.tryFind command |> Option.defaultValue [||]
+
+        args
+        |> Array.collect (fun a ->
+            match a.IndexOf '=' with
+            | i when i > 2 && a.StartsWith "--" && Array.contains (a.Substring(0, i)) known ->
+                [| a.Substring(0, i); a.Substring(i + 1) |]
+            | _ -> [| a |])
+
+    /// Edit distance, for "did you mean".
+    let private distance (a: string) (b: string) =
+        let d =
+            Array2D.init (a.Length + 1) (b.Length + 1) (fun i j ->
+                if i = 0 then j
+                elif j = 0 then i
+                else 0)
+
+        for i in 1 .. a.Length do
+            for j in 1 .. b.Length do
+                let cost = if a[i - 1] = b[j - 1] then 0 else 1
+                d[i, j] <- min (min (d[i - 1, j] + 1) (d[i, j - 1] + 1)) (d[i - 1, j - 1] + cost)
+
+        d[a.Length, b.Length]
+
+    /// The known option of `command` closest to `given`, when it is close enough to be a slip.
+    let closestOption (command: string) (given: string) =
+        optionNames.Value
+        |> Map.tryFind command
+        |> Option.bind (fun names ->
+            names
+            |> Array.map (fun n -> n, distance given n)
+            |> Array.sortBy snd
+            |> Array.tryHead
+            |> Option.filter (fun (_, d) -> d <= max 2 (given.Length / 3))
+            |> Option.map fst)
+
+    /// Argu's "unrecognized argument" line, with the closest known option.
+    let private withSuggestion (command: string option) (line: string) =
+        let m =
+            Text.RegularExpressions.Regex.Match(line, "^unrecognized argument: '(--?[^']*)'")
+
+        match command, m.Success with
+        | Some c, true ->
+            let given = m.Groups[1].Value
+
+            match closestOption c given with
+            | Some known -> $"unknown option '%s{given}'; did you mean '%s{known}'?"
+            | None -> $"unknown option '%s{given}'."
+        | _ -> line
 
     /// Parses the command line of `functional`. Never throws for bad input and never prints.
     let parse (argv: string[]) : Parsed =
         let command =
             argv |> Array.tryHead |> Option.filter (fun a -> List.contains a commandNames)
 
+        let argv =
+            match command with
+            | Some c -> Array.append [| c |] (splitEquals c argv[1..])
+            | None -> argv
+
         match argv with
-        | [||] -> Help(parser.Value.PrintUsage().TrimEnd())
+        | [||] -> NoCommand(parser.Value.PrintUsage().TrimEnd())
+        | [| "--version" |] -> Version
         | _ when command.IsNone && not (argv[0].StartsWith '-') ->
             let known = String.Join(", ", commandNames)
             invalid None [ $"unknown command '%s{argv[0]}'; expected one of: %s{known}." ]
@@ -837,6 +921,7 @@ module Parser =
                     | Some(A.FunctionalArgs.Sweep r) -> Some(sweep r sweepTrain checks)
                     | Some(A.FunctionalArgs.Runs r) -> Some(runs r checks)
                     | Some(A.FunctionalArgs.Compare r) -> Some(compare r checks)
+                    | Some A.FunctionalArgs.Version
                     | None -> None
 
                 match parsed, checks.Errors with
@@ -849,7 +934,7 @@ module Parser =
                 | _ ->
                     match errorLines e.Message with
                     | [] -> invalid command [ "invalid arguments." ]
-                    | lines -> invalid command lines
+                    | lines -> invalid command (List.map (withSuggestion command) lines)
 
 /// Entry point for C#: `CommandLine.Parse(args)`.
 [<AbstractClass; Sealed>]

@@ -8,6 +8,7 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        Terminal.Install();
         try
         {
             // The backend is the host's choice (the core reads no environment); run.json records it.
@@ -18,6 +19,8 @@ public static class Program
             return CommandLine.Parse(args) switch
             {
                 Parsed.Help h => PrintHelp(h.text),
+                Parsed.NoCommand n => NoCommand(n.text),
+                { IsVersion: true } => PrintVersion(),
                 Parsed.Invalid i => Fail(i.message, ReturnCode.Usage),
                 Parsed.Run r => Dispatch(r.Item),
                 _ => Fail("unrecognised command line", ReturnCode.Usage),
@@ -69,6 +72,32 @@ public static class Program
         Command.Compare c => CompareCommand.Run(c.Item),
         _ => Fail("unknown command", ReturnCode.Usage),
     };
+
+    /// <summary>The package version (Host.csproj's <c>Version</c>), without the source revision suffix.</summary>
+    public static string Version
+    {
+        get
+        {
+            string v = typeof(Program).Assembly
+                .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown";
+            int plus = v.IndexOf('+', StringComparison.Ordinal);
+            return plus < 0 ? v : v[..plus];
+        }
+    }
+
+    static int PrintVersion()
+    {
+        Console.Out.WriteLine($"functional {Version}");
+        return ReturnCode.Ok;
+    }
+
+    /// <summary>Bare <c>functional</c>: the command list on stderr, and the usage exit code (nothing was run).</summary>
+    static int NoCommand(string usage)
+    {
+        Console.Error.WriteLine(usage);
+        return ReturnCode.Usage;
+    }
 
     static int PrintHelp(string text)
     {

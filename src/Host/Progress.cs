@@ -14,6 +14,7 @@ public sealed class Progress : IDisposable
 {
     static readonly TimeSpan RefreshEvery = TimeSpan.FromMilliseconds(100);
     readonly TextWriter plain;
+    readonly IAnsiConsole? console;
     readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     readonly Stopwatch clock = Stopwatch.StartNew();
     readonly Task? runner;
@@ -26,18 +27,24 @@ public sealed class Progress : IDisposable
     long started;
     bool disposed;
 
-    Progress(TextWriter plain, string title, long total, long done, bool interactive)
+    /// <summary>Columns beside the status on the bar's row: bar, percentage, time left, spinner, and the gaps.</summary>
+    const int BarWidth = 16;
+    const int BesideStatus = BarWidth + 5 + 9 + 2 + 4;
+
+    Progress(TextWriter plain, IAnsiConsole? console, string title, long total, long done)
     {
         this.plain = plain;
+        this.console = console;
         done0 = done;
-        if (!interactive)
+        if (console is null)
         {
             return;
         }
         var ready = new TaskCompletionSource<ProgressTask>(TaskCreationOptions.RunContinuationsAsynchronously);
-        runner = AnsiConsole.Progress()
+        // One row, never wider than the console: the status is cut to the room the fixed-width columns leave.
+        runner = console.Progress()
             .AutoClear(true)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(),
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = BarWidth },
                 new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
             .StartAsync(async ctx =>
             {
@@ -61,10 +68,13 @@ public sealed class Progress : IDisposable
     /// never draws a bar.
     /// </summary>
     public static Progress Start(string title, long total, bool show = true, long done = 0) =>
-        new(Console.Out, title, total, done, show && Interactive);
+        new(Console.Out, show && Interactive ? Terminal.Live() : null, title, total, done);
 
     /// <summary>A progress that only writes plain lines to <paramref name="plain"/> (what a redirected run does).</summary>
-    public static Progress Plain(TextWriter plain) => new(plain, "", 0, 0, interactive: false);
+    public static Progress Plain(TextWriter plain) => new(plain, null, "", 0, 0);
+
+    /// <summary>A live progress drawn on <paramref name="console"/> (tests give a fixed-width one).</summary>
+    public static Progress On(IAnsiConsole console, string title, long total) => new(Console.Out, console, title, total, 0);
 
     /// <summary>True when this progress draws a live bar.</summary>
     public bool IsLive => bar is not null;
@@ -86,8 +96,38 @@ public sealed class Progress : IDisposable
         }
         double rate = (examples - examplesAtRefresh) / Math.Max((lastRefresh - since).TotalSeconds, 1e-9);
         examplesAtRefresh = examples;
-        Update(step, string.Create(CultureInfo.InvariantCulture,
-            $"epoch {epoch}/{epochs}  step {step:N0}/{done0 + (long)bar.MaxValue:N0}  loss {smoothedLoss:F4}  {rate:N0} ex/s"));
+        Update(step, Status(epoch, epochs, step, done0 + (long)bar.MaxValue, smoothedLoss, rate));
+    }
+
+    /// <summary>
+    /// The bar's status, as much of it as fits in <paramref name="room"/> characters: epoch, loss, examples/s and
+    /// step, kept in that order of importance and shown in reading order.
+    /// </summary>
+    public string Status(int epoch, int epochs, long step, long steps, double loss, double rate)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        string[] fields =
+        [
+            string.Create(inv, $"epoch {epoch}/{epochs}"),
+            string.Create(inv, $"step {step:N0}/{steps:N0}"),
+            string.Create(inv, $"loss {loss:F4}"),
+            string.Create(inv, $"{rate:N0} ex/s"),
+        ];
+        int room = console is null ? int.MaxValue : console.Profile.Width - BesideStatus;
+        int[] priority = [0, 2, 3, 1];
+        var kept = new bool[fields.Length];
+        int used = -2;
+        foreach (int f in priority)
+        {
+            if (used + 2 + fields[f].Length <= room)
+            {
+                kept[f] = true;
+                used += 2 + fields[f].Length;
+            }
+        }
+        var shown = fields.Where((_, i) => kept[i]).ToArray();
+        string status = shown.Length > 0 ? string.Join("  ", shown) : fields[0];
+        return status.Length <= Math.Max(room, 1) ? status : status[..Math.Max(room, 1)];
     }
 
     /// <summary><paramref name="done"/> units of work are done; <paramref name="status"/> says what is under way.</summary>
@@ -102,16 +142,25 @@ public sealed class Progress : IDisposable
     /// <summary>The next of the units of work starts (the ones before it are done); <paramref name="status"/> names it.</summary>
     public void Next(string status) => Advance(started++, status);
 
-    /// <summary>A permanent line: above the bar on a terminal, else plain on stdout.</summary>
-    public void Line(string text)
+    /// <summary>
+    /// A permanent line: above the bar on a terminal (fitted to its width), else plain on stdout. <paramref name="tail"/>
+    /// is appended when the whole line fits the terminal (always when output is redirected): detail that can go.
+    /// </summary>
+    public void Line(string text, string tail = "")
     {
+        int width = bar is null ? Terminal.Width : console!.Profile.Width;
+        string full = text + tail;
+        string line = width <= 0 || full.Length <= width ? full : text;
         if (bar is null)
         {
-            plain.WriteLine(text);
+            plain.WriteLine(line);
         }
         else
         {
-            AnsiConsole.WriteLine(text);
+            foreach (var part in Terminal.Fit(line, width))
+            {
+                console!.WriteLine(part);
+            }
         }
     }
 
@@ -141,7 +190,8 @@ public sealed class Progress : IDisposable
 
     void Update(long done, string status)
     {
-        bar!.Description = Markup.Escape(status);
+        int room = Math.Max(console!.Profile.Width - BesideStatus, 1);
+        bar!.Description = Markup.Escape(status.Length <= room ? status : status[..room]);
         bar.Value = Math.Clamp(done - done0, 0, bar.MaxValue);
     }
 }

@@ -55,11 +55,20 @@ public static class EvalCommand
         return sb.ToString();
     }
 
-    /// <summary>Ten random examples (seeded): their targets above their predictions.</summary>
+    /// <summary>Ten random examples (seeded, each index at most once): their targets above their predictions.</summary>
     public static string Sample(byte[] labels, int[] predictions, int seed)
     {
         var rng = new Random(seed);
-        int[] picks = Enumerable.Range(0, Math.Min(10, labels.Length)).Select(_ => rng.Next(labels.Length)).ToArray();
+        int k = Math.Min(10, labels.Length);
+        // A partial Fisher-Yates shuffle over the indices seen so far: k distinct picks without an n-sized array.
+        var swapped = new Dictionary<int, int>();
+        int[] picks = new int[k];
+        for (int i = 0; i < k; i++)
+        {
+            int j = rng.Next(i, labels.Length);
+            picks[i] = swapped.GetValueOrDefault(j, j);
+            swapped[j] = swapped.GetValueOrDefault(i, i);
+        }
         return "index      " + string.Join(" ", picks.Select(i => Inv($"{i,5}"))) + "\n" +
                "target     " + string.Join(" ", picks.Select(i => Inv($"{labels[i],5}"))) + "\n" +
                "prediction " + string.Join(" ", picks.Select(i => Inv($"{predictions[i],5}")));

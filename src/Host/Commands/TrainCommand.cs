@@ -24,7 +24,8 @@ public static class TrainCommand
         {
             throw new UsageError($"{o.Run} already holds a run: continue it with 'functional resume {o.Run}', or choose another --run");
         }
-        var log = Console.Out;
+        // --quiet: no header, no epoch lines, no bar; the result lines (and a warning) only.
+        var log = o.Quiet ? TextWriter.Null : Console.Out;
 
         log.WriteLine($"train {Api.Describe(config)}, {(config.Batch <= 0 ? "full batch" : $"batch {config.Batch}")}, {o.Epochs} epochs, {config.PrecisionName}, seed {config.Seed}{(o.Preset == "modern" ? "" : $", preset {o.Preset}")}");
         log.WriteLine($"data  train {train.Count:N0} images ({train.ImagesPath}), test {test.Count:N0} ({test.ImagesPath})");

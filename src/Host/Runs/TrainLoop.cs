@@ -127,8 +127,10 @@ public static class TrainLoop
             epochs.Add(line.DeepClone());
             if (!quiet)
             {
+                // On a terminal too narrow for the whole line, the updates per epoch (the same every epoch) go first.
                 progress.Line(string.Create(CultureInfo.InvariantCulture,
-                    $"epoch {epoch + 1,3}/{run.Epochs}  loss {meanLoss:F4}  train {100 * trainEval.Accuracy:F2}%  test {100 * testEval.Accuracy:F2}%  {seconds:F1}s  {seen / seconds:N0} ex/s  ({updatesPerEpoch:N0} updates)"));
+                    $"epoch {epoch + 1,3}/{run.Epochs}  loss {meanLoss:F4}  train {100 * trainEval.Accuracy:F2}%  test {100 * testEval.Accuracy:F2}%  {seconds:F1}s  {seen / seconds:N0} ex/s"),
+                    string.Create(CultureInfo.InvariantCulture, $"  ({updatesPerEpoch:N0} updates)"));
             }
         }
 
@@ -146,6 +148,7 @@ public static class TrainLoop
         log.WriteLine($"predicted classes on test: {Histogram.Line(Histogram.Of(final.Predictions, run.Config.Classes))}");
         log.WriteLine($"plot  {Plots.TryCurves(dir)}");
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {100 * final.Accuracy:F2}%"));
+        RunWarning.Print(log, dir, run, Histogram.Of(final.Predictions, run.Config.Classes), final.Accuracy);
         return ReturnCode.Ok;
     }
 }
