@@ -361,19 +361,7 @@ module Parser =
 
     /// An --arch text as an architecture: the syntax, then the shapes through every layer.
     let parseArch (text: string) : Result<Arch, string> =
-        Arch.parse [| Array.fold (*) 1 imageShape |] text
-        |> Result.map (fun a ->
-            if
-                not (text.TrimStart().StartsWith("input", StringComparison.OrdinalIgnoreCase))
-                && Arch.wantsImage a.Layers
-            then
-                { a with Input = imageShape }
-            else
-                a)
-        |> Result.bind (fun a ->
-            match Arch.problem a with
-            | Some p -> Error p
-            | None -> Ok a)
+        Arch.parseChecked imageShape text
         |> Result.mapError (fun e -> $"option '--arch': %s{e}.")
 
     /// The architecture: --arch as written, or the preset's dense network changed by --layers, --activation,

@@ -43,22 +43,7 @@ type Api =
     /// Reads an --arch description; `imageShape` ([C; H; W] of the data) is the input of a network whose first
     /// layer works on images, and its flat size the input of one that starts with a dense layer.
     static member ParseArch(text: string, imageShape: int[]) : Checked<Arch> =
-        let flat = [| Shape.size imageShape |]
-
-        Arch.parse flat text
-        |> Result.map (fun a ->
-            if
-                not (text.TrimStart().StartsWith("input", StringComparison.OrdinalIgnoreCase))
-                && Arch.wantsImage a.Layers
-            then
-                { a with Input = imageShape }
-            else
-                a)
-        |> Result.bind (fun a ->
-            match Arch.problem a with
-            | Some p -> Error p
-            | None -> Ok a)
-        |> Checked.ofResult
+        Arch.parseChecked imageShape text |> Checked.ofResult
 
     /// The dense network of these sizes (--layers).
     static member DenseArch(sizes: int[], hidden: Activations.Activation, output: Activations.Activation, bias: bool) =

@@ -193,6 +193,24 @@ module Arch =
             | Error _ -> true
             | Ok _ -> false)
 
+    /// Reads an --arch text for data of `imageShape` ([C; H; W]) and checks it: a network whose first layer works
+    /// on images takes that shape, one that starts with a dense layer its flat size, unless the text leads with
+    /// "input SHAPE"; then the shapes through every layer (`problem`).
+    let parseChecked (imageShape: Shape) (text: string) : Result<Arch, string> =
+        parse [| Shape.size imageShape |] text
+        |> Result.map (fun a ->
+            if
+                not (text.TrimStart().StartsWith("input", StringComparison.OrdinalIgnoreCase))
+                && wantsImage a.Layers
+            then
+                { a with Input = imageShape }
+            else
+                a)
+        |> Result.bind (fun a ->
+            match problem a with
+            | Some p -> Error p
+            | None -> Ok a)
+
     /// Parameters per layer: (info, the layer's input shape).
     let parameters (arch: Arch) : ParamInfo[][] =
         let s = shapesOrFail arch
