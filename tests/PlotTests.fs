@@ -143,6 +143,62 @@ let tests =
                 Expect.isTrue (h.Steps |> Seq.forall (fun s -> isNull s.Saturation)) "no saturation"
                 Directory.Delete(dir, true)
 
+            testCase "train journals dead ReLU units per layer; the panel draws them"
+            <| fun () ->
+                let dir = tempDir ()
+                let _, runDir = trainSmall dir
+                let h = RunHistory.Load runDir
+                Expect.isGreaterThan h.Steps.Count 0 "journalled steps"
+
+                for s in h.Steps do
+                    Expect.isNotNull s.Dead $"step %d{s.Step} has \"dead\""
+                    Expect.isTrue (s.Dead[0] >= 0.0 && s.Dead[0] <= 1.0) "the ReLU layer's dead fraction"
+                    Expect.isTrue (Double.IsNaN s.Dead[1]) "the softmax layer has none"
+
+                let u = CurvesPlot.Units h
+                Expect.equal (u.Series |> Seq.map _.Label |> List.ofSeq) [ "layer 1: dead (ReLU)" ] "one line"
+                Expect.equal (List.ofSeq u.Notes) [ "not measured: layer 2 (neither sigmoid/tanh nor ReLU)" ] "a note"
+                Directory.Delete(dir, true)
+
+            testCase "unit panel: saturated and dead lines, a note for unmeasured layers, 0 and 1 inside the axes"
+            <| fun () ->
+                let dir = tempDir ()
+                let journal = Path.Combine(dir, "journal.jsonl")
+
+                File.WriteAllLines(
+                    journal,
+                    [
+                        for step in 0..10..40 ->
+                            $"{{\"step\": %d{step}, \"loss\": 1, \"grad_norms\": [1, 1, 1], \"saturation\": [null, 1, null], \"dead\": [0, null, null]}}"
+                    ]
+                )
+
+                let u = CurvesPlot.Units(RunHistory.Load dir)
+
+                Expect.equal
+                    (u.Series |> Seq.map (fun s -> s.Label, List.ofArray s.Fractions) |> List.ofSeq)
+                    [
+                        "layer 1: dead (ReLU)", List.replicate 5 0.0
+                        "layer 2: saturated", List.replicate 5 1.0
+                    ]
+                    "dead for the ReLU layer, saturated for the sigmoid one"
+
+                Expect.equal (List.ofSeq u.Notes) [ "not measured: layer 3 (neither sigmoid/tanh nor ReLU)" ] "note"
+                let limits = (CurvesPlot.Saturation(RunHistory.Load dir)).Axes.GetLimits()
+                Expect.isLessThan limits.Bottom 0.0 "a line on 0 is inside the plot"
+                Expect.isGreaterThan limits.Top 1.0 "a line on 1 is inside the plot"
+                // An older journal: ReLU layers have no saturation and there is no "dead" field.
+                File.WriteAllText(
+                    journal,
+                    "{\"step\": 0, \"loss\": 1, \"grad_norms\": [1, 1], \"saturation\": [null, null]}\n"
+                )
+
+                let old = CurvesPlot.Units(RunHistory.Load dir)
+                Expect.isEmpty old.Series "no line"
+                Expect.stringContains (String.concat " " old.Notes) "layers 1, 2" "both layers noted"
+                Expect.stringContains (String.concat " " old.Notes) "no \"dead\" field" "and why"
+                Directory.Delete(dir, true)
+
             testCase "plot: a bad journal line or a folder that is not a run is one line, exit 3"
             <| fun () ->
                 let dir = tempDir ()

@@ -7,8 +7,10 @@ namespace Functional.Host;
 /// <summary>One epoch's summary, from run.json's "epochs" or a journal line of kind "epoch".</summary>
 public sealed record EpochPoint(int Epoch, double Loss, double TrainAccuracy, double TestAccuracy, double Seconds);
 
-/// <summary>One journal line of a step: its loss and, per layer, what the journal holds (empty when absent).</summary>
-public sealed record StepPoint(long Step, int Epoch, double Loss, double[] GradNorms, double[] UpdateRatios, double[]? Saturation);
+/// <summary>One journal line of a step: its loss and, per layer, what the journal holds (empty when absent;
+/// <paramref name="Saturation"/> and <paramref name="Dead"/> null when absent, NaN for a layer without the quantity).</summary>
+public sealed record StepPoint(long Step, int Epoch, double Loss, double[] GradNorms, double[] UpdateRatios, double[]? Saturation,
+    double[]? Dead = null);
 
 /// <summary>
 /// What a run folder says about its training: run.json (config, per-epoch summaries) and, when present,
@@ -102,7 +104,7 @@ public sealed record RunHistory(string Dir, string Title, IReadOnlyList<EpochPoi
     static StepPoint? StepOf(JsonObject o) =>
         Num(o, "step") is { } step && Num(o, "loss") is { } loss
             ? new StepPoint((long)step, (int)(Num(o, "epoch") ?? 0), loss, Nums(o, "grad_norms") ?? [],
-                Nums(o, "update_ratios") ?? [], Nums(o, "saturation"))
+                Nums(o, "update_ratios") ?? [], Nums(o, "saturation"), Nums(o, "dead"))
             : null;
 
     /// <summary>"name: 784-32-10 relu/softmax ce, adam lr 0.001, batch 32", from run.json's "config"
