@@ -199,6 +199,37 @@ let tests =
                 Expect.stringContains (String.concat " " old.Notes) "no \"dead\" field" "and why"
                 Directory.Delete(dir, true)
 
+            testCase "the loss axes say what was plotted: summed over the batch for --reduction sum"
+            <| fun () ->
+                let dir = tempDir ()
+                let runDir = Path.Combine(dir, "run")
+
+                let t =
+                    run
+                        dir
+                        [
+                            "train"
+                            "--epochs"
+                            "1"
+                            "--layers"
+                            "784,16,10"
+                            "--reduction"
+                            "sum"
+                            "--lr"
+                            "0.001"
+                            "--run"
+                            runDir
+                        ]
+
+                Expect.equal t.Code 0 $"train: %s{t.Err}"
+                let h = RunHistory.Load runDir
+                Expect.equal h.Reduction "sum" "run.json's reduction"
+                Expect.stringContains (CurvesPlot.EpochLossLabel h.Reduction) "summed" "epoch loss axis"
+                Expect.stringContains (CurvesPlot.StepLossLabel h.Reduction) "summed" "step loss axis"
+                Expect.isFalse ((CurvesPlot.EpochLossLabel h.Reduction).StartsWith "mean") "not \"mean loss\""
+                Expect.equal (CurvesPlot.EpochLossLabel "mean") "mean loss per example" "mean runs"
+                Directory.Delete(dir, true)
+
             testCase "plot: a bad journal line or a folder that is not a run is one line, exit 3"
             <| fun () ->
                 let dir = tempDir ()

@@ -38,9 +38,25 @@ public static class CurvesPlot
         return p;
     }
 
+    /// <summary>What the epoch loss is: the step losses averaged per example, each the batch's sum under --reduction sum.</summary>
+    public static string EpochLossLabel(string? reduction) => reduction switch
+    {
+        "sum" => "loss summed over a batch (epoch mean)",
+        "mean" => "mean loss per example",
+        _ => "loss",
+    };
+
+    /// <summary>What a step's loss is: the batch's sum or its mean per example.</summary>
+    public static string StepLossLabel(string? reduction) => reduction switch
+    {
+        "sum" => "loss summed over the batch",
+        "mean" => "mean loss per example",
+        _ => "loss",
+    };
+
     static Plot EpochLoss(RunHistory h)
     {
-        var p = Panel("training loss per epoch", "epoch", "mean loss");
+        var p = Panel("training loss per epoch", "epoch", EpochLossLabel(h.Reduction));
         if (h.Epochs.Count == 0)
         {
             Png.NoData(p, "run.json has no epochs yet");
@@ -74,7 +90,7 @@ public static class CurvesPlot
 
     static Plot StepLoss(RunHistory h)
     {
-        var p = Panel("loss per step", "step", "loss");
+        var p = Panel("loss per step", "step", StepLossLabel(h.Reduction));
         if (h.Steps.Count == 0)
         {
             Png.NoData(p, h.HasJournal ? "journal.jsonl has no step lines" : "no journal.jsonl in the run folder");

@@ -18,6 +18,9 @@ public sealed record StepPoint(long Step, int Epoch, double Loss, double[] GradN
 /// </summary>
 public sealed record RunHistory(string Dir, string Title, IReadOnlyList<EpochPoint> Epochs, IReadOnlyList<StepPoint> Steps, bool HasJournal)
 {
+    /// <summary>The loss reduction of run.json's config, "mean" or "sum" (null when run.json does not say).</summary>
+    public string? Reduction { get; init; }
+
     public const string RunFile = "run.json";
     public const string JournalFile = "journal.jsonl";
 
@@ -80,7 +83,11 @@ public sealed record RunHistory(string Dir, string Title, IReadOnlyList<EpochPoi
             }
         }
         steps.Sort((a, b) => a.Step.CompareTo(b.Step));
-        return new RunHistory(dir, TitleOf(dir, run), [.. epochs.Values], steps, hasJournal);
+        var config = run?["config"] as JsonObject ?? run?["network"] as JsonObject;
+        return new RunHistory(dir, TitleOf(dir, run), [.. epochs.Values], steps, hasJournal)
+        {
+            Reduction = (config is null ? null : Str(config, "reduction")) ?? (run is null ? null : Str(run, "reduction")),
+        };
     }
 
     static JsonObject ParseObject(string path, string text, int line)
