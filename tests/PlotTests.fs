@@ -311,6 +311,24 @@ let tests =
                 expectPng png HistogramsPlot.Width (HistogramsPlot.HeightFor 2)
                 Directory.Delete(dir, true)
 
+            testCase "histogram ticks on a tiny range are distinct, in scientific notation"
+            <| fun () ->
+                let tickLabels (values: float[]) =
+                    let p = HistogramsPlot.Histogram("h", values, ScottPlot.Colors.SteelBlue)
+                    p.GetImage(600, 300) |> ignore
+
+                    p.Axes.Bottom.TickGenerator.Ticks |> Array.filter _.IsMajor |> Array.map _.Label
+
+                let tiny = tickLabels (Array.init 100 (fun i -> float i * 1e-9))
+                Expect.isGreaterThan tiny.Length 2 "several ticks"
+                Expect.equal (Array.distinct tiny).Length tiny.Length $"distinct labels: %A{tiny}"
+                Expect.isTrue (tiny |> Array.exists (fun l -> l.Contains "E-")) $"scientific: %A{tiny}"
+                let shifted = tickLabels (Array.init 100 (fun i -> 1.0 + float i * 1e-9))
+                Expect.equal (Array.distinct shifted).Length shifted.Length $"distinct labels near 1: %A{shifted}"
+                let plain = tickLabels (Array.init 100 (fun i -> float i / 100.0 - 0.5))
+                Expect.contains plain "0" $"an ordinary range keeps ordinary labels: %A{plain}"
+                Expect.isFalse (plain |> Array.exists (fun l -> l.Contains "E")) $"no exponent: %A{plain}"
+
             testCase "every font lookup gives the shipped DejaVu Sans, so no system font is needed"
             <| fun () ->
                 PlotFonts.Register()
