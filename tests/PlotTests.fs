@@ -254,20 +254,49 @@ let tests =
                 expectText png 0 DigitGrid.TitleHeight
                 use bmp = decode png
                 let struct (x0, y0) = DigitGrid.ImageOrigin(0, 25, images.Rows, images.Cols)
+                let scale = DigitGrid.ScaleFor(images.Rows, images.Cols)
+                Expect.equal scale DigitGrid.Scale "28×28 images keep the scale"
                 let mutable differences = 0
 
                 for r in 0 .. images.Rows - 1 do
                     for c in 0 .. images.Cols - 1 do
                         let v = images.Pixels[r * images.Cols + c]
 
-                        for dy in 0 .. DigitGrid.Scale - 1 do
-                            for dx in 0 .. DigitGrid.Scale - 1 do
-                                let p = bmp.GetPixel(x0 + c * DigitGrid.Scale + dx, y0 + r * DigitGrid.Scale + dy)
+                        for dy in 0 .. scale - 1 do
+                            for dx in 0 .. scale - 1 do
+                                let p = bmp.GetPixel(x0 + c * scale + dx, y0 + r * scale + dy)
 
                                 if p.Red <> v || p.Green <> v || p.Blue <> v || p.Alpha <> 255uy then
                                     differences <- differences + 1
 
                 Expect.equal differences 0 "every pixel of the first cell equals the first image's"
+                Directory.Delete(dir, true)
+
+            testCase "digit grid of 1×2 images: cells are scaled so neighbouring labels do not overlap"
+            <| fun () ->
+                let dir = tempDir ()
+                let png = Path.Combine(dir, "tiny.png")
+                let count = 9
+                let pixels = Array.init (count * 2) (fun i -> byte (i * 13))
+                let labels = Array.init count (fun i -> byte (i * 30))
+                let predictions = Array.init count (fun i -> 255 - i)
+
+                DigitGrid.Write(png, pixels, labels, 1, 2, Array.init count id, predictions, "tiny")
+                |> ignore
+
+                let struct (w, h) = DigitGrid.Size(count, 1, 2)
+                expectPng png w h
+                use font = new SKFont(PlotFonts.Typeface true, DigitGrid.LabelSize)
+                let widest = font.MeasureText "255 → 255"
+                let struct (x0, _) = DigitGrid.ImageOrigin(0, count, 1, 2)
+                let struct (x1, _) = DigitGrid.ImageOrigin(1, count, 1, 2)
+                let scale = DigitGrid.ScaleFor(1, 2)
+                Expect.isGreaterThanOrEqual (float32 (2 * scale)) widest "a cell is as wide as the widest label"
+                Expect.isGreaterThan (float32 (x1 - x0)) widest "labels of neighbouring cells are apart"
+                // The second image pixel of the first cell is drawn at the new scale.
+                use bmp = decode png
+                let p = bmp.GetPixel(x0 + scale + scale / 2, DigitGrid.TitleHeight + scale / 2)
+                Expect.equal (p.Red, p.Green, p.Blue) (13uy, 13uy, 13uy) "image pixel (0, 1)"
                 Directory.Delete(dir, true)
 
             testCase "show --model: predictions, wrong ones counted"
