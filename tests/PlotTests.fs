@@ -143,6 +143,93 @@ let tests =
                 Expect.isTrue (h.Steps |> Seq.forall (fun s -> isNull s.Saturation)) "no saturation"
                 Directory.Delete(dir, true)
 
+            testCase "train journals dead ReLU units per layer; the panel draws them"
+            <| fun () ->
+                let dir = tempDir ()
+                let _, runDir = trainSmall dir
+                let h = RunHistory.Load runDir
+                Expect.isGreaterThan h.Steps.Count 0 "journalled steps"
+
+                for s in h.Steps do
+                    Expect.isNotNull s.Dead $"step %d{s.Step} has \"dead\""
+                    Expect.isTrue (s.Dead[0] >= 0.0 && s.Dead[0] <= 1.0) "the ReLU layer's dead fraction"
+                    Expect.isTrue (Double.IsNaN s.Dead[1]) "the softmax layer has none"
+
+                let u = CurvesPlot.Units h
+                Expect.equal (u.Series |> Seq.map _.Label |> List.ofSeq) [ "layer 1: dead (ReLU)" ] "one line"
+                Expect.equal (List.ofSeq u.Notes) [ "not measured: layer 2 (neither sigmoid/tanh nor ReLU)" ] "a note"
+                Directory.Delete(dir, true)
+
+            testCase "unit panel: saturated and dead lines, a note for unmeasured layers, 0 and 1 inside the axes"
+            <| fun () ->
+                let dir = tempDir ()
+                let journal = Path.Combine(dir, "journal.jsonl")
+
+                File.WriteAllLines(
+                    journal,
+                    [
+                        for step in 0..10..40 ->
+                            $"{{\"step\": %d{step}, \"loss\": 1, \"grad_norms\": [1, 1, 1], \"saturation\": [null, 1, null], \"dead\": [0, null, null]}}"
+                    ]
+                )
+
+                let u = CurvesPlot.Units(RunHistory.Load dir)
+
+                Expect.equal
+                    (u.Series |> Seq.map (fun s -> s.Label, List.ofArray s.Fractions) |> List.ofSeq)
+                    [
+                        "layer 1: dead (ReLU)", List.replicate 5 0.0
+                        "layer 2: saturated", List.replicate 5 1.0
+                    ]
+                    "dead for the ReLU layer, saturated for the sigmoid one"
+
+                Expect.equal (List.ofSeq u.Notes) [ "not measured: layer 3 (neither sigmoid/tanh nor ReLU)" ] "note"
+                let limits = (CurvesPlot.Saturation(RunHistory.Load dir)).Axes.GetLimits()
+                Expect.isLessThan limits.Bottom 0.0 "a line on 0 is inside the plot"
+                Expect.isGreaterThan limits.Top 1.0 "a line on 1 is inside the plot"
+                // An older journal: ReLU layers have no saturation and there is no "dead" field.
+                File.WriteAllText(
+                    journal,
+                    "{\"step\": 0, \"loss\": 1, \"grad_norms\": [1, 1], \"saturation\": [null, null]}\n"
+                )
+
+                let old = CurvesPlot.Units(RunHistory.Load dir)
+                Expect.isEmpty old.Series "no line"
+                Expect.stringContains (String.concat " " old.Notes) "layers 1, 2" "both layers noted"
+                Expect.stringContains (String.concat " " old.Notes) "no \"dead\" field" "and why"
+                Directory.Delete(dir, true)
+
+            testCase "the loss axes say what was plotted: summed over the batch for --reduction sum"
+            <| fun () ->
+                let dir = tempDir ()
+                let runDir = Path.Combine(dir, "run")
+
+                let t =
+                    run
+                        dir
+                        [
+                            "train"
+                            "--epochs"
+                            "1"
+                            "--layers"
+                            "784,16,10"
+                            "--reduction"
+                            "sum"
+                            "--lr"
+                            "0.001"
+                            "--run"
+                            runDir
+                        ]
+
+                Expect.equal t.Code 0 $"train: %s{t.Err}"
+                let h = RunHistory.Load runDir
+                Expect.equal h.Reduction "sum" "run.json's reduction"
+                Expect.stringContains (CurvesPlot.EpochLossLabel h.Reduction) "summed" "epoch loss axis"
+                Expect.stringContains (CurvesPlot.StepLossLabel h.Reduction) "summed" "step loss axis"
+                Expect.isFalse ((CurvesPlot.EpochLossLabel h.Reduction).StartsWith "mean") "not \"mean loss\""
+                Expect.equal (CurvesPlot.EpochLossLabel "mean") "mean loss per example" "mean runs"
+                Directory.Delete(dir, true)
+
             testCase "plot: a bad journal line or a folder that is not a run is one line, exit 3"
             <| fun () ->
                 let dir = tempDir ()
@@ -167,20 +254,49 @@ let tests =
                 expectText png 0 DigitGrid.TitleHeight
                 use bmp = decode png
                 let struct (x0, y0) = DigitGrid.ImageOrigin(0, 25, images.Rows, images.Cols)
+                let scale = DigitGrid.ScaleFor(images.Rows, images.Cols)
+                Expect.equal scale DigitGrid.Scale "28×28 images keep the scale"
                 let mutable differences = 0
 
                 for r in 0 .. images.Rows - 1 do
                     for c in 0 .. images.Cols - 1 do
                         let v = images.Pixels[r * images.Cols + c]
 
-                        for dy in 0 .. DigitGrid.Scale - 1 do
-                            for dx in 0 .. DigitGrid.Scale - 1 do
-                                let p = bmp.GetPixel(x0 + c * DigitGrid.Scale + dx, y0 + r * DigitGrid.Scale + dy)
+                        for dy in 0 .. scale - 1 do
+                            for dx in 0 .. scale - 1 do
+                                let p = bmp.GetPixel(x0 + c * scale + dx, y0 + r * scale + dy)
 
                                 if p.Red <> v || p.Green <> v || p.Blue <> v || p.Alpha <> 255uy then
                                     differences <- differences + 1
 
                 Expect.equal differences 0 "every pixel of the first cell equals the first image's"
+                Directory.Delete(dir, true)
+
+            testCase "digit grid of 1×2 images: cells are scaled so neighbouring labels do not overlap"
+            <| fun () ->
+                let dir = tempDir ()
+                let png = Path.Combine(dir, "tiny.png")
+                let count = 9
+                let pixels = Array.init (count * 2) (fun i -> byte (i * 13))
+                let labels = Array.init count (fun i -> byte (i * 30))
+                let predictions = Array.init count (fun i -> 255 - i)
+
+                DigitGrid.Write(png, pixels, labels, 1, 2, Array.init count id, predictions, "tiny")
+                |> ignore
+
+                let struct (w, h) = DigitGrid.Size(count, 1, 2)
+                expectPng png w h
+                use font = new SKFont(PlotFonts.Typeface true, DigitGrid.LabelSize)
+                let widest = font.MeasureText "255 → 255"
+                let struct (x0, _) = DigitGrid.ImageOrigin(0, count, 1, 2)
+                let struct (x1, _) = DigitGrid.ImageOrigin(1, count, 1, 2)
+                let scale = DigitGrid.ScaleFor(1, 2)
+                Expect.isGreaterThanOrEqual (float32 (2 * scale)) widest "a cell is as wide as the widest label"
+                Expect.isGreaterThan (float32 (x1 - x0)) widest "labels of neighbouring cells are apart"
+                // The second image pixel of the first cell is drawn at the new scale.
+                use bmp = decode png
+                let p = bmp.GetPixel(x0 + scale + scale / 2, DigitGrid.TitleHeight + scale / 2)
+                Expect.equal (p.Red, p.Green, p.Blue) (13uy, 13uy, 13uy) "image pixel (0, 1)"
                 Directory.Delete(dir, true)
 
             testCase "show --model: predictions, wrong ones counted"
@@ -223,6 +339,24 @@ let tests =
                 Plots.Histograms(png, layers) |> ignore
                 expectPng png HistogramsPlot.Width (HistogramsPlot.HeightFor 2)
                 Directory.Delete(dir, true)
+
+            testCase "histogram ticks on a tiny range are distinct, in scientific notation"
+            <| fun () ->
+                let tickLabels (values: float[]) =
+                    let p = HistogramsPlot.Histogram("h", values, ScottPlot.Colors.SteelBlue)
+                    p.GetImage(600, 300) |> ignore
+
+                    p.Axes.Bottom.TickGenerator.Ticks |> Array.filter _.IsMajor |> Array.map _.Label
+
+                let tiny = tickLabels (Array.init 100 (fun i -> float i * 1e-9))
+                Expect.isGreaterThan tiny.Length 2 "several ticks"
+                Expect.equal (Array.distinct tiny).Length tiny.Length $"distinct labels: %A{tiny}"
+                Expect.isTrue (tiny |> Array.exists (fun l -> l.Contains "E-")) $"scientific: %A{tiny}"
+                let shifted = tickLabels (Array.init 100 (fun i -> 1.0 + float i * 1e-9))
+                Expect.equal (Array.distinct shifted).Length shifted.Length $"distinct labels near 1: %A{shifted}"
+                let plain = tickLabels (Array.init 100 (fun i -> float i / 100.0 - 0.5))
+                Expect.contains plain "0" $"an ordinary range keeps ordinary labels: %A{plain}"
+                Expect.isFalse (plain |> Array.exists (fun l -> l.Contains "E")) $"no exponent: %A{plain}"
 
             testCase "every font lookup gives the shipped DejaVu Sans, so no system font is needed"
             <| fun () ->

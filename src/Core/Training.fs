@@ -21,6 +21,9 @@ type StepSummary =
         /// Per layer, the fraction of sigmoid/tanh units saturated (mean σ'(z) < 0.01) over the step's batch,
         /// before its update; NaN for other activations.
         Saturation: float[]
+        /// Per layer, the fraction of ReLU units that output 0 for every example of the step's batch, before its
+        /// update; NaN for other activations.
+        Dead: float[]
     }
 
 /// Each Step overwrites the state it holds (the fast, allocation-free path).
@@ -106,20 +109,21 @@ type internal TrainerOf<'T
         steps <- steps + 1L
 
         // The step's forward pass (with the weights before its update) left the batch's activations in ws.
-        let saturation =
+        let health =
             Diagnostics.health
                 net
                 {
                     Input = batch.X
                     Activations = ws.Acts
                 }
-            |> Array.map (fun h -> h.Saturated)
+
 
         {
             Loss = report.Loss
             GradNorms = report.GradNorms
             UpdateRatios = report.UpdateRatios
-            Saturation = saturation
+            Saturation = health |> Array.map (fun h -> h.Saturated)
+            Dead = health |> Array.map (fun h -> h.Dead)
         }
 
     override _.Model = model

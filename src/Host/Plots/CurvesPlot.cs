@@ -6,7 +6,8 @@ namespace Functional.Host;
 
 /// <summary>
 /// curves.png of a run: per epoch the loss and the train/test accuracy; per journalled step the loss (raw and
-/// smoothed), each layer's gradient norm and update/weight ratio on log axes, and the fraction of saturated units.
+/// smoothed), each layer's gradient norm and update/weight ratio on log axes, and the fraction of saturated
+/// (sigmoid/tanh) or dead (ReLU) units.
 /// A panel the run has no data for says so.
 /// </summary>
 public static class CurvesPlot
@@ -37,9 +38,25 @@ public static class CurvesPlot
         return p;
     }
 
+    /// <summary>What the epoch loss is: the step losses averaged per example, each the batch's sum under --reduction sum.</summary>
+    public static string EpochLossLabel(string? reduction) => reduction switch
+    {
+        "sum" => "loss summed over a batch (epoch mean)",
+        "mean" => "mean loss per example",
+        _ => "loss",
+    };
+
+    /// <summary>What a step's loss is: the batch's sum or its mean per example.</summary>
+    public static string StepLossLabel(string? reduction) => reduction switch
+    {
+        "sum" => "loss summed over the batch",
+        "mean" => "mean loss per example",
+        _ => "loss",
+    };
+
     static Plot EpochLoss(RunHistory h)
     {
-        var p = Panel("training loss per epoch", "epoch", "mean loss");
+        var p = Panel("training loss per epoch", "epoch", EpochLossLabel(h.Reduction));
         if (h.Epochs.Count == 0)
         {
             Png.NoData(p, "run.json has no epochs yet");
@@ -73,7 +90,7 @@ public static class CurvesPlot
 
     static Plot StepLoss(RunHistory h)
     {
-        var p = Panel("loss per step", "step", "loss");
+        var p = Panel("loss per step", "step", StepLossLabel(h.Reduction));
         if (h.Steps.Count == 0)
         {
             Png.NoData(p, h.HasJournal ? "journal.jsonl has no step lines" : "no journal.jsonl in the run folder");
@@ -133,28 +150,86 @@ public static class CurvesPlot
         return p;
     }
 
-    static Plot Saturation(RunHistory h)
+    /// <summary>The y range of the unit-fraction panel: a little beyond [0, 1], so lines lying on 0 or 1 show.</summary>
+    public const double FractionMin = -0.05, FractionMax = 1.05;
+
+    /// <summary>
+    /// Per layer, the fraction of saturated units (sigmoid/tanh) or, for ReLU layers, of dead ones; a layer with
+    /// neither (no such field in an older journal, or a softmax/linear/pooling layer) is in <c>Notes</c> instead.
+    /// </summary>
+    public static UnitFractions Units(RunHistory h)
     {
-        var p = Panel("saturated units per layer", "step", "fraction saturated");
-        if (h.Steps.Count == 0 || h.Steps.All(s => s.Saturation is null))
+        var series = new List<UnitSeries>();
+        var notMeasured = new List<int>();
+        bool hasDead = h.Steps.Any(s => s.Dead is not null);
+        int layers = h.Steps.Count == 0 ? 0
+            : h.Steps.Max(s => Math.Max(s.GradNorms.Length, Math.Max(s.Saturation?.Length ?? 0, s.Dead?.Length ?? 0)));
+        for (int l = 0; l < layers; l++)
+        {
+            var series1 = Series(h, l, s => s.Saturation, $"layer {l + 1}: saturated")
+                ?? Series(h, l, s => s.Dead, $"layer {l + 1}: dead (ReLU)");
+            if (series1 is null)
+            {
+                notMeasured.Add(l + 1);
+            }
+            else
+            {
+                series.Add(series1);
+            }
+        }
+        var notes = new List<string>();
+        if (notMeasured.Count > 0)
+        {
+            string which = (notMeasured.Count == 1 ? "layer " : "layers ") + string.Join(", ", notMeasured);
+            notes.Add(hasDead
+                ? $"not measured: {which} (neither sigmoid/tanh nor ReLU)"
+                : $"not measured: {which} (the journal has no \"dead\" field: an older run)");
+        }
+        return new UnitFractions(series, notes);
+    }
+
+    static UnitSeries? Series(RunHistory h, int layer, Func<StepPoint, double[]?> values, string label)
+    {
+        var points = h.Steps.Where(s => values(s) is { } v && v.Length > layer && double.IsFinite(v[layer])).ToArray();
+        return points.Length == 0 ? null
+            : new UnitSeries(label, [.. points.Select(s => (double)s.Step)], [.. points.Select(s => values(s)![layer])]);
+    }
+
+    /// <summary>The panel of saturated or dead units per layer (public for the tests).</summary>
+    public static Plot Saturation(RunHistory h)
+    {
+        var p = Panel("saturated (sigmoid/tanh) or dead (ReLU) units per layer", "step", "fraction of units");
+        if (h.Steps.Count == 0 || h.Steps.All(s => s.Saturation is null && s.Dead is null))
         {
             Png.NoData(p, h.Steps.Count == 0
                 ? (h.HasJournal ? "journal.jsonl has no step lines" : "no journal.jsonl in the run folder")
-                : "the journal has no \"saturation\" field");
+                : "the journal has no \"saturation\" or \"dead\" field");
             return p;
         }
-        int layers = h.Steps.Max(s => s.Saturation?.Length ?? 0);
-        for (int l = 0; l < layers; l++)
+        var units = Units(h);
+        if (units.Series.Count == 0)
         {
-            var points = h.Steps.Where(s => s.Saturation is { } v && v.Length > l && double.IsFinite(v[l])).ToArray();
-            if (points.Length == 0)
-            {
-                continue; // not a sigmoid or tanh layer
-            }
-            var line = p.Add.ScatterLine(points.Select(s => (double)s.Step).ToArray(), points.Select(s => s.Saturation![l]).ToArray());
-            line.LegendText = $"layer {l + 1}";
+            Png.NoData(p, string.Join("; ", units.Notes));
+            return p;
         }
-        p.Axes.SetLimitsY(0, 1);
+        foreach (var u in units.Series)
+        {
+            var line = p.Add.ScatterLine(u.Steps, u.Fractions);
+            line.LegendText = u.Label;
+            line.LineWidth = 2;
+            line.MarkerSize = u.Steps.Length <= 30 ? 5 : 0;
+        }
+        // Room above 1 for the note, so it covers no line.
+        p.Axes.SetLimitsY(FractionMin, units.Notes.Count > 0 ? FractionMax + 0.25 : FractionMax);
+        if (units.Notes.Count > 0)
+        {
+            var a = p.Add.Annotation(string.Join("\n", units.Notes), Alignment.UpperLeft);
+            a.LabelStyle.FontSize = 12;
+            a.LabelStyle.ForeColor = Colors.DarkRed;
+            a.LabelStyle.BackgroundColor = Colors.White;
+            a.LabelStyle.BorderColor = Colors.DarkRed;
+            a.LabelStyle.BorderWidth = 1;
+        }
         p.ShowLegend(Alignment.UpperRight);
         return p;
     }
@@ -201,3 +276,9 @@ public static class CurvesPlot
             : $"1e{e.ToString(CultureInfo.InvariantCulture)}";
     }
 }
+
+/// <summary>One line of the unit-fraction panel: a layer's saturated or dead fraction per journalled step.</summary>
+public sealed record UnitSeries(string Label, double[] Steps, double[] Fractions);
+
+/// <summary>What the unit-fraction panel draws: its lines, and a note per layer without one.</summary>
+public sealed record UnitFractions(IReadOnlyList<UnitSeries> Series, IReadOnlyList<string> Notes);

@@ -6,7 +6,8 @@ namespace Functional.Host;
 /// <summary>
 /// A grid of images with their labels (the original question's <c>displayData</c>), and with a model, its
 /// predictions: wrong ones framed in red. Pixels are drawn exactly: image pixel (r, c) with value v fills the
-/// <see cref="Scale"/>×<see cref="Scale"/> square at <see cref="ImageOrigin"/> + Scale·(c, r) with grey (v, v, v).
+/// s×s square at <see cref="ImageOrigin"/> + s·(c, r) with grey (v, v, v), s = <see cref="ScaleFor"/>: at least
+/// <see cref="Scale"/>, larger for small images so every cell is as wide as its widest label.
 /// </summary>
 public static class DigitGrid
 {
@@ -15,6 +16,13 @@ public static class DigitGrid
     public const int Gap = 12;
     public const int LabelHeight = 24;
     public const int TitleHeight = 40;
+    public const float LabelSize = 15;
+
+    /// <summary>Width every cell gets at least: the widest label, "255 → 255" in bold, fits.</summary>
+    public const int MinCellWidth = 84;
+
+    /// <summary>Pixels per image pixel: <see cref="Scale"/>, or more for images narrower than <see cref="MinCellWidth"/>.</summary>
+    public static int ScaleFor(int rows, int cols) => Math.Max(Scale, (MinCellWidth + Math.Max(cols, 1) - 1) / Math.Max(cols, 1));
 
     /// <summary>Columns of the grid: the smallest near-square that holds <paramref name="count"/> images.</summary>
     public static int Columns(int count) => Math.Max(1, (int)Math.Ceiling(Math.Sqrt(count)));
@@ -24,8 +32,9 @@ public static class DigitGrid
     {
         int columns = Columns(count);
         int gridRows = (count + columns - 1) / columns;
-        int width = 2 * Margin + columns * cols * Scale + (columns - 1) * Gap;
-        int height = TitleHeight + Margin + gridRows * (rows * Scale + LabelHeight) + (gridRows - 1) * Gap;
+        int scale = ScaleFor(rows, cols);
+        int width = 2 * Margin + columns * cols * scale + (columns - 1) * Gap;
+        int height = TitleHeight + Margin + gridRows * (rows * scale + LabelHeight) + (gridRows - 1) * Gap;
         return (Math.Max(width, 480), height);
     }
 
@@ -34,9 +43,10 @@ public static class DigitGrid
     {
         int columns = Columns(count);
         int gridRow = index / columns, gridCol = index % columns;
-        int width = 2 * Margin + columns * cols * Scale + (columns - 1) * Gap;
+        int scale = ScaleFor(rows, cols);
+        int width = 2 * Margin + columns * cols * scale + (columns - 1) * Gap;
         int left = (Size(count, rows, cols).Width - width) / 2 + Margin;
-        return (left + gridCol * (cols * Scale + Gap), TitleHeight + gridRow * (rows * Scale + LabelHeight + Gap));
+        return (left + gridCol * (cols * scale + Gap), TitleHeight + gridRow * (rows * scale + LabelHeight + Gap));
     }
 
     /// <summary>
@@ -47,6 +57,7 @@ public static class DigitGrid
     {
         int count = indices.Length;
         var (width, height) = Size(count, rows, cols);
+        int scale = ScaleFor(rows, cols);
         return Png.Write(path, width, height, canvas =>
         {
             Png.Text(canvas, title, width / 2f, 26, 15, SKColors.Black, bold: true, maxWidth: width - 2 * Margin);
@@ -62,7 +73,7 @@ public static class DigitGrid
                     {
                         byte v = pixels[offset + r * cols + c];
                         paint.Color = new SKColor(v, v, v);
-                        canvas.DrawRect(x + c * Scale, y + r * Scale, Scale, Scale, paint);
+                        canvas.DrawRect(x + c * scale, y + r * scale, scale, scale, paint);
                     }
                 }
                 int label = labels[indices[k]];
@@ -72,9 +83,9 @@ public static class DigitGrid
                     : string.Create(CultureInfo.InvariantCulture, $"{label} → {predictions[k]}");
                 if (wrong)
                 {
-                    canvas.DrawRect(x - 3, y - 3, cols * Scale + 5, rows * Scale + 5, frame);
+                    canvas.DrawRect(x - 3, y - 3, cols * scale + 5, rows * scale + 5, frame);
                 }
-                Png.Text(canvas, text, x + cols * Scale / 2f, y + rows * Scale + 18, 15,
+                Png.Text(canvas, text, x + cols * scale / 2f, y + rows * scale + 18, LabelSize,
                     wrong ? SKColors.Red : SKColors.Black, bold: wrong);
             }
         });

@@ -36,7 +36,8 @@ public static class HistogramsPlot
         });
     }
 
-    static Plot Histogram(string name, double[] values, Color color)
+    /// <summary>One histogram panel (public for the tests).</summary>
+    public static Plot Histogram(string name, double[] values, Color color)
     {
         var p = new Plot();
         p.XLabel("value", 12);
@@ -71,6 +72,23 @@ public static class HistogramsPlot
             bar.LineWidth = 0;
         }
         p.Axes.Margins(bottom: 0);
+        p.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = TickLabel(min, max) };
         return p;
+    }
+
+    /// <summary>
+    /// Tick labels for values in [<paramref name="min"/>, <paramref name="max"/>], in the titles' format ("G"): with
+    /// enough significant digits to tell ticks a tenth of the range apart, so a tiny range reads 2E-08, not 0.
+    /// </summary>
+    public static Func<double, string> TickLabel(double min, double max)
+    {
+        double magnitude = Math.Max(Math.Abs(min), Math.Abs(max));
+        double step = (max - min) / 10;
+        int digits = magnitude > 0 && step > 0 ? Math.Clamp((int)Math.Ceiling(Math.Log10(magnitude / step)) + 1, 1, 15) : 3;
+        string format = "G" + digits.ToString(CultureInfo.InvariantCulture);
+        // Below 1e-3 "G" still writes 0.0000123: scientific notation is shorter and readable.
+        return v => Math.Abs(v) < step / 1e6 ? "0"
+            : magnitude < 1e-3 || magnitude >= 1e5 ? v.ToString(digits <= 1 ? "0E+0" : "0." + new string('#', digits - 1) + "E+0", CultureInfo.InvariantCulture)
+            : v.ToString(format, CultureInfo.InvariantCulture);
     }
 }

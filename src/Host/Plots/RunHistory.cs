@@ -7,8 +7,10 @@ namespace Functional.Host;
 /// <summary>One epoch's summary, from run.json's "epochs" or a journal line of kind "epoch".</summary>
 public sealed record EpochPoint(int Epoch, double Loss, double TrainAccuracy, double TestAccuracy, double Seconds);
 
-/// <summary>One journal line of a step: its loss and, per layer, what the journal holds (empty when absent).</summary>
-public sealed record StepPoint(long Step, int Epoch, double Loss, double[] GradNorms, double[] UpdateRatios, double[]? Saturation);
+/// <summary>One journal line of a step: its loss and, per layer, what the journal holds (empty when absent;
+/// <paramref name="Saturation"/> and <paramref name="Dead"/> null when absent, NaN for a layer without the quantity).</summary>
+public sealed record StepPoint(long Step, int Epoch, double Loss, double[] GradNorms, double[] UpdateRatios, double[]? Saturation,
+    double[]? Dead = null);
 
 /// <summary>
 /// What a run folder says about its training: run.json (config, per-epoch summaries) and, when present,
@@ -16,6 +18,9 @@ public sealed record StepPoint(long Step, int Epoch, double Loss, double[] GradN
 /// </summary>
 public sealed record RunHistory(string Dir, string Title, IReadOnlyList<EpochPoint> Epochs, IReadOnlyList<StepPoint> Steps, bool HasJournal)
 {
+    /// <summary>The loss reduction of run.json's config, "mean" or "sum" (null when run.json does not say).</summary>
+    public string? Reduction { get; init; }
+
     public const string RunFile = "run.json";
     public const string JournalFile = "journal.jsonl";
 
@@ -78,7 +83,11 @@ public sealed record RunHistory(string Dir, string Title, IReadOnlyList<EpochPoi
             }
         }
         steps.Sort((a, b) => a.Step.CompareTo(b.Step));
-        return new RunHistory(dir, TitleOf(dir, run), [.. epochs.Values], steps, hasJournal);
+        var config = run?["config"] as JsonObject ?? run?["network"] as JsonObject;
+        return new RunHistory(dir, TitleOf(dir, run), [.. epochs.Values], steps, hasJournal)
+        {
+            Reduction = (config is null ? null : Str(config, "reduction")) ?? (run is null ? null : Str(run, "reduction")),
+        };
     }
 
     static JsonObject ParseObject(string path, string text, int line)
@@ -102,7 +111,7 @@ public sealed record RunHistory(string Dir, string Title, IReadOnlyList<EpochPoi
     static StepPoint? StepOf(JsonObject o) =>
         Num(o, "step") is { } step && Num(o, "loss") is { } loss
             ? new StepPoint((long)step, (int)(Num(o, "epoch") ?? 0), loss, Nums(o, "grad_norms") ?? [],
-                Nums(o, "update_ratios") ?? [], Nums(o, "saturation"))
+                Nums(o, "update_ratios") ?? [], Nums(o, "saturation"), Nums(o, "dead"))
             : null;
 
     /// <summary>"name: 784-32-10 relu/softmax ce, adam lr 0.001, batch 32", from run.json's "config"

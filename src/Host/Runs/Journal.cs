@@ -9,12 +9,15 @@ public sealed record JournalStep(long Step, int Epoch, int Position, double Loss
 {
     /// <summary>Per layer, the fraction of saturated sigmoid/tanh units over the step's batch (NaN: not such a layer).</summary>
     public double[] Saturation { get; init; } = [];
+
+    /// <summary>Per layer, the fraction of dead ReLU units (0 for every example of the batch; NaN: not a ReLU layer).</summary>
+    public double[] Dead { get; init; } = [];
 }
 
 /// <summary>
 /// journal.jsonl: one JSON object per line, appended and flushed as training goes. Step lines carry
 /// step, epoch, position (examples of the epoch done after the step), loss, per-layer gradient norms,
-/// update/weight ratios and saturated fractions, and the SHA-256 of all weights after the step; epoch lines have "kind": "epoch".
+/// update/weight ratios, saturated (sigmoid/tanh) and dead (ReLU) fractions, and the SHA-256 of all weights after the step; epoch lines have "kind": "epoch".
 /// </summary>
 public sealed class Journal : IDisposable
 {
@@ -60,9 +63,12 @@ public sealed class Journal : IDisposable
         ["grad_norms"] = new JsonArray(s.GradNorms.Select(x => (JsonNode)x).ToArray()),
         ["update_ratios"] = new JsonArray(s.UpdateRatios.Select(x => (JsonNode)x).ToArray()),
         ["weights_sha256"] = s.WeightsHash,
-        // null for layers without a saturation (ReLU, softmax): JSON has no NaN.
-        ["saturation"] = new JsonArray(s.Saturation.Select(x => double.IsFinite(x) ? (JsonNode)x : null).ToArray()),
+        ["saturation"] = Nullable(s.Saturation),
+        ["dead"] = Nullable(s.Dead),
     });
+
+    /// <summary>null for layers without the quantity (NaN): JSON has no NaN.</summary>
+    static JsonArray Nullable(double[] values) => new(values.Select(x => double.IsFinite(x) ? (JsonNode)x : null).ToArray());
 
     public void Dispose() => stream.Dispose();
 

@@ -83,7 +83,7 @@ public static class TrainLoop
             }
             if (measured != null)
             {
-                journal.Step(new JournalStep(step, epoch, offset + count, measured.Loss, measured.GradNorms, measured.UpdateRatios, trainer.WeightsHash()) { Saturation = measured.Saturation });
+                journal.Step(new JournalStep(step, epoch, offset + count, measured.Loss, measured.GradNorms, measured.UpdateRatios, trainer.WeightsHash()) { Saturation = measured.Saturation, Dead = measured.Dead });
             }
             lossSum += loss * count;
             seen += count;
