@@ -1,9 +1,11 @@
 // The one entry point for F# Interactive: `#load "Scripting.fsx"` gives the core's modules and the few helpers
-// a script needs: load a data set by path, a batch from arrays of floats, step, evaluate.
+// a script needs: load a data set by path, a batch from arrays of floats, step, evaluate, plot.
 // Build once first (CI does): dotnet build src/Host -c Release
 #r "../src/Host/bin/Release/net10.0/MathNet.Numerics.dll"
 #r "../src/Host/bin/Release/net10.0/System.Numerics.Tensors.dll"
 #r "../src/Host/bin/Release/net10.0/Functional.Core.dll"
+#r "../src/Host/bin/Release/net10.0/SkiaSharp.dll"
+#r "../src/Host/bin/Release/net10.0/ScottPlot.dll"
 #r "../src/Host/bin/Release/net10.0/functional.dll"
 
 open System.IO
@@ -63,3 +65,17 @@ let evaluate (net: Network<float32>) (images: Data.Images) =
         |> Array.sum
 
     float correct / float images.Count
+
+/// Draws a series (a loss per step, an accuracy per epoch) into the PNG at `path` with ScottPlot and the font
+/// functional ships; returns the path.
+let plot (path: string) (title: string) (ys: float[]) =
+    Host.PlotFonts.Register()
+    use p = new ScottPlot.Plot()
+    p.Add.ScatterLine(Array.init ys.Length float, ys) |> ignore
+    p.Title title
+
+    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath path))
+    |> ignore
+
+    p.SavePng(path, 800, 500) |> ignore
+    path

@@ -40,9 +40,15 @@ printfn "one step on two examples: loss %.4f" report1.Loss
 // one epoch is a fold of step over the shuffled batch schedule
 let order = Data.permutation 1 0 train.Count
 
-let final =
+let final, losses =
     Data.batches train.Count 32
-    |> Array.fold (fun state (offset, count) -> fst (step hyper (batchOf train order offset count) state)) state0
+    |> Array.fold
+        (fun (state, losses) (offset, count) ->
+            let next, report = step hyper (batchOf train order offset count) state
+            next, report.Loss :: losses)
+        (state0, [])
+
+printfn "loss per step: %s" (plot "runs/readme/loss.png" "loss per step, one epoch" (List.rev losses |> Array.ofList))
 
 let accuracy = evaluate final.Network test
 printfn "after one epoch (%d steps): test accuracy %.2f%%" final.Step (100.0 * accuracy)
