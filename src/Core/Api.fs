@@ -98,34 +98,8 @@ type Api =
             | null -> None
             | v -> Some v
 
-        let need key (f: string -> 'a option) expected =
-            match get key with
-            | None -> Error(sprintf "missing field '%s'" key)
-            | Some v ->
-                match f v with
-                | Some x -> Ok x
-                | None -> Error(sprintf "field '%s' is '%s', expected %s" key v expected)
-
-        let arch =
-            match get "arch" with
-            | Some text -> Arch.parse [| 784 |] text
-            | None ->
-                need
-                    "sizes"
-                    (fun s ->
-                        let parts = s.Split(',', StringSplitOptions.RemoveEmptyEntries)
-
-                        match parts |> Array.map (fun p -> Int32.TryParse(p.Trim())) with
-                        | ps when ps.Length >= 2 && ps |> Array.forall fst -> Some(ps |> Array.map snd)
-                        | _ -> None)
-                    "sizes like 784,512,10"
-                |> Result.bind (fun sizes ->
-                    need "hidden" Activations.Activation.tryParse "an activation"
-                    |> Result.bind (fun h ->
-                        need "output" Activations.Activation.tryParse "an activation"
-                        |> Result.bind (fun o ->
-                            need "bias" (fun b -> Some(b = "true")) "true or false"
-                            |> Result.map (fun b -> Arch.dense sizes h o b))))
+        let need key f expected = Config.field get key f expected
+        let arch = Config.archOfFields get
 
         arch
         |> Result.bind (fun a ->

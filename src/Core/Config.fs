@@ -172,20 +172,45 @@ module Config =
         | "adam" -> Ok(OptimizerSpec.adam lr)
         | s -> Error(sprintf "unknown optimizer '%s' (expected sgd, momentum or adam)" s)
 
+    /// One field, read by `f`; a missing or unreadable value is an error naming the field.
+    let field (get: string -> string option) key (f: string -> 'a option) (expected: string) =
+        match get key with
+        | None -> Error(sprintf "missing field '%s'" key)
+        | Some v ->
+            match f v with
+            | Some x -> Ok x
+            | None -> Error(sprintf "field '%s' is '%s', expected %s" key v expected)
+
+    /// The architecture of a run.json config or a model file's spec: "arch" in the --arch syntax, or, in files
+    /// written before architectures existed, the dense network of "sizes", "hidden", "output" and "bias".
+    let archOfFields (get: string -> string option) : Result<Arch, string> =
+        match get "arch" with
+        | Some text -> Arch.parse [| 784 |] text
+        | None ->
+            let sizes (s: string) =
+                match
+                    s.Split(',', StringSplitOptions.RemoveEmptyEntries)
+                    |> Array.map (fun p -> Int32.TryParse(p.Trim()))
+                with
+                | ps when ps.Length >= 2 && ps |> Array.forall fst -> Some(ps |> Array.map snd)
+                | _ -> None
+
+            result {
+                let! sizes = field get "sizes" sizes "sizes like 784,512,10"
+                let! hidden = field get "hidden" Activation.tryParse "an activation"
+                let! output = field get "output" Activation.tryParse "an activation"
+
+                let! bias =
+                    field get "bias" (fun b -> Some(b = "true" || b = "True")) "true or false"
+
+                return Arch.dense sizes hidden output bias
+            }
+
     /// Reads `fields`' pairs back; a missing or unknown value is an error naming its key. Files written before
     /// architectures existed ("sizes", "hidden", "output", "bias") are read as the dense network they describe.
     let ofFields (get: string -> string option) : Result<Config, string> =
-        let need key =
-            match get key with
-            | Some v -> Ok v
-            | None -> Error(sprintf "missing field '%s'" key)
-
-        let parse key (f: string -> 'a option) (expected: string) =
-            need key
-            |> Result.bind (fun v ->
-                match f v with
-                | Some x -> Ok x
-                | None -> Error(sprintf "field '%s' is '%s', expected %s" key v expected))
+        let need key = field get key Some "a value"
+        let parse key f expected = field get key f expected
 
         let number key =
             parse
@@ -205,25 +230,7 @@ module Config =
                     | _ -> None)
                 "an integer"
 
-        let arch =
-            match get "arch" with
-            | Some text -> Arch.parse [| 784 |] text
-            | None ->
-                need "sizes"
-                |> Result.bind (fun sizes ->
-                    let parts = sizes.Split(',', StringSplitOptions.RemoveEmptyEntries)
-
-                    match parts |> Array.map (fun p -> Int32.TryParse(p.Trim())) with
-                    | ps when ps.Length >= 2 && ps |> Array.forall fst ->
-                        let sizes = ps |> Array.map snd
-
-                        parse "hidden" Activation.tryParse "an activation"
-                        |> Result.bind (fun hidden ->
-                            parse "output" Activation.tryParse "an activation"
-                            |> Result.bind (fun output ->
-                                parse "bias" (fun b -> Some(b = "true" || b = "True")) "true or false"
-                                |> Result.map (fun bias -> Arch.dense sizes hidden output bias)))
-                    | _ -> Error(sprintf "field 'sizes' is '%s', expected sizes like 784,512,10" sizes))
+        let arch = archOfFields get
 
         result {
             let! arch = arch
