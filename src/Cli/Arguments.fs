@@ -180,8 +180,7 @@ type TrainArgs =
                 "which epoch's weights model.safetensors holds: best = the best validation epoch (default when there is a validation set), last = the final epoch."
             | Schedule _ ->
                 "learning-rate schedule over the run: constant (default), cosine[:FLOOR] (down to FLOOR·lr at the end), step:EPOCHS[:FACTOR] (×FACTOR, default 0.1, every EPOCHS), onecycle (up to lr over 30%, then down)."
-            | Warmup _ ->
-                "epochs of linear learning-rate warm-up before the schedule (fractions allowed; default 0)."
+            | Warmup _ -> "epochs of linear learning-rate warm-up before the schedule (fractions allowed; default 0)."
             | Augment _ ->
                 "distort training images, a pure function of (seed, epoch, example): none (default) or a list: shift:PIXELS, rotate:DEGREES, scale:FRACTION, elastic:ALPHA[:SIGMA]; e.g. shift:2,rotate:10."
 

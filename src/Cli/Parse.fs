@@ -565,6 +565,7 @@ module Parser =
                     c0.Augment
                 )
             | None -> c0.Augment
+
         checks.Require (finite lr && lr > 0.0) "lr" "> 0" lr
         checks.Require (finite l2 && l2 >= 0.0) "l2" ">= 0" l2
         checks.Require (finite momentum && momentum >= 0.0 && momentum < 1.0) "momentum" "in [0, 1)" momentum
