@@ -88,12 +88,24 @@ let private defaultTests =
                     ("momentum", "0.9")
                     "momentum"
 
-                Expect.equal t.Epochs 15 "epochs"
+                Expect.equal t.Epochs 30 "epochs"
                 Expect.equal c.Batch 32 "batch"
                 Expect.equal c.Seed 1 "seed"
                 Expect.equal c.Precision Float32 "precision"
                 Expect.equal c.Reduction Mean "reduction"
-                Expect.equal c Config.defaults "Config.defaults"
+                // The recipe: augmentation in the config, a cosine schedule (resolved to steps by the host), and a
+                // validation split with the best epoch kept.
+                Expect.equal (Augment.Augment.text c.Augment) "shift:2,rotate:10,scale:0.1" "augment"
+                Expect.equal t.Schedule.Kind "cosine" "schedule"
+                Expect.equal (t.Validation, t.Keep, t.EarlyStop, t.TestEveryEpoch) (0.1, "best", 0, false) "validation"
+
+                Expect.equal
+                    { c with
+                        Augment = Augment.Augment.none
+                    }
+                    Config.defaults
+                    "Config.defaults, augmented"
+
                 Expect.isNull t.Run "run"
                 Expect.equal t.Threads 0 "threads"
                 Expect.isFalse t.Quiet "quiet"

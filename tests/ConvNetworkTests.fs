@@ -12,8 +12,13 @@ open Functional.Tests.EndToEndTests
 /// A small, fast convolutional network: 4 filters of 5x5 with stride 2 (12x12), pooled to 6x6, then softmax.
 let private arch = "conv 4 5x5 stride 2 relu, maxpool 2, flatten, dense 10 softmax"
 
+// A constant rate: the resume test extends a 1-epoch run to 2, and a schedule is fixed to its run's length.
 let private small =
     [
+        "--schedule"
+        "constant"
+        "--augment"
+        "none"
         "--arch"
         arch
         "--train-count"

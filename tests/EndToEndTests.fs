@@ -173,6 +173,15 @@ let tests =
                             "1"
                             "--epochs"
                             "5"
+                            // The book has no L2, no validation split, no schedule and no augmentation.
+                            "--l2"
+                            "0"
+                            "--validation"
+                            "0"
+                            "--schedule"
+                            "constant"
+                            "--augment"
+                            "none"
                             "--run"
                             Path.Combine(dir, "run")
                         ]

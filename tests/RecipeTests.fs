@@ -265,4 +265,17 @@ let tests =
                 Expect.equal r.Code 0 r.Err
                 Expect.equal (File.ReadAllBytes(Path.Combine(runDir, "model.safetensors"))) whole "same model bytes"
             }
+
+            test "resume --epochs cannot stretch a schedule laid out for the run's length" {
+                let runDir, _ =
+                    trained [ "--layers"; "784,16,10"; "--epochs"; "1"; "--train-count"; "300" ]
+
+                let o = run repo [ "resume"; runDir; "--epochs"; "3" ]
+                Expect.equal o.Code 2 o.Err
+                Expect.stringContains o.Err "schedule laid out for its 1 epochs" "says why"
+                Expect.stringContains o.Err "--epochs 3" "and what to do"
+                let done' = run repo [ "resume"; runDir ]
+                Expect.equal done'.Code 2 "finished"
+                Expect.stringContains done'.Err "start a new run" "no advice to extend it"
+            }
         ]

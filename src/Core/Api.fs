@@ -40,6 +40,10 @@ type Api =
     static member ResolveSchedule(request: Schedule.Request, stepsPerEpoch: int, epochs: int) =
         Schedule.Request.resolve request stepsPerEpoch epochs
 
+    /// The updates this configuration's schedule was laid out for; -1 when it has no end (constant, step decay).
+    static member ScheduleLength(config: Config) =
+        Schedule.length config.Schedule |> Option.defaultValue -1L
+
     /// The learning rate of the update that follows `t` updates under this configuration's schedule.
     static member LrAt(config: Config, t: int64) = Step.Hyper.lrAt config.Hyper t
 

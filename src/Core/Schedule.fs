@@ -45,6 +45,16 @@ let rec factor (schedule: Schedule) (t: int64) : float =
         else
             factor after (t - steps)
 
+/// The number of updates a schedule was laid out for (after them the rate stays at its end value), or None for
+/// schedules without an end (constant, step decay).
+let rec length (schedule: Schedule) : int64 option =
+    match schedule with
+    | Constant
+    | StepDecay _ -> None
+    | Cosine(steps, _)
+    | OneCycle steps -> Some steps
+    | Warmup(steps, after) -> length after |> Option.map ((+) steps)
+
 let private g (x: float) =
     x.ToString("R", CultureInfo.InvariantCulture)
 

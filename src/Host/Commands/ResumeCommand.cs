@@ -13,6 +13,12 @@ public static class ResumeCommand
         using var runLock = RunLock.Acquire(o.Run, Console.Error);
         if (o.Epochs > 0)
         {
+            // A cosine or one-cycle schedule was laid out for the run's length; past it the rate stays at its end.
+            long laidOut = Api.ScheduleLength(run.Config);
+            if (o.Epochs > run.Epochs && laidOut >= 0)
+            {
+                throw new UsageError($"{o.Run} has a learning-rate schedule laid out for its {run.Epochs} epochs ({run.Config.ScheduleText}, {laidOut:N0} steps); after them it would train at the schedule's end rate, {Api.LrAt(run.Config, laidOut):0.###e+0}. Train a new run with --epochs {o.Epochs} instead");
+            }
             run = run with { Epochs = o.Epochs };
         }
         // The run's own thread count by default: a different one may round differently.
@@ -30,7 +36,9 @@ public static class ResumeCommand
         {
             throw new UsageError(keepBest.ShouldStop(run.EarlyStop)
                 ? $"{o.Run} is finished: it stopped early after epoch {start.Epoch} ({run.EarlyStop} epochs without a better validation {run.Monitor}); its model holds epoch {(run.Keep == "best" ? keepBest.BestEpoch : start.Epoch)}"
-                : $"{o.Run} is finished: all {run.Epochs} epochs ({start.Step:N0} steps) are done; to train it further: functional resume {o.Run} --epochs {run.Epochs + 5}");
+                : Api.ScheduleLength(run.Config) >= 0
+                    ? $"{o.Run} is finished: all {run.Epochs} epochs ({start.Step:N0} steps) are done, and its learning-rate schedule with them; to train longer, start a new run with more --epochs"
+                    : $"{o.Run} is finished: all {run.Epochs} epochs ({start.Step:N0} steps) are done; to train it further: functional resume {o.Run} --epochs {run.Epochs + 5}");
         }
         ReplayCommand.WarnIfEnvironmentDiffers(run);
         // Kept under --quiet: which checkpoint the run continues from is part of the result.
