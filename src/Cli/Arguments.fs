@@ -9,8 +9,10 @@ module Values =
     [<RequireQualifiedAccess>]
     type Scale =
         | Unit
-        | Seed
+        | Book
         | Offset
+        /// The old name of book (x/255·0.99+0.01), still read.
+        | Seed
 
     [<RequireQualifiedAccess>]
     type Activation =
@@ -455,6 +457,51 @@ type CompareArgs =
             | Runs _ -> "run folders and sweep folders (holding sweep.json) to compare."
             | Png _ -> "the PNG to draw (default: SWEEP/compare.png for one sweep, else compare.png)."
 
+/// `functional export`: a model as a file other programs run.
+[<Unique; HelpFlags("--help", "-h")>]
+type ExportArgs =
+    | [<MainCommand; Mandatory>] Model of model: string
+    | [<Mandatory>] Onnx of file: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Model _ -> "a model.safetensors, or a run folder holding one."
+            | Onnx _ ->
+                "the ONNX file to write (opset 17): raw pixels 0..255 in ([N,784], or [N,1,28,28] for networks on images), the model's scaling inside, class scores out."
+
+/// `functional inspect`: what a model file holds, and accepting tensors changed elsewhere.
+[<Unique; HelpFlags("--help", "-h")>]
+type InspectArgs =
+    | [<MainCommand; Mandatory>] Model of model: string
+    | Rehash
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Model _ -> "a model.safetensors, or a run folder holding one."
+            | Rehash ->
+                "accept the tensors as they are: write their hash into the file's metadata (after editing the weights elsewhere)."
+
+/// `functional import`: a PyTorch nn.Sequential state_dict as a model file.
+[<Unique; HelpFlags("--help", "-h")>]
+type ImportArgs =
+    | [<MainCommand; Mandatory>] File of file: string
+    | [<Mandatory>] Arch of description: string
+    | Scale of Scale
+    | Out of file: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | File _ ->
+                "a safetensors file of an nn.Sequential's state_dict (0.weight, 0.bias, 2.weight, ...), F32 or F64."
+            | Arch _ ->
+                "the network, as for train: \"dense 128 relu, dense 10 softmax\"; its layers with parameters take the file's modules in order."
+            | Scale _ -> "the pixel scaling the network was trained with: unit, book or offset (default unit)."
+            | Out _ ->
+                "the model file to write (default: FILE's name with .model.safetensors); an existing file is refused."
+
 [<HelpFlags("--help", "-h")>]
 type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
@@ -470,6 +517,9 @@ type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Sweep of ParseResults<SweepArgs>
     | [<CliPrefix(CliPrefix.None)>] Runs of ParseResults<RunsArgs>
     | [<CliPrefix(CliPrefix.None)>] Compare of ParseResults<CompareArgs>
+    | [<CliPrefix(CliPrefix.None)>] Export of ParseResults<ExportArgs>
+    | [<CliPrefix(CliPrefix.None)>] Inspect of ParseResults<InspectArgs>
+    | [<CliPrefix(CliPrefix.None)>] Import of ParseResults<ImportArgs>
     | Version
 
     interface IArgParserTemplate with
@@ -489,3 +539,7 @@ type FunctionalArgs =
             | Sweep _ -> "train the cross product of option lists, locally or as a Slurm array job."
             | Runs _ -> "list runs: architecture, optimiser, epochs, test accuracy, time, status."
             | Compare _ -> "compare runs and sweeps: the options that differ, results (mean ± std over seeds), a PNG."
+            | Export _ -> "write a model as ONNX, for ONNX Runtime and other programs."
+            | Inspect _ ->
+                "print what a model file holds (architecture, input formula, classes, hash); --rehash accepts edited tensors."
+            | Import _ -> "turn a PyTorch nn.Sequential's safetensors state_dict into a model file."

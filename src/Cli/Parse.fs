@@ -191,6 +191,22 @@ type CompareOptions =
         Png: string | null
     }
 
+/// `functional export`.
+type ExportOptions = { Model: string; Onnx: string }
+
+/// `functional inspect`.
+type InspectOptions = { Model: string; Rehash: bool }
+
+/// `functional import`.
+type ImportOptions =
+    {
+        File: string
+        Arch: Arch
+        Scale: Scale
+        /// null = FILE's name with .model.safetensors.
+        Out: string | null
+    }
+
 /// A train option: its name on the command line ("--lr") and whether a value follows it.
 type TrainOption = { Name: string; TakesValue: bool }
 
@@ -208,6 +224,9 @@ type Command =
     | Sweep of SweepOptions
     | Runs of RunsOptions
     | Compare of CompareOptions
+    | Export of ExportOptions
+    | Inspect of InspectOptions
+    | Import of ImportOptions
 
 type Parsed =
     | Run of Command
@@ -238,6 +257,9 @@ module Parser =
             "plot"
             "show"
             "sweep"
+            "export"
+            "inspect"
+            "import"
             "runs"
             "compare"
         ]
@@ -256,6 +278,7 @@ module Parser =
     let private scale =
         function
         | A.Values.Scale.Unit -> Unit
+        | A.Values.Scale.Book
         | A.Values.Scale.Seed -> Book
         | A.Values.Scale.Offset -> Offset
 
@@ -620,6 +643,32 @@ module Parser =
         }
         |> Command.Predict
 
+    let private export (r: ParseResults<A.ExportArgs>) =
+        Command.Export
+            {
+                Model = r.GetResult A.ExportArgs.Model
+                Onnx = r.GetResult A.ExportArgs.Onnx
+            }
+
+    let private inspect (r: ParseResults<A.InspectArgs>) =
+        Command.Inspect
+            {
+                Model = r.GetResult A.InspectArgs.Model
+                Rehash = r.Contains A.InspectArgs.Rehash
+            }
+
+    let private import (r: ParseResults<A.ImportArgs>) (checks: Checks) =
+        Command.Import
+            {
+                File = r.GetResult A.ImportArgs.File
+                Arch = checks.Result(parseArch (r.GetResult A.ImportArgs.Arch), Unchecked.defaultof<Arch>)
+                Scale =
+                    r.TryGetResult A.ImportArgs.Scale
+                    |> Option.map scale
+                    |> Option.defaultValue Unit
+                Out = r.TryGetResult A.ImportArgs.Out |> toNull
+            }
+
     let private bench (r: ParseResults<A.BenchArgs>) (checks: Checks) =
         let threads = r.GetResult(A.BenchArgs.Threads, defaultValue = 0)
         let seconds = r.GetResult(A.BenchArgs.Seconds, defaultValue = 2.0)
@@ -909,6 +958,9 @@ module Parser =
                     | Some(A.FunctionalArgs.Sweep r) -> Some(sweep r sweepTrain checks)
                     | Some(A.FunctionalArgs.Runs r) -> Some(runs r checks)
                     | Some(A.FunctionalArgs.Compare r) -> Some(compare r checks)
+                    | Some(A.FunctionalArgs.Export r) -> Some(export r)
+                    | Some(A.FunctionalArgs.Inspect r) -> Some(inspect r)
+                    | Some(A.FunctionalArgs.Import r) -> Some(import r checks)
                     | Some A.FunctionalArgs.Version
                     | None -> None
 

@@ -122,6 +122,23 @@ type Api =
             | Float64 -> ModelOf<float>(Named.network spec.Arch tensors, spec.Scale, Float64) :> Model
             | Float32 -> ModelOf<float32>(Named.network spec.Arch tensors, spec.Scale, Float32) :> Model
 
+    /// The model as an ONNX graph (raw pixels in, the model's scaling inside, class scores out), or the
+    /// first layer that cannot be exported yet.
+    static member OnnxGraph(model: Model) : Checked<OnnxGraph.Graph> =
+        let tensors =
+            model.Tensors() |> Array.map (fun t -> t.Name, Named.values<float32> t) |> dict
+
+        OnnxGraph.build model.Spec.Arch model.Spec.Scale (fun n -> tensors[n])
+        |> Checked.ofResult
+
+    /// The activation of the last layer (what the outputs are).
+    static member OutputActivation(arch: Arch) = Arch.output arch
+
+    static member ActivationName(a: Activations.Activation) = Activations.Activation.name a
+
+    /// What the model's input scaling computes from a pixel x in 0..255 ("x/255*0.99+0.01").
+    static member ScaleFormula(scale: Scale) = Scale.formula scale
+
     /// The order in which epoch `epoch` (0-based) visits n examples under `seed`.
     static member Permutation(seed: int, epoch: int, n: int) = Data.permutation seed epoch n
 
@@ -184,6 +201,9 @@ type Api =
     static member ParameterCounts(arch: Arch) =
         Arch.parameters arch
         |> Array.map (Array.sumBy (fun p -> Array.fold (*) 1 p.Shape))
+
+    /// Each layer's parameter tensors (names and shapes as saved), in layer order.
+    static member ParameterInfos(arch: Arch) = Arch.parameters arch
 
     /// Layer l's text in the --arch syntax.
     static member LayerText(arch: Arch, l: int) = arch.Layers[l].Text

@@ -30,6 +30,13 @@ module Scale =
         | "offset" -> Some Offset
         | _ -> None
 
+    /// What the scaling computes from a pixel x in 0..255, as a formula others can evaluate.
+    let formula =
+        function
+        | Unit -> "x/255"
+        | Book -> "x/255*0.99+0.01"
+        | Offset -> "x/255*0.99+0.1"
+
     /// The input value of each byte 0..255 under this scaling.
     let table<'T when 'T :> IFloatingPointIeee754<'T>> (scale: Scale) : 'T[] =
         Array.init 256 (fun p ->
