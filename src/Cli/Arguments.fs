@@ -115,7 +115,7 @@ type TrainArgs =
             | Test_Labels _ ->
                 "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name (…-labels-idx1-ubyte[.gz])."
             | Scale _ ->
-                "pixel scaling: unit = x/255 (default); seed = x/255·0.99+0.01 with targets 0.01/0.99 (the book's); offset = x/255·0.99+0.1 (0.1..1.09, the original question's slip), targets 0.01/0.99."
+                "pixel scaling: unit = x/255 (default); book = x/255·0.99+0.01 with targets 0.01/0.99 (the book's; seed is its old name); offset = x/255·0.99+0.1 (0.1..1.09, the original question's slip), targets 0.01/0.99."
             | Layers _ -> "comma-separated layer sizes, input to output, at least 2 (default 784,512,10)."
             | Arch _ ->
                 "the whole network, layer by layer: \"conv 6 5x5 pad 2 relu, maxpool 2, flatten, dense 10 softmax\"; kinds: dense N [act] [no-bias], conv C KxK [stride S] [pad P] [act] [no-bias], maxpool K, flatten, dropout P; an optional leading \"input 1x28x28\" (default: the data's 1x28x28 for convolutions, 784 otherwise)."
@@ -257,7 +257,7 @@ type DoctorArgs =
             | Test _ -> "test images, as for train; default: the shipped MNIST test set."
             | Test_Labels _ -> "labels for IDX test images, as for train."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
-            | Scale _ -> "pixel scaling: unit, seed or offset, as for train (default unit)."
+            | Scale _ -> "pixel scaling: unit, book or offset, as for train (default unit)."
             | Preset _ -> "start from a named configuration (modern, book, seed, lenet5, cnn), as for train."
             | Layers _ -> "comma-separated layer sizes, as for train (default 784,512,10)."
             | Arch _ -> "the whole network, layer by layer, as for train."
@@ -304,7 +304,7 @@ type GradcheckArgs =
             | Train _ -> "images the check runs on (their first N); default: the shipped MNIST training set."
             | Train_Labels _ -> "labels for IDX images, as for train."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
-            | Scale _ -> "pixel scaling: unit, seed or offset, as for train (default unit)."
+            | Scale _ -> "pixel scaling: unit, book or offset, as for train (default unit)."
             | Preset _ -> "start from a named configuration (modern, book, seed, lenet5, cnn), as for train."
             | Layers _ -> "comma-separated layer sizes, as for train (default 784,512,10)."
             | Arch _ -> "the whole network, layer by layer, as for train."

@@ -107,7 +107,7 @@ type Api =
             | Some p -> Error p
             | None -> Ok a)
         |> Result.bind (fun a ->
-            need "scale" Scale.tryParse "unit, seed or offset"
+            need "scale" Scale.tryParse "unit, book or offset"
             |> Result.bind (fun s ->
                 need "precision" Precision.tryParse "float32 or float64"
                 |> Result.map (fun p -> { Arch = a; Scale = s; Precision = p })))

@@ -19,12 +19,13 @@ module Scale =
     let name =
         function
         | Unit -> "unit"
-        | Book -> "seed"
+        | Book -> "book"
         | Offset -> "offset"
 
     let tryParse (s: string) =
         match s.Trim().ToLowerInvariant() with
         | "unit" -> Some Unit
+        // "seed" was book's name until model format 2 (the seed preset itself uses offset).
         | "seed"
         | "book" -> Some Book
         | "offset" -> Some Offset
