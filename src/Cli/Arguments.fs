@@ -182,8 +182,7 @@ type TrainArgs =
                 "which epoch's weights model.safetensors holds: best = the best validation epoch (default when there is a validation set), last = the final epoch."
             | Schedule _ ->
                 "learning-rate schedule over the run: constant (default), cosine[:FLOOR] (down to FLOOR·lr at the end), step:EPOCHS[:FACTOR] (×FACTOR, default 0.1, every EPOCHS), onecycle (up to lr over 30%, then down)."
-            | Warmup _ ->
-                "epochs of linear learning-rate warm-up before the schedule (fractions allowed; default 0)."
+            | Warmup _ -> "epochs of linear learning-rate warm-up before the schedule (fractions allowed; default 0)."
             | Augment _ ->
                 "distort training images, a pure function of (seed, epoch, example): none (default) or a list: shift:PIXELS, rotate:DEGREES, scale:FRACTION, elastic:ALPHA[:SIGMA]; e.g. shift:2,rotate:10."
 
@@ -217,6 +216,7 @@ type PredictArgs =
     | Data_Labels of file: string
     | Scale of Scale
     | Index of index: int
+    | Out of file: string
     | Threads of count: int
 
     interface IArgParserTemplate with
@@ -228,7 +228,9 @@ type PredictArgs =
             | Data_Labels _ ->
                 "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name."
             | Scale _ -> "pixel scaling; default: the model's own."
-            | Index _ -> "index of the image to predict, >= 0 (default 0)."
+            | Index _ -> "predict this image alone, >= 0, with a bar per output (default: every image, as CSV)."
+            | Out _ ->
+                "the CSV to write (default: standard output): index,label,predicted, then the outputs: p_0,p_1,... for softmax probabilities (they sum to 1), sigmoid_0,sigmoid_1,... for sigmoid outputs (each in 0..1; they do not sum to 1)."
             | Threads _ -> "worker threads, 0 = auto (default 0)."
 
 [<Unique; HelpFlags("--help", "-h")>]
@@ -568,7 +570,7 @@ type FunctionalArgs =
             | Version -> "print functional's version and exit."
             | Train _ -> "train a network on MNIST and report test accuracy."
             | Eval _ -> "evaluate a saved model on a data set."
-            | Predict _ -> "predict the digit of one image with a saved model."
+            | Predict _ -> "predict the class of every image (CSV), or of one (--index), with a saved model."
             | Bench _ -> "benchmark the training kernels."
             | Gradcheck _ -> "compare analytic with numeric gradients, layer by layer, and name what differs."
             | Doctor _ -> "check a training configuration for the usual bugs and say how to fix them."

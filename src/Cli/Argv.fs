@@ -125,6 +125,7 @@ type Argv =
 
             if o.Keep <> (if hasValidation then "best" else "last") then
                 yield! [ "--keep"; o.Keep ]
+
             if { o.Schedule with Warmup = 0.0 } <> { p.Schedule with Warmup = 0.0 } then
                 yield!
                     [
@@ -134,12 +135,16 @@ type Argv =
                          | "cosine" when o.Schedule.Factor > 0.0 -> $"cosine:%s{num o.Schedule.Factor}"
                          | k -> k)
                     ]
+
             if o.Schedule.Warmup <> p.Schedule.Warmup then
                 yield! [ "--warmup"; num o.Schedule.Warmup ]
+
             if c.Augment <> pc.Augment then
                 yield! [ "--augment"; Augment.Augment.text c.Augment ]
+
             if o.Threads <> 0 then
                 yield! [ "--threads"; int' o.Threads ]
+
             if o.Quiet then
                 yield "--quiet"
         |]

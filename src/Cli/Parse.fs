@@ -125,7 +125,10 @@ type PredictOptions =
         DataLabels: string | null
         /// None = the model's own.
         Scale: Scale option
-        Index: int
+        /// None = every image, as CSV.
+        Index: int option
+        /// The CSV file; null = standard output.
+        Out: string | null
         Threads: int
     }
 
@@ -588,6 +591,7 @@ module Parser =
                     c0.Augment
                 )
             | None -> c0.Augment
+
         checks.Require (finite lr && lr > 0.0) "lr" "> 0" lr
         checks.Require (finite l2 && l2 >= 0.0) "l2" ">= 0" l2
         checks.Require (finite momentum && momentum >= 0.0 && momentum < 1.0) "momentum" "in [0, 1)" momentum
@@ -748,9 +752,17 @@ module Parser =
         |> Command.Eval
 
     let private predict (r: ParseResults<A.PredictArgs>) (checks: Checks) =
-        let index = r.GetResult(A.PredictArgs.Index, defaultValue = 0)
+        let index = r.TryGetResult A.PredictArgs.Index
         let threads = r.GetResult(A.PredictArgs.Threads, defaultValue = 0)
-        checks.Require (index >= 0) "index" ">= 0" index
+
+        match index with
+        | Some i -> checks.Require (i >= 0) "index" ">= 0" i
+        | None -> ()
+
+        if index.IsSome && r.Contains A.PredictArgs.Out then
+            checks.Add
+                "options '--index' and '--out' do not go together: --index shows one image, --out writes every image."
+
         checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
 
         {
@@ -759,6 +771,7 @@ module Parser =
             DataLabels = r.TryGetResult A.PredictArgs.Data_Labels |> toNull
             Scale = r.TryGetResult A.PredictArgs.Scale |> Option.map scale
             Index = index
+            Out = r.TryGetResult A.PredictArgs.Out |> toNull
             Threads = threads
         }
         |> Command.Predict

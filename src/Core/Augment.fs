@@ -116,7 +116,10 @@ module Augment =
                         |> orError (sprintf "'%s': elastic takes ALPHA or ALPHA:SIGMA in pixels" part)
                     | _ -> Error(sprintf "'%s' is not an augmentation: %s" part expected)
 
-            match s.Split(',', StringSplitOptions.RemoveEmptyEntries) |> Array.fold folder (Ok none) with
+            match
+                s.Split(',', StringSplitOptions.RemoveEmptyEntries)
+                |> Array.fold folder (Ok none)
+            with
             | Ok a ->
                 match problem a with
                 | Some p -> Error p
@@ -232,7 +235,12 @@ type Augmenter(aug: Augment, height: int, width: int) =
             else
                 0.0
 
-        let zoom = if aug.Zoom > 0.0 then between (1.0 - aug.Zoom) (1.0 + aug.Zoom) else 1.0
+        let zoom =
+            if aug.Zoom > 0.0 then
+                between (1.0 - aug.Zoom) (1.0 + aug.Zoom)
+            else
+                1.0
+
         let elastic = aug.Elastic > 0.0
 
         if elastic then
@@ -242,6 +250,7 @@ type Augmenter(aug: Augment, height: int, width: int) =
         let cos, sin = Math.Cos angle / zoom, Math.Sin angle / zoom
         let cx, cy = float (width - 1) / 2.0, float (height - 1) / 2.0
         let blankD = Double.CreateTruncating blank
+
         for r in 0 .. height - 1 do
             for c in 0 .. width - 1 do
                 // The source point of output pixel (r, c): the inverse of rotate-scale about the centre, then shift.

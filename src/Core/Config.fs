@@ -154,10 +154,7 @@ module Config =
                     match Schedule.problem c.Schedule, Augment.problem c.Augment with
                     | Some p, _
                     | None, Some p -> Some p
-                    | None, None when
-                        not (Augment.isNone c.Augment)
-                        && (Augment.imageSize c.Arch.Input).IsNone
-                        ->
+                    | None, None when not (Augment.isNone c.Augment) && (Augment.imageSize c.Arch.Input).IsNone ->
                         Some(
                             sprintf
                                 "augmentation distorts square images, but this network's input is %s"

@@ -200,8 +200,13 @@ let stratifiedSplit (seed: int) (fraction: float) (labels: byte[]) : int[] * int
 
             if members.Length > 0 then
                 let take =
-                    let k = int (Math.Round(fraction * float members.Length, MidpointRounding.AwayFromZero))
-                    if members.Length >= 2 then min (max k 1) (members.Length - 1) else k
+                    let k =
+                        int (Math.Round(fraction * float members.Length, MidpointRounding.AwayFromZero))
+
+                    if members.Length >= 2 then
+                        min (max k 1) (members.Length - 1)
+                    else
+                        k
 
                 // Each class draws from its own stream, so one class's count never shifts another's choice.
                 let rng = Rng.For(seed, 2_000_000 + c)
@@ -215,9 +220,13 @@ let stratifiedSplit (seed: int) (fraction: float) (labels: byte[]) : int[] * int
                 for i in 0 .. take - 1 do
                     held[members[i]] <- true
 
-    [| for i in 0 .. labels.Length - 1 do
-           if not held[i] then
-               yield i |],
-    [| for i in 0 .. labels.Length - 1 do
-           if held[i] then
-               yield i |]
+    [|
+        for i in 0 .. labels.Length - 1 do
+            if not held[i] then
+                yield i
+    |],
+    [|
+        for i in 0 .. labels.Length - 1 do
+            if held[i] then
+                yield i
+    |]

@@ -161,7 +161,14 @@ let updateArraysAt<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit ->
     (vs: 'T[][])
     =
     for p in 0 .. ws.Length - 1 do
-        updateArrayAt spec lr t ws[p] gs[p] (if ms.Length > p then ms[p] else null) (if vs.Length > p then vs[p] else null)
+        updateArrayAt
+            spec
+            lr
+            t
+            ws[p]
+            gs[p]
+            (if ms.Length > p then ms[p] else null)
+            (if vs.Length > p then vs[p] else null)
 
 /// updateArraysAt at the spec's own learning rate.
 let updateArrays<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>

@@ -62,7 +62,12 @@ let rec problem (schedule: Schedule) =
     match schedule with
     | Constant -> None
     | StepDecay(every, gamma) when every < 1L || not (gamma > 0.0 && gamma <= 1.0) ->
-        Some(sprintf "a step schedule needs at least 1 step between decays and a factor in (0, 1], not %d and %g" every gamma)
+        Some(
+            sprintf
+                "a step schedule needs at least 1 step between decays and a factor in (0, 1], not %d and %g"
+                every
+                gamma
+        )
     | Cosine(steps, floor) when steps < 1L || not (floor >= 0.0 && floor <= 1.0) ->
         Some(sprintf "a cosine schedule needs at least 1 step and a floor in [0, 1], not %d and %g" steps floor)
     | OneCycle steps when steps < 2L -> Some(sprintf "a one-cycle schedule needs at least 2 steps, not %d" steps)
@@ -92,8 +97,7 @@ let rec tryParse (s: string) : Schedule option =
     | _ ->
         match s.Split ':' with
         | [| "constant" |] -> Some Constant
-        | [| "step"; every; gamma |] ->
-            Option.map2 (fun e g -> StepDecay(e, g)) (int64Of every) (floatOf gamma)
+        | [| "step"; every; gamma |] -> Option.map2 (fun e g -> StepDecay(e, g)) (int64Of every) (floatOf gamma)
         | [| "cosine"; steps; floor |] -> Option.map2 (fun n f -> Cosine(n, f)) (int64Of steps) (floatOf floor)
         | [| "onecycle"; steps |] -> int64Of steps |> Option.map OneCycle
         | _ -> None
@@ -141,7 +145,12 @@ module Request =
         | [| "cosine" |] -> Ok { constant with Kind = "cosine" }
         | [| "cosine"; f |] ->
             match num f with
-            | Some f when f >= 0.0 && f <= 1.0 -> Ok { constant with Kind = "cosine"; Factor = f }
+            | Some f when f >= 0.0 && f <= 1.0 ->
+                Ok
+                    { constant with
+                        Kind = "cosine"
+                        Factor = f
+                    }
             | _ -> Error(sprintf "the floor of '%s' must be a fraction of the rate in [0, 1]" text)
         | [| "step"; e |]
         | [| "step"; e; _ |] as parts ->

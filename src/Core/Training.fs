@@ -193,14 +193,12 @@ type internal TrainerOf<'T
         |]
 
     override _.Gradients(order, offset, count) =
-        let _, grads =
-            gradients hyper (batchOf order offset count) net
+        let _, grads = gradients hyper (batchOf order offset count) net
 
         Named.ofParams "" arch grads
 
     override _.Drift(order, offset, count) =
-        let _, own =
-            gradients hyper (batchOf order offset count) net
+        let _, own = gradients hyper (batchOf order offset count) net
 
         let _, exact =
             gradients
