@@ -488,7 +488,7 @@ let private presetTests =
                 let command =
                     train (
                         "train --layers 784,200,10 --activation sigmoid --output sigmoid --loss mse --init normal-fanin"
-                        + " --scale seed --optimizer sgd --lr 0.1 --batch 1 --epochs 5"
+                        + " --scale seed --optimizer sgd --lr 0.1 --l2 0 --batch 1 --epochs 5 --validation 0"
                     )
 
                 Expect.equal t { command with Preset = "book" } "same options"
