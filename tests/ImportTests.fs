@@ -90,6 +90,13 @@ let tests =
                 let e = run dir [ "eval"; "--model"; model ]
                 Expect.equal e.Code 0 (sprintf "eval works on it: %s" e.Err)
 
+                let g =
+                    run dir [ "gradcheck"; "--model"; model; "--examples"; "5"; "--params"; "50" ]
+
+                Expect.equal g.Code 0 (sprintf "gradcheck at its weights: %s%s" g.Out g.Err)
+                Expect.stringContains g.Out (sprintf "model  the weights of %s" model) "at the imported weights"
+                Expect.stringContains g.Out "dense 32 relu, dense 10 softmax" "its architecture"
+
             testCase
                 "Conv2d, ReLU, MaxPool2d, Flatten, Linear under a prefix: 0.* and 4.*, predictions as computed here"
             <| fun () ->

@@ -339,10 +339,13 @@ type GradcheckArgs =
     | Examples of count: int
     | Params of count: int
     | Json
+    | Model of path: string
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
+            | Model _ ->
+                "check at a saved or imported model's weights (a model file or run folder; its architecture and scaling) instead of the configured network at initialisation."
             | Train _ -> "images the check runs on (their first N); default: the shipped MNIST training set."
             | Train_Labels _ -> "labels for IDX images, as for train."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."

@@ -99,6 +99,8 @@ type GradcheckOptions =
         Examples: int
         Params: int
         Json: bool
+        /// A model whose weights are checked; null = the configured network at initialisation.
+        Model: string | null
     }
 
 type EvalOptions =
@@ -721,7 +723,8 @@ module Parser =
                 | A.GradcheckArgs.Reduction v -> Some(A.TrainArgs.Reduction v)
                 | A.GradcheckArgs.Examples _
                 | A.GradcheckArgs.Params _
-                | A.GradcheckArgs.Json -> None)
+                | A.GradcheckArgs.Json
+                | A.GradcheckArgs.Model _ -> None)
 
         let examples = r.GetResult(A.GradcheckArgs.Examples, defaultValue = 10)
         let parameters = r.GetResult(A.GradcheckArgs.Params, defaultValue = 200)
@@ -733,6 +736,7 @@ module Parser =
             Examples = examples
             Params = parameters
             Json = r.Contains A.GradcheckArgs.Json
+            Model = r.TryGetResult A.GradcheckArgs.Model |> toNull
         }
         |> Command.Gradcheck
 

@@ -186,7 +186,40 @@ type Api =
     /// Analytic against numeric gradients (float64, central differences) of this configuration's initial
     /// network on the first `examples` images, on up to `perLayer` parameters per layer chosen by `seed`.
     static member CheckGradients(config: Config, images: Images, examples: int, perLayer: int, seed: int) =
-        let net = Network.init<float> config.Init config.Seed config.Arch
+        Api.CheckGradientsOf(
+            config,
+            Network.init<float> config.Init config.Seed config.Arch,
+            images,
+            examples,
+            perLayer,
+            seed
+        )
+
+    /// As CheckGradients, at a saved (or imported) model's weights: its architecture and scaling, `config`'s loss,
+    /// reduction and L2.
+    static member CheckGradientsAt
+        (config: Config, model: Model, images: Images, examples: int, perLayer: int, seed: int)
+        =
+        let config = Api.ConfigOfModel(config, model.Spec)
+
+        Api.CheckGradientsOf(
+            config,
+            Named.network<float> model.Spec.Arch (model.Tensors()),
+            images,
+            examples,
+            perLayer,
+            seed
+        )
+
+    /// `config` with a model's architecture, scaling and precision.
+    static member ConfigOfModel(config: Config, spec: ModelSpec) =
+        { config with
+            Arch = spec.Arch
+            Scale = spec.Scale
+            Precision = spec.Precision
+        }
+
+    static member private CheckGradientsOf(config: Config, net: Network<float>, images, examples, perLayer, seed) =
         let n = max 1 (min examples images.Count)
 
         let batch =
