@@ -320,6 +320,63 @@ type DoctorArgs =
             | Threads _ -> "worker threads, 0 = auto (default 0)."
 
 [<Unique; HelpFlags("--help", "-h")>]
+type Lr_FindArgs =
+    | Train of file: string
+    | Train_Labels of file: string
+    | Train_Count of count: int
+    | Scale of Scale
+    | Preset of Preset
+    | Layers of sizes: string
+    | Arch of layers: string
+    | Activation of Activation
+    | Output of Output
+    | Loss of Loss
+    | Init of Init
+    | No_Bias
+    | Optimizer of Optimizer
+    | L2 of lambda: float
+    | Momentum of beta: float
+    | Batch of size: string
+    | Seed of seed: int
+    | Precision of Precision
+    | Reduction of Reduction
+    | Threads of count: int
+    | From of rate: float
+    | To of rate: float
+    | Steps of count: int
+    | Png of file: string
+    | Json
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | From _ -> "the first learning rate (default 1e-7)."
+            | To _ -> "the last learning rate (default 10)."
+            | Steps _ -> "steps, one per rate, exponentially spaced from --from to --to (default 300)."
+            | Png _ -> "the plot of loss against learning rate (default lr-find.png)."
+            | Json -> "print the rates, losses and the suggestion as one JSON object."
+            | Train _ -> "training images, as for train; default: the shipped MNIST training set."
+            | Train_Labels _ -> "labels for IDX training images, as for train."
+            | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
+            | Scale _ -> "pixel scaling: unit, seed or offset, as for train (default unit)."
+            | Preset _ -> "start from a named configuration (modern, book, seed, lenet5, cnn), as for train."
+            | Layers _ -> "comma-separated layer sizes, as for train (default 784,512,10)."
+            | Arch _ -> "the whole network, layer by layer, as for train."
+            | Activation _ -> "hidden-layer activation (default relu)."
+            | Output _ -> "output-layer activation (default softmax)."
+            | Loss _ -> "loss function (default ce)."
+            | Init _ -> "weight initialisation (default he)."
+            | No_Bias -> "train without bias terms."
+            | Optimizer _ -> "optimizer whose rate is searched (default adam)."
+            | L2 _ -> "L2 regularisation strength >= 0 (default 0.0001)."
+            | Momentum _ -> "momentum coefficient in [0, 1) (default 0.9)."
+            | Batch _ -> "mini-batch size, or 'full' (default 32)."
+            | Seed _ -> "random seed (default 1)."
+            | Precision _ -> "floating-point precision (default float32)."
+            | Reduction _ -> "how the loss is reduced over a batch (default mean)."
+            | Threads _ -> "worker threads, 0 = auto (default 0)."
+
+[<Unique; HelpFlags("--help", "-h")>]
 type GradcheckArgs =
     | Train of file: string
     | Train_Labels of file: string
@@ -565,6 +622,7 @@ type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Export of ParseResults<ExportArgs>
     | [<CliPrefix(CliPrefix.None)>] Inspect of ParseResults<InspectArgs>
     | [<CliPrefix(CliPrefix.None)>] Import of ParseResults<ImportArgs>
+    | [<CliPrefix(CliPrefix.None)>] Lr_Find of ParseResults<Lr_FindArgs>
     | Version
 
     interface IArgParserTemplate with
@@ -577,6 +635,8 @@ type FunctionalArgs =
             | Bench _ -> "benchmark the training kernels."
             | Gradcheck _ -> "compare analytic with numeric gradients, layer by layer, and name what differs."
             | Doctor _ -> "check a training configuration for the usual bugs and say how to fix them."
+            | Lr_Find _ ->
+                "the learning-rate range test: train while the rate grows exponentially, plot loss against rate, suggest one."
             | Resume _ -> "continue an interrupted run from its newest valid checkpoint."
             | Replay _ -> "re-execute a run's steps bit for bit and inspect one of them."
             | Plot _ -> "draw a run's training curves into a PNG."

@@ -43,6 +43,10 @@ type Api =
     /// The learning rate of the update that follows `t` updates under this configuration's schedule.
     static member LrAt(config: Config, t: int64) = Step.Hyper.lrAt config.Hyper t
 
+    /// The learning-rate range test (LrFinder): `steps` steps from rate `lo` to `hi`.
+    static member LrFind(config: Config, train: Images, lo: float, hi: float, steps: int) =
+        LrFinder.run config train lo hi steps
+
     /// The defaults, written once (Config.defaults).
     static member DefaultConfig = Config.defaults
 
