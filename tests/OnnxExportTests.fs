@@ -106,11 +106,29 @@ let tests =
                         |> Array.max
 
                     Expect.isLessThan worst 1e-5 "outputs within 1e-5 of eval's"
-                    // The same predictions, so the same accuracy as eval.
-                    Expect.equal
-                        (argmaxRows classes (Array.map float theirs))
-                        (model.Evaluate(Inputs.ToCore data).Predictions)
-                        "ONNX Runtime's argmax is eval's prediction for every image"
+                    // The same predictions, so the same accuracy as eval: on every image whose two best outputs are
+                    // further apart than twice that image's largest difference, the argmax cannot differ.
+                    let predictions = model.Evaluate(Inputs.ToCore data).Predictions
+                    let onnxPredictions = argmaxRows classes (Array.map float theirs)
+
+                    let clear =
+                        Array.init data.Count id
+                        |> Array.filter (fun i ->
+                            let row = [| i * classes .. (i + 1) * classes - 1 |]
+                            let top = row |> Array.map (fun j -> ours[j]) |> Array.sortDescending
+                            let err = row |> Array.map (fun j -> abs (ours[j] - float theirs[j])) |> Array.max
+                            top[0] - top[1] > 2.0 * err)
+
+                    // The seed preset collapses within an epoch: every output is below 1e-10, where ONNX Runtime's
+                    // float32 Sigmoid gives exactly 0 (ours 2.7e-11), so its rows are ties and no argmax is clear.
+                    if preset <> "seed" then
+                        Expect.isGreaterThan clear.Length 1990 "nearly every image has a clear prediction"
+
+                    for i in clear do
+                        Expect.equal
+                            onnxPredictions[i]
+                            predictions[i]
+                            (sprintf "image %d: ONNX Runtime's argmax is eval's" i)
 
                     let image = preset = "lenet5" || preset = "cnn"
                     Expect.equal dims (if image then [| 2000; 1; 28; 28 |] else [| 2000; 784 |]) "input shape"
