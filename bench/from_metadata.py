@@ -38,7 +38,7 @@ def network(meta, t):  # "input 1x28x28, conv 6 5x5 pad 2 relu, maxpool 2, flatt
     return nn.Sequential(*modules).eval()
 
 def predict(meta, t, net, pixels):  # pixels: [N, 784] 0..255; input_transform is a formula of x
-    x = eval(meta["input_transform"], {"x": pixels.to(next(iter(t.values())).dtype)})
+    x = eval(meta["input_transform"], {"__builtins__": {}}, {"x": pixels.to(next(iter(t.values())).dtype)})
     return net(x.reshape(-1, *map(int, meta["input_shape"].split(","))))
 # --- end of README snippet ---
 
