@@ -10,28 +10,7 @@ open Functional.Host
 open Functional.Tests.EndToEndTests
 
 let private trained =
-    lazy
-        (let dir = tempDir ()
-         let runDir = Path.Combine(dir, "run")
-
-         let o =
-             run
-                 dir
-                 [
-                     "train"
-                     "--preset"
-                     "book"
-                     "--train-count"
-                     "200"
-                     "--epochs"
-                     "1"
-                     "--run"
-                     runDir
-                     "--quiet"
-                 ]
-
-         Expect.equal o.Code 0 (sprintf "train: %s" o.Err)
-         Path.Combine(runDir, "model.safetensors"))
+    lazy (Path.Combine(OnnxExportTests.trainTiny (tempDir ()) "book", "model.safetensors"))
 
 let private metadataOf (path: string) =
     let struct (_, metadata) = Safetensors.Read path

@@ -35,12 +35,13 @@ let argmaxRows (classes: int) (values: float[]) =
         let row = values[i * classes .. (i + 1) * classes - 1]
         Array.IndexOf(row, Array.max row))
 
-/// A preset's network trained briefly on a few images: enough to move the weights away from initialisation.
+/// A preset's network trained briefly on the first 200 images, in DIR/PRESET: enough to move the weights away
+/// from initialisation. The export, predict and model-file tests start from it.
 let trainTiny (dir: string) (preset: string) =
-    let run = Path.Combine(dir, preset)
+    let runDir = Path.Combine(dir, preset)
 
     let o =
-        EndToEndTests.run
+        run
             dir
             [
                 "train"
@@ -51,12 +52,12 @@ let trainTiny (dir: string) (preset: string) =
                 "--epochs"
                 "1"
                 "--run"
-                run
+                runDir
                 "--quiet"
             ]
 
     Expect.equal o.Code 0 (sprintf "train --preset %s: %s" preset o.Err)
-    run
+    runDir
 
 /// A kind that has no ONNX export: a dense layer under another name.
 type Opaque =

@@ -10,26 +10,7 @@ open Functional.Tests.EndToEndTests
 
 let private trainedRun preset =
     let dir = tempDir ()
-    let runDir = Path.Combine(dir, preset)
-
-    let o =
-        run
-            dir
-            [
-                "train"
-                "--preset"
-                preset
-                "--train-count"
-                "300"
-                "--epochs"
-                "1"
-                "--run"
-                runDir
-                "--quiet"
-            ]
-
-    Expect.equal o.Code 0 (sprintf "train: %s" o.Err)
-    dir, runDir
+    dir, OnnxExportTests.trainTiny dir preset
 
 [<Tests>]
 let tests =
