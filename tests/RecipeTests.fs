@@ -216,4 +216,19 @@ let tests =
                     Expect.notEqual b.Code 0 (String.Join(" ", args))
                     Expect.equal (b.Err.Trim().Split('\n').Length) 1 $"one line: %s{b.Err}"
             }
+
+            test "show --augmented draws one digit as training sees it, epoch after epoch" {
+                let dir = tempDir ()
+                let png = Path.Combine(dir, "aug.png")
+
+                let o =
+                    run repo [ "show"; "--augmented"; "shift:2,rotate:10"; "--count"; "8"; "--out"; png ]
+
+                Expect.equal o.Code 0 o.Err
+                Expect.stringContains o.Out "8 augmented versions (shift:2,rotate:10)" "what was drawn"
+                Expect.isTrue (File.Exists png) "the PNG"
+                let bad = run repo [ "show"; "--augmented"; "twirl:3"; "--out"; png ]
+                Expect.equal bad.Code 2 "a bad spec"
+                Expect.stringContains bad.Err "twirl:3" "names it"
+            }
         ]

@@ -153,7 +153,7 @@ type TrainArgs =
             | L2 _ ->
                 "L2 regularisation strength >= 0 (default 0.0001): adds ½λ‖W‖² to the loss, λW to weight gradients."
             | Momentum _ -> "momentum coefficient in [0, 1) (default 0.9)."
-            | Epochs _ -> "number of epochs >= 1 (default 15)."
+            | Epochs _ -> "number of epochs >= 1 (default 30)."
             | Batch _ -> "mini-batch size: a positive integer, or 'full' for full batch (default 32)."
             | Seed _ -> "random seed (default 1)."
             | Precision _ -> "floating-point precision (default float32)."
@@ -168,7 +168,7 @@ type TrainArgs =
             | Quiet ->
                 "print only the result: the model, predicted-classes, plot and test accuracy lines (and any warning); no header, epoch lines or progress bar."
             | Preset _ ->
-                "start from a named configuration, explicit options override it: modern = these defaults; book = Rashid's working setup (784-200-10 sigmoid, MSE, SGD 0.1, batch 1, 5 epochs); seed = the original question's collapsing network; lenet5 = LeNet-5; cnn = two 3x3 convolutions, pooling, dense 128."
+                "start from a named configuration, explicit options override it: modern = these defaults (the recipe measured in the README: 30 epochs, cosine schedule, augment shift:2,rotate:10,scale:0.1); book = the working setup of Rashid's Make Your Own Neural Network (784-200-10 sigmoid, MSE, normal-fanin, x/255·0.99+0.01, SGD 0.1, batch 1, 5 epochs, no L2, no validation split); seed = the original question's network exactly (784-200-10 sigmoid, no biases, MSE summed over the full batch of 100 images, inputs 0.1..1.09, SGD 0.4, 100 iterations, float64); lenet5 = LeNet-5 (LeCun et al. 1998, ReLU and max-pooling, dropout 0.3, L2 5e-4, 20 epochs); cnn = the CNN of PyTorch's MNIST example (two 3x3 convolutions, pooling, dense 128, its dropout, batch 64)."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
             | Validation _ ->
                 "hold out a fraction of the training set for validation, stratified by class and chosen by the seed (default 0.1; 0 = none, as the book and seed presets), or a separate validation file (IDX or CSV, as --train)."
@@ -181,10 +181,10 @@ type TrainArgs =
             | Keep _ ->
                 "which epoch's weights model.safetensors holds: best = the best validation epoch (default when there is a validation set), last = the final epoch."
             | Schedule _ ->
-                "learning-rate schedule over the run: constant (default), cosine[:FLOOR] (down to FLOOR·lr at the end), step:EPOCHS[:FACTOR] (×FACTOR, default 0.1, every EPOCHS), onecycle (up to lr over 30%, then down)."
+                "learning-rate schedule over the run: constant, cosine[:FLOOR] (down to FLOOR·lr at the end; the default), step:EPOCHS[:FACTOR] (×FACTOR, default 0.1, every EPOCHS), onecycle (up to lr over 30%, then down)."
             | Warmup _ -> "epochs of linear learning-rate warm-up before the schedule (fractions allowed; default 0)."
             | Augment _ ->
-                "distort training images, a pure function of (seed, epoch, example): none (default) or a list: shift:PIXELS, rotate:DEGREES, scale:FRACTION, elastic:ALPHA[:SIGMA]; e.g. shift:2,rotate:10."
+                "distort training images, a pure function of (seed, epoch, example): none, or a list of shift:PIXELS (whole pixels), rotate:DEGREES, scale:FRACTION, elastic:ALPHA[:SIGMA] (Simard's, σ 4 by default; slow); default shift:2,rotate:10,scale:0.1 (none for the book and seed presets)."
 
 [<Unique; HelpFlags("--help", "-h")>]
 type EvalArgs =
@@ -484,10 +484,15 @@ type ShowArgs =
     | Out of file: string
     | Threads of count: int
     | Filters of model: string
+    | Augmented of distortions: string
+    | Seed of seed: int
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
+            | Augmented _ ->
+                "draw image --start as training would see it in --count epochs, distorted as --augment (train's syntax, e.g. shift:2,rotate:10,scale:0.1, train's default)."
+            | Seed _ -> "the seed the augmented versions are drawn with, as train's --seed (default 1)."
             | Filters _ ->
                 "draw the first convolution layer's filters of this model (a model file or a run directory) as a grid instead of images."
             | Data _ ->

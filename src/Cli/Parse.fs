@@ -208,6 +208,9 @@ type ShowOptions =
         Threads: int
         /// Draw this model's first convolution filters instead of images; null = images.
         Filters: string | null
+        /// Draw image Start's augmented versions (one per epoch) instead; None = images.
+        Augmented: Augment.Augment option
+        Seed: int
     }
 
 /// `functional sweep`: its own options; every other option is a train option, kept as typed.
@@ -945,6 +948,15 @@ module Parser =
             Out = r.GetResult(A.ShowArgs.Out, defaultValue = "digits.png")
             Threads = threads
             Filters = r.TryGetResult A.ShowArgs.Filters |> toNull
+            Augmented =
+                r.TryGetResult A.ShowArgs.Augmented
+                |> Option.map (fun text ->
+                    checks.Result(
+                        Augment.Augment.parse text
+                        |> Result.mapError (fun e -> $"option '--augmented': %s{e}."),
+                        Augment.Augment.none
+                    ))
+            Seed = r.GetResult(A.ShowArgs.Seed, defaultValue = 1)
         }
         |> Command.Show
 
