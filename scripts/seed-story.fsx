@@ -193,9 +193,9 @@ for e in 0..99 do
 let fixedAccuracy = accuracy fixedState.Network Data.Book test
 
 printfn
-    "   b+c. --scale seed --init normal-fanin --batch 1 --lr 1, 100 epochs (10,000 updates): test accuracy %.2f%%"
+    "   b+c. --scale book --init normal-fanin --batch 1 --lr 1, 100 epochs (10,000 updates): test accuracy %.2f%%"
     (100.0 * fixedAccuracy)
-// the same as: functional train --preset seed --init normal-fanin --scale seed --reduction mean --lr 1 --batch 1
+// the same as: functional train --preset seed --init normal-fanin --scale book --reduction mean --lr 1 --batch 1
 
 if meanDistinct < 5 || fixedAccuracy < 0.70 then
     failwithf "the fixed network should clear 70%%, got %.2f%%" (100.0 * fixedAccuracy)

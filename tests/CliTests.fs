@@ -134,7 +134,8 @@ let private defaultTests =
                 Expect.isNull p.Data "data"
                 Expect.isNull p.DataLabels "data labels"
                 Expect.isNone p.Scale "scale"
-                Expect.equal p.Index 0 "index"
+                Expect.isNone p.Index "every image"
+                Expect.isNull p.Out "to standard output"
                 Expect.equal p.Threads 0 "threads"
             }
             test "bench defaults" {
@@ -272,11 +273,14 @@ let private roundTripTests =
                         Data = "x.idx"
                         DataLabels = "y.idx"
                         Scale = Some Unit
-                        Index = 9
+                        Index = Some 9
+                        Out = null
                         Threads = 3
                     }
 
                 Expect.equal p expected "predict options"
+                let bulk = predict "predict --model m.bin --out p.csv"
+                Expect.equal bulk.Out "p.csv" "--out"
             }
             test "bench, every option" {
                 let b =

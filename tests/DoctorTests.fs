@@ -36,7 +36,7 @@ let tests =
                 Expect.equal d.Code 1 (sprintf "exit code 1 when a check fails; stderr: %s" d.Err)
                 let data = expectStatus d.Out "data" "WARN"
                 Expect.stringContains data "outside [0, 1]" "input range"
-                Expect.stringContains data "--scale seed" "input range fix"
+                Expect.stringContains data "--scale book" "input range fix"
                 let after = expectStatus d.Out "health after run" "FAIL"
                 Expect.stringContains after "saturated" "saturated units"
                 let collapse = expectStatus d.Out "output collapse" "FAIL"
@@ -56,7 +56,7 @@ let tests =
                 Expect.isTrue fix.Success "a ready train command"
                 let command = fix.Groups[1].Value.Trim()
 
-                for flag in [ "--preset seed"; "--reduction mean"; "--batch 1"; "--scale seed" ] do
+                for flag in [ "--preset seed"; "--reduction mean"; "--batch 1"; "--scale book" ] do
                     Expect.stringContains command flag "the fix names it"
 
                 let dir = tempDir ()

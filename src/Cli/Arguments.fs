@@ -9,8 +9,10 @@ module Values =
     [<RequireQualifiedAccess>]
     type Scale =
         | Unit
-        | Seed
+        | Book
         | Offset
+        /// The old name of book (x/255·0.99+0.01), still read.
+        | Seed
 
     [<RequireQualifiedAccess>]
     type Activation =
@@ -137,7 +139,7 @@ type TrainArgs =
             | Test_Labels _ ->
                 "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name (…-labels-idx1-ubyte[.gz])."
             | Scale _ ->
-                "pixel scaling: unit = x/255 (default); seed = x/255·0.99+0.01 with targets 0.01/0.99 (the book's); offset = x/255·0.99+0.1 (0.1..1.09, the original question's slip), targets 0.01/0.99."
+                "pixel scaling: unit = x/255 (default); book = x/255·0.99+0.01 with targets 0.01/0.99 (the book's; seed is its old name); offset = x/255·0.99+0.1 (0.1..1.09, the original question's slip), targets 0.01/0.99."
             | Layers _ -> "comma-separated layer sizes, input to output, at least 2 (default 784,512,10)."
             | Arch _ ->
                 "the whole network, layer by layer: \"conv 6 5x5 pad 2 relu, maxpool 2, flatten, dense 10 softmax\"; kinds: dense N [act] [no-bias], conv C KxK [stride S] [pad P] [act] [no-bias], maxpool K, flatten, dropout P; an optional leading \"input 1x28x28\" (default: the data's 1x28x28 for convolutions, 784 otherwise)."
@@ -214,6 +216,7 @@ type PredictArgs =
     | Data_Labels of file: string
     | Scale of Scale
     | Index of index: int
+    | Out of file: string
     | Threads of count: int
 
     interface IArgParserTemplate with
@@ -225,7 +228,9 @@ type PredictArgs =
             | Data_Labels _ ->
                 "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name."
             | Scale _ -> "pixel scaling; default: the model's own."
-            | Index _ -> "index of the image to predict, >= 0 (default 0)."
+            | Index _ -> "predict this image alone, >= 0, with a bar per output (default: every image, as CSV)."
+            | Out _ ->
+                "the CSV to write (default: standard output): index,label,predicted, then the outputs: p_0,p_1,... for softmax probabilities (they sum to 1), sigmoid_0,sigmoid_1,... for sigmoid outputs (each in 0..1; they do not sum to 1)."
             | Threads _ -> "worker threads, 0 = auto (default 0)."
 
 [<Unique; HelpFlags("--help", "-h")>]
@@ -294,7 +299,7 @@ type DoctorArgs =
             | Test _ -> "test images, as for train; default: the shipped MNIST test set."
             | Test_Labels _ -> "labels for IDX test images, as for train."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
-            | Scale _ -> "pixel scaling: unit, seed or offset, as for train (default unit)."
+            | Scale _ -> "pixel scaling: unit, book or offset, as for train (default unit)."
             | Preset _ -> "start from a named configuration (modern, book, seed, lenet5, cnn), as for train."
             | Layers _ -> "comma-separated layer sizes, as for train (default 784,512,10)."
             | Arch _ -> "the whole network, layer by layer, as for train."
@@ -391,14 +396,17 @@ type GradcheckArgs =
     | Examples of count: int
     | Params of count: int
     | Json
+    | Model of path: string
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
+            | Model _ ->
+                "check at a saved or imported model's weights (a model file or run folder; its architecture and scaling) instead of the configured network at initialisation."
             | Train _ -> "images the check runs on (their first N); default: the shipped MNIST training set."
             | Train_Labels _ -> "labels for IDX images, as for train."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
-            | Scale _ -> "pixel scaling: unit, seed or offset, as for train (default unit)."
+            | Scale _ -> "pixel scaling: unit, book or offset, as for train (default unit)."
             | Preset _ -> "start from a named configuration (modern, book, seed, lenet5, cnn), as for train."
             | Layers _ -> "comma-separated layer sizes, as for train (default 784,512,10)."
             | Arch _ -> "the whole network, layer by layer, as for train."
@@ -556,6 +564,51 @@ type CompareArgs =
             | Runs _ -> "run folders and sweep folders (holding sweep.json) to compare."
             | Png _ -> "the PNG to draw (default: SWEEP/compare.png for one sweep, else compare.png)."
 
+/// `functional export`: a model as a file other programs run.
+[<Unique; HelpFlags("--help", "-h")>]
+type ExportArgs =
+    | [<MainCommand; Mandatory>] Model of model: string
+    | [<Mandatory>] Onnx of file: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Model _ -> "a model.safetensors, or a run folder holding one."
+            | Onnx _ ->
+                "the ONNX file to write (opset 17): raw pixels 0..255 in ([N,784], or [N,1,28,28] for networks on images), the model's scaling inside, class scores out."
+
+/// `functional inspect`: what a model file holds, and accepting tensors changed elsewhere.
+[<Unique; HelpFlags("--help", "-h")>]
+type InspectArgs =
+    | [<MainCommand; Mandatory>] Model of model: string
+    | Rehash
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Model _ -> "a model.safetensors, or a run folder holding one."
+            | Rehash ->
+                "accept the tensors as they are: write their hash into the file's metadata (after editing the weights elsewhere)."
+
+/// `functional import`: a PyTorch nn.Sequential state_dict as a model file.
+[<Unique; HelpFlags("--help", "-h")>]
+type ImportArgs =
+    | [<MainCommand; Mandatory>] File of file: string
+    | [<Mandatory>] Arch of description: string
+    | Scale of Scale
+    | Out of file: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | File _ ->
+                "a safetensors file of an nn.Sequential's state_dict (0.weight, 0.bias, 2.weight, ...), F32 or F64."
+            | Arch _ ->
+                "the network, as for train: \"dense 128 relu, dense 10 softmax\"; its layers with parameters take the file's modules in order."
+            | Scale _ -> "the pixel scaling the network was trained with: unit, book or offset (default unit)."
+            | Out _ ->
+                "the model file to write (default: FILE's name with .model.safetensors); an existing file is refused."
+
 [<HelpFlags("--help", "-h")>]
 type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
@@ -571,6 +624,9 @@ type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Sweep of ParseResults<SweepArgs>
     | [<CliPrefix(CliPrefix.None)>] Runs of ParseResults<RunsArgs>
     | [<CliPrefix(CliPrefix.None)>] Compare of ParseResults<CompareArgs>
+    | [<CliPrefix(CliPrefix.None)>] Export of ParseResults<ExportArgs>
+    | [<CliPrefix(CliPrefix.None)>] Inspect of ParseResults<InspectArgs>
+    | [<CliPrefix(CliPrefix.None)>] Import of ParseResults<ImportArgs>
     | [<CliPrefix(CliPrefix.None)>] Lr_Find of ParseResults<Lr_FindArgs>
     | Version
 
@@ -580,7 +636,7 @@ type FunctionalArgs =
             | Version -> "print functional's version and exit."
             | Train _ -> "train a network on MNIST and report test accuracy."
             | Eval _ -> "evaluate a saved model on a data set."
-            | Predict _ -> "predict the digit of one image with a saved model."
+            | Predict _ -> "predict the class of every image (CSV), or of one (--index), with a saved model."
             | Bench _ -> "benchmark the training kernels."
             | Gradcheck _ -> "compare analytic with numeric gradients, layer by layer, and name what differs."
             | Doctor _ -> "check a training configuration for the usual bugs and say how to fix them."
@@ -593,3 +649,7 @@ type FunctionalArgs =
             | Sweep _ -> "train the cross product of option lists, locally or as a Slurm array job."
             | Runs _ -> "list runs: architecture, optimiser, epochs, test accuracy, time, status."
             | Compare _ -> "compare runs and sweeps: the options that differ, results (mean ± std over seeds), a PNG."
+            | Export _ -> "write a model as ONNX, for ONNX Runtime and other programs."
+            | Inspect _ ->
+                "print what a model file holds (architecture, input formula, classes, hash); --rehash accepts edited tensors."
+            | Import _ -> "turn a PyTorch nn.Sequential's safetensors state_dict into a model file."

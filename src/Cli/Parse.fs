@@ -110,6 +110,8 @@ type GradcheckOptions =
         Examples: int
         Params: int
         Json: bool
+        /// A model whose weights are checked; null = the configured network at initialisation.
+        Model: string | null
     }
 
 type EvalOptions =
@@ -136,7 +138,10 @@ type PredictOptions =
         DataLabels: string | null
         /// None = the model's own.
         Scale: Scale option
-        Index: int
+        /// None = every image, as CSV.
+        Index: int option
+        /// The CSV file; null = standard output.
+        Out: string | null
         Threads: int
     }
 
@@ -247,6 +252,22 @@ type CompareOptions =
         Png: string | null
     }
 
+/// `functional export`.
+type ExportOptions = { Model: string; Onnx: string }
+
+/// `functional inspect`.
+type InspectOptions = { Model: string; Rehash: bool }
+
+/// `functional import`.
+type ImportOptions =
+    {
+        File: string
+        Arch: Arch
+        Scale: Scale
+        /// null = FILE's name with .model.safetensors.
+        Out: string | null
+    }
+
 /// A train option: its name on the command line ("--lr") and whether a value follows it.
 type TrainOption = { Name: string; TakesValue: bool }
 
@@ -264,6 +285,9 @@ type Command =
     | Sweep of SweepOptions
     | Runs of RunsOptions
     | Compare of CompareOptions
+    | Export of ExportOptions
+    | Inspect of InspectOptions
+    | Import of ImportOptions
     | LrFind of LrFindOptions
 
 type Parsed =
@@ -295,6 +319,9 @@ module Parser =
             "plot"
             "show"
             "sweep"
+            "export"
+            "inspect"
+            "import"
             "runs"
             "compare"
             "lr-find"
@@ -314,6 +341,7 @@ module Parser =
     let private scale =
         function
         | A.Values.Scale.Unit -> Unit
+        | A.Values.Scale.Book
         | A.Values.Scale.Seed -> Book
         | A.Values.Scale.Offset -> Offset
 
@@ -758,7 +786,8 @@ module Parser =
                 | A.GradcheckArgs.Reduction v -> Some(A.TrainArgs.Reduction v)
                 | A.GradcheckArgs.Examples _
                 | A.GradcheckArgs.Params _
-                | A.GradcheckArgs.Json -> None)
+                | A.GradcheckArgs.Json
+                | A.GradcheckArgs.Model _ -> None)
 
         let examples = r.GetResult(A.GradcheckArgs.Examples, defaultValue = 10)
         let parameters = r.GetResult(A.GradcheckArgs.Params, defaultValue = 200)
@@ -770,6 +799,7 @@ module Parser =
             Examples = examples
             Params = parameters
             Json = r.Contains A.GradcheckArgs.Json
+            Model = r.TryGetResult A.GradcheckArgs.Model |> toNull
         }
         |> Command.Gradcheck
 
@@ -789,9 +819,17 @@ module Parser =
         |> Command.Eval
 
     let private predict (r: ParseResults<A.PredictArgs>) (checks: Checks) =
-        let index = r.GetResult(A.PredictArgs.Index, defaultValue = 0)
+        let index = r.TryGetResult A.PredictArgs.Index
         let threads = r.GetResult(A.PredictArgs.Threads, defaultValue = 0)
-        checks.Require (index >= 0) "index" ">= 0" index
+
+        match index with
+        | Some i -> checks.Require (i >= 0) "index" ">= 0" i
+        | None -> ()
+
+        if index.IsSome && r.Contains A.PredictArgs.Out then
+            checks.Add
+                "options '--index' and '--out' do not go together: --index shows one image, --out writes every image."
+
         checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
 
         {
@@ -800,9 +838,36 @@ module Parser =
             DataLabels = r.TryGetResult A.PredictArgs.Data_Labels |> toNull
             Scale = r.TryGetResult A.PredictArgs.Scale |> Option.map scale
             Index = index
+            Out = r.TryGetResult A.PredictArgs.Out |> toNull
             Threads = threads
         }
         |> Command.Predict
+
+    let private export (r: ParseResults<A.ExportArgs>) =
+        Command.Export
+            {
+                Model = r.GetResult A.ExportArgs.Model
+                Onnx = r.GetResult A.ExportArgs.Onnx
+            }
+
+    let private inspect (r: ParseResults<A.InspectArgs>) =
+        Command.Inspect
+            {
+                Model = r.GetResult A.InspectArgs.Model
+                Rehash = r.Contains A.InspectArgs.Rehash
+            }
+
+    let private import (r: ParseResults<A.ImportArgs>) (checks: Checks) =
+        Command.Import
+            {
+                File = r.GetResult A.ImportArgs.File
+                Arch = checks.Result(parseArch (r.GetResult A.ImportArgs.Arch), Unchecked.defaultof<Arch>)
+                Scale =
+                    r.TryGetResult A.ImportArgs.Scale
+                    |> Option.map scale
+                    |> Option.defaultValue Unit
+                Out = r.TryGetResult A.ImportArgs.Out |> toNull
+            }
 
     let private bench (r: ParseResults<A.BenchArgs>) (checks: Checks) =
         let threads = r.GetResult(A.BenchArgs.Threads, defaultValue = 0)
@@ -1102,6 +1167,9 @@ module Parser =
                     | Some(A.FunctionalArgs.Sweep r) -> Some(sweep r sweepTrain checks)
                     | Some(A.FunctionalArgs.Runs r) -> Some(runs r checks)
                     | Some(A.FunctionalArgs.Compare r) -> Some(compare r checks)
+                    | Some(A.FunctionalArgs.Export r) -> Some(export r)
+                    | Some(A.FunctionalArgs.Inspect r) -> Some(inspect r)
+                    | Some(A.FunctionalArgs.Import r) -> Some(import r checks)
                     | Some(A.FunctionalArgs.Lr_Find r) -> Some(lrFind r checks)
                     | Some A.FunctionalArgs.Version
                     | None -> None

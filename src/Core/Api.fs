@@ -139,7 +139,7 @@ type Api =
             | Some p -> Error p
             | None -> Ok a)
         |> Result.bind (fun a ->
-            need "scale" Scale.tryParse "unit, seed or offset"
+            need "scale" Scale.tryParse "unit, book or offset"
             |> Result.bind (fun s ->
                 need "precision" Precision.tryParse "float32 or float64"
                 |> Result.map (fun p -> { Arch = a; Scale = s; Precision = p })))
@@ -153,6 +153,23 @@ type Api =
             match spec.Precision with
             | Float64 -> ModelOf<float>(Named.network spec.Arch tensors, spec.Scale, Float64) :> Model
             | Float32 -> ModelOf<float32>(Named.network spec.Arch tensors, spec.Scale, Float32) :> Model
+
+    /// The model as an ONNX graph (raw pixels in, the model's scaling inside, class scores out), or the
+    /// first layer that cannot be exported yet.
+    static member OnnxGraph(model: Model) : Checked<OnnxGraph.Graph> =
+        let tensors =
+            model.Tensors() |> Array.map (fun t -> t.Name, Named.values<float32> t) |> dict
+
+        OnnxGraph.build model.Spec.Arch model.Spec.Scale (fun n -> tensors[n])
+        |> Checked.ofResult
+
+    /// The activation of the last layer (what the outputs are).
+    static member OutputActivation(arch: Arch) = Arch.output arch
+
+    static member ActivationName(a: Activations.Activation) = Activations.Activation.name a
+
+    /// What the model's input scaling computes from a pixel x in 0..255 ("x/255*0.99+0.01").
+    static member ScaleFormula(scale: Scale) = Scale.formula scale
 
     /// The order in which epoch `epoch` (0-based) visits n examples under `seed`.
     static member Permutation(seed: int, epoch: int, n: int) = Data.permutation seed epoch n
@@ -189,7 +206,40 @@ type Api =
     /// Analytic against numeric gradients (float64, central differences) of this configuration's initial
     /// network on the first `examples` images, on up to `perLayer` parameters per layer chosen by `seed`.
     static member CheckGradients(config: Config, images: Images, examples: int, perLayer: int, seed: int) =
-        let net = Network.init<float> config.Init config.Seed config.Arch
+        Api.CheckGradientsOf(
+            config,
+            Network.init<float> config.Init config.Seed config.Arch,
+            images,
+            examples,
+            perLayer,
+            seed
+        )
+
+    /// As CheckGradients, at a saved (or imported) model's weights: its architecture and scaling, `config`'s loss,
+    /// reduction and L2.
+    static member CheckGradientsAt
+        (config: Config, model: Model, images: Images, examples: int, perLayer: int, seed: int)
+        =
+        let config = Api.ConfigOfModel(config, model.Spec)
+
+        Api.CheckGradientsOf(
+            config,
+            Named.network<float> model.Spec.Arch (model.Tensors()),
+            images,
+            examples,
+            perLayer,
+            seed
+        )
+
+    /// `config` with a model's architecture, scaling and precision.
+    static member ConfigOfModel(config: Config, spec: ModelSpec) =
+        { config with
+            Arch = spec.Arch
+            Scale = spec.Scale
+            Precision = spec.Precision
+        }
+
+    static member private CheckGradientsOf(config: Config, net: Network<float>, images, examples, perLayer, seed) =
         let n = max 1 (min examples images.Count)
 
         let batch =
@@ -216,6 +266,9 @@ type Api =
     static member ParameterCounts(arch: Arch) =
         Arch.parameters arch
         |> Array.map (Array.sumBy (fun p -> Array.fold (*) 1 p.Shape))
+
+    /// Each layer's parameter tensors (names and shapes as saved), in layer order.
+    static member ParameterInfos(arch: Arch) = Arch.parameters arch
 
     /// Layer l's text in the --arch syntax.
     static member LayerText(arch: Arch, l: int) = arch.Layers[l].Text

@@ -19,16 +19,24 @@ module Scale =
     let name =
         function
         | Unit -> "unit"
-        | Book -> "seed"
+        | Book -> "book"
         | Offset -> "offset"
 
     let tryParse (s: string) =
         match s.Trim().ToLowerInvariant() with
         | "unit" -> Some Unit
+        // "seed" was book's name until model format 2 (the seed preset itself uses offset).
         | "seed"
         | "book" -> Some Book
         | "offset" -> Some Offset
         | _ -> None
+
+    /// What the scaling computes from a pixel x in 0..255, as a formula others can evaluate.
+    let formula =
+        function
+        | Unit -> "x/255"
+        | Book -> "x/255*0.99+0.01"
+        | Offset -> "x/255*0.99+0.1"
 
     /// The input value of each byte 0..255 under this scaling.
     let table<'T when 'T :> IFloatingPointIeee754<'T>> (scale: Scale) : 'T[] =

@@ -48,6 +48,8 @@ type Model() =
     abstract Evaluate: images: Images -> Evaluation
     /// The output layer's values for image `index` (class probabilities for softmax outputs).
     abstract Outputs: images: Images * index: int -> float[]
+    /// The output layer's values for every image, [count, classes] row-major, computed in chunks.
+    abstract OutputsAll: images: Images -> float[]
     abstract Tensors: unit -> NamedArray[]
 
 type internal ModelOf<'T
@@ -137,5 +139,21 @@ type internal ModelOf<'T
         let y = Tensor.zeros<'T> classes 1
         gatherInto scale images [| index |] 0 x y
         (forward net x).Output |> Tensor.data |> Array.map Double.CreateTruncating
+
+    override _.OutputsAll images =
+        let order = Array.init images.Count id
+        let all = Array.zeroCreate (images.Count * classes)
+
+        for offset, count in Data.batches images.Count chunk do
+            let bound, y, trace = prepared count images.Features
+            gatherInto scale images order offset trace.Input y
+            forwardWith bound net trace Mode.eval
+            // [classes × count] column-major is [count, classes] row-major.
+            let out = Tensor.data trace.Output
+
+            for i in 0 .. count * classes - 1 do
+                all[offset * classes + i] <- Double.CreateTruncating out[i]
+
+        all
 
     override _.Tensors() = Named.ofParams "" arch net.Params

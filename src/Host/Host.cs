@@ -70,6 +70,9 @@ public static class Program
         Command.Sweep s => SweepCommand.Run(s.Item),
         Command.Runs r => RunsCommand.Run(r.Item),
         Command.Compare c => CompareCommand.Run(c.Item),
+        Command.Export e => ExportCommand.Run(e.Item),
+        Command.Inspect i => InspectCommand.Run(i.Item),
+        Command.Import i => ImportCommand.Run(i.Item),
         Command.LrFind l => LrFindCommand.Run(l.Item),
         _ => Fail("unknown command", ReturnCode.Usage),
     };

@@ -13,7 +13,8 @@ namespace Functional.Host;
 /// </summary>
 public static class ModelFile
 {
-    public const string Format = "functional.model/1";
+    /// <summary>2: the self-description below and the scale named <c>book</c> (was <c>seed</c>); /1 files still load.</summary>
+    public const string Format = "functional.model/2";
     public const string FileName = "model.safetensors";
 
     public static void Save(string path, Model model, IReadOnlyDictionary<string, string>? extra = null)
@@ -25,6 +26,10 @@ public static class ModelFile
             ["spec"] = SpecJson(model.Spec).ToJsonString(),
             ["tensor_sha256"] = Safetensors.TensorHash(tensors),
         };
+        foreach (var (k, v) in Describe(model))
+        {
+            metadata[k] = v;
+        }
         if (extra != null)
         {
             foreach (var (k, v) in extra)
@@ -65,11 +70,41 @@ public static class ModelFile
         return o;
     }
 
+    /// <summary>
+    /// What the model is, for readers without this project (model files and ONNX metadata alike): the layers in
+    /// the --arch syntax, the input transform as a formula of a pixel x in 0..255, the class names, and what the
+    /// outputs are.
+    /// </summary>
+    public static Dictionary<string, string> Describe(Model model)
+    {
+        var spec = model.Spec;
+        return new Dictionary<string, string>
+        {
+            ["architecture"] = spec.ArchText,
+            ["input_shape"] = string.Join(",", spec.Arch.Input),
+            ["input_transform"] = Api.ScaleFormula(spec.Scale),
+            ["classes"] = string.Join(",", Enumerable.Range(0, spec.Classes)),
+            ["outputs"] = OutputsText(spec),
+        };
+    }
+
+    /// <summary>What the output values are: probabilities only when they are a softmax's.</summary>
+    public static string OutputsText(ModelSpec spec) => Api.OutputActivation(spec.Arch) switch
+    {
+        var a when a.IsSoftmax => "softmax probabilities (sum to 1)",
+        var a when a.IsSigmoid => "sigmoid outputs, one per class in 0..1 (they do not sum to 1)",
+        var a => $"{Api.ActivationName(a)} outputs, one per class",
+    };
+
     /// <summary>A model file, or the model.safetensors of a run folder.</summary>
     public static string Resolve(string path) =>
         Directory.Exists(path) ? Path.Combine(path, FileName) : path;
 
-    public static Model Load(string path)
+    public static Model Load(string path) => Load(path, checkHash: true);
+
+    /// <summary>As <see cref="Load(string)"/>; without <paramref name="checkHash"/> tensors edited elsewhere load too
+    /// (for <c>inspect --rehash</c>, which then writes their hash).</summary>
+    public static Model Load(string path, bool checkHash)
     {
         path = Resolve(path);
         var (tensors, metadata) = Safetensors.Read(path);
@@ -77,9 +112,11 @@ public static class ModelFile
         {
             throw new DataError(path, "no network spec in __metadata__ (not a model written by functional)");
         }
-        if (metadata.TryGetValue("tensor_sha256", out string? hash) && hash != Safetensors.TensorHash(tensors))
+        if (checkHash && metadata.TryGetValue("tensor_sha256", out string? hash) && hash != Safetensors.TensorHash(tensors))
         {
-            throw new DataError(path, "tensor bytes do not match the tensor_sha256 in __metadata__ (corrupted file)");
+            throw new DataError(path,
+                "the tensors do not match the tensor_sha256 in __metadata__: they were changed after the file was written "
+                + $"(edited elsewhere, or damaged). If the change is yours, accept it with: functional inspect {path} --rehash");
         }
         Checked<ModelSpec> spec;
         try

@@ -354,6 +354,24 @@ type Conv2d =
                 let g = c.Geometry input
                 Conv2dKernel<'T>(g, c.Channels, c.Activation, c.Bias, batch, chunkFor g batch sizeof<'T>) :> Kernel<'T>
 
+    // ONNX's Conv has PyTorch's weight layout [out, in, kh, kw] and zero padding on each side.
+    interface Onnx.IOnnx with
+        member c.Nodes(_, x, y, names) =
+            let kh, kw = c.Kernel
+            let p, s = int64 c.Padding, int64 c.Stride
+
+            let inputs =
+                [ x; names.Param "weight" ] @ (if c.Bias then [ names.Param "bias" ] else [])
+
+            let attributes =
+                [
+                    "kernel_shape", Onnx.Ints [ int64 kh; int64 kw ]
+                    "strides", Onnx.Ints [ s; s ]
+                    "pads", Onnx.Ints [ p; p; p; p ]
+                ]
+
+            Onnx.thenActivate c.Activation (fun z -> Onnx.node "Conv" inputs [ z ] attributes) y names
+
 let syntax =
     {
         Keyword = "conv"

@@ -148,6 +148,14 @@ type Dense =
             =
             DenseKernel<'T>(d.Units, Shape.size input, d.Activation, d.Bias) :> Kernel<'T>
 
+    // Gemm with transB takes PyTorch's [out, in] weight as it is: y = x Wᵀ + b.
+    interface Onnx.IOnnx with
+        member d.Nodes(_, x, y, names) =
+            let inputs =
+                [ x; names.Param "weight" ] @ (if d.Bias then [ names.Param "bias" ] else [])
+
+            Onnx.thenActivate d.Activation (fun z -> Onnx.node "Gemm" inputs [ z ] [ "transB", Onnx.Int 1L ]) y names
+
 let syntax =
     {
         Keyword = "dense"

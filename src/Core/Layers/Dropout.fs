@@ -109,6 +109,10 @@ type Dropout =
 
             DropoutKernel<'T>(d.P, Shape.size input, batch) :> Kernel<'T>
 
+    // At inference dropout is the identity: an exported model is an inference model.
+    interface Onnx.IOnnx with
+        member _.Nodes(_, x, y, _) = [ Onnx.node "Identity" [ x ] [ y ] [] ]
+
 let syntax =
     {
         Keyword = "dropout"

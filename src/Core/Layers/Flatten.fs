@@ -38,6 +38,11 @@ type Flatten =
             =
             FlattenKernel<'T>() :> Kernel<'T>
 
+    // [N, C, H, W] -> [N, C·H·W] in (channel, row, column) order, as ours.
+    interface Onnx.IOnnx with
+        member _.Nodes(_, x, y, _) =
+            [ Onnx.node "Flatten" [ x ] [ y ] [ "axis", Onnx.Int 1L ] ]
+
 let syntax =
     {
         Keyword = "flatten"

@@ -152,6 +152,22 @@ type MaxPool2d =
                 let kh, kw = m.Size
                 MaxPool2dKernel<'T>(input[0], input[1], input[2], kh, kw, batch) :> Kernel<'T>
 
+    // Window = stride, no padding, floor: what ONNX's MaxPool does by default.
+    interface Onnx.IOnnx with
+        member m.Nodes(_, x, y, _) =
+            let kh, kw = m.Size
+
+            [
+                Onnx.node
+                    "MaxPool"
+                    [ x ]
+                    [ y ]
+                    [
+                        "kernel_shape", Onnx.Ints [ int64 kh; int64 kw ]
+                        "strides", Onnx.Ints [ int64 kh; int64 kw ]
+                    ]
+            ]
+
 let syntax =
     {
         Keyword = "maxpool"

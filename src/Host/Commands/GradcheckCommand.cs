@@ -17,12 +17,15 @@ public static class GradcheckCommand
     public static int Run(GradcheckOptions g)
     {
         var o = g.Train;
-        var config = o.Config;
+        var model = g.Model is { } path ? ModelFile.Load(path) : null;
+        var config = model == null ? o.Config : Api.ConfigOfModel(o.Config, model.Spec);
         var train = Subset.First(Inputs.Load(o.Data.Train, o.Data.TrainLabels, Inputs.TrainImages), o.TrainCount);
         Inputs.CheckFits(train, config);
         Threads.Choose(o.Threads, g.Examples);
         int examples = Math.Min(g.Examples, train.Count);
-        var layers = Api.CheckGradients(config, Inputs.ToCore(train), examples, g.Params, config.Seed);
+        var layers = model == null
+            ? Api.CheckGradients(config, Inputs.ToCore(train), examples, g.Params, config.Seed)
+            : Api.CheckGradientsAt(config, model, Inputs.ToCore(train), examples, g.Params, config.Seed);
         bool pass = layers.All(Api.GradCheckPassed);
 
         if (g.Json)
@@ -33,6 +36,10 @@ public static class GradcheckCommand
 
         var log = Console.Out;
         log.WriteLine($"gradcheck {Describe(config)}{(o.Preset == "modern" ? "" : $" (preset {o.Preset})")}");
+        if (g.Model is { } m)
+        {
+            log.WriteLine($"model  the weights of {ModelFile.Resolve(m)}");
+        }
         log.WriteLine($"data   the first {examples:N0} images of {train.ImagesPath}");
         log.WriteLine($"rule   {EpsilonRule}");
         log.WriteLine(Inv($"       an entry fails at relative error |a − n| / max(|a|, |n|) ≥ {Api.GradCheckThreshold:0e0}; entries below the noise floor 1e-6·max(1, |L|), where rounding swamps a 1e-4 error, are not judged"));

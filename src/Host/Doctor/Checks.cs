@@ -49,11 +49,11 @@ public static class Checks
         }
         if (lo < 0 || hi > 1)
         {
-            string to = s.Config.Scale.IsOffset ? "seed" : "unit";
+            string to = s.Config.Scale.IsOffset ? "book" : "unit";
             fixes.Set("--scale", to);
             return new Finding("data", Status.Warn, figure,
                 Inv($"inputs run {lo:F3}..{hi:F3}, outside [0, 1]{(s.Config.Scale.IsOffset ? ": x/255·0.99+0.1 lifts the blank background to 0.1, so every one of the 784 inputs pushes on every hidden unit" : "")}."),
-                $"--scale {to} ({(to == "seed" ? "x/255·0.99+0.01, the book's formula" : "x/255")}).")
+                $"--scale {to} ({(to == "book" ? "x/255·0.99+0.01, the book's formula" : "x/255")}).")
             { Data = data };
         }
         if (Math.Abs(train.Mean) > 2 * train.Std)

@@ -1,0 +1,23 @@
+using Functional.Cli;
+using Functional.Host.Onnx;
+
+namespace Functional.Host.Commands;
+
+/// <summary><c>functional export MODEL --onnx FILE</c>: the model as an ONNX graph other programs run.</summary>
+public static class ExportCommand
+{
+    public static int Run(ExportOptions o)
+    {
+        string path = ModelFile.Resolve(o.Model);
+        var model = ModelFile.Load(o.Model);
+        var proto = OnnxFile.Build(path, model, ModelFile.Describe(model));
+        OnnxFile.Write(o.Onnx, proto);
+        var spec = model.Spec;
+        Console.Out.WriteLine($"onnx  {o.Onnx}: {spec.LayersText}");
+        Console.Out.WriteLine($"input pixels [{string.Join(", ", Shape(proto.Graph.Input[0]))}] raw 0..255, scaled inside by {Api.ScaleFormula(spec.Scale)}; output scores [N, {spec.Classes}]; opset {proto.OpsetImport[0].Version}");
+        return ReturnCode.Ok;
+    }
+
+    static IEnumerable<string> Shape(global::Onnx.ValueInfoProto v) =>
+        v.Type.TensorType.Shape.Dim.Select(d => d.DimParam is { Length: > 0 } p ? p : d.DimValue.ToString(System.Globalization.CultureInfo.InvariantCulture));
+}
