@@ -28,15 +28,29 @@ let private arch (text: string) =
     | Ok a -> a
     | Error e -> failwithf "preset architecture '%s': %s" text e
 
-/// train's defaults.
+/// train's defaults: Config.defaults' network and optimiser (784-512-10 ReLU/softmax, Adam 1e-3, L2 1e-4, batch 32)
+/// with the recipe chosen by validation accuracy over 3 seeds on the shipped split (README, "Recipes"): 30 epochs,
+/// a cosine schedule, whole-pixel shifts of ±2, rotations of ±10° and scalings of ±10%; 10% held out for
+/// validation, the best validation epoch kept.
 let modern =
     {
         Name = "modern"
-        Config = Config.defaults
-        Epochs = 15
+        Config =
+            { Config.defaults with
+                Augment =
+                    { Augment.Augment.none with
+                        Shift = 2
+                        Rotate = 10.0
+                        Zoom = 0.1
+                    }
+            }
+        Epochs = 30
         TrainCount = 0
         Validation = 0.1
-        Schedule = Schedule.Request.constant
+        Schedule =
+            { Schedule.Request.constant with
+                Kind = "cosine"
+            }
     }
 
 /// The working setup of Rashid's "Make Your Own Neural Network": per-example SGD on a sigmoid/MSE
@@ -131,7 +145,8 @@ let cnn () =
     }
 
 /// The default MLP trained against FGSM at ε = 0.1 from a random start with step 1.25ε ("fast is better than
-/// free", Wong et al. 2020), half clean and half adversarial loss, on all 8,000 training images.
+/// free", Wong et al. 2020), half clean and half adversarial loss, on all 8,000 training images, 15 epochs at a
+/// constant rate and without augmentation (the setup its README figures were measured with).
 let robustMlp =
     { modern with
         Name = "robust-mlp"
@@ -139,7 +154,9 @@ let robustMlp =
             { Config.defaults with
                 Adversarial = Some(Attacks.Adversarial.parse 0.5 "fgsm:0.1:random" |> Result.defaultWith failwith)
             }
+        Epochs = 15
         Validation = 0.0
+        Schedule = Schedule.Request.constant
     }
 
 /// The cnn preset trained against PGD at ε = 0.3 (Madry et al. 2018: 7 steps here, 40 there, to fit two cores).

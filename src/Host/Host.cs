@@ -71,6 +71,7 @@ public static class Program
         Command.Runs r => RunsCommand.Run(r.Item),
         Command.Compare c => CompareCommand.Run(c.Item),
         Command.Attack a => AttackCommand.Run(a.Item),
+        Command.LrFind l => LrFindCommand.Run(l.Item),
         _ => Fail("unknown command", ReturnCode.Usage),
     };
 
