@@ -145,21 +145,24 @@ let cnn () =
     }
 
 /// The default MLP trained against FGSM at ε = 0.1 from a random start with step 1.25ε ("fast is better than
-/// free", Wong et al. 2020), half clean and half adversarial loss, on all 8,000 training images, 15 epochs at a
-/// constant rate and without augmentation (the setup its README figures were measured with).
+/// free", Wong et al. 2020), on all 8,000 training images without augmentation. Measured (PGD-40 at ε = 0.1 /
+/// clean, seed 1): weight 0.5 and 15 constant-rate epochs 80.85% / 97.30%; weight 1, 15 epochs 83.10% / 96.95%;
+/// fgsm:0.125:random, weight 1, 15 epochs 83.40% / 96.45%; weight 1, 30 epochs, cosine (this preset) 84.30% / 97.25%.
 let robustMlp =
     { modern with
         Name = "robust-mlp"
         Config =
             { Config.defaults with
-                Adversarial = Some(Attacks.Adversarial.parse 0.5 "fgsm:0.1:random" |> Result.defaultWith failwith)
+                Adversarial = Some(Attacks.Adversarial.parse 1.0 "fgsm:0.1:random" |> Result.defaultWith failwith)
             }
-        Epochs = 15
+        Epochs = 30
         Validation = 0.0
-        Schedule = Schedule.Request.constant
+        Schedule = modern.Schedule
     }
 
-/// The cnn preset trained against PGD at ε = 0.3 (Madry et al. 2018: 7 steps here, 40 there, to fit two cores).
+/// The cnn preset trained against PGD at ε = 0.3 (Madry et al. 2018: 7 steps here, 40 there, to fit two cores),
+/// half clean and half adversarial loss: with the adversarial loss alone it had not left chance (12% on the training
+/// set) after the first epoch.
 let robustCnn () =
     let c = cnn ()
 
@@ -167,7 +170,7 @@ let robustCnn () =
         Name = "robust-cnn"
         Config =
             { c.Config with
-                Adversarial = Some(Attacks.Adversarial.parse 1.0 "pgd:0.3:7" |> Result.defaultWith failwith)
+                Adversarial = Some(Attacks.Adversarial.parse 0.5 "pgd:0.3:7" |> Result.defaultWith failwith)
             }
         Validation = 0.0
     }
