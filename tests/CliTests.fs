@@ -193,6 +193,7 @@ let private roundTripTests =
                                         Shift = 2
                                         Rotate = 10.0
                                     }
+                                Adversarial = None
                             }
                         Epochs = 3
                         Run = "runs/x"

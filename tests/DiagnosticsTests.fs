@@ -134,6 +134,7 @@ let private gradCheckTests =
                         Batch = 0
                         Schedule = Schedule.Constant
                         Augment = Augment.Augment.none
+                        Adversarial = None
                     }
 
                 let images =

@@ -205,6 +205,7 @@ let private trainConfig: Functional.Config =
         Batch = 2
         Schedule = Schedule.Constant
         Augment = Augment.Augment.none
+        Adversarial = None
     }
 
 let private modelSeed (dir: string) =

@@ -179,6 +179,7 @@ let private allocationTests =
                         Batch = 8
                         Schedule = Schedule.Constant
                         Augment = Augment.Augment.none
+                        Adversarial = None
                     }
 
                 let trainer = Api.CreateTrainer(config, images)

@@ -75,6 +75,8 @@ module Values =
         | Seed
         | Lenet5
         | Cnn
+        | Robust_Mlp
+        | Robust_Cnn
 
 /// What early stopping and keep-best watch on the validation set (outside Values: its case Loss would hide the
 /// type Values.Loss from patterns).
@@ -126,6 +128,8 @@ type TrainArgs =
     | Schedule of schedule: string
     | Warmup of epochs: float
     | Augment of distortions: string
+    | Adversarial of attack: string
+    | Adversarial_Weight of weight: float
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -168,7 +172,7 @@ type TrainArgs =
             | Quiet ->
                 "print only the result: the model, predicted-classes, plot and test accuracy lines (and any warning); no header, epoch lines or progress bar."
             | Preset _ ->
-                "start from a named configuration, explicit options override it: modern = these defaults (the recipe measured in the README: 30 epochs, cosine schedule, augment shift:2,rotate:10,scale:0.1); book = the working setup of Rashid's Make Your Own Neural Network (784-200-10 sigmoid, MSE, normal-fanin, x/255·0.99+0.01, SGD 0.1, batch 1, 5 epochs, no L2, no validation split); seed = the original question's network exactly (784-200-10 sigmoid, no biases, MSE summed over the full batch of 100 images, inputs 0.1..1.09, SGD 0.4, 100 iterations, float64); lenet5 = LeNet-5 (LeCun et al. 1998, ReLU and max-pooling, dropout 0.3, L2 5e-4, 20 epochs); cnn = the CNN of PyTorch's MNIST example (two 3x3 convolutions, pooling, dense 128, its dropout, batch 64)."
+                "start from a named configuration, explicit options override it: modern = these defaults (the recipe measured in the README: 30 epochs, cosine schedule, augment shift:2,rotate:10,scale:0.1); book = the working setup of Rashid's Make Your Own Neural Network (784-200-10 sigmoid, MSE, normal-fanin, x/255·0.99+0.01, SGD 0.1, batch 1, 5 epochs, no L2, no validation split); seed = the original question's network exactly (784-200-10 sigmoid, no biases, MSE summed over the full batch of 100 images, inputs 0.1..1.09, SGD 0.4, 100 iterations, float64); lenet5 = LeNet-5 (LeCun et al. 1998, ReLU and max-pooling, dropout 0.3, L2 5e-4, 20 epochs); cnn = the CNN of PyTorch's MNIST example (two 3x3 convolutions, pooling, dense 128, its dropout, batch 64); robust-mlp = the 784-512-10 MLP trained against FGSM at ε 0.1 from a random start (30 epochs, cosine, no augmentation); robust-cnn = the cnn trained against PGD at ε 0.3."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
             | Validation _ ->
                 "hold out a fraction of the training set for validation, stratified by class and chosen by the seed (default 0.1; 0 = none, as the book and seed presets), or a separate validation file (IDX or CSV, as --train)."
@@ -185,6 +189,10 @@ type TrainArgs =
             | Warmup _ -> "epochs of linear learning-rate warm-up before the schedule (fractions allowed; default 0)."
             | Augment _ ->
                 "distort training images, a pure function of (seed, epoch, example): none, or a list of shift:PIXELS (whole pixels), rotate:DEGREES, scale:FRACTION, elastic:ALPHA[:SIGMA] (Simard's, σ 4 by default; slow); default shift:2,rotate:10,scale:0.1 (none for the book and seed presets)."
+            | Adversarial _ ->
+                "adversarial training: each step trains on its batch attacked by the network as it stands: fgsm:EPS (from the clean input), fgsm:EPS:random (from a random start, step 1.25·EPS) or pgd:EPS:STEPS (random start, step 2.5·EPS/STEPS); EPS in [0, 1] units of the pixel range (default: none)."
+            | Adversarial_Weight _ ->
+                "the adversarial part of the loss, in [0, 1]: (1 − W)·clean + W·adversarial (default 0.5)."
 
 [<Unique; HelpFlags("--help", "-h")>]
 type EvalArgs =
@@ -288,10 +296,15 @@ type DoctorArgs =
     | Threads of count: int
     | Json
     | Png of file: string
+    | Adversarial of attack: string
+    | Adversarial_Weight of weight: float
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
+            | Adversarial _ ->
+                "adversarial training, as for train (fgsm:EPS, fgsm:EPS:random, pgd:EPS:STEPS): the doctor then checks for robustness that is only apparent."
+            | Adversarial_Weight _ -> "the adversarial part of the loss, as for train (default 0.5)."
             | Png _ -> "also draw per-layer histograms of activations and weight gradients after the short run (PNG)."
             | Json -> "print the report as one JSON object."
             | Train _ -> "training images, as for train; default: the shipped MNIST training set."
@@ -609,6 +622,58 @@ type ImportArgs =
             | Out _ ->
                 "the model file to write (default: FILE's name with .model.safetensors); an existing file is refused."
 
+/// Where an attack starts.
+[<RequireQualifiedAccess>]
+type AttackStart =
+    | Clean
+    | Random
+
+/// `functional attack`: FGSM and PGD against a saved model.
+[<Unique; HelpFlags("--help", "-h")>]
+type AttackArgs =
+    | [<MainCommand; ExactlyOnce>] Model of path: string
+    | Data of file: string
+    | Data_Labels of file: string
+    | Method of methods: string
+    | Eps of values: string
+    | Pixels
+    | Steps of count: int
+    | Alpha of step: float
+    | Restarts of count: int
+    | Start of AttackStart
+    | Target of digit: int
+    | Count of count: int
+    | Seed of seed: int
+    | Json
+    | Png of file: string
+    | Grid of file: string
+    | Threads of count: int
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Model _ -> "the model: a model.safetensors or a run folder holding one."
+            | Data _ -> "images to attack (IDX, raw or .gz, or CSV); default: the shipped MNIST test set."
+            | Data_Labels _ -> "labels (IDX) for IDX images; default: beside the images."
+            | Method _ -> "fgsm, pgd, or both as fgsm,pgd (default fgsm,pgd)."
+            | Eps _ ->
+                "the L∞ budgets, comma-separated, in [0, 1] units of the pixel range (default 0,0.05,0.1,0.2,0.3); with --pixels, in grey levels 0..255."
+            | Pixels -> "read --eps and --alpha in grey levels (0..255) instead of [0, 1] units."
+            | Steps _ -> "PGD's steps, >= 1 (default 40)."
+            | Alpha _ -> "PGD's step, > 0, in --eps's units (default 2.5·eps/steps)."
+            | Restarts _ ->
+                "PGD's random restarts, >= 1; an example counts as robust only if it survives all (default 1)."
+            | Start _ ->
+                "where the attack starts: clean (the input) or random (uniform in the ε-ball); default: clean for FGSM, random for PGD."
+            | Target _ -> "a targeted attack: push every input towards this class (default: untargeted)."
+            | Count _ -> "attack only the first N images, >= 1 (default: all)."
+            | Seed _ -> "seed of the random starts (default 1)."
+            | Json -> "print the results as one JSON object."
+            | Png _ -> "the robustness curve, accuracy against ε (default: RUN/robustness.png, else robustness.png)."
+            | Grid _ ->
+                "clean against adversarial digits with both predictions and the perturbation magnified (default: RUN/adversarial.png, else adversarial.png)."
+            | Threads _ -> "worker threads, 0 = auto (default 0)."
+
 [<HelpFlags("--help", "-h")>]
 type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
@@ -627,6 +692,7 @@ type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Export of ParseResults<ExportArgs>
     | [<CliPrefix(CliPrefix.None)>] Inspect of ParseResults<InspectArgs>
     | [<CliPrefix(CliPrefix.None)>] Import of ParseResults<ImportArgs>
+    | [<CliPrefix(CliPrefix.None)>] Attack of ParseResults<AttackArgs>
     | [<CliPrefix(CliPrefix.None)>] Lr_Find of ParseResults<Lr_FindArgs>
     | Version
 
@@ -648,6 +714,7 @@ type FunctionalArgs =
             | Show _ -> "draw a grid of images with their labels (and a model's predictions) into a PNG."
             | Sweep _ -> "train the cross product of option lists, locally or as a Slurm array job."
             | Runs _ -> "list runs: architecture, optimiser, epochs, test accuracy, time, status."
+            | Attack _ -> "attack a saved model with FGSM and PGD: accuracy against ε, pictures, masking warnings."
             | Compare _ -> "compare runs and sweeps: the options that differ, results (mean ± std over seeds), a PNG."
             | Export _ -> "write a model as ONNX, for ONNX Runtime and other programs."
             | Inspect _ ->

@@ -142,6 +142,19 @@ type Argv =
             if c.Augment <> pc.Augment then
                 yield! [ "--augment"; Augment.Augment.text c.Augment ]
 
+            match c.Adversarial, pc.Adversarial with
+            | Some a, Some b when a = b -> ()
+            | Some a, Some b when { a with Weight = b.Weight } = b -> yield! [ "--adversarial-weight"; num a.Weight ]
+            | Some a, _ ->
+                yield!
+                    [
+                        "--adversarial"
+                        Attacks.Adversarial.text a
+                        "--adversarial-weight"
+                        num a.Weight
+                    ]
+            | None, _ -> ()
+
             if o.Threads <> 0 then
                 yield! [ "--threads"; int' o.Threads ]
 

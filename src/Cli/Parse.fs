@@ -268,6 +268,35 @@ type ImportOptions =
         Out: string | null
     }
 
+/// `functional attack`: the attacks to run against a model, every ε still in the units it was given in.
+type AttackOptions =
+    {
+        /// Model file or run directory.
+        Model: string
+        /// null = the shipped test set.
+        Data: string | null
+        DataLabels: string | null
+        Methods: Attacks.Method[]
+        Eps: float[]
+        /// ε and α are grey levels (0..255) rather than [0, 1] units.
+        Pixels: bool
+        Steps: int
+        /// NaN = 2.5·ε/steps.
+        Alpha: float
+        Restarts: int
+        /// None = clean for FGSM, random for PGD.
+        RandomStart: bool option
+        /// -1 = untargeted.
+        Target: int
+        /// 0 = all.
+        Count: int
+        Seed: int
+        Json: bool
+        Png: string | null
+        Grid: string | null
+        Threads: int
+    }
+
 /// A train option: its name on the command line ("--lr") and whether a value follows it.
 type TrainOption = { Name: string; TakesValue: bool }
 
@@ -288,6 +317,7 @@ type Command =
     | Export of ExportOptions
     | Inspect of InspectOptions
     | Import of ImportOptions
+    | Attack of AttackOptions
     | LrFind of LrFindOptions
 
 type Parsed =
@@ -324,6 +354,7 @@ module Parser =
             "import"
             "runs"
             "compare"
+            "attack"
             "lr-find"
         ]
 
@@ -392,6 +423,8 @@ module Parser =
         | A.Values.Preset.Seed -> "seed"
         | A.Values.Preset.Lenet5 -> "lenet5"
         | A.Values.Preset.Cnn -> "cnn"
+        | A.Values.Preset.Robust_Mlp -> "robust-mlp"
+        | A.Values.Preset.Robust_Cnn -> "robust-cnn"
 
     let private toNull (value: string option) : string | null =
         match value with
@@ -610,6 +643,33 @@ module Parser =
                 )
             | None -> c0.Augment
 
+        let adversarial =
+            let weight =
+                r.GetResult(
+                    A.TrainArgs.Adversarial_Weight,
+                    defaultValue =
+                        (c0.Adversarial
+                         |> Option.map (fun a -> a.Weight)
+                         |> Option.defaultValue Attacks.Adversarial.defaultWeight)
+                )
+
+            checks.Require (finite weight && weight >= 0.0 && weight <= 1.0) "adversarial-weight" "in [0, 1]" weight
+
+            match r.TryGetResult A.TrainArgs.Adversarial, c0.Adversarial with
+            | Some text, _ ->
+                checks.Result(
+                    Attacks.Adversarial.parse weight text
+                    |> Result.map Some
+                    |> Result.mapError (fun e -> $"option '--adversarial': %s{e}."),
+                    None
+                )
+            | None, Some a -> Some { a with Weight = weight }
+            | None, None ->
+                if r.Contains A.TrainArgs.Adversarial_Weight then
+                    checks.Add "option '--adversarial-weight' goes with '--adversarial'."
+
+                None
+
         checks.Require (finite lr && lr > 0.0) "lr" "> 0" lr
         checks.Require (finite l2 && l2 >= 0.0) "l2" ">= 0" l2
         checks.Require (finite momentum && momentum >= 0.0 && momentum < 1.0) "momentum" "in [0, 1)" momentum
@@ -647,6 +707,7 @@ module Parser =
                         // Resolved to steps by the host once the training set's size is known.
                         Schedule = Schedule.Constant
                         Augment = augment
+                        Adversarial = adversarial
                     }
                 Epochs = epochs
                 Run = r.TryGetResult A.TrainArgs.Run |> toNull
@@ -708,6 +769,8 @@ module Parser =
                 | A.DoctorArgs.Precision v -> Some(A.TrainArgs.Precision v)
                 | A.DoctorArgs.Reduction v -> Some(A.TrainArgs.Reduction v)
                 | A.DoctorArgs.Threads v -> Some(A.TrainArgs.Threads v)
+                | A.DoctorArgs.Adversarial v -> Some(A.TrainArgs.Adversarial v)
+                | A.DoctorArgs.Adversarial_Weight v -> Some(A.TrainArgs.Adversarial_Weight v)
                 | A.DoctorArgs.Json
                 | A.DoctorArgs.Png _ -> None)
 
@@ -817,6 +880,98 @@ module Parser =
             Png = r.TryGetResult A.EvalArgs.Png |> toNull
         }
         |> Command.Eval
+
+    let private attack (r: ParseResults<A.AttackArgs>) (checks: Checks) =
+        let methods =
+            r
+                .GetResult(A.AttackArgs.Method, defaultValue = "fgsm,pgd")
+                .Split(',', StringSplitOptions.RemoveEmptyEntries)
+            |> Array.choose (fun m ->
+                match m.Trim().ToLowerInvariant() with
+                | "fgsm" -> Some Attacks.Fgsm
+                | "pgd" -> Some Attacks.Pgd
+                | other ->
+                    checks.Add $"option '--method': unknown method '%s{other}' (expected fgsm, pgd or fgsm,pgd)."
+                    None)
+            |> Array.distinct
+
+        let pixels = r.Contains A.AttackArgs.Pixels
+        let top = if pixels then 255.0 else 1.0
+
+        let units =
+            if pixels then
+                "grey levels (0..255)"
+            else
+                "[0, 1] units of the pixel range"
+
+        let hint = if pixels then "" else "; add --pixels for grey levels"
+
+        let eps =
+            r
+                .GetResult(A.AttackArgs.Eps, defaultValue = "0,0.05,0.1,0.2,0.3")
+                .Split(',', StringSplitOptions.RemoveEmptyEntries)
+            |> Array.choose (fun e ->
+                match Double.TryParse(e.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture) with
+                | true, x when finite x && x < 0.0 ->
+                    checks.Add $"option '--eps': epsilon must be >= 0, but is %s{e.Trim()}."
+                    None
+                | true, x when finite x && x > top ->
+                    checks.Add
+                        $"option '--eps': epsilon %s{e.Trim()} is above the input range (at most %g{top} in %s{units}%s{hint})."
+
+                    None
+                | true, x when finite x -> Some x
+                | _ ->
+                    checks.Add $"option '--eps': '%s{e.Trim()}' is not a number."
+                    None)
+
+        if eps.Length = 0 && checks.Errors.IsEmpty then
+            checks.Add "option '--eps' needs at least one value."
+
+        let steps = r.GetResult(A.AttackArgs.Steps, defaultValue = 40)
+        checks.Require (steps >= 1) "steps" ">= 1" steps
+        let alpha = r.GetResult(A.AttackArgs.Alpha, defaultValue = nan)
+
+        if r.Contains A.AttackArgs.Alpha then
+            checks.Require (finite alpha && alpha > 0.0 && alpha <= top) "alpha" $"> 0 and at most %g{top}" alpha
+
+        let restarts = r.GetResult(A.AttackArgs.Restarts, defaultValue = 1)
+        checks.Require (restarts >= 1) "restarts" ">= 1" restarts
+        let target = r.GetResult(A.AttackArgs.Target, defaultValue = -1)
+
+        if r.Contains A.AttackArgs.Target then
+            checks.Require (target >= 0 && target <= 9) "target" "a class 0..9" target
+
+        let count = r.GetResult(A.AttackArgs.Count, defaultValue = 0)
+
+        if r.Contains A.AttackArgs.Count then
+            checks.Require (count >= 1) "count" ">= 1" count
+
+        let threads = r.GetResult(A.AttackArgs.Threads, defaultValue = 0)
+        checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
+
+        {
+            AttackOptions.Model = r.GetResult A.AttackArgs.Model
+            Data = r.TryGetResult A.AttackArgs.Data |> toNull
+            DataLabels = r.TryGetResult A.AttackArgs.Data_Labels |> toNull
+            Methods = methods
+            Eps = eps
+            Pixels = pixels
+            Steps = steps
+            Alpha = alpha
+            Restarts = restarts
+            RandomStart =
+                r.TryGetResult A.AttackArgs.Start
+                |> Option.map (fun s -> s = A.AttackStart.Random)
+            Target = target
+            Count = count
+            Seed = r.GetResult(A.AttackArgs.Seed, defaultValue = 1)
+            Json = r.Contains A.AttackArgs.Json
+            Png = r.TryGetResult A.AttackArgs.Png |> toNull
+            Grid = r.TryGetResult A.AttackArgs.Grid |> toNull
+            Threads = threads
+        }
+        |> Command.Attack
 
     let private predict (r: ParseResults<A.PredictArgs>) (checks: Checks) =
         let index = r.TryGetResult A.PredictArgs.Index
@@ -1170,6 +1325,7 @@ module Parser =
                     | Some(A.FunctionalArgs.Export r) -> Some(export r)
                     | Some(A.FunctionalArgs.Inspect r) -> Some(inspect r)
                     | Some(A.FunctionalArgs.Import r) -> Some(import r checks)
+                    | Some(A.FunctionalArgs.Attack r) -> Some(attack r checks)
                     | Some(A.FunctionalArgs.Lr_Find r) -> Some(lrFind r checks)
                     | Some A.FunctionalArgs.Version
                     | None -> None

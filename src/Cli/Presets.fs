@@ -144,7 +144,39 @@ let cnn () =
         Schedule = Schedule.Request.constant
     }
 
-let names = [ "modern"; "book"; "seed"; "lenet5"; "cnn" ]
+/// The default MLP trained against FGSM at ε = 0.1 from a random start with step 1.25ε ("fast is better than
+/// free", Wong et al. 2020), on all 8,000 training images without augmentation. Measured (PGD-40 at ε = 0.1 /
+/// clean, seed 1): weight 0.5 and 15 constant-rate epochs 80.85% / 97.30%; weight 1, 15 epochs 83.10% / 96.95%;
+/// fgsm:0.125:random, weight 1, 15 epochs 83.40% / 96.45%; weight 1, 30 epochs, cosine (this preset) 84.30% / 97.25%.
+let robustMlp =
+    { modern with
+        Name = "robust-mlp"
+        Config =
+            { Config.defaults with
+                Adversarial = Some(Attacks.Adversarial.parse 1.0 "fgsm:0.1:random" |> Result.defaultWith failwith)
+            }
+        Epochs = 30
+        Validation = 0.0
+        Schedule = modern.Schedule
+    }
+
+/// The cnn preset trained against PGD at ε = 0.3 (Madry et al. 2018: 7 steps here, 40 there, to fit two cores),
+/// half clean and half adversarial loss: with the adversarial loss alone it had not left chance (12% on the training
+/// set) after the first epoch.
+let robustCnn () =
+    let c = cnn ()
+
+    { c with
+        Name = "robust-cnn"
+        Config =
+            { c.Config with
+                Adversarial = Some(Attacks.Adversarial.parse 0.5 "pgd:0.3:7" |> Result.defaultWith failwith)
+            }
+        Validation = 0.0
+    }
+
+let names =
+    [ "modern"; "book"; "seed"; "lenet5"; "cnn"; "robust-mlp"; "robust-cnn" ]
 
 /// The preset named `name`.
 let find (name: string) =
@@ -154,4 +186,6 @@ let find (name: string) =
     | "seed" -> seed
     | "lenet5" -> lenet5 ()
     | "cnn" -> cnn ()
+    | "robust-mlp" -> robustMlp
+    | "robust-cnn" -> robustCnn ()
     | _ -> invalidArg (nameof name) $"unknown preset '%s{name}'"

@@ -272,3 +272,48 @@ type Api =
 
     /// Layer l's text in the --arch syntax.
     static member LayerText(arch: Arch, l: int) = arch.Layers[l].Text
+
+    // The attack command's face: Attacks.fs and Masking.fs.
+
+    /// The valid input range of a scaling (what bytes 0 and 255 become).
+    static member AttackRange(scale: Scale) = Attacks.range scale
+
+    /// Why this attack cannot run against inputs of this range, or null.
+    static member AttackProblem(attack: Attacks.Attack, range: Attacks.Range) : string | null =
+        match Attacks.problem attack range with
+        | Some p -> p
+        | None -> null
+
+    static member Fgsm(eps: float, randomStart: bool, seed: int) = Attacks.fgsm eps randomStart seed
+
+    static member Pgd(eps: float, steps: int, restarts: int, seed: int) = Attacks.pgd eps steps restarts seed
+
+    /// `attack` on the first `count` images, in chunks of `chunk` examples, keeping `keep` adversarial inputs.
+    static member Attack(model: Model, images: Images, count: int, chunk: int, keep: int, attack: Attacks.Attack) =
+        let spec = model.Spec
+
+        match spec.Precision with
+        | Float64 ->
+            Attacks.run (Named.network<float> spec.Arch (model.Tensors())) spec.Scale images count chunk keep attack
+        | Float32 ->
+            Attacks.run (Named.network<float32> spec.Arch (model.Tensors())) spec.Scale images count chunk keep attack
+
+    /// The fraction of the first `count` images whose input gradient is exactly zero.
+    static member ZeroGradients(model: Model, images: Images, count: int, chunk: int) =
+        let spec = model.Spec
+
+        match spec.Precision with
+        | Float64 ->
+            Attacks.zeroGradients (Named.network<float> spec.Arch (model.Tensors())) spec.Scale images count chunk
+        | Float32 ->
+            Attacks.zeroGradients (Named.network<float32> spec.Arch (model.Tensors())) spec.Scale images count chunk
+
+    /// One line per sign of apparent robustness in these outcomes (Masking.warnings).
+    static member MaskingWarnings
+        (command: string, epsText: Func<float, string>, zeroGradients: float, outcomes: Attacks.Outcome[])
+        : string[] =
+        Masking.warnings command epsText.Invoke zeroGradients outcomes |> Array.ofList
+
+    /// Reads an --adversarial value ("fgsm:0.1", "fgsm:0.1:random", "pgd:0.3:40").
+    static member ParseAdversarial(text: string, weight: float) : Checked<Attacks.Adversarial> =
+        Attacks.Adversarial.parse weight text |> Checked.ofResult

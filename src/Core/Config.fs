@@ -50,6 +50,8 @@ type Config =
         Schedule: Schedule
         /// Distortions of each training example, a function of (seed, epoch, example).
         Augment: Augment
+        /// Adversarial training (Attacks.Adversarial), or None.
+        Adversarial: Attacks.Adversarial option
     }
 
     member c.Lr = OptimizerSpec.lr c.Optimizer
@@ -123,6 +125,7 @@ module Config =
             Batch = 32
             Schedule = Constant
             Augment = Augment.none
+            Adversarial = None
         }
 
     /// The learning rate an optimiser starts from unless told otherwise.
@@ -132,6 +135,16 @@ module Config =
         | _ -> 0.1
 
     let defaultMomentum = 0.9
+
+    /// Adversarial training scales the targets to weigh clean against adversarial (AdversarialTraining.fs), which
+    /// is exact only for softmax with cross-entropy.
+    let private adversarialProblem (c: Config) =
+        match c.Adversarial with
+        | Some a when not (a.Weight >= 0.0 && a.Weight <= 1.0) ->
+            Some(sprintf "the adversarial weight must be in [0, 1], but is %g" a.Weight)
+        | Some _ when Arch.output c.Arch <> Softmax || c.Loss <> CrossEntropy ->
+            Some "adversarial training needs a softmax output with cross-entropy (--output softmax --loss ce)"
+        | _ -> None
 
     /// Why this configuration cannot train, or None.
     let problem (c: Config) =
@@ -160,7 +173,7 @@ module Config =
                                 "augmentation distorts square images, but this network's input is %s"
                                 (Shape.text c.Arch.Input)
                         )
-                    | None, None -> None
+                    | None, None -> adversarialProblem c
 
     let private g (x: float) =
         x.ToString("R", CultureInfo.InvariantCulture)
@@ -173,22 +186,34 @@ module Config =
             | Momentum(_, mu) -> mu
             | _ -> defaultMomentum
 
-        [|
-            "arch", Arch.text c.Arch
-            "loss", Loss.name c.Loss
-            "init", Init.name c.Init
-            "optimizer", OptimizerSpec.name c.Optimizer
-            "lr", g c.Lr
-            "l2", g c.L2
-            "momentum", g mu
-            "reduction", Reduction.name c.Reduction
-            "scale", Scale.name c.Scale
-            "seed", string c.Seed
-            "precision", Precision.name c.Precision
-            "batch", string c.Batch
-            "schedule", Schedule.text c.Schedule
-            "augment", Augment.text c.Augment
-        |]
+        // "adversarial" is written only when set, so the fields (and checkpoint hashes) of other runs stay as they were.
+        let adversarial =
+            match c.Adversarial with
+            | Some a ->
+                [|
+                    "adversarial", Attacks.Adversarial.text a
+                    "adversarial_weight", g a.Weight
+                |]
+            | None -> [||]
+
+        Array.append
+            [|
+                "arch", Arch.text c.Arch
+                "loss", Loss.name c.Loss
+                "init", Init.name c.Init
+                "optimizer", OptimizerSpec.name c.Optimizer
+                "lr", g c.Lr
+                "l2", g c.L2
+                "momentum", g mu
+                "reduction", Reduction.name c.Reduction
+                "scale", Scale.name c.Scale
+                "seed", string c.Seed
+                "precision", Precision.name c.Precision
+                "batch", string c.Batch
+                "schedule", Schedule.text c.Schedule
+                "augment", Augment.text c.Augment
+            |]
+            adversarial
 
     /// The optimiser of this name with this rate (and momentum coefficient, for momentum).
     let optimizer (name: string) (lr: float) (mu: float) =
@@ -284,6 +309,22 @@ module Config =
                 | None -> Ok Augment.none
                 | Some v -> Augment.parse v |> Result.mapError (fun e -> sprintf "field 'augment': %s" e)
 
+            let! adversarial =
+                match get "adversarial" with
+                | None -> Ok None
+                | Some v ->
+                    let weight =
+                        match get "adversarial_weight" with
+                        | Some w ->
+                            match Double.TryParse(w, NumberStyles.Float, CultureInfo.InvariantCulture) with
+                            | true, x -> x
+                            | _ -> nan
+                        | None -> Attacks.Adversarial.defaultWeight
+
+                    Attacks.Adversarial.parse weight v
+                    |> Result.map Some
+                    |> Result.mapError (fun e -> sprintf "field 'adversarial': %s" e)
+
             let c =
                 {
                     Arch = arch
@@ -298,6 +339,7 @@ module Config =
                     Batch = batch
                     Schedule = schedule
                     Augment = augment
+                    Adversarial = adversarial
                 }
 
             return!
@@ -330,3 +372,12 @@ module Config =
              else
                  ", augment " + Augment.text c.Augment)
         )
+        + (match c.Adversarial with
+           | Some a ->
+               String.Format(
+                   CultureInfo.InvariantCulture,
+                   ", adversarial {0} weight {1}",
+                   Attacks.Adversarial.text a,
+                   a.Weight
+               )
+           | None -> "")

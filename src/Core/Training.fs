@@ -120,6 +120,10 @@ type internal TrainerOf<'T
     let scratch = Dictionary<int, struct (Workspace<'T> * Batch<'T>)>()
     let model = ModelOf<'T>(net, scale, config.Precision)
 
+    let adversary =
+        config.Adversarial
+        |> Option.map (fun a -> AdversarialTraining.Adversary<'T>(a, config, net))
+
     let prepared (order: int[]) offset count =
         // Struct tuples: this runs every step and must not allocate.
         let struct (ws, batch) =
@@ -138,7 +142,10 @@ type internal TrainerOf<'T
 
         gatherInto scale train order offset batch.X batch.Y
         augment order offset batch.X
-        struct (ws, batch)
+
+        match adversary with
+        | Some a -> a.Prepare(batch, steps + 1L)
+        | None -> struct (ws, batch)
 
 
     override _.StepCount = steps

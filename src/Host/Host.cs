@@ -73,6 +73,7 @@ public static class Program
         Command.Export e => ExportCommand.Run(e.Item),
         Command.Inspect i => InspectCommand.Run(i.Item),
         Command.Import i => ImportCommand.Run(i.Item),
+        Command.Attack a => AttackCommand.Run(a.Item),
         Command.LrFind l => LrFindCommand.Run(l.Item),
         _ => Fail("unknown command", ReturnCode.Usage),
     };

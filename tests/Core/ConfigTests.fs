@@ -87,6 +87,7 @@ let private configs =
                 Batch = batch
                 Schedule = schedule
                 Augment = augment
+                Adversarial = None
             }
     }
     |> Arb.fromGen

@@ -234,6 +234,7 @@ let trainConfig (precision: Precision) : Config =
         Batch = 32
         Schedule = Schedule.Constant
         Augment = Augment.Augment.none
+        Adversarial = None
     }
 
 /// Fixed-size configs: the number of cases, not FsCheck's size, bounds the work.

@@ -55,6 +55,10 @@ public static class DoctorCommand
         Add(Checks.Collapse(s, run, labels.LabelEntropy));
         Add(Checks.Schedule(s, fixes));
         Add(Checks.Sweep(s, fixes));
+        if (config.Adversarial is not null)
+        {
+            Add(RobustnessCheck.Run(s));
+        }
 
         if (d.Png is { } png)
         {

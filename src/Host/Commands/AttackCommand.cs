@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Functional.Cli;
+
+namespace Functional.Host.Commands;
+
+/// <summary>
+/// <c>functional attack</c>: FGSM and PGD against a saved model at each ε, a table of accuracy and confidence, the
+/// robustness curve and a grid of adversarial digits, and the signs of robustness that is only apparent.
+/// </summary>
+public static class AttackCommand
+{
+    const int Shown = 8;
+
+    public static int Run(AttackOptions o)
+    {
+        var model = ModelFile.Load(o.Model);
+        var data = Inputs.Load(o.Data, o.DataLabels, Inputs.TestImages);
+        Inputs.CheckFits(data, model.Spec);
+        // Convolutions unfold every example's patches: smaller chunks keep that scratch small.
+        int chunk = model.Spec.ArchText.Contains("conv", StringComparison.Ordinal) ? 100 : 500;
+        Threads.Choose(o.Threads, chunk);
+        var images = Inputs.ToCore(data);
+        int count = o.Count == 0 ? data.Count : Math.Min(o.Count, data.Count);
+        var range = Api.AttackRange(model.Spec.Scale);
+        // Input units per unit of --eps.
+        double unit = o.Pixels ? range.Width / 255 : range.Width;
+        string units = o.Pixels ? "grey levels (0..255)" : "[0, 1] units of the pixel range";
+        string EpsText(double inputEps) => (inputEps / unit).ToString("0.####", CultureInfo.InvariantCulture);
+
+        var attacks = new List<Attacks.Attack>();
+        foreach (var method in o.Methods)
+        {
+            foreach (double e in o.Eps)
+            {
+                double eps = e * unit;
+                var a = method.IsFgsm ? Api.Fgsm(eps, o.RandomStart?.Value ?? false, o.Seed) : Api.Pgd(eps, o.Steps, o.Restarts, o.Seed);
+                a = new Attacks.Attack(a.Method, a.Eps, double.IsNaN(o.Alpha) ? a.Alpha : o.Alpha * unit, a.Steps, a.Restarts,
+                    o.RandomStart?.Value ?? a.RandomStart, o.Target, a.Seed);
+                if (Api.AttackProblem(a, range) is { } problem)
+                {
+                    Console.Error.WriteLine($"functional: {problem}. Run 'functional attack --help' for usage.");
+                    return ReturnCode.Usage;
+                }
+                attacks.Add(a);
+            }
+        }
+
+        var clean = model.Evaluate(images);
+        double zero = Api.ZeroGradients(model, images, count, chunk);
+        // The cost column: each attack's time over that of one forward pass on the same examples, timed just before
+        // and just after it (the faster of the two), so a machine whose load changes still compares like with like.
+        double Forward()
+        {
+            var w = Stopwatch.StartNew();
+            model.Evaluate(images);
+            return w.Elapsed.TotalSeconds * count / data.Count;
+        }
+        var outcomes = new List<Attacks.Outcome>();
+        var seconds = new List<double>();
+        var forwards = new List<double>();
+        foreach (var a in attacks)
+        {
+            double before = Forward();
+            var w = Stopwatch.StartNew();
+            outcomes.Add(Api.Attack(model, images, count, chunk, Shown, a));
+            seconds.Add(w.Elapsed.TotalSeconds);
+            forwards.Add(Math.Min(before, Forward()));
+        }
+
+        string command = "functional attack " + o.Model + (o.Pixels ? " --pixels" : "");
+        string[] warnings = Api.MaskingWarnings(command, EpsText, zero, [.. outcomes]);
+        string dir = Directory.Exists(o.Model) ? o.Model : ".";
+        string curvePath = o.Png ?? Path.Combine(dir, "robustness.png");
+        string gridPath = o.Grid ?? Path.Combine(dir, "adversarial.png");
+        string target = o.Target >= 0 ? string.Create(CultureInfo.InvariantCulture, $", targeted at {o.Target}") : "";
+        string modelName = ModelFile.Resolve(o.Model);
+
+        var curves = outcomes.Select((x, i) => (x, i)).GroupBy(p => Label(p.x.Attack))
+            .Select(g => new AttackPlot.Curve(g.Key, [.. g.Select(p => p.x.Attack.Eps / unit)], [.. g.Select(p => p.x.Accuracy)]))
+            .ToList();
+        AttackPlot.Robustness(curvePath, $"{Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(modelName)))}: accuracy on {count:N0} images{target}",
+            $"ε ({units})", curves);
+        var shown = outcomes[^1];
+        int k = Math.Min(Shown, shown.Examples.Length);
+        double[][] cleanUnits = [.. Enumerable.Range(0, k).Select(n => data.Pixels.AsSpan(n * data.Features, data.Features).ToArray().Select(p => p / 255.0).ToArray())];
+        double[][] advUnits = [.. shown.Examples.Take(k).Select(x => x.Select(v => (v - range.Lo) / range.Width).ToArray())];
+        AttackPlot.Grid(gridPath, string.Create(CultureInfo.InvariantCulture, $"{Label(shown.Attack)} at ε = {EpsText(shown.Attack.Eps)}: label → prediction"),
+            data.Rows, data.Cols, cleanUnits, advUnits, [.. data.Labels.Take(k).Select(b => (int)b)], [.. clean.Predictions.Take(k)],
+            [.. shown.Predictions.Take(k)], shown.Attack.Eps / range.Width);
+
+        if (o.Json)
+        {
+            var results = new JsonArray();
+            for (int i = 0; i < outcomes.Count; i++)
+            {
+                var x = outcomes[i];
+                var a = x.Attack;
+                results.Add(new JsonObject
+                {
+                    ["method"] = a.Method.IsFgsm ? "fgsm" : "pgd",
+                    ["eps"] = a.Eps / unit,
+                    ["eps_input"] = a.Eps,
+                    ["alpha"] = a.Alpha / unit,
+                    ["steps"] = a.Steps,
+                    ["restarts"] = a.Restarts,
+                    ["random_start"] = a.RandomStart,
+                    ["target"] = a.Target >= 0 ? a.Target : null,
+                    ["accuracy"] = x.Accuracy,
+                    ["accuracy_first_step"] = Finite(x.AccuracyFirstStep),
+                    ["target_hits"] = Finite(x.TargetHits),
+                    ["confidence"] = x.Confidence,
+                    ["seconds"] = seconds[i],
+                    ["forward_passes_per_example"] = seconds[i] / forwards[i],
+                });
+            }
+            var doc = new JsonObject
+            {
+                ["model"] = modelName,
+                ["data"] = data.ImagesPath,
+                ["count"] = count,
+                ["eps_units"] = o.Pixels ? "pixels" : "unit",
+                ["input_range"] = new JsonArray(range.Lo, range.Hi),
+                ["clean_accuracy"] = Accuracy(clean, count, data.Labels),
+                ["zero_gradient_fraction"] = zero,
+                ["results"] = results,
+                ["warnings"] = new JsonArray([.. warnings.Select(w => (JsonNode?)JsonValue.Create(w))]),
+                ["robustness_png"] = curvePath,
+                ["grid_png"] = gridPath,
+            };
+            Console.Out.WriteLine(doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            return ReturnCode.Ok;
+        }
+
+        var log = Console.Out;
+        log.WriteLine(Inv($"model {modelName}: {model.Spec.LayersText}, {model.Spec.PrecisionName}, scale {model.Spec.ScaleName} (inputs {range.Lo:0.###}..{range.Hi:0.###})"));
+        log.WriteLine(Inv($"data  {data.ImagesPath}: the first {count:N0} images; clean accuracy {100 * Accuracy(clean, count, data.Labels):F2}%"));
+        log.WriteLine(o.Pixels
+            ? "eps   in grey levels 0..255 (L∞), inputs clipped to the valid range"
+            : Inv($"eps   in [0, 1] units of the pixel range (0.1 = 25.5 grey levels; L∞), inputs clipped to the valid range"));
+        log.WriteLine(Inv($"{"method",-10} {"eps",6} {"alpha",7} {"steps",5} {"restarts",8} {"accuracy",9} {"confidence",10} {"seconds",8} {"× forward",9}"));
+        for (int i = 0; i < outcomes.Count; i++)
+        {
+            var x = outcomes[i];
+            var a = x.Attack;
+            string acc = Inv($"{100 * x.Accuracy:F2} %");
+            log.WriteLine(Inv($"{Label(a),-10} {EpsText(a.Eps),6} {EpsText(a.Alpha),7} {a.Steps,5} {a.Restarts,8} {acc,9} {x.Confidence,10:F3} {seconds[i],8:F2} {seconds[i] / forwards[i],9:F0}")
+                + (a.Target >= 0 ? Inv($"  target hit {100 * x.TargetHits:F1}%") : ""));
+        }
+        log.WriteLine(Inv($"input gradient exactly zero on {100 * zero:F1}% of the examples"));
+        foreach (var w in warnings)
+        {
+            log.WriteLine("warning: " + w);
+        }
+        log.WriteLine($"plot  {curvePath}");
+        log.WriteLine($"grid  {gridPath}");
+        return ReturnCode.Ok;
+    }
+
+    static string Label(Attacks.Attack a) =>
+        a.Method.IsFgsm ? (a.RandomStart ? "fgsm-rs" : "fgsm") : Inv($"pgd-{a.Steps}");
+
+    static double Accuracy(Evaluation e, int count, byte[] labels) =>
+        Enumerable.Range(0, count).Count(i => e.Predictions[i] == labels[i]) / (double)count;
+
+    static JsonNode? Finite(double x) => double.IsFinite(x) ? JsonValue.Create(x) : null;
+
+    static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,124 @@
+/// `functional attack` and `train --adversarial` through the real binary: bad options in one line, the table,
+/// --json and the pictures.
+module Functional.Tests.AttackTests
+
+open System.IO
+open System.Text.Json
+open Expecto
+open Functional.Tests.EndToEndTests
+
+[<Tests>]
+let tests =
+    testSequenced
+    <| testList
+        "AttackCommand"
+        [
+            testCase "bad attack options are one line each, exit 2"
+            <| fun () ->
+                let dir = tempDir ()
+
+                for args, mention in
+                    [
+                        [ "--eps"; "-0.1" ], "must be >= 0"
+                        [ "--eps"; "1.5" ], "above the input range"
+                        [ "--eps"; "300"; "--pixels" ], "above the input range"
+                        [ "--steps"; "0" ], "'--steps' must be >= 1"
+                        [ "--restarts"; "0" ], "'--restarts' must be >= 1"
+                        [ "--method"; "cw" ], "unknown method 'cw'"
+                    ] do
+                    let o = run dir ([ "attack"; "model.safetensors" ] @ args)
+                    Expect.equal o.Code 2 $"exit code for %A{args} (stderr: %s{o.Err})"
+                    Expect.stringContains o.Err mention $"%A{args}"
+                    Expect.isFalse (o.Err.Contains "   at ") "no stack trace"
+
+                let o = run dir [ "train"; "--adversarial"; "fgsm:2"; "--epochs"; "1" ]
+                Expect.equal o.Code 2 "train --adversarial fgsm:2"
+                Expect.stringContains o.Err "epsilon must be in (0, 1]" "names the bound"
+
+            testCase "train --adversarial, then attack: a table in [0, 1] units, JSON, and both pictures"
+            <| fun () ->
+                let dir = tempDir ()
+
+                let t =
+                    run
+                        dir
+                        [
+                            "train"
+                            "--train"
+                            dataFile "train-images-idx3-ubyte.gz"
+                            "--test"
+                            dataFile "test-images-idx3-ubyte.gz"
+                            "--layers"
+                            "784,32,10"
+                            "--train-count"
+                            "1000"
+                            "--validation"
+                            "0"
+                            "--epochs"
+                            "2"
+                            "--adversarial"
+                            "fgsm:0.1:random"
+                            "--run"
+                            "r"
+                            "--quiet"
+                        ]
+
+                Expect.equal t.Code 0 $"train (stderr: %s{t.Err})"
+                let runJson = File.ReadAllText(Path.Combine(dir, "r", "run.json"))
+                Expect.stringContains runJson "fgsm:0.1:random" "run.json records the adversary"
+
+                let a =
+                    run
+                        dir
+                        [
+                            "attack"
+                            "r"
+                            "--data"
+                            dataFile "test-images-idx3-ubyte.gz"
+                            "--count"
+                            "200"
+                            "--eps"
+                            "0,0.1"
+                            "--steps"
+                            "5"
+                        ]
+
+                Expect.equal a.Code 0 $"attack (stderr: %s{a.Err})"
+                Expect.stringContains a.Out "in [0, 1] units of the pixel range" "says the units"
+                Expect.stringContains a.Out "pgd-5" "the PGD row"
+                Expect.isTrue (File.Exists(Path.Combine(dir, "r", "robustness.png"))) "robustness.png"
+                Expect.isTrue (File.Exists(Path.Combine(dir, "r", "adversarial.png"))) "adversarial.png"
+
+                let j =
+                    run
+                        dir
+                        [
+                            "attack"
+                            "r"
+                            "--data"
+                            dataFile "test-images-idx3-ubyte.gz"
+                            "--count"
+                            "100"
+                            "--method"
+                            "fgsm"
+                            "--eps"
+                            "25.5"
+                            "--pixels"
+                            "--json"
+                        ]
+
+                Expect.equal j.Code 0 $"attack --json (stderr: %s{j.Err})"
+                use doc = JsonDocument.Parse j.Out
+                let root = doc.RootElement
+                Expect.equal (root.GetProperty("eps_units").GetString()) "pixels" "units"
+                let result = root.GetProperty("results")[0]
+
+                Expect.floatClose
+                    Accuracy.high
+                    (result.GetProperty("eps_input").GetDouble())
+                    0.1
+                    "25.5 grey levels = 0.1"
+
+                let acc = result.GetProperty("accuracy").GetDouble()
+                Expect.isLessThanOrEqual acc (root.GetProperty("clean_accuracy").GetDouble()) "an attack does not help"
+        ]
