@@ -50,6 +50,7 @@ let hyper =
         L2 = 0.0
         Optimizer = OptimizerSpec.adam 1e-3
         Seed = 1
+        Schedule = Schedule.Constant
     }
 
 let state0 = Step.initState hyper (Network.init<float32> Init.He 1 arch)

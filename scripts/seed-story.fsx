@@ -76,6 +76,7 @@ let seedHyper =
         L2 = 0.0
         Optimizer = Sgd 0.4
         Seed = 1
+        Schedule = Schedule.Constant
     }
 
 let seedNet = Network.init<float> Init.NormalFanOut 1 seedArch

@@ -148,7 +148,8 @@ let private roundTripTests =
                         + " --layers 784,100,30,10 --activation tanh --output sigmoid --loss mse --init xavier"
                         + " --no-bias --optimizer momentum --lr 0.25 --l2 0.0001 --momentum 0.5 --epochs 3"
                         + " --batch 64 --seed 42 --precision float64 --reduction sum --run runs/x --threads 4 --quiet"
-                        + " --checkpoint-every 7 --journal-every 3"
+                        + " --checkpoint-every 7 --journal-every 3 --validation 0.2 --early-stop 4 --monitor accuracy"
+                        + " --keep last --test-every-epoch --schedule step:3:0.5 --warmup 0.5 --augment shift:2,rotate:10"
                     )
 
                 let expected =
@@ -172,6 +173,13 @@ let private roundTripTests =
                                 Precision = Float64
                                 Reduction = Sum
                                 Scale = Book
+                                // Resolved by the host once the training set's size is known.
+                                Schedule = Schedule.Constant
+                                Augment =
+                                    { Augment.Augment.none with
+                                        Shift = 2
+                                        Rotate = 10.0
+                                    }
                             }
                         Epochs = 3
                         Run = "runs/x"
@@ -181,6 +189,20 @@ let private roundTripTests =
                         Quiet = true
                         Preset = "modern"
                         TrainCount = 0
+                        Validation = 0.2
+                        ValidationFile = null
+                        ValidationLabels = null
+                        TestEveryEpoch = true
+                        EarlyStop = 4
+                        Monitor = "accuracy"
+                        Keep = "last"
+                        Schedule =
+                            {
+                                Kind = "step"
+                                Every = 3.0
+                                Factor = 0.5
+                                Warmup = 0.5
+                            }
                     }
 
                 Expect.equal t expected "train options"
@@ -462,7 +484,7 @@ let private presetTests =
                 let command =
                     train (
                         "train --layers 784,200,10 --activation sigmoid --output sigmoid --loss mse --init normal-fanin"
-                        + " --scale seed --optimizer sgd --lr 0.1 --batch 1 --epochs 5"
+                        + " --scale seed --optimizer sgd --lr 0.1 --l2 0 --batch 1 --epochs 5 --validation 0"
                     )
 
                 Expect.equal t { command with Preset = "book" } "same options"

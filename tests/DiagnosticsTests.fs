@@ -31,6 +31,7 @@ let private seedCase () =
             L2 = 0.0
             Optimizer = Sgd 0.4
             Seed = 1
+            Schedule = Schedule.Constant
         }
 
     let rng = Rng.For(3, 0)
@@ -131,6 +132,8 @@ let private gradCheckTests =
                         Seed = 1
                         Precision = Float64
                         Batch = 0
+                        Schedule = Schedule.Constant
+                        Augment = Augment.Augment.none
                     }
 
                 let images =

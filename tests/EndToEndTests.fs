@@ -203,7 +203,9 @@ let tests =
                         ]
 
                 Expect.equal t.Code 0 (sprintf "stderr: %s" t.Err)
-                Expect.stringContains t.Out "train 100 images" "read 100 CSV rows"
+                // 100 rows: 88 to train on, 12 held out for validation (10%, stratified, at least one per class).
+                Expect.stringContains t.Out "train 88 images" "read 100 CSV rows"
+                Expect.stringContains t.Out "validation 12 held out" "the validation split"
                 Directory.Delete(dir, true)
 
             testList

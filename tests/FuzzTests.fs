@@ -203,6 +203,8 @@ let private trainConfig: Functional.Config =
         Seed = 1
         Precision = Functional.Float32
         Batch = 2
+        Schedule = Schedule.Constant
+        Augment = Augment.Augment.none
     }
 
 let private modelSeed (dir: string) =

@@ -43,6 +43,7 @@ let private hyperOf optimizer l2 : Hyper =
         L2 = l2
         Optimizer = optimizer
         Seed = 1
+        Schedule = Schedule.Constant
     }
 
 /// Bytes this thread allocates over `steps` steps after `warm` warm-up steps.
@@ -176,6 +177,8 @@ let private allocationTests =
                         Seed = 1
                         Precision = Float32
                         Batch = 8
+                        Schedule = Schedule.Constant
+                        Augment = Augment.Augment.none
                     }
 
                 let trainer = Api.CreateTrainer(config, images)

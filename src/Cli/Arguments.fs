@@ -59,6 +59,12 @@ module Values =
         | Lenet5
         | Cnn
 
+    /// Which epoch's weights a run saves as its model.
+    [<RequireQualifiedAccess>]
+    type Keep =
+        | Best
+        | Last
+
     /// Named configurations (src/Cli/Presets.fs): explicit options override their values.
     [<RequireQualifiedAccess>]
     type Preset =
@@ -68,7 +74,16 @@ module Values =
         | Lenet5
         | Cnn
 
+/// What early stopping and keep-best watch on the validation set (outside Values: its case Loss would hide the
+/// type Values.Loss from patterns).
+module Watched =
+    [<RequireQualifiedAccess>]
+    type Monitor =
+        | Loss
+        | Accuracy
+
 open Values
+open Watched
 
 [<Unique; HelpFlags("--help", "-h")>]
 type TrainArgs =
@@ -100,6 +115,15 @@ type TrainArgs =
     | Quiet
     | Preset of Preset
     | Train_Count of count: int
+    | Validation of fraction_or_file: string
+    | Validation_Labels of file: string
+    | Test_Every_Epoch
+    | Early_Stop of patience: int
+    | Monitor of Monitor
+    | Keep of Keep
+    | Schedule of schedule: string
+    | Warmup of epochs: float
+    | Augment of distortions: string
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -144,6 +168,21 @@ type TrainArgs =
             | Preset _ ->
                 "start from a named configuration, explicit options override it: modern = these defaults; book = Rashid's working setup (784-200-10 sigmoid, MSE, SGD 0.1, batch 1, 5 epochs); seed = the original question's collapsing network; lenet5 = LeNet-5; cnn = two 3x3 convolutions, pooling, dense 128."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
+            | Validation _ ->
+                "hold out a fraction of the training set for validation, stratified by class and chosen by the seed (default 0.1; 0 = none, as the book and seed presets), or a separate validation file (IDX or CSV, as --train)."
+            | Validation_Labels _ -> "labels (IDX) for an IDX --validation file; default: beside the images."
+            | Test_Every_Epoch ->
+                "also print the test accuracy after every epoch. Not the default: choosing an epoch, a learning rate or a recipe by the test column tunes on the test set, and its accuracy then overstates what new data will see; choose on the validation column."
+            | Early_Stop _ ->
+                "stop when the validation figure (--monitor) has not improved for N epochs (default 0: train every epoch)."
+            | Monitor _ -> "the validation figure early stopping and --keep best watch: loss (default) or accuracy."
+            | Keep _ ->
+                "which epoch's weights model.safetensors holds: best = the best validation epoch (default when there is a validation set), last = the final epoch."
+            | Schedule _ ->
+                "learning-rate schedule over the run: constant (default), cosine[:FLOOR] (down to FLOOR·lr at the end), step:EPOCHS[:FACTOR] (×FACTOR, default 0.1, every EPOCHS), onecycle (up to lr over 30%, then down)."
+            | Warmup _ -> "epochs of linear learning-rate warm-up before the schedule (fractions allowed; default 0)."
+            | Augment _ ->
+                "distort training images, a pure function of (seed, epoch, example): none (default) or a list: shift:PIXELS, rotate:DEGREES, scale:FRACTION, elastic:ALPHA[:SIGMA]; e.g. shift:2,rotate:10."
 
 [<Unique; HelpFlags("--help", "-h")>]
 type EvalArgs =

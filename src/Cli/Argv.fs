@@ -107,8 +107,44 @@ type Argv =
                 yield! [ "--epochs"; int' o.Epochs ]
             if c.Seed <> pc.Seed then
                 yield! [ "--seed"; int' c.Seed ]
+            if not (isNull o.ValidationFile) then
+                yield! [ "--validation"; o.ValidationFile ]
+
+                match o.ValidationLabels with
+                | null -> ()
+                | v -> yield! [ "--validation-labels"; v ]
+            elif o.Validation <> p.Validation then
+                yield! [ "--validation"; num o.Validation ]
+            if o.TestEveryEpoch then
+                yield "--test-every-epoch"
+            if o.EarlyStop <> 0 then
+                yield! [ "--early-stop"; int' o.EarlyStop ]
+            if o.Monitor <> "loss" then
+                yield! [ "--monitor"; o.Monitor ]
+            let hasValidation = o.Validation > 0.0 || not (isNull o.ValidationFile)
+
+            if o.Keep <> (if hasValidation then "best" else "last") then
+                yield! [ "--keep"; o.Keep ]
+
+            if { o.Schedule with Warmup = 0.0 } <> { p.Schedule with Warmup = 0.0 } then
+                yield!
+                    [
+                        "--schedule"
+                        (match o.Schedule.Kind with
+                         | "step" -> $"step:%s{num o.Schedule.Every}:%s{num o.Schedule.Factor}"
+                         | "cosine" when o.Schedule.Factor > 0.0 -> $"cosine:%s{num o.Schedule.Factor}"
+                         | k -> k)
+                    ]
+
+            if o.Schedule.Warmup <> p.Schedule.Warmup then
+                yield! [ "--warmup"; num o.Schedule.Warmup ]
+
+            if c.Augment <> pc.Augment then
+                yield! [ "--augment"; Augment.Augment.text c.Augment ]
+
             if o.Threads <> 0 then
                 yield! [ "--threads"; int' o.Threads ]
+
             if o.Quiet then
                 yield "--quiet"
         |]

@@ -39,7 +39,49 @@ type TrainOptions =
         Preset: string
         /// Use only the first TrainCount training images; 0 = all.
         TrainCount: int
+        /// The fraction of the training set held out for validation (0 = none); ignored with ValidationFile.
+        Validation: float
+        /// A separate validation set; null = a split of the training set.
+        ValidationFile: string | null
+        ValidationLabels: string | null
+        /// Print the test accuracy every epoch (not only at the end).
+        TestEveryEpoch: bool
+        /// Stop after this many epochs without a better validation figure; 0 = never.
+        EarlyStop: int
+        /// "loss" or "accuracy": the validation figure early stopping and keep-best watch.
+        Monitor: string
+        /// "best" or "last": the epoch model.safetensors holds.
+        Keep: string
+        /// The learning-rate schedule in epochs, resolved to steps once the training set's size is known.
+        Schedule: Schedule.Request
     }
+
+    /// The options that train `config` for `epochs` epochs from `preset`, everything else as train's defaults for
+    /// that preset (for commands that print a ready-to-run command).
+    static member Of(data: DataOptions, config: Config, epochs: int, preset: string, trainCount: int) =
+        let p = Presets.find preset
+        let hasValidation = p.Validation > 0.0
+
+        {
+            Data = data
+            Config = config
+            Epochs = epochs
+            Run = null
+            CheckpointEvery = 0
+            JournalEvery = 0
+            Threads = 0
+            Quiet = false
+            Preset = preset
+            TrainCount = trainCount
+            Validation = p.Validation
+            ValidationFile = null
+            ValidationLabels = null
+            TestEveryEpoch = false
+            EarlyStop = 0
+            Monitor = "loss"
+            Keep = (if hasValidation then "best" else "last")
+            Schedule = p.Schedule
+        }
 
 /// `functional doctor`: the training configuration to examine (Run, Quiet unused).
 type DoctorOptions =
@@ -456,6 +498,74 @@ module Parser =
         checks.Require (journalEvery >= 0) "journal-every" ">= 1 (or 0 for the default)" journalEvery
         let trainCount = r.GetResult(A.TrainArgs.Train_Count, defaultValue = p.TrainCount)
         checks.Require (trainCount >= 0) "train-count" ">= 0 (0 = all)" trainCount
+
+        // --validation is a fraction when it reads as a number, else a file.
+        let validation, validationFile =
+            match r.TryGetResult A.TrainArgs.Validation with
+            | None -> p.Validation, null
+            | Some text ->
+                match Double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture) with
+                | true, f ->
+                    checks.Require (f >= 0.0 && f < 1.0) "validation" "a fraction in [0, 1) or a file" text
+                    f, null
+                | _ -> 0.0, text
+
+        let validationLabels = r.TryGetResult A.TrainArgs.Validation_Labels |> toNull
+
+        if not (isNull validationLabels) && isNull validationFile then
+            checks.Add "option '--validation-labels' goes with '--validation FILE' (an IDX image file)."
+
+        let hasValidation = validation > 0.0 || not (isNull validationFile)
+        let earlyStop = r.GetResult(A.TrainArgs.Early_Stop, defaultValue = 0)
+        checks.Require (earlyStop >= 0) "early-stop" ">= 0 (0 = off)" earlyStop
+
+        if earlyStop > 0 && not hasValidation then
+            checks.Add
+                "option '--early-stop' watches the validation set: give --validation a fraction above 0 or a file."
+
+        let keep =
+            match r.TryGetResult A.TrainArgs.Keep with
+            | Some A.Values.Keep.Best when not hasValidation ->
+                checks.Add
+                    "option '--keep best' chooses by the validation set: give --validation a fraction above 0 or a file."
+
+                "last"
+            | Some A.Values.Keep.Best -> "best"
+            | Some A.Values.Keep.Last -> "last"
+            | None -> if hasValidation then "best" else "last"
+
+        let monitor =
+            match r.GetResult(A.TrainArgs.Monitor, defaultValue = A.Watched.Monitor.Loss) with
+            | A.Watched.Monitor.Loss -> "loss"
+            | A.Watched.Monitor.Accuracy -> "accuracy"
+
+        let scheduleRequest =
+            let main =
+                match r.TryGetResult A.TrainArgs.Schedule with
+                | Some text ->
+                    checks.Result(
+                        Schedule.Request.parse text
+                        |> Result.mapError (fun e -> $"option '--schedule': %s{e}."),
+                        p.Schedule
+                    )
+                | None -> p.Schedule
+
+            match r.TryGetResult A.TrainArgs.Warmup with
+            | Some w ->
+                checks.Require (finite w && w >= 0.0) "warmup" ">= 0 epochs" w
+                { main with Warmup = w }
+            | None -> main
+
+        let augment =
+            match r.TryGetResult A.TrainArgs.Augment with
+            | Some text ->
+                checks.Result(
+                    Augment.Augment.parse text
+                    |> Result.mapError (fun e -> $"option '--augment': %s{e}."),
+                    c0.Augment
+                )
+            | None -> c0.Augment
+
         checks.Require (finite lr && lr > 0.0) "lr" "> 0" lr
         checks.Require (finite l2 && l2 >= 0.0) "l2" ">= 0" l2
         checks.Require (finite momentum && momentum >= 0.0 && momentum < 1.0) "momentum" "in [0, 1)" momentum
@@ -490,6 +600,9 @@ module Parser =
                         Seed = r.GetResult(A.TrainArgs.Seed, defaultValue = c0.Seed)
                         Precision = pick <@ A.TrainArgs.Precision @> precision c0.Precision
                         Batch = batch
+                        // Resolved to steps by the host once the training set's size is known.
+                        Schedule = Schedule.Constant
+                        Augment = augment
                     }
                 Epochs = epochs
                 Run = r.TryGetResult A.TrainArgs.Run |> toNull
@@ -499,6 +612,14 @@ module Parser =
                 Quiet = r.Contains A.TrainArgs.Quiet
                 Preset = presetName
                 TrainCount = trainCount
+                Validation = validation
+                ValidationFile = validationFile
+                ValidationLabels = validationLabels
+                TestEveryEpoch = r.Contains A.TrainArgs.Test_Every_Epoch
+                EarlyStop = earlyStop
+                Monitor = monitor
+                Keep = keep
+                Schedule = scheduleRequest
             }
 
         if checks.Errors.IsEmpty then

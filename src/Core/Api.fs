@@ -31,6 +31,18 @@ module internal Checked =
 
 [<AbstractClass; Sealed>]
 type Api =
+    /// A stratified hold-out of `fraction` of these labels, chosen by the seed: (training, held-out) indices.
+    static member StratifiedSplit(seed: int, fraction: float, labels: byte[]) : struct (int[] * int[]) =
+        let t, v = Data.stratifiedSplit seed fraction labels
+        struct (t, v)
+
+    /// The learning-rate schedule of a request in epochs, for a run of `epochs` epochs of `stepsPerEpoch` updates.
+    static member ResolveSchedule(request: Schedule.Request, stepsPerEpoch: int, epochs: int) =
+        Schedule.Request.resolve request stepsPerEpoch epochs
+
+    /// The learning rate of the update that follows `t` updates under this configuration's schedule.
+    static member LrAt(config: Config, t: int64) = Step.Hyper.lrAt config.Hyper t
+
     /// The defaults, written once (Config.defaults).
     static member DefaultConfig = Config.defaults
 

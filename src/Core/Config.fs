@@ -10,8 +10,11 @@ open Functional.Losses
 open Functional.Init
 open Functional.Optim
 open Functional.Data
+open Functional.Layers.Layer
 open Functional.Arch
 open Functional.Step
+open Functional.Schedule
+open Functional.Augment
 
 type Precision =
     | Float32
@@ -43,6 +46,10 @@ type Config =
         Precision: Precision
         /// Examples per step; 0 = the whole training set.
         Batch: int
+        /// The learning rate of each step, resolved to steps (see Schedule.Request for the epoch form).
+        Schedule: Schedule
+        /// Distortions of each training example, a function of (seed, epoch, example).
+        Augment: Augment
     }
 
     member c.Lr = OptimizerSpec.lr c.Optimizer
@@ -67,6 +74,7 @@ type Config =
             L2 = c.L2
             Optimizer = c.Optimizer
             Seed = c.Seed
+            Schedule = c.Schedule
         }
 
     member c.WithArch arch = { c with Arch = arch }
@@ -77,6 +85,10 @@ type Config =
     member c.WithInit init = { c with Init = init }
     member c.WithReduction reduction = { c with Reduction = reduction }
     member c.WithL2 l2 = { c with L2 = l2 }
+    member c.WithSchedule schedule = { c with Schedule = schedule }
+    member c.WithAugment augment = { c with Augment = augment }
+    member c.ScheduleText = Schedule.text c.Schedule
+    member c.AugmentText = Augment.text c.Augment
 
     /// The same optimiser with another learning rate.
     member c.WithLr(lr: float) =
@@ -109,6 +121,8 @@ module Config =
             Seed = 1
             Precision = Float32
             Batch = 32
+            Schedule = Constant
+            Augment = Augment.none
         }
 
     /// The learning rate an optimiser starts from unless told otherwise.
@@ -136,7 +150,17 @@ module Config =
                 match c.Optimizer with
                 | Momentum(_, mu) when not (mu >= 0.0 && mu < 1.0) ->
                     Some(sprintf "momentum must be in [0, 1), but is %g" mu)
-                | _ -> None
+                | _ ->
+                    match Schedule.problem c.Schedule, Augment.problem c.Augment with
+                    | Some p, _
+                    | None, Some p -> Some p
+                    | None, None when not (Augment.isNone c.Augment) && (Augment.imageSize c.Arch.Input).IsNone ->
+                        Some(
+                            sprintf
+                                "augmentation distorts square images, but this network's input is %s"
+                                (Shape.text c.Arch.Input)
+                        )
+                    | None, None -> None
 
     let private g (x: float) =
         x.ToString("R", CultureInfo.InvariantCulture)
@@ -162,6 +186,8 @@ module Config =
             "seed", string c.Seed
             "precision", Precision.name c.Precision
             "batch", string c.Batch
+            "schedule", Schedule.text c.Schedule
+            "augment", Augment.text c.Augment
         |]
 
     /// The optimiser of this name with this rate (and momentum coefficient, for momentum).
@@ -247,6 +273,17 @@ module Config =
             let! precision = parse "precision" Precision.tryParse "float32 or float64"
             let! batch = integer "batch"
 
+            // Files written before schedules and augmentation existed trained without them.
+            let! schedule =
+                match get "schedule" with
+                | None -> Ok Constant
+                | Some _ -> parse "schedule" Schedule.tryParse "a schedule such as constant or cosine:7500:0"
+
+            let! augment =
+                match get "augment" with
+                | None -> Ok Augment.none
+                | Some v -> Augment.parse v |> Result.mapError (fun e -> sprintf "field 'augment': %s" e)
+
             let c =
                 {
                     Arch = arch
@@ -259,6 +296,8 @@ module Config =
                     Seed = seed
                     Precision = precision
                     Batch = batch
+                    Schedule = schedule
+                    Augment = augment
                 }
 
             return!
@@ -271,7 +310,7 @@ module Config =
     let describe (c: Config) =
         String.Format(
             CultureInfo.InvariantCulture,
-            "{0}; {1}, init {2}, {3} lr {4}{5}, scale {6}, reduction {7}",
+            "{0}; {1}, init {2}, {3} lr {4}{5}{8}, scale {6}, reduction {7}{9}",
             Arch.layersText c.Arch,
             Loss.name c.Loss,
             Init.name c.Init,
@@ -282,5 +321,12 @@ module Config =
              else
                  ""),
             Scale.name c.Scale,
-            Reduction.name c.Reduction
+            Reduction.name c.Reduction,
+            (match c.Schedule with
+             | Constant -> ""
+             | s -> " schedule " + Schedule.text s),
+            (if Augment.isNone c.Augment then
+                 ""
+             else
+                 ", augment " + Augment.text c.Augment)
         )

@@ -44,6 +44,13 @@ module Scale =
                 let squeezed: 'T = unit * 'T.CreateTruncating 0.99
                 squeezed + 'T.CreateTruncating 0.1)
 
+    /// The input value of a blank (0) pixel: what augmentation reads outside the image.
+    let blank<'T when 'T :> IFloatingPointIeee754<'T>> (scale: Scale) : 'T =
+        match scale with
+        | Unit -> 'T.Zero
+        | Book -> 'T.CreateTruncating 0.01
+        | Offset -> 'T.CreateTruncating 0.1
+
     /// (off, on) target values of the one-hot encoding.
     let targets<'T when 'T :> IFloatingPointIeee754<'T>> (scale: Scale) : 'T * 'T =
         match scale with
@@ -163,3 +170,55 @@ let batchOfStep (n: int) (batch: int) (step: int64) : StepBatch =
 let stepAt (n: int) (batch: int) (epoch: int) (offset: int) : int64 =
     let b = if batch <= 0 || batch >= n then n else batch
     int64 epoch * int64 ((n + b - 1) / b) + int64 (offset / b) + 1L
+
+/// A stratified hold-out: for each class, round(fraction × its count) of its examples (at least one when the
+/// class has two or more and the fraction is above 0), chosen by a shuffle that is a pure function of the seed
+/// and the labels. Returns (training indices, held-out indices), each in increasing order, disjoint, together
+/// every index once.
+let stratifiedSplit (seed: int) (fraction: float) (labels: byte[]) : int[] * int[] =
+    if not (fraction >= 0.0 && fraction < 1.0) then
+        invalidArg "fraction" (sprintf "the held-out fraction must be in [0, 1), not %g" fraction)
+
+    let held = Array.zeroCreate labels.Length
+
+    if fraction > 0.0 then
+        for c in 0..255 do
+            let members =
+                [|
+                    for i in 0 .. labels.Length - 1 do
+                        if int labels[i] = c then
+                            yield i
+                |]
+
+            if members.Length > 0 then
+                let take =
+                    let k =
+                        int (Math.Round(fraction * float members.Length, MidpointRounding.AwayFromZero))
+
+                    if members.Length >= 2 then
+                        min (max k 1) (members.Length - 1)
+                    else
+                        k
+
+                // Each class draws from its own stream, so one class's count never shifts another's choice.
+                let rng = Rng.For(seed, 2_000_000 + c)
+
+                for i in members.Length - 1 .. -1 .. 1 do
+                    let j = rng.NextInt(i + 1)
+                    let t = members[i]
+                    members[i] <- members[j]
+                    members[j] <- t
+
+                for i in 0 .. take - 1 do
+                    held[members[i]] <- true
+
+    [|
+        for i in 0 .. labels.Length - 1 do
+            if not held[i] then
+                yield i
+    |],
+    [|
+        for i in 0 .. labels.Length - 1 do
+            if held[i] then
+                yield i
+    |]

@@ -66,10 +66,12 @@ let init<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and '
     | Momentum _ -> { M = zeros (); V = [||] }
     | Adam _ -> { M = zeros (); V = zeros () }
 
-/// Applies update t to one parameter array w in place, given its gradient g and moments m, v (null when the
-/// optimiser keeps none). The caller donates w, m and v: they are overwritten.
-let updateArray<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+/// Applies update t to one parameter array w in place at learning rate `lr` (a schedule's rate for this step;
+/// the spec's own rate is its base), given its gradient g and moments m, v (null when the optimiser keeps none).
+/// The caller donates w, m and v: they are overwritten.
+let updateArrayAt<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (spec: OptimizerSpec)
+    (lr: float)
     (t: int64)
     (w: 'T[])
     (g: 'T[])
@@ -77,16 +79,16 @@ let updateArray<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
     (v: 'T[])
     =
     match spec with
-    | Sgd lr ->
+    | Sgd _ ->
         // w + g·(−η) has the same bits as w − η·g; one vectorised pass.
         let negEta: 'T = 'T.CreateTruncating(-lr)
         TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(g), negEta, ReadOnlySpan<'T>(w), Span<'T>(w))
-    | Momentum(lr, mu) ->
+    | Momentum(_, mu) ->
         let negEta: 'T = 'T.CreateTruncating(-lr)
         let mu: 'T = 'T.CreateTruncating mu
         TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(m), mu, ReadOnlySpan<'T>(g), Span<'T>(m))
         TensorPrimitives.MultiplyAdd<'T>(ReadOnlySpan<'T>(m), negEta, ReadOnlySpan<'T>(w), Span<'T>(w))
-    | Adam(lr, b1, b2, eps) ->
+    | Adam(_, b1, b2, eps) ->
         let c1 = 1.0 - Math.Pow(b1, float t)
         let c2 = 1.0 - Math.Pow(b2, float t)
         let eta: 'T = 'T.CreateTruncating lr
@@ -136,8 +138,39 @@ let updateArray<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
             let step: 'T = eta * ratio
             w[i] <- w[i] - step
 
-/// Applies update t to parameter arrays ws in place, given gradients gs and moment arrays ms, vs
+/// Applies update t to one parameter array at the spec's own learning rate (see updateArrayAt).
+let updateArray<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (spec: OptimizerSpec)
+    (t: int64)
+    (w: 'T[])
+    (g: 'T[])
+    (m: 'T[])
+    (v: 'T[])
+    =
+    updateArrayAt spec (OptimizerSpec.lr spec) t w g m v
+
+/// Applies update t at rate `lr` to parameter arrays ws in place, given gradients gs and moment arrays ms, vs
 /// (all in the order of Network.arrays; ms and vs empty when the optimiser keeps none).
+let updateArraysAt<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (spec: OptimizerSpec)
+    (lr: float)
+    (t: int64)
+    (ws: 'T[][])
+    (gs: 'T[][])
+    (ms: 'T[][])
+    (vs: 'T[][])
+    =
+    for p in 0 .. ws.Length - 1 do
+        updateArrayAt
+            spec
+            lr
+            t
+            ws[p]
+            gs[p]
+            (if ms.Length > p then ms[p] else null)
+            (if vs.Length > p then vs[p] else null)
+
+/// updateArraysAt at the spec's own learning rate.
 let updateArrays<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (spec: OptimizerSpec)
     (t: int64)
@@ -146,8 +179,7 @@ let updateArrays<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> '
     (ms: 'T[][])
     (vs: 'T[][])
     =
-    for p in 0 .. ws.Length - 1 do
-        updateArray spec t ws[p] gs[p] (if ms.Length > p then ms[p] else null) (if vs.Length > p then vs[p] else null)
+    updateArraysAt spec (OptimizerSpec.lr spec) t ws gs ms vs
 
 /// Applies update t to a network and optimiser state in place (the caller donates both).
 let updateInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>

@@ -23,7 +23,16 @@ type Hyper =
         Optimizer: OptimizerSpec
         /// Per-step random choices (dropout masks) are drawn from (Seed, step, layer).
         Seed: int
+        /// The learning rate of update t is the optimiser's rate times `Schedule.factor Schedule t`.
+        Schedule: Schedule.Schedule
     }
+
+module Hyper =
+    /// The learning rate of the update that follows t updates.
+    let lrAt (hyper: Hyper) (t: int64) =
+        match hyper.Schedule with
+        | Schedule.Constant -> OptimizerSpec.lr hyper.Optimizer
+        | s -> OptimizerSpec.lr hyper.Optimizer * Schedule.factor s t
 
 type TrainState<'T
     when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'T :> IEquatable<'T> and 'T :> IFormattable> =
@@ -278,8 +287,9 @@ let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
             ws.Params |> Array.iteri (fun p w -> Array.blit w 0 ws.Before[p] 0 w.Length)
 
     // Backward has finished with the old weights, so updating layer by layer now is the same step.
+    let eta = Hyper.lrAt hyper t
+
     if sgd then
-        let eta = OptimizerSpec.lr hyper.Optimizer
         let negEta: 'T = 'T.CreateTruncating(-eta)
         let keep: 'T = 'T.CreateTruncating(1.0 - eta * hyper.L2)
 
@@ -290,9 +300,9 @@ let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
 
         for p in 0 .. ws.Params.Length - 1 do
             if not kernels[ws.LayerOf[p]].HasFusedSgd then
-                updateArray hyper.Optimizer (t + 1L) ws.Params[p] ws.GradArrays[p] null null
+                updateArrayAt hyper.Optimizer eta (t + 1L) ws.Params[p] ws.GradArrays[p] null null
     else
-        updateArrays hyper.Optimizer (t + 1L) ws.Params ws.GradArrays ws.M ws.V
+        updateArraysAt hyper.Optimizer eta (t + 1L) ws.Params ws.GradArrays ws.M ws.V
 
     if measure then
         let grad =

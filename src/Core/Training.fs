@@ -52,6 +52,39 @@ type Trainer() =
     abstract CheckGradients:
         order: int[] * offset: int * count: int * perLayer: int * seed: int -> GradCheck.LayerCheck[]
 
+/// The batch a step trains on: gathered, scaled, then augmented as that step's epoch asks.
+module internal TrainBatch =
+    /// Augments a gathered batch as the examples of step `step`'s epoch (a function of the step alone).
+    let augmentFor
+        (augmenter: Augment.Augmenter voption)
+        (config: Config)
+        (n: int)
+        (step: int64)
+        (order: int[])
+        offset
+        (x: MathNet.Numerics.LinearAlgebra.Matrix<'U>)
+        =
+        match augmenter with
+        | ValueSome a ->
+            let epoch = (Data.batchOfStep n config.Batch step).Epoch
+            Augment.applyToBatch a config.Scale config.Seed epoch order offset x
+        | ValueNone -> ()
+
+    /// A fresh batch in precision 'U, as step `step` sees it (augmented).
+    let batchFor<'U when 'U :> IFloatingPointIeee754<'U> and 'U: (new: unit -> 'U) and 'U: struct and 'U :> ValueType>
+        (augmenter: Augment.Augmenter voption)
+        (config: Config)
+        (train: Images)
+        (classes: int)
+        (step: int64)
+        (order: int[])
+        offset
+        count
+        =
+        let b = Named.batch<'U> config.Scale train classes order offset count
+        augmentFor augmenter config train.Count step order offset b.X
+        b
+
 type internal TrainerOf<'T
     when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (config: Config, train: Images, restore: NamedArray[], startStep: int64) =
@@ -71,6 +104,18 @@ type internal TrainerOf<'T
             Snapshot.load "optimizer.v." find arch opt.V
 
     let mutable steps = startStep
+
+    let augmenter =
+        match Augment.Augment.imageSize arch.Input with
+        | Some(h, w) when not (Augment.Augment.isNone config.Augment) ->
+            ValueSome(Augment.Augmenter(config.Augment, h, w))
+        | _ -> ValueNone
+
+    let augment (order: int[]) offset (x: MathNet.Numerics.LinearAlgebra.Matrix<'T>) =
+        TrainBatch.augmentFor augmenter config train.Count (steps + 1L) order offset x
+
+    let batchOf order offset count =
+        TrainBatch.batchFor<'T> augmenter config train classes (steps + 1L) order offset count
     // One workspace and batch buffer per batch size (an epoch has at most two: full and remainder).
     let scratch = Dictionary<int, struct (Workspace<'T> * Batch<'T>)>()
     let model = ModelOf<'T>(net, scale, config.Precision)
@@ -92,6 +137,7 @@ type internal TrainerOf<'T
                 v
 
         gatherInto scale train order offset batch.X batch.Y
+        augment order offset batch.X
         struct (ws, batch)
 
 
@@ -139,7 +185,7 @@ type internal TrainerOf<'T
             ]
 
     override _.Batch(order, offset, count) =
-        let b = Named.batch<'T> scale train classes order offset count
+        let b = batchOf order offset count
         // [features × n] column-major has the bytes of [n, features] row-major.
         [|
             Named.ofValues "inputs" [| count; train.Features |] (Array.copy (Tensor.data b.X))
@@ -147,19 +193,17 @@ type internal TrainerOf<'T
         |]
 
     override _.Gradients(order, offset, count) =
-        let _, grads =
-            gradients hyper (Named.batch<'T> scale train classes order offset count) net
+        let _, grads = gradients hyper (batchOf order offset count) net
 
         Named.ofParams "" arch grads
 
     override _.Drift(order, offset, count) =
-        let _, own =
-            gradients hyper (Named.batch<'T> scale train classes order offset count) net
+        let _, own = gradients hyper (batchOf order offset count) net
 
         let _, exact =
             gradients
                 hyper
-                (Named.batch<float> scale train classes order offset count)
+                (TrainBatch.batchFor<float> augmenter config train classes (steps + 1L) order offset count)
                 (Snapshot.convert<'T, float> net)
 
         Snapshot.drift own exact
@@ -167,7 +211,7 @@ type internal TrainerOf<'T
     override _.CheckGradients(order, offset, count, perLayer, seed) =
         GradCheck.check
             hyper
-            (Named.batch<float> scale train classes order offset count)
+            (TrainBatch.batchFor<float> augmenter config train classes (steps + 1L) order offset count)
             (Snapshot.convert<'T, float> net)
             perLayer
             seed

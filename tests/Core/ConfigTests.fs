@@ -47,6 +47,30 @@ let private configs =
         let! seed = Gen.choose (-1000, 1000)
         let! precision = Gen.elements [ Float32; Float64 ]
         let! batch = Gen.elements [ 0; 1; 32; 100 ]
+
+        let! schedule =
+            Gen.elements
+                [
+                    Schedule.Constant
+                    Schedule.Cosine(7500L, 0.0)
+                    Schedule.StepDecay(250L, 0.1)
+                    Schedule.OneCycle 1000L
+                    Schedule.Warmup(10L, Schedule.Cosine(90L, 0.01))
+                ]
+
+        let! augment =
+            Gen.elements
+                [
+                    Augment.Augment.none
+                    { Augment.Augment.none with Shift = 2 }
+                    { Augment.Augment.none with
+                        Rotate = 12.5
+                        Zoom = 0.1
+                        Elastic = 34.0
+                        Sigma = 4.0
+                    }
+                ]
+
         let d = dense sizes hidden output bias
 
         return
@@ -61,6 +85,8 @@ let private configs =
                 Seed = seed
                 Precision = precision
                 Batch = batch
+                Schedule = schedule
+                Augment = augment
             }
     }
     |> Arb.fromGen
@@ -113,6 +139,8 @@ let configTests =
                         "seed"
                         "precision"
                         "batch"
+                        "schedule"
+                        "augment"
                     |]
                     "keys"
 
@@ -141,9 +169,17 @@ let configTests =
             test "a missing or bad field is an error naming it" {
                 let good = Config.fields Config.defaults
 
-                for key, _ in good |> Array.filter (fun (k, _) -> k <> "arch") do
+                // Files written before schedules and augmentation trained without them.
+                let optional = [ "arch"; "schedule"; "augment" ]
+
+                for key, _ in good |> Array.filter (fun (k, _) -> not (List.contains k optional)) do
                     let e = error key (ofPairs (without key good))
                     Expect.stringContains e $"'%s{key}'" $"missing %s{key}"
+
+                for key in [ "schedule"; "augment" ] do
+                    match ofPairs (without key good) with
+                    | Ok c -> Expect.equal c Config.defaults $"without %s{key}: the default"
+                    | Error e -> failtest $"without %s{key}: %s{e}"
 
                 // Without "arch" the fields are read as the old format, which names its own first field.
                 Expect.isError (ofPairs (without "arch" good)) "missing arch"
@@ -159,6 +195,8 @@ let configTests =
                         "reduction", "max", "mean or sum"
                         "scale", "byte", "unit"
                         "precision", "float16", "float32 or float64"
+                        "schedule", "cosine:soon:0", "a schedule"
+                        "augment", "blur:3", "shift:2"
                     ] do
                     let e = error key (ofPairs (replace key value good))
                     Expect.stringContains e $"'%s{key}'" $"names %s{key}"

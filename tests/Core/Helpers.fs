@@ -198,6 +198,7 @@ let hyper loss reduction l2 optimizer : Hyper =
         L2 = l2
         Optimizer = optimizer
         Seed = 1
+        Schedule = Schedule.Constant
     }
 
 /// Class c lights pixels 78c .. 78c+77 (bright, 150–255) over background noise (0–89).
@@ -231,6 +232,8 @@ let trainConfig (precision: Precision) : Config =
         Seed = 1
         Precision = precision
         Batch = 32
+        Schedule = Schedule.Constant
+        Augment = Augment.Augment.none
     }
 
 /// Fixed-size configs: the number of cases, not FsCheck's size, bounds the work.

@@ -17,26 +17,29 @@ public static class ResumeCommand
         }
         // The run's own thread count by default: a different one may round differently.
         Threads.Choose(o.Threads > 0 ? o.Threads : run.Threads, run.Config.Batch);
-        var (train, test) = run.LoadData(Console.Error);
+        var (train, validation, test) = run.LoadSplit(Console.Error);
         Inputs.CheckFits(train, run.Config);
         Inputs.CheckFits(test, run.Config);
         var checkpoint = Checkpoints.NewestValid(o.Run, run, long.MaxValue, Console.Error);
         var trainer = Checkpoints.Restore(run, Inputs.ToCore(train), checkpoint);
         var start = checkpoint?.At ?? new Position(0, 0, 0);
         long lastStep = (long)run.Epochs * ((train.Count + run.BatchSize(train.Count) - 1) / run.BatchSize(train.Count));
-        bool done = start.Step >= lastStep;
+        var keepBest = KeepBest.Of(checkpoint?.Metadata);
+        bool done = start.Step >= lastStep || keepBest.ShouldStop(run.EarlyStop);
         if (done && File.Exists(Path.Combine(o.Run, ModelFile.FileName)))
         {
-            throw new UsageError($"{o.Run} is finished: all {run.Epochs} epochs ({start.Step:N0} steps) are done; to train it further: functional resume {o.Run} --epochs {run.Epochs + 5}");
+            throw new UsageError(keepBest.ShouldStop(run.EarlyStop)
+                ? $"{o.Run} is finished: it stopped early after epoch {start.Epoch} ({run.EarlyStop} epochs without a better validation {run.Monitor}); its model holds epoch {(run.Keep == "best" ? keepBest.BestEpoch : start.Epoch)}"
+                : $"{o.Run} is finished: all {run.Epochs} epochs ({start.Step:N0} steps) are done; to train it further: functional resume {o.Run} --epochs {run.Epochs + 5}");
         }
         ReplayCommand.WarnIfEnvironmentDiffers(run);
         // Kept under --quiet: which checkpoint the run continues from is part of the result.
         Console.Out.WriteLine(checkpoint == null
             ? $"resume {o.Run}: no valid checkpoint, starting from step 0"
             : done
-                ? $"resume {o.Run} from {checkpoint.Path}: all {run.Epochs} epochs are done; writing the model"
+                ? $"resume {o.Run} from {checkpoint.Path}: training is done; writing the model"
                 : $"resume {o.Run} from {checkpoint.Path}: step {start.Step}, epoch {start.Epoch + 1}, example {start.Offset} of the epoch");
         run.Write(o.Run);
-        return TrainLoop.Run(run, o.Run, trainer, train, test, start, checkpoint?.TensorHash ?? "", o.Quiet);
+        return TrainLoop.Run(run, o.Run, trainer, train, validation, test, start, checkpoint?.TensorHash ?? "", o.Quiet, keepBest);
     }
 }

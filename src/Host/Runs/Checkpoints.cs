@@ -6,7 +6,11 @@ namespace Functional.Host.Runs;
 public sealed record Position(long Step, int Epoch, int Offset);
 
 /// <summary>A checkpoint read back and verified.</summary>
-public sealed record Checkpoint(string Path, Position At, NamedArray[] State, string TensorHash);
+public sealed record Checkpoint(string Path, Position At, NamedArray[] State, string TensorHash)
+{
+    /// <summary>The checkpoint's __metadata__ (early stopping's state among it).</summary>
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+}
 
 /// <summary>
 /// checkpoints/step-NNNNNNNNN.safetensors: the weights (named as in model.safetensors), the optimiser's
@@ -26,8 +30,10 @@ public static class Checkpoints
     public static string Write(string runDir, RunFile run, Trainer trainer, Position at, string parent) =>
         Write(runDir, run, trainer, trainer.State(), at, parent);
 
-    /// <summary>The same, with the trainer's <paramref name="state"/> already copied out (and checked).</summary>
-    public static string Write(string runDir, RunFile run, Trainer trainer, NamedArray[] state, Position at, string parent)
+    /// <summary>The same, with the trainer's <paramref name="state"/> already copied out (and checked), and
+    /// <paramref name="extra"/> metadata (early stopping's state).</summary>
+    public static string Write(string runDir, RunFile run, Trainer trainer, NamedArray[] state, Position at, string parent,
+        IReadOnlyDictionary<string, string>? extra = null)
     {
         var tensors = ModelFile.ToSafetensors(state);
         string hash = Safetensors.TensorHash(tensors);
@@ -43,6 +49,10 @@ public static class Checkpoints
             ["spec"] = ModelFile.SpecJson(trainer.Model.Spec).ToJsonString(),
             ["tensor_sha256"] = hash,
         };
+        foreach (var (k, v) in extra ?? new Dictionary<string, string>())
+        {
+            metadata[k] = v;
+        }
         Safetensors.Write(PathFor(runDir, at.Step), tensors, metadata);
         return hash;
     }
@@ -92,7 +102,7 @@ public static class Checkpoints
             : throw new DataError(path, $"__metadata__ '{key}' is not a non-negative integer");
         var at = new Position(Long("step"), (int)Long("epoch"), (int)Long("offset"));
         var state = ModelFile.ToNamedArrays(path, tensors);
-        return new Checkpoint(path, at, state, hash);
+        return new Checkpoint(path, at, state, hash) { Metadata = metadata };
     }
 
     /// <summary>The newest checkpoint that reads and verifies, with step ≤ <paramref name="maxStep"/>; a bad one

@@ -12,6 +12,9 @@ public sealed record JournalStep(long Step, int Epoch, int Position, double Loss
 
     /// <summary>Per layer, the fraction of dead ReLU units (0 for every example of the batch; NaN: not a ReLU layer).</summary>
     public double[] Dead { get; init; } = [];
+
+    /// <summary>The learning rate the step used (NaN: not recorded).</summary>
+    public double Lr { get; init; } = double.NaN;
 }
 
 /// <summary>
@@ -65,6 +68,7 @@ public sealed class Journal : IDisposable
         ["weights_sha256"] = s.WeightsHash,
         ["saturation"] = Nullable(s.Saturation),
         ["dead"] = Nullable(s.Dead),
+        ["lr"] = double.IsFinite(s.Lr) ? s.Lr : null,
     });
 
     /// <summary>null for layers without the quantity (NaN): JSON has no NaN.</summary>

@@ -31,6 +31,24 @@ public sealed record RunFile(
     /// <summary>The preset the options started from (informational).</summary>
     public string Preset { get; init; } = "modern";
 
+    /// <summary>The validation set held out of (or given beside) the training set; null = none.</summary>
+    public ValidationRef? Validation { get; init; }
+
+    /// <summary>Stop after this many epochs without a better validation figure; 0 = never.</summary>
+    public int EarlyStop { get; init; }
+
+    /// <summary>"loss" or "accuracy": the validation figure early stopping and keep-best watch.</summary>
+    public string Monitor { get; init; } = "loss";
+
+    /// <summary>"best" or "last": which epoch model.safetensors holds.</summary>
+    public string Keep { get; init; } = "last";
+
+    /// <summary>Evaluate the test set after every epoch, not only at the end.</summary>
+    public bool TestEveryEpoch { get; init; }
+
+    /// <summary>The schedule as asked for, in epochs (informational: Config.Schedule is what runs).</summary>
+    public string ScheduleRequest { get; init; } = "constant";
+
     public const string Format = "functional.run/1";
     public const string FileName = "run.json";
 
@@ -46,7 +64,9 @@ public sealed record RunFile(
     public string ConfigHash()
     {
         string text = string.Join("|", Api.ConfigFields(Config).Select(f => $"{f.Key}={f.Value}"))
-            + $"|{TrainImages.Sha256}|{TrainLabels.Sha256}|{TrainCount}";
+            + $"|{TrainImages.Sha256}|{TrainLabels.Sha256}|{TrainCount}"
+            // Runs without a validation set keep the hash they had before validation sets existed.
+            + (Validation is { IsFile: false } v ? $"|validation={v.Fraction.ToString("R", CultureInfo.InvariantCulture)}" : "");
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
     }
 
@@ -89,6 +109,12 @@ public sealed record RunFile(
             ["epochs"] = Epochs,
             ["train_count"] = TrainCount,
             ["preset"] = Preset,
+            ["validation"] = Validation is { } v ? ValidationJson(v) : null,
+            ["early_stop"] = EarlyStop,
+            ["monitor"] = Monitor,
+            ["keep"] = Keep,
+            ["test_every_epoch"] = TestEveryEpoch,
+            ["schedule_request"] = ScheduleRequest,
             ["checkpoint_every"] = CheckpointEvery,
             ["journal_every"] = JournalEvery,
             ["data"] = new JsonObject
@@ -110,6 +136,32 @@ public sealed record RunFile(
     }
 
     static JsonObject RefJson(DataRef r) => new() { ["path"] = r.Path, ["sha256"] = r.Sha256 };
+
+    static JsonObject ValidationJson(ValidationRef v)
+    {
+        var o = new JsonObject { ["count"] = v.Count };
+        if (v.IsFile)
+        {
+            o["images"] = RefJson(v.Images!);
+            o["labels"] = RefJson(v.Labels!);
+        }
+        else
+        {
+            o["fraction"] = v.Fraction;
+            o["stratified"] = true;
+        }
+        return o;
+    }
+
+    static ValidationRef? ValidationOf(JsonNode? node)
+    {
+        if (node is not JsonObject o)
+        {
+            return null;
+        }
+        DataRef? R(string key) => o[key] is JsonObject r ? new(Str(r, "path"), Str(r, "sha256")) : null;
+        return new ValidationRef(o["fraction"]?.GetValue<double>() ?? 0, R("images"), R("labels"), Get<int>(o, "count"));
+    }
 
     public void Write(string dir, JsonObject? results = null) =>
         RunFolder.WriteJson(System.IO.Path.Combine(dir, FileName), ToJson(results));
@@ -145,6 +197,12 @@ public sealed record RunFile(
             {
                 TrainCount = o["train_count"]?.GetValue<int>() ?? 0,
                 Preset = o["preset"]?.GetValue<string>() ?? "modern",
+                Validation = ValidationOf(o["validation"]),
+                EarlyStop = o["early_stop"]?.GetValue<int>() ?? 0,
+                Monitor = o["monitor"]?.GetValue<string>() ?? "loss",
+                Keep = o["keep"]?.GetValue<string>() ?? "last",
+                TestEveryEpoch = o["test_every_epoch"]?.GetValue<bool>() ?? true,
+                ScheduleRequest = o["schedule_request"]?.GetValue<string>() ?? "constant",
             };
             return run;
         }
@@ -162,13 +220,22 @@ public sealed record RunFile(
     static string Str(JsonObject o, string key) =>
         o[key]?.GetValue<string>() ?? throw new KeyNotFoundException($"missing field '{key}'");
 
-    /// <summary>Loads the training data a run used, warning when a file changed since.</summary>
+    /// <summary>Loads the training data a run trained on (its validation part held out) and its test set, warning
+    /// when a file changed since.</summary>
     public (LabeledImages train, LabeledImages test) LoadData(TextWriter warnings)
     {
-        var train = Subset.First(DataFiles.Load(TrainImages.Path, TrainLabels.Path), TrainCount);
+        var (train, _, test) = LoadSplit(warnings);
+        return (train, test);
+    }
+
+    /// <summary>Loads the training part, the validation set (null when the run has none) and the test set.</summary>
+    public (LabeledImages train, LabeledImages? validation, LabeledImages test) LoadSplit(TextWriter warnings)
+    {
+        var all = Subset.First(DataFiles.Load(TrainImages.Path, TrainLabels.Path), TrainCount);
         var test = DataFiles.Load(TestImages.Path, TestLabels.Path);
         foreach (var r in new[] { TrainImages, TrainLabels })
         {
+            // The training part (and so every step) depends on these bytes.
             if (RunFolder.Sha256(r.Path) != r.Sha256)
             {
                 throw new DataError(r.Path, $"contents changed since the run (sha256 {r.Sha256[..12]}… expected): the steps cannot be reproduced");
@@ -181,7 +248,13 @@ public sealed record RunFile(
                 warnings.WriteLine($"warning: {r.Path} changed since the run; test accuracies will differ");
             }
         }
-        return (train, test);
+        var (train, validation) = Validation switch
+        {
+            null => (all, null),
+            { IsFile: true } v => (all, DataFiles.Load(v.Images!.Path, v.Labels!.Path)),
+            { } v => ValidationSet.Split(all, v.Fraction, Config.Seed),
+        };
+        return (train, validation, test);
     }
 
     /// <summary>Steps in one epoch of this run over n examples.</summary>

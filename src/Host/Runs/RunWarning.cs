@@ -54,9 +54,9 @@ public static class RunWarning
             Path.GetFullPath(DataFiles.ShippedPath(shipped)) == r.Path ? null : r.Path;
         string? train = Given(run.TrainImages, Inputs.TrainImages);
         string? test = Given(run.TestImages, Inputs.TestImages);
-        var options = new TrainOptions(
+        var options = TrainOptions.Of(
             new DataOptions(train, train is null ? null : run.TrainLabels.Path, test, test is null ? null : run.TestLabels.Path),
-            run.Config, run.Epochs, null, 0, 0, 0, false, run.Preset, run.TrainCount);
+            run.Config, run.Epochs, run.Preset, run.TrainCount);
         return "functional doctor " + Fixes.Command(options)["functional train ".Length..];
     }
 

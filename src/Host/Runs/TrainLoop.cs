@@ -9,26 +9,33 @@ namespace Functional.Host.Runs;
 /// The loop shared by <c>train</c> and <c>resume</c>: epochs of steps in the order Api.Permutation(seed, epoch)
 /// gives, a journal line every k steps, checkpoints every K steps and at each epoch's end, a checkpoint
 /// and a way back on Ctrl+C or SIGTERM. Which step runs where is a function of (run, step number) only,
-/// so a resumed run takes exactly the steps the uninterrupted one would have.
+/// so a resumed run takes exactly the steps the uninterrupted one would have. With a validation set, each epoch
+/// is measured on it (the test set only at the end, unless asked), the best epoch's weights are kept in
+/// best.safetensors, and early stopping ends the run after its patience; that state rides in the checkpoints.
 /// </summary>
 public static class TrainLoop
 {
-    public static int Run(RunFile run, string dir, Trainer trainer, LabeledImages train, LabeledImages test,
-        Position start, string parent, bool quiet)
+    public static int Run(RunFile run, string dir, Trainer trainer, LabeledImages train, LabeledImages? validation,
+        LabeledImages test, Position start, string parent, bool quiet, KeepBest? keepBest = null)
     {
         var log = Console.Out;
         int n = train.Count;
         int batch = run.BatchSize(n);
         var coreTrain = Inputs.ToCore(train);
         var coreTest = Inputs.ToCore(test);
+        var coreValidation = validation is null ? null : Inputs.ToCore(validation);
         int updatesPerEpoch = (n + batch - 1) / batch;
+        // The epochs before a resumed run's start stay in its history (the journal holds them).
+        var epochs = new JsonArray(EpochLinesUpTo(dir, start.Step).ToArray());
         using var journal = Journal.Open(dir, start.Step, Console.Error);
         using var stop = new StopSignal();
-        var epochs = new JsonArray();
         long lastCheckpoint = start.Step;
+        var best = keepBest ?? KeepBest.None;
+        string bestPath = Path.Combine(dir, KeepBest.FileName);
+        int? stoppedEarly = best.ShouldStop(run.EarlyStop) ? start.Epoch : null;
         using var progress = Progress.Start(start.Step > 0 ? "resume" : "train", (long)run.Epochs * updatesPerEpoch, !quiet, start.Step);
 
-        long lastStep = (long)run.Epochs * updatesPerEpoch;
+        long lastStep = stoppedEarly is null ? (long)run.Epochs * updatesPerEpoch : trainer.StepCount;
         int epoch = -1;
         int[] order = [];
         var clock = new Stopwatch();
@@ -83,21 +90,38 @@ public static class TrainLoop
             }
             if (measured != null)
             {
-                journal.Step(new JournalStep(step, epoch, offset + count, measured.Loss, measured.GradNorms, measured.UpdateRatios, trainer.WeightsHash()) { Saturation = measured.Saturation, Dead = measured.Dead });
+                journal.Step(new JournalStep(step, epoch, offset + count, measured.Loss, measured.GradNorms, measured.UpdateRatios, trainer.WeightsHash())
+                {
+                    Saturation = measured.Saturation,
+                    Dead = measured.Dead,
+                    Lr = Api.LrAt(run.Config, step - 1),
+                });
             }
             lossSum += loss * count;
             seen += count;
             progress.Step(step, epoch + 1, run.Epochs, loss, count);
+            if (endOfEpoch)
+            {
+                best = EndOfEpoch(run, dir, trainer, journal, epochs, progress, best, bestPath, coreTrain, coreValidation, coreTest,
+                    epoch, lossSum, seen, clock.Elapsed.TotalSeconds, updatesPerEpoch, quiet);
+            }
             if (checkpointNow)
             {
-                parent = Checkpoints.Write(dir, run, trainer, state!, next, parent);
+                parent = Checkpoints.Write(dir, run, trainer, state!, next, parent, best.Metadata());
                 lastCheckpoint = step;
+            }
+            if (endOfEpoch && best.ShouldStop(run.EarlyStop) && step < lastStep)
+            {
+                stoppedEarly = epoch + 1;
+                progress.Line(string.Create(CultureInfo.InvariantCulture,
+                    $"early stop after epoch {epoch + 1}: validation {run.Monitor} has not improved for {best.BadEpochs} epochs (best {Figure(run.Monitor, best.BestValue)} at epoch {best.BestEpoch})"), "");
+                break;
             }
             if (stopping)
             {
                 if (lastCheckpoint != step)
                 {
-                    Checkpoints.Write(dir, run, trainer, state!, next, parent);
+                    Checkpoints.Write(dir, run, trainer, state!, next, parent, best.Metadata());
                 }
                 progress.Dispose();
                 Console.Out.Flush();
@@ -105,50 +129,128 @@ public static class TrainLoop
                 Console.Error.WriteLine($"continue with: functional resume {dir}");
                 return ReturnCode.Interrupted;
             }
-            if (offset + count < n)
-            {
-                continue;
-            }
-            double seconds = clock.Elapsed.TotalSeconds;
-            var trainEval = trainer.Model.Evaluate(coreTrain);
-            var testEval = trainer.Model.Evaluate(coreTest);
-            double meanLoss = seen > 0 ? lossSum / seen : double.NaN;
-            var line = new JsonObject
-            {
-                ["kind"] = "epoch",
-                ["step"] = trainer.StepCount,
-                ["epoch"] = epoch + 1,
-                ["loss"] = meanLoss,
-                ["train_accuracy"] = trainEval.Accuracy,
-                ["test_accuracy"] = testEval.Accuracy,
-                ["seconds"] = seconds,
-            };
-            journal.Write(line);
-            epochs.Add(line.DeepClone());
-            if (!quiet)
-            {
-                // On a terminal too narrow for the whole line, the updates per epoch (the same every epoch) go first.
-                progress.Line(string.Create(CultureInfo.InvariantCulture,
-                    $"epoch {epoch + 1,3}/{run.Epochs}  loss {meanLoss:F4}  train {100 * trainEval.Accuracy:F2}%  test {100 * testEval.Accuracy:F2}%  {seconds:F1}s  {seen / seconds:N0} ex/s"),
-                    string.Create(CultureInfo.InvariantCulture, $"  ({updatesPerEpoch:N0} updates)"));
-            }
         }
 
         progress.Dispose();
-        var final = trainer.Model.Evaluate(coreTest);
+        // The model: the best validation epoch's weights (--keep best), else the last epoch's.
+        bool keptBest = run.Keep == "best" && best.BestEpoch > 0 && File.Exists(bestPath);
+        var model = keptBest ? ModelFile.Load(bestPath) : trainer.Model;
+        int lastEpoch = epochs.Count > 0 ? (int)(epochs[^1]?["epoch"]?.GetValue<int>() ?? 0) : 0;
+        int keptEpoch = keptBest ? best.BestEpoch : lastEpoch;
+        var final = model.Evaluate(coreTest);
         string modelPath = Path.Combine(dir, ModelFile.FileName);
-        ModelFile.Save(modelPath, trainer.Model);
-        run.Write(dir, new JsonObject
+        ModelFile.Save(modelPath, model, new Dictionary<string, string>
+        {
+            ["epoch"] = keptEpoch.ToString(CultureInfo.InvariantCulture),
+            ["kept"] = keptBest ? "best" : "last",
+        });
+        var results = new JsonObject
         {
             ["steps"] = trainer.StepCount,
             ["test_accuracy"] = final.Accuracy,
+            ["test_loss"] = final.Loss,
+            ["kept_epoch"] = keptEpoch,
+            ["kept"] = keptBest ? "best" : "last",
             ["epochs"] = epochs,
-        });
+        };
+        if (best.BestEpoch > 0)
+        {
+            results["best_validation_" + run.Monitor] = best.BestValue;
+        }
+        if (stoppedEarly is int e)
+        {
+            results["stopped_early_after"] = e;
+        }
+        run.Write(dir, results);
+        if (keptBest && keptEpoch != lastEpoch)
+        {
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"kept  epoch {keptEpoch} (best validation {run.Monitor} {Figure(run.Monitor, best.BestValue)}), not the last epoch {lastEpoch}"));
+        }
         log.WriteLine($"model {modelPath}");
         log.WriteLine($"predicted classes on test: {Histogram.Line(Histogram.Of(final.Predictions, run.Config.Classes))}");
         log.WriteLine($"plot  {Plots.TryCurves(dir)}");
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {100 * final.Accuracy:F2}%"));
         RunWarning.Print(log, dir, run, Histogram.Of(final.Predictions, run.Config.Classes), final.Accuracy);
         return ReturnCode.Ok;
+    }
+
+    static string Figure(string monitor, double value) => monitor == "accuracy"
+        ? string.Create(CultureInfo.InvariantCulture, $"{100 * value:F2}%")
+        : value.ToString("F4", CultureInfo.InvariantCulture);
+
+    /// <summary>An epoch's end: its figures on the training, validation and (when asked) test sets, one journal
+    /// line and one printed line; the best weights saved when the validation figure improved.</summary>
+    static KeepBest EndOfEpoch(RunFile run, string dir, Trainer trainer, Journal journal, JsonArray epochs, Progress progress,
+        KeepBest best, string bestPath, global::Functional.Data.Images coreTrain, global::Functional.Data.Images? coreValidation,
+        global::Functional.Data.Images coreTest, int epoch, double lossSum, int seen, double seconds, int updatesPerEpoch, bool quiet)
+    {
+        var trainEval = trainer.Model.Evaluate(coreTrain);
+        var validationEval = coreValidation is null ? null : trainer.Model.Evaluate(coreValidation);
+        var testEval = run.TestEveryEpoch ? trainer.Model.Evaluate(coreTest) : null;
+        double meanLoss = seen > 0 ? lossSum / seen : double.NaN;
+        var line = new JsonObject
+        {
+            ["kind"] = "epoch",
+            ["step"] = trainer.StepCount,
+            ["epoch"] = epoch + 1,
+            ["loss"] = meanLoss,
+            ["train_accuracy"] = trainEval.Accuracy,
+            ["lr"] = Api.LrAt(run.Config, trainer.StepCount - 1),
+            ["seconds"] = seconds,
+        };
+        bool improved = false;
+        if (validationEval != null)
+        {
+            line["val_loss"] = validationEval.Loss;
+            line["val_accuracy"] = validationEval.Accuracy;
+            var after = best.After(epoch + 1, run.Monitor == "accuracy" ? validationEval.Accuracy : validationEval.Loss, run.Monitor);
+            improved = after.BestEpoch == epoch + 1;
+            best = after;
+            line["best"] = improved;
+            if (improved && run.Keep == "best")
+            {
+                ModelFile.Save(bestPath, trainer.Model, new Dictionary<string, string>
+                {
+                    ["epoch"] = (epoch + 1).ToString(CultureInfo.InvariantCulture),
+                    ["kept"] = "best",
+                });
+            }
+        }
+        if (testEval != null)
+        {
+            line["test_accuracy"] = testEval.Accuracy;
+        }
+        journal.Write(line);
+        epochs.Add(line.DeepClone());
+        if (!quiet)
+        {
+            var inv = CultureInfo.InvariantCulture;
+            string val = validationEval is null ? "" : string.Create(inv,
+                $"  val {validationEval.Loss:F4} {100 * validationEval.Accuracy:F2}%{(improved ? "*" : " ")}");
+            string test = testEval is null ? "" : string.Create(inv, $"  test {100 * testEval.Accuracy:F2}%");
+            // On a terminal too narrow for the whole line, the updates per epoch (the same every epoch) go first.
+            progress.Line(string.Create(inv,
+                $"epoch {epoch + 1,3}/{run.Epochs}  loss {meanLoss:F4}  train {100 * trainEval.Accuracy:F2}%{val}{test}  {seconds:F1}s  {seen / seconds:N0} ex/s"),
+                string.Create(inv, $"  ({updatesPerEpoch:N0} updates)"));
+        }
+        return best;
+    }
+
+    /// <summary>The journal's epoch lines up to step <paramref name="step"/>: a resumed run's history so far.</summary>
+    static IEnumerable<JsonNode?> EpochLinesUpTo(string dir, long step)
+    {
+        string path = Path.Combine(dir, Journal.FileName);
+        if (step <= 0 || !File.Exists(path))
+        {
+            yield break;
+        }
+        foreach (var (_, node) in Journal.ReadLines(path, TextWriter.Null))
+        {
+            if (node["kind"]?.GetValue<string>() == "epoch" && node["step"] is JsonValue v && v.TryGetValue(out long s) && s <= step)
+            {
+                yield return node.DeepClone();
+            }
+        }
     }
 }
