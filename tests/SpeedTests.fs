@@ -44,6 +44,7 @@ let private hyperOf optimizer l2 : Hyper =
         Optimizer = optimizer
         Seed = 1
         Schedule = Schedule.Constant
+        ClipNorm = 0.0
     }
 
 /// Bytes this thread allocates over `steps` steps after `warm` warm-up steps.
@@ -178,6 +179,7 @@ let private allocationTests =
                         Precision = Float32
                         Batch = 8
                         Schedule = Schedule.Constant
+                        ClipNorm = 0.0
                         Augment = Augment.Augment.none
                     }
 

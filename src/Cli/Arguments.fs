@@ -124,6 +124,7 @@ type TrainArgs =
     | Schedule of schedule: string
     | Warmup of epochs: float
     | Augment of distortions: string
+    | Clip_Norm of norm: float
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -183,6 +184,8 @@ type TrainArgs =
             | Warmup _ -> "epochs of linear learning-rate warm-up before the schedule (fractions allowed; default 0)."
             | Augment _ ->
                 "distort training images, a pure function of (seed, epoch, example): none (default) or a list: shift:PIXELS, rotate:DEGREES, scale:FRACTION, elastic:ALPHA[:SIGMA]; e.g. shift:2,rotate:10."
+            | Clip_Norm _ ->
+                "clip the gradient's global norm (all tensors together) to at most this before each update, as PyTorch's clip_grad_norm_; 0 = off (default 0)."
 
 [<Unique; HelpFlags("--help", "-h")>]
 type EvalArgs =
@@ -281,12 +284,14 @@ type DoctorArgs =
     | Precision of Precision
     | Reduction of Reduction
     | Threads of count: int
+    | Clip_Norm of norm: float
     | Json
     | Png of file: string
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
+            | Clip_Norm _ -> "gradient-norm clipping, as for train (default 0 = off)."
             | Png _ -> "also draw per-layer histograms of activations and weight gradients after the short run (PNG)."
             | Json -> "print the report as one JSON object."
             | Train _ -> "training images, as for train; default: the shipped MNIST training set."

@@ -568,6 +568,8 @@ module Parser =
 
         checks.Require (finite lr && lr > 0.0) "lr" "> 0" lr
         checks.Require (finite l2 && l2 >= 0.0) "l2" ">= 0" l2
+        let clipNorm = r.GetResult(A.TrainArgs.Clip_Norm, defaultValue = c0.ClipNorm)
+        checks.Require (finite clipNorm && clipNorm >= 0.0) "clip-norm" ">= 0 (0 = off)" clipNorm
         checks.Require (finite momentum && momentum >= 0.0 && momentum < 1.0) "momentum" "in [0, 1)" momentum
         checks.Require (epochs >= 1) "epochs" ">= 1" epochs
         checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
@@ -603,6 +605,7 @@ module Parser =
                         // Resolved to steps by the host once the training set's size is known.
                         Schedule = Schedule.Constant
                         Augment = augment
+                        ClipNorm = clipNorm
                     }
                 Epochs = epochs
                 Run = r.TryGetResult A.TrainArgs.Run |> toNull
@@ -664,6 +667,7 @@ module Parser =
                 | A.DoctorArgs.Precision v -> Some(A.TrainArgs.Precision v)
                 | A.DoctorArgs.Reduction v -> Some(A.TrainArgs.Reduction v)
                 | A.DoctorArgs.Threads v -> Some(A.TrainArgs.Threads v)
+                | A.DoctorArgs.Clip_Norm v -> Some(A.TrainArgs.Clip_Norm v)
                 | A.DoctorArgs.Json
                 | A.DoctorArgs.Png _ -> None)
 

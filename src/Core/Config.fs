@@ -50,6 +50,8 @@ type Config =
         Schedule: Schedule
         /// Distortions of each training example, a function of (seed, epoch, example).
         Augment: Augment
+        /// Global gradient-norm clipping threshold (Step.Hyper.ClipNorm); 0 = off.
+        ClipNorm: float
     }
 
     member c.Lr = OptimizerSpec.lr c.Optimizer
@@ -75,6 +77,7 @@ type Config =
             Optimizer = c.Optimizer
             Seed = c.Seed
             Schedule = c.Schedule
+            ClipNorm = c.ClipNorm
         }
 
     member c.WithArch arch = { c with Arch = arch }
@@ -87,6 +90,7 @@ type Config =
     member c.WithL2 l2 = { c with L2 = l2 }
     member c.WithSchedule schedule = { c with Schedule = schedule }
     member c.WithAugment augment = { c with Augment = augment }
+    member c.WithClipNorm clip = { c with ClipNorm = clip }
     member c.ScheduleText = Schedule.text c.Schedule
     member c.AugmentText = Augment.text c.Augment
 
@@ -123,6 +127,7 @@ module Config =
             Batch = 32
             Schedule = Constant
             Augment = Augment.none
+            ClipNorm = 0.0
         }
 
     /// The learning rate an optimiser starts from unless told otherwise.
@@ -144,6 +149,8 @@ module Config =
                 Some(sprintf "the learning rate must be > 0, but is %g" lr)
             elif not (Double.IsFinite c.L2) || c.L2 < 0.0 then
                 Some(sprintf "l2 must be >= 0, but is %g" c.L2)
+            elif not (Double.IsFinite c.ClipNorm) || c.ClipNorm < 0.0 then
+                Some(sprintf "the clipping norm must be >= 0 (0 = off), but is %g" c.ClipNorm)
             elif c.Batch < 0 then
                 Some(sprintf "the batch size must be >= 0 (0 = full batch), but is %d" c.Batch)
             else
@@ -188,6 +195,9 @@ module Config =
             "batch", string c.Batch
             "schedule", Schedule.text c.Schedule
             "augment", Augment.text c.Augment
+            // Written only when on, so configs without clipping keep their hash.
+            if c.ClipNorm > 0.0 then
+                "clip_norm", g c.ClipNorm
         |]
 
     /// The optimiser of this name with this rate (and momentum coefficient, for momentum).
@@ -284,6 +294,11 @@ module Config =
                 | None -> Ok Augment.none
                 | Some v -> Augment.parse v |> Result.mapError (fun e -> sprintf "field 'augment': %s" e)
 
+            let! clip =
+                match get "clip_norm" with
+                | None -> Ok 0.0
+                | Some _ -> number "clip_norm"
+
             let c =
                 {
                     Arch = arch
@@ -298,6 +313,7 @@ module Config =
                     Batch = batch
                     Schedule = schedule
                     Augment = augment
+                    ClipNorm = clip
                 }
 
             return!
@@ -310,7 +326,7 @@ module Config =
     let describe (c: Config) =
         String.Format(
             CultureInfo.InvariantCulture,
-            "{0}; {1}, init {2}, {3} lr {4}{5}{8}, scale {6}, reduction {7}{9}",
+            "{0}; {1}, init {2}, {3} lr {4}{5}{8}{10}, scale {6}, reduction {7}{9}",
             Arch.layersText c.Arch,
             Loss.name c.Loss,
             Init.name c.Init,
@@ -328,5 +344,9 @@ module Config =
             (if Augment.isNone c.Augment then
                  ""
              else
-                 ", augment " + Augment.text c.Augment)
+                 ", augment " + Augment.text c.Augment),
+            (if c.ClipNorm > 0.0 then
+                 " clip-norm " + g c.ClipNorm
+             else
+                 "")
         )

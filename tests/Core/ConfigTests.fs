@@ -71,6 +71,7 @@ let private configs =
                     }
                 ]
 
+        let! clip = Gen.elements [ 0.0; 1.0; 0.25 ]
         let d = dense sizes hidden output bias
 
         return
@@ -87,6 +88,7 @@ let private configs =
                 Batch = batch
                 Schedule = schedule
                 Augment = augment
+                ClipNorm = clip
             }
     }
     |> Arb.fromGen
