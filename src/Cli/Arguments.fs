@@ -58,6 +58,8 @@ module Values =
         | Seed
         | Lenet5
         | Cnn
+        | Rnn
+        | Lstm
 
     /// Which epoch's weights a run saves as its model.
     [<RequireQualifiedAccess>]
@@ -73,6 +75,8 @@ module Values =
         | Seed
         | Lenet5
         | Cnn
+        | Rnn
+        | Lstm
 
 /// What early stopping and keep-best watch on the validation set (outside Values: its case Loss would hide the
 /// type Values.Loss from patterns).
@@ -141,7 +145,7 @@ type TrainArgs =
                 "pixel scaling: unit = x/255 (default); seed = x/255·0.99+0.01 with targets 0.01/0.99 (the book's); offset = x/255·0.99+0.1 (0.1..1.09, the original question's slip), targets 0.01/0.99."
             | Layers _ -> "comma-separated layer sizes, input to output, at least 2 (default 784,512,10)."
             | Arch _ ->
-                "the whole network, layer by layer: \"conv 6 5x5 pad 2 relu, maxpool 2, flatten, dense 10 softmax\"; kinds: dense N [act] [no-bias], conv C KxK [stride S] [pad P] [act] [no-bias], maxpool K, flatten, dropout P; an optional leading \"input 1x28x28\" (default: the data's 1x28x28 for convolutions, 784 otherwise)."
+                "the whole network, layer by layer: \"conv 6 5x5 pad 2 relu, maxpool 2, flatten, dense 10 softmax\"; kinds: dense N [act] [no-bias], conv C KxK [stride S] [pad P] [act] [no-bias], maxpool K, flatten, dropout P, rnn H [relu] [orthogonal|identity] [sequence], lstm H [orthogonal] [sequence]; an optional leading \"input 1x28x28\" (default: the data's 1x28x28 for convolutions, 784 otherwise)."
             | Activation _ -> "hidden-layer activation (default relu)."
             | Output _ -> "output-layer activation (default softmax)."
             | Loss _ -> "loss function; cross-entropy is an alias of ce (default ce)."
@@ -167,7 +171,7 @@ type TrainArgs =
             | Quiet ->
                 "print only the result: the model, predicted-classes, plot and test accuracy lines (and any warning); no header, epoch lines or progress bar."
             | Preset _ ->
-                "start from a named configuration, explicit options override it: modern = these defaults; book = Rashid's working setup (784-200-10 sigmoid, MSE, SGD 0.1, batch 1, 5 epochs); seed = the original question's collapsing network; lenet5 = LeNet-5; cnn = two 3x3 convolutions, pooling, dense 128."
+                "start from a named configuration, explicit options override it: modern = these defaults; book = Rashid's working setup (784-200-10 sigmoid, MSE, SGD 0.1, batch 1, 5 epochs); seed = the original question's collapsing network; lenet5 = LeNet-5; cnn = two 3x3 convolutions, pooling, dense 128; rnn = an Elman RNN of 128 reading rows; lstm = an LSTM of 128 reading rows."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
             | Validation _ ->
                 "hold out a fraction of the training set for validation, stratified by class and chosen by the seed (default 0.1; 0 = none, as the book and seed presets), or a separate validation file (IDX or CSV, as --train)."
@@ -256,7 +260,7 @@ type BenchArgs =
             | Json -> "print the results as JSON."
             | Threads _ -> "worker threads, 0 = auto (default 0)."
             | Seconds _ -> "time budget per benchmark case in seconds, > 0 (default 2.0)."
-            | Network _ -> "run only this network's cases (default: all three)."
+            | Network _ -> "run only this network's cases (default: all)."
 
 [<Unique; HelpFlags("--help", "-h")>]
 type DoctorArgs =
@@ -300,7 +304,7 @@ type DoctorArgs =
             | Test_Labels _ -> "labels for IDX test images, as for train."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
             | Scale _ -> "pixel scaling: unit, seed or offset, as for train (default unit)."
-            | Preset _ -> "start from a named configuration (modern, book, seed, lenet5, cnn), as for train."
+            | Preset _ -> "start from a named configuration (modern, book, seed, lenet5, cnn, rnn, lstm), as for train."
             | Layers _ -> "comma-separated layer sizes, as for train (default 784,512,10)."
             | Arch _ -> "the whole network, layer by layer, as for train."
             | Activation _ -> "hidden-layer activation (default relu)."
@@ -347,7 +351,7 @@ type GradcheckArgs =
             | Train_Labels _ -> "labels for IDX images, as for train."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
             | Scale _ -> "pixel scaling: unit, seed or offset, as for train (default unit)."
-            | Preset _ -> "start from a named configuration (modern, book, seed, lenet5, cnn), as for train."
+            | Preset _ -> "start from a named configuration (modern, book, seed, lenet5, cnn, rnn, lstm), as for train."
             | Layers _ -> "comma-separated layer sizes, as for train (default 784,512,10)."
             | Arch _ -> "the whole network, layer by layer, as for train."
             | Activation _ -> "hidden-layer activation (default relu)."

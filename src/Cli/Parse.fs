@@ -348,6 +348,8 @@ module Parser =
         | A.Values.Preset.Seed -> "seed"
         | A.Values.Preset.Lenet5 -> "lenet5"
         | A.Values.Preset.Cnn -> "cnn"
+        | A.Values.Preset.Rnn -> "rnn"
+        | A.Values.Preset.Lstm -> "lstm"
 
     let private toNull (value: string option) : string | null =
         match value with

@@ -67,6 +67,8 @@ type internal LstmKernel<'T
     let dzs: 'T[] = Array.zeroCreate (g4 * steps * batch)
     let dh: 'T[] = Array.zeroCreate (units * batch)
     let dc: 'T[] = Array.zeroCreate (units * batch)
+    let stepGradients: float[] = Array.zeroCreate steps
+    let mutable forwardColumns = 0
 
     let columns (x: MathNet.Numerics.LinearAlgebra.Matrix<'T>) =
         if x.ColumnCount > batch then
@@ -74,14 +76,11 @@ type internal LstmKernel<'T
 
         x.ColumnCount
 
-    /// The gates' values [4H × T·B] of the last forward pass (the doctor reads saturation from them).
-    member _.Gates = gates
-    member _.States = hs
-
     override _.Forward(ps, x, y, _) =
         let b = columns x
         let wih, whh, bih, bhh = ps[0], ps[1], ps[2], ps[3]
         let block, gblock = units * b, g4 * b
+        forwardColumns <- b
         gather v (Tensor.data x) b xs
 
         Tensor.gemmAt
@@ -145,6 +144,7 @@ type internal LstmKernel<'T
 
         for t in steps .. -1 .. 1 do
             addStateGradient every steps units t dy b dh
+            stepGradients[t - 1] <- norm dh block
             let go, so = (t - 1) * gblock, (t - 1) * block
 
             gateGradients units b go so gates cs tcs dh dc dzs
@@ -167,6 +167,21 @@ type internal LstmKernel<'T
             Tensor.gemmAt 'T.One (wih, 0, features, g4) false (dzs, 0, g4, n) false 'T.Zero (dxs, 0, features, n)
             scatter v dxs b (Tensor.data dx)
         | ValueNone -> ()
+
+    interface IRecurrent with
+        member _.StepGradients = stepGradients
+
+        member _.Saturated() =
+            let n = steps * forwardColumns
+            let sigmoid (a: float) = a * (1.0 - a)
+            let tanh (a: float) = 1.0 - a * a
+
+            let count =
+                saturatedUnits gates g4 0 (2 * units) n sigmoid
+                + saturatedUnits gates g4 (2 * units) units n tanh
+                + saturatedUnits gates g4 (3 * units) units n sigmoid
+
+            count / float g4
 
 /// lstm UNITS [orthogonal] [sequence]
 type Lstm =

@@ -24,6 +24,8 @@ type internal RnnKernel<'T
     let hs: 'T[] = Array.zeroCreate (units * (steps + 1) * batch)
     let dzs: 'T[] = Array.zeroCreate (units * steps * batch)
     let dh: 'T[] = Array.zeroCreate (units * batch)
+    let stepGradients: float[] = Array.zeroCreate steps
+    let mutable forwardColumns = 0
 
     let columns (x: MathNet.Numerics.LinearAlgebra.Matrix<'T>) =
         if x.ColumnCount > batch then
@@ -31,13 +33,11 @@ type internal RnnKernel<'T
 
         x.ColumnCount
 
-    /// The states the forward pass computed, [H × (T+1)·B] (the doctor reads saturation from them).
-    member _.States = hs
-
     override _.Forward(ps, x, y, _) =
         let b = columns x
         let wih, whh, bih, bhh = ps[0], ps[1], ps[2], ps[3]
         let block = units * b
+        forwardColumns <- b
         gather v (Tensor.data x) b xs
         // W_ih x_t for every t at once, into blocks 1..T of hs; the recurrence then adds to each in turn.
         Tensor.gemmAt
@@ -79,6 +79,7 @@ type internal RnnKernel<'T
 
         for t in steps .. -1 .. 1 do
             addStateGradient every steps units t dy b dh
+            stepGradients[t - 1] <- norm dh block
             let o, d = t * block, (t - 1) * block
 
             // dz_t = f'(h_t) ∘ dh, from the state itself: 1 − h² for tanh, [h > 0] for relu.
@@ -115,6 +116,18 @@ type internal RnnKernel<'T
             Tensor.gemmAt 'T.One (wih, 0, features, units) false (dzs, 0, units, n) false 'T.Zero (dxs, 0, features, n)
             scatter v dxs b (Tensor.data dx)
         | ValueNone -> ()
+
+    interface IRecurrent with
+        member _.StepGradients = stepGradients
+
+        member _.Saturated() =
+            match act with
+            | Tanh ->
+                let b = forwardColumns
+
+                saturatedUnits hs units (units * b) units (steps * b) (fun h -> 1.0 - h * h)
+                / float units
+            | _ -> nan
 
 /// rnn UNITS [tanh|relu] [orthogonal|identity] [sequence]
 type Rnn =

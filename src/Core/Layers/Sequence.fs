@@ -65,6 +65,38 @@ module RecurrentInit =
         | OrthogonalInit -> Fill.Orthogonal
         | IdentityInit -> Fill.Identity
 
+/// What the doctor reads from a recurrent kernel after a forward and backward pass.
+type IRecurrent =
+    /// ‖∂L/∂h_t‖ over the batch for t = 1..T, from the last Backward: vanishing when it shrinks towards t = 1,
+    /// exploding when it grows.
+    abstract StepGradients: float[]
+    /// The fraction of the layer's nonlinear units (tanh states; an LSTM's gate units) whose derivative,
+    /// averaged over the last Forward's steps and examples, is below Activation.saturationThreshold.
+    abstract Saturated: unit -> float
+
+/// The fraction of `units` rows of blocks [rows × n] (unit u of column c at c·rows + offset + u) whose mean
+/// derivative d(value) over the n columns is below the saturation threshold.
+let saturatedUnits<'T when 'T :> Numerics.IFloatingPointIeee754<'T>>
+    (values: 'T[])
+    (rows: int)
+    (offset: int)
+    (units: int)
+    (n: int)
+    (d: float -> float)
+    =
+    let sums = Array.zeroCreate units
+
+    for c in 0 .. n - 1 do
+        for u in 0 .. units - 1 do
+            sums[u] <- sums[u] + d (Double.CreateTruncating values[c * rows + offset + u])
+
+    let threshold = Functional.Activations.Activation.saturationThreshold
+    float (sums |> Array.filter (fun s -> s / float (max n 1) < threshold) |> Array.length)
+
+/// ‖the first n entries of a‖.
+let norm<'T when 'T :> Numerics.IFloatingPointIeee754<'T>> (a: 'T[]) (n: int) =
+    sqrt (Double.CreateTruncating(TensorPrimitives.SumOfSquares(ReadOnlySpan<'T>(a, 0, n))))
+
 /// xs [F × T·b] ← the b columns of x [C·H·W × b] (time-major: step t of example j is column t·b + j).
 let gather (v: View) (x: 'T[]) (b: int) (xs: 'T[]) =
     let inSize = v.Steps * v.Features
