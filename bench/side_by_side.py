@@ -9,7 +9,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 5
 threads = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else "1"
 networks = sys.argv[sys.argv.index("--networks") + 1] if "--networks" in sys.argv else "lenet5,cnn"
-dll = os.path.join(ROOT, "src", "Host", "bin", "Release", "net10.0", "functional.dll")
+dll = os.environ.get("FUNCTIONAL_DLL") or os.path.join(ROOT, "src", "Host", "bin", "Release", "net10.0", "functional.dll")
 ours, theirs = {}, {}
 for r in range(rounds):
     for net in networks.split(","):

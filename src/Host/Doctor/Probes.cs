@@ -33,7 +33,8 @@ public static class Probes
         long DivergedAt,
         Diagnostics.LayerSample[] ValuesAfter,
         Diagnostics.ThroughTime[] TimeAtInit,
-        (long Update, Diagnostics.ThroughTime[] Layers) TimeWorst);
+        (long Update, Diagnostics.ThroughTime[] Layers) TimeWorst,
+        (long Update, Diagnostics.ThroughTime[] Layers) TimeLast);
 
     /// <summary>Updates between measurements of the gradient through time during the short run.</summary>
     public const int ThroughTimeEvery = 25;
@@ -49,6 +50,7 @@ public static class Probes
         var atInit = probe.Health(s.TrainCore, sample);
         var timeAtInit = probe.ThroughTime(s.TrainCore, sample);
         var timeWorst = (Update: 0L, Layers: timeAtInit);
+        var timeLast = timeWorst;
         long limit = Math.Min(s.TotalUpdates, Math.Max(s.UpdatesPerEpoch, ShortRunUpdates));
         Step.StepReport first = default, last = default;
         long k = 0, diverged = -1;
@@ -65,6 +67,10 @@ public static class Probes
             {
                 // The worst moment, not the end: a run that explodes ends in NaN, which says nothing of the way there.
                 var t = probe.ThroughTime(s.TrainCore, sample);
+                if (double.IsFinite(Growth(t)))
+                {
+                    timeLast = (k, t);
+                }
                 if (Growth(t) > Growth(timeWorst.Layers) && double.IsFinite(Growth(timeWorst.Layers)))
                 {
                     timeWorst = (k, t);
@@ -83,7 +89,7 @@ public static class Probes
         return new ShortRun(
             atInit, first, probe.Health(s.TrainCore, sample), last,
             probe.Predict(s.TestCore, false), probe.Predict(s.TestCore, true), k, diverged,
-            probe.Values(s.TrainCore, sample), timeAtInit, timeWorst);
+            probe.Values(s.TrainCore, sample), timeAtInit, timeWorst, timeLast);
     }
 
     /// <summary>Trains on the first 32 examples with the configured optimiser and batch (capped at 32) until it
