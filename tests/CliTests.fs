@@ -785,6 +785,8 @@ let private pictureTests =
                             Out = "digits.png"
                             Threads = 0
                             Filters = null
+                            Augmented = None
+                            Seed = 1
                         }
                         "show defaults"
                 | other -> failtestf "expected show, got %A" other
@@ -792,7 +794,7 @@ let private pictureTests =
             test "show, every option" {
                 match
                     parse
-                        "show --data x.csv --data-labels y.idx --count 9 --start 3 --model runs/a --scale seed --out g.png --threads 1"
+                        "show --data x.csv --data-labels y.idx --count 9 --start 3 --model runs/a --scale seed --out g.png --threads 1 --augmented shift:1 --seed 4"
                 with
                 | Run(Command.Show s) ->
                     Expect.equal
@@ -807,6 +809,8 @@ let private pictureTests =
                             Out = "g.png"
                             Threads = 1
                             Filters = null
+                            Augmented = Some { Augment.Augment.none with Shift = 1 }
+                            Seed = 4
                         }
                         "show options"
                 | other -> failtestf "expected show, got %A" other

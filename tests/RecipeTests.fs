@@ -188,4 +188,47 @@ let tests =
                 Expect.equal (File.ReadAllBytes(Path.Combine(runDir, "model.safetensors"))) whole "same model bytes"
                 Expect.equal (epochLines runDir).Length 2 "the whole history"
             }
+
+            test "lr-find draws the range test and suggests a rate, with its rule; bad ranges are refused" {
+                let dir = tempDir ()
+                let png = Path.Combine(dir, "lr.png")
+
+                let o =
+                    run repo [ "lr-find"; "--train-count"; "1000"; "--steps"; "120"; "--png"; png; "--json" ]
+
+                Expect.equal o.Code 0 o.Err
+                let j = JsonNode.Parse(o.Out).AsObject()
+                let rates = j["rates"].AsArray()
+                Expect.isTrue (rates.Count >= 3 && rates.Count <= 120) "one rate per step taken"
+                let suggested = j["suggested"].GetValue<float>()
+                Expect.isTrue (suggested > 1e-7 && suggested < 10.0) "inside the range"
+                Expect.stringContains (j["rule"].GetValue<string>()) "falls fastest" "the rule is stated"
+                Expect.isTrue (File.Exists png && FileInfo(png).Length > 10000L) "the PNG"
+
+                for args in
+                    [
+                        [ "--from"; "0" ]
+                        [ "--from"; "1"; "--to"; "0.5" ]
+                        [ "--steps"; "2" ]
+                        [ "--png"; Path.Combine(dir, "missing", "x.png") ]
+                    ] do
+                    let b = run repo ([ "lr-find"; "--train-count"; "200" ] @ args)
+                    Expect.notEqual b.Code 0 (String.Join(" ", args))
+                    Expect.equal (b.Err.Trim().Split('\n').Length) 1 $"one line: %s{b.Err}"
+            }
+
+            test "show --augmented draws one digit as training sees it, epoch after epoch" {
+                let dir = tempDir ()
+                let png = Path.Combine(dir, "aug.png")
+
+                let o =
+                    run repo [ "show"; "--augmented"; "shift:2,rotate:10"; "--count"; "8"; "--out"; png ]
+
+                Expect.equal o.Code 0 o.Err
+                Expect.stringContains o.Out "8 augmented versions (shift:2,rotate:10)" "what was drawn"
+                Expect.isTrue (File.Exists png) "the PNG"
+                let bad = run repo [ "show"; "--augmented"; "twirl:3"; "--out"; png ]
+                Expect.equal bad.Code 2 "a bad spec"
+                Expect.stringContains bad.Err "twirl:3" "names it"
+            }
         ]

@@ -156,7 +156,7 @@ type TrainArgs =
             | L2 _ ->
                 "L2 regularisation strength >= 0 (default 0.0001): adds ½λ‖W‖² to the loss, λW to weight gradients."
             | Momentum _ -> "momentum coefficient in [0, 1) (default 0.9)."
-            | Epochs _ -> "number of epochs >= 1 (default 15)."
+            | Epochs _ -> "number of epochs >= 1 (default 30)."
             | Batch _ -> "mini-batch size: a positive integer, or 'full' for full batch (default 32)."
             | Seed _ -> "random seed (default 1)."
             | Precision _ -> "floating-point precision (default float32)."
@@ -171,7 +171,7 @@ type TrainArgs =
             | Quiet ->
                 "print only the result: the model, predicted-classes, plot and test accuracy lines (and any warning); no header, epoch lines or progress bar."
             | Preset _ ->
-                "start from a named configuration, explicit options override it: modern = these defaults; book = Rashid's working setup (784-200-10 sigmoid, MSE, SGD 0.1, batch 1, 5 epochs); seed = the original question's collapsing network; lenet5 = LeNet-5; cnn = two 3x3 convolutions, pooling, dense 128; rnn = an Elman RNN of 128 reading rows; lstm = an LSTM of 128 reading rows."
+                "start from a named configuration, explicit options override it: modern = these defaults (the recipe measured in the README: 30 epochs, cosine schedule, augment shift:2,rotate:10,scale:0.1); book = the working setup of Rashid's Make Your Own Neural Network (784-200-10 sigmoid, MSE, normal-fanin, x/255·0.99+0.01, SGD 0.1, batch 1, 5 epochs, no L2, no validation split); seed = the original question's network exactly (784-200-10 sigmoid, no biases, MSE summed over the full batch of 100 images, inputs 0.1..1.09, SGD 0.4, 100 iterations, float64); lenet5 = LeNet-5 (LeCun et al. 1998, ReLU and max-pooling, dropout 0.3, L2 5e-4, 20 epochs); cnn = the CNN of PyTorch's MNIST example (two 3x3 convolutions, pooling, dense 128, its dropout, batch 64); rnn = an Elman RNN of 128 reading the image row by row (orthogonal, --clip-norm 1, 20 epochs); lstm = an LSTM of 128 reading rows (orthogonal, Adam 2e-3, --clip-norm 1, 20 epochs)."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
             | Validation _ ->
                 "hold out a fraction of the training set for validation, stratified by class and chosen by the seed (default 0.1; 0 = none, as the book and seed presets), or a separate validation file (IDX or CSV, as --train)."
@@ -184,10 +184,10 @@ type TrainArgs =
             | Keep _ ->
                 "which epoch's weights model.safetensors holds: best = the best validation epoch (default when there is a validation set), last = the final epoch."
             | Schedule _ ->
-                "learning-rate schedule over the run: constant (default), cosine[:FLOOR] (down to FLOOR·lr at the end), step:EPOCHS[:FACTOR] (×FACTOR, default 0.1, every EPOCHS), onecycle (up to lr over 30%, then down)."
+                "learning-rate schedule over the run: constant, cosine[:FLOOR] (down to FLOOR·lr at the end; the default), step:EPOCHS[:FACTOR] (×FACTOR, default 0.1, every EPOCHS), onecycle (up to lr over 30%, then down)."
             | Warmup _ -> "epochs of linear learning-rate warm-up before the schedule (fractions allowed; default 0)."
             | Augment _ ->
-                "distort training images, a pure function of (seed, epoch, example): none (default) or a list: shift:PIXELS, rotate:DEGREES, scale:FRACTION, elastic:ALPHA[:SIGMA]; e.g. shift:2,rotate:10."
+                "distort training images, a pure function of (seed, epoch, example): none, or a list of shift:PIXELS (whole pixels), rotate:DEGREES, scale:FRACTION, elastic:ALPHA[:SIGMA] (Simard's, σ 4 by default; slow); default shift:2,rotate:10,scale:0.1 (none for the book and seed presets)."
             | Clip_Norm _ ->
                 "clip the gradient's global norm (all tensors together) to at most this before each update, as PyTorch's clip_grad_norm_; 0 = off (default 0)."
 
@@ -324,6 +324,63 @@ type DoctorArgs =
             | Threads _ -> "worker threads, 0 = auto (default 0)."
 
 [<Unique; HelpFlags("--help", "-h")>]
+type Lr_FindArgs =
+    | Train of file: string
+    | Train_Labels of file: string
+    | Train_Count of count: int
+    | Scale of Scale
+    | Preset of Preset
+    | Layers of sizes: string
+    | Arch of layers: string
+    | Activation of Activation
+    | Output of Output
+    | Loss of Loss
+    | Init of Init
+    | No_Bias
+    | Optimizer of Optimizer
+    | L2 of lambda: float
+    | Momentum of beta: float
+    | Batch of size: string
+    | Seed of seed: int
+    | Precision of Precision
+    | Reduction of Reduction
+    | Threads of count: int
+    | From of rate: float
+    | To of rate: float
+    | Steps of count: int
+    | Png of file: string
+    | Json
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | From _ -> "the first learning rate (default 1e-7)."
+            | To _ -> "the last learning rate (default 10)."
+            | Steps _ -> "steps, one per rate, exponentially spaced from --from to --to (default 300)."
+            | Png _ -> "the plot of loss against learning rate (default lr-find.png)."
+            | Json -> "print the rates, losses and the suggestion as one JSON object."
+            | Train _ -> "training images, as for train; default: the shipped MNIST training set."
+            | Train_Labels _ -> "labels for IDX training images, as for train."
+            | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
+            | Scale _ -> "pixel scaling: unit, seed or offset, as for train (default unit)."
+            | Preset _ -> "start from a named configuration (modern, book, seed, lenet5, cnn), as for train."
+            | Layers _ -> "comma-separated layer sizes, as for train (default 784,512,10)."
+            | Arch _ -> "the whole network, layer by layer, as for train."
+            | Activation _ -> "hidden-layer activation (default relu)."
+            | Output _ -> "output-layer activation (default softmax)."
+            | Loss _ -> "loss function (default ce)."
+            | Init _ -> "weight initialisation (default he)."
+            | No_Bias -> "train without bias terms."
+            | Optimizer _ -> "optimizer whose rate is searched (default adam)."
+            | L2 _ -> "L2 regularisation strength >= 0 (default 0.0001)."
+            | Momentum _ -> "momentum coefficient in [0, 1) (default 0.9)."
+            | Batch _ -> "mini-batch size, or 'full' (default 32)."
+            | Seed _ -> "random seed (default 1)."
+            | Precision _ -> "floating-point precision (default float32)."
+            | Reduction _ -> "how the loss is reduced over a batch (default mean)."
+            | Threads _ -> "worker threads, 0 = auto (default 0)."
+
+[<Unique; HelpFlags("--help", "-h")>]
 type GradcheckArgs =
     | Train of file: string
     | Train_Labels of file: string
@@ -428,10 +485,15 @@ type ShowArgs =
     | Out of file: string
     | Threads of count: int
     | Filters of model: string
+    | Augmented of distortions: string
+    | Seed of seed: int
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
+            | Augmented _ ->
+                "draw image --start as training would see it in --count epochs, distorted as --augment (train's syntax, e.g. shift:2,rotate:10,scale:0.1, train's default)."
+            | Seed _ -> "the seed the augmented versions are drawn with, as train's --seed (default 1)."
             | Filters _ ->
                 "draw the first convolution layer's filters of this model (a model file or a run directory) as a grid instead of images."
             | Data _ ->
@@ -518,6 +580,7 @@ type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Sweep of ParseResults<SweepArgs>
     | [<CliPrefix(CliPrefix.None)>] Runs of ParseResults<RunsArgs>
     | [<CliPrefix(CliPrefix.None)>] Compare of ParseResults<CompareArgs>
+    | [<CliPrefix(CliPrefix.None)>] Lr_Find of ParseResults<Lr_FindArgs>
     | Version
 
     interface IArgParserTemplate with
@@ -530,6 +593,8 @@ type FunctionalArgs =
             | Bench _ -> "benchmark the training kernels."
             | Gradcheck _ -> "compare analytic with numeric gradients, layer by layer, and name what differs."
             | Doctor _ -> "check a training configuration for the usual bugs and say how to fix them."
+            | Lr_Find _ ->
+                "the learning-rate range test: train while the rate grows exponentially, plot loss against rate, suggest one."
             | Resume _ -> "continue an interrupted run from its newest valid checkpoint."
             | Replay _ -> "re-execute a run's steps bit for bit and inspect one of them."
             | Plot _ -> "draw a run's training curves into a PNG."

@@ -92,6 +92,17 @@ type DoctorOptions =
         Png: string | null
     }
 
+/// `functional lr-find`: the configuration of Train, its rate searched from From to To in Steps steps.
+type LrFindOptions =
+    {
+        Train: TrainOptions
+        From: float
+        To: float
+        Steps: int
+        Png: string
+        Json: bool
+    }
+
 /// `functional gradcheck`: the network and loss of Train, checked on Examples examples, Params per layer.
 type GradcheckOptions =
     {
@@ -192,6 +203,9 @@ type ShowOptions =
         Threads: int
         /// Draw this model's first convolution filters instead of images; null = images.
         Filters: string | null
+        /// Draw image Start's augmented versions (one per epoch) instead; None = images.
+        Augmented: Augment.Augment option
+        Seed: int
     }
 
 /// `functional sweep`: its own options; every other option is a train option, kept as typed.
@@ -250,6 +264,7 @@ type Command =
     | Sweep of SweepOptions
     | Runs of RunsOptions
     | Compare of CompareOptions
+    | LrFind of LrFindOptions
 
 type Parsed =
     | Run of Command
@@ -282,6 +297,7 @@ module Parser =
             "sweep"
             "runs"
             "compare"
+            "lr-find"
         ]
 
     let private parser =
@@ -680,6 +696,53 @@ module Parser =
         }
         |> Command.Doctor
 
+    let private lrFind (r: ParseResults<A.Lr_FindArgs>) (checks: Checks) =
+        let cases =
+            r.GetAllResults()
+            |> List.choose (function
+                | A.Lr_FindArgs.Train f -> Some(A.TrainArgs.Train f)
+                | A.Lr_FindArgs.Train_Labels f -> Some(A.TrainArgs.Train_Labels f)
+                | A.Lr_FindArgs.Train_Count n -> Some(A.TrainArgs.Train_Count n)
+                | A.Lr_FindArgs.Scale v -> Some(A.TrainArgs.Scale v)
+                | A.Lr_FindArgs.Preset v -> Some(A.TrainArgs.Preset v)
+                | A.Lr_FindArgs.Layers v -> Some(A.TrainArgs.Layers v)
+                | A.Lr_FindArgs.Arch v -> Some(A.TrainArgs.Arch v)
+                | A.Lr_FindArgs.Activation v -> Some(A.TrainArgs.Activation v)
+                | A.Lr_FindArgs.Output v -> Some(A.TrainArgs.Output v)
+                | A.Lr_FindArgs.Loss v -> Some(A.TrainArgs.Loss v)
+                | A.Lr_FindArgs.Init v -> Some(A.TrainArgs.Init v)
+                | A.Lr_FindArgs.No_Bias -> Some A.TrainArgs.No_Bias
+                | A.Lr_FindArgs.Optimizer v -> Some(A.TrainArgs.Optimizer v)
+                | A.Lr_FindArgs.L2 v -> Some(A.TrainArgs.L2 v)
+                | A.Lr_FindArgs.Momentum v -> Some(A.TrainArgs.Momentum v)
+                | A.Lr_FindArgs.Batch v -> Some(A.TrainArgs.Batch v)
+                | A.Lr_FindArgs.Seed v -> Some(A.TrainArgs.Seed v)
+                | A.Lr_FindArgs.Precision v -> Some(A.TrainArgs.Precision v)
+                | A.Lr_FindArgs.Reduction v -> Some(A.TrainArgs.Reduction v)
+                | A.Lr_FindArgs.Threads v -> Some(A.TrainArgs.Threads v)
+                | A.Lr_FindArgs.From _
+                | A.Lr_FindArgs.To _
+                | A.Lr_FindArgs.Steps _
+                | A.Lr_FindArgs.Png _
+                | A.Lr_FindArgs.Json -> None)
+
+        let lo = r.GetResult(A.Lr_FindArgs.From, defaultValue = 1e-7)
+        let hi = r.GetResult(A.Lr_FindArgs.To, defaultValue = 10.0)
+        let steps = r.GetResult(A.Lr_FindArgs.Steps, defaultValue = 300)
+        checks.Require (finite lo && lo > 0.0) "from" "> 0" lo
+        checks.Require (finite hi && hi > lo) "to" "above --from" hi
+        checks.Require (steps >= 3 && steps <= 100000) "steps" "3..100000" steps
+
+        {
+            LrFindOptions.Train = asTrain cases checks
+            From = lo
+            To = hi
+            Steps = steps
+            Png = r.GetResult(A.Lr_FindArgs.Png, defaultValue = "lr-find.png")
+            Json = r.Contains A.Lr_FindArgs.Json
+        }
+        |> Command.LrFind
+
     let private gradcheck (r: ParseResults<A.GradcheckArgs>) (checks: Checks) =
         let cases =
             r.GetAllResults()
@@ -826,6 +889,15 @@ module Parser =
             Out = r.GetResult(A.ShowArgs.Out, defaultValue = "digits.png")
             Threads = threads
             Filters = r.TryGetResult A.ShowArgs.Filters |> toNull
+            Augmented =
+                r.TryGetResult A.ShowArgs.Augmented
+                |> Option.map (fun text ->
+                    checks.Result(
+                        Augment.Augment.parse text
+                        |> Result.mapError (fun e -> $"option '--augmented': %s{e}."),
+                        Augment.Augment.none
+                    ))
+            Seed = r.GetResult(A.ShowArgs.Seed, defaultValue = 1)
         }
         |> Command.Show
 
@@ -1036,6 +1108,7 @@ module Parser =
                     | Some(A.FunctionalArgs.Sweep r) -> Some(sweep r sweepTrain checks)
                     | Some(A.FunctionalArgs.Runs r) -> Some(runs r checks)
                     | Some(A.FunctionalArgs.Compare r) -> Some(compare r checks)
+                    | Some(A.FunctionalArgs.Lr_Find r) -> Some(lrFind r checks)
                     | Some A.FunctionalArgs.Version
                     | None -> None
 

@@ -28,15 +28,29 @@ let private arch (text: string) =
     | Ok a -> a
     | Error e -> failwithf "preset architecture '%s': %s" text e
 
-/// train's defaults.
+/// train's defaults: Config.defaults' network and optimiser (784-512-10 ReLU/softmax, Adam 1e-3, L2 1e-4, batch 32)
+/// with the recipe chosen by validation accuracy over 3 seeds on the shipped split (README, "Recipes"): 30 epochs,
+/// a cosine schedule, whole-pixel shifts of ±2, rotations of ±10° and scalings of ±10%; 10% held out for
+/// validation, the best validation epoch kept.
 let modern =
     {
         Name = "modern"
-        Config = Config.defaults
-        Epochs = 15
+        Config =
+            { Config.defaults with
+                Augment =
+                    { Augment.Augment.none with
+                        Shift = 2
+                        Rotate = 10.0
+                        Zoom = 0.1
+                    }
+            }
+        Epochs = 30
         TrainCount = 0
         Validation = 0.1
-        Schedule = Schedule.Request.constant
+        Schedule =
+            { Schedule.Request.constant with
+                Kind = "cosine"
+            }
     }
 
 /// The working setup of Rashid's "Make Your Own Neural Network": per-example SGD on a sigmoid/MSE

@@ -43,6 +43,22 @@ type Api =
     /// The learning rate of the update that follows `t` updates under this configuration's schedule.
     static member LrAt(config: Config, t: int64) = Step.Hyper.lrAt config.Hyper t
 
+    /// The learning-rate range test (LrFinder): `steps` steps from rate `lo` to `hi`.
+    static member LrFind(config: Config, train: Images, lo: float, hi: float, steps: int) =
+        LrFinder.run config train lo hi steps
+
+    /// Image `index` of `pixels` (rows × cols bytes each) as training distorts it in epoch `epoch` under `seed`,
+    /// back in bytes (for pictures).
+    static member Augmented
+        (augment: Augment.Augment, seed: int, epoch: int, index: int, pixels: byte[], rows: int, cols: int)
+        =
+        let n = rows * cols
+        let x = Array.init n (fun i -> float32 pixels[index * n + i] / 255.0f)
+        Augment.Augmenter(augment, rows, cols).Apply(x, 0, 0.0f, seed, epoch, index)
+
+        x
+        |> Array.map (fun v -> byte (Math.Round(float (max 0.0f (min 1.0f v)) * 255.0)))
+
     /// The defaults, written once (Config.defaults).
     static member DefaultConfig = Config.defaults
 

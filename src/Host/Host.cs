@@ -70,6 +70,7 @@ public static class Program
         Command.Sweep s => SweepCommand.Run(s.Item),
         Command.Runs r => RunsCommand.Run(r.Item),
         Command.Compare c => CompareCommand.Run(c.Item),
+        Command.LrFind l => LrFindCommand.Run(l.Item),
         _ => Fail("unknown command", ReturnCode.Usage),
     };
 

@@ -134,6 +134,24 @@ let scheduleTests =
                 moved decay 10L
                 |> Array.iteri (fun i d -> close (0.05 * gw[i]) d "after the decay")
             }
+
+            test "lr-find suggests where the smoothed loss falls fastest, before its minimum" {
+                // A loss that falls as a logistic in log(rate), steepest at 1e-3, with its minimum at 1e-1 and a
+                // rise after it.
+                let rates = Array.init 200 (fun i -> LrFinder.rateAt 1e-7 10.0 200 i)
+
+                let loss (r: float) =
+                    let x = Math.Log10 r
+
+                    2.0 / (1.0 + Math.Exp(3.0 * (x + 3.0)))
+                    + (if x > -1.0 then 5.0 * (x + 1.0) ** 2.0 else 0.0)
+
+                let suggested, atMinimum = LrFinder.suggest rates (Array.map loss rates)
+                Expect.floatClose { absolute = 0.0; relative = 0.1 } suggested 1e-3 "steepest at 1e-3"
+                Expect.floatClose { absolute = 0.0; relative = 0.1 } atMinimum 1e-1 "minimum at 1e-1"
+                Expect.floatClose Accuracy.veryHigh (LrFinder.rateAt 1e-7 10.0 200 0) 1e-7 "first rate"
+                Expect.floatClose Accuracy.veryHigh (LrFinder.rateAt 1e-7 10.0 200 199) 10.0 "last rate"
+            }
         ]
 
 [<Tests>]

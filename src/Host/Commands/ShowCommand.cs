@@ -17,6 +17,10 @@ public static class ShowCommand
         {
             throw new UsageError($"--start {o.Start} is outside {data.ImagesPath}, which holds images 0..{data.Count - 1}");
         }
+        if (o.Augmented is { } augmented)
+        {
+            return Augmented(data, augmented.Value, o);
+        }
         int count = Math.Min(o.Count, data.Count - o.Start);
         int[]? predictions = null;
         if (o.Model is { } path)
@@ -36,6 +40,24 @@ public static class ShowCommand
             log.WriteLine($"model {ModelFile.Resolve(o.Model!)}: {count - wrong} of {count} right, {wrong} wrong (framed in red)");
         }
         log.WriteLine($"png   {written}");
+        return ReturnCode.Ok;
+    }
+
+    /// <summary><c>show --augmented SPEC</c>: one image as training sees it in epochs 0..count−1.</summary>
+    static int Augmented(Data.LabeledImages data, global::Functional.Augment.Augment augment, ShowOptions o)
+    {
+        int n = data.Rows * data.Cols;
+        var pixels = new byte[o.Count * n];
+        for (int e = 0; e < o.Count; e++)
+        {
+            Api.Augmented(augment, o.Seed, e, o.Start, data.Pixels, data.Rows, data.Cols).CopyTo(pixels, e * n);
+        }
+        var labels = Enumerable.Repeat(data.Labels[o.Start], o.Count).ToArray();
+        string spec = global::Functional.Augment.AugmentModule.text(augment);
+        string title = $"image {o.Start} of {Path.GetFileName(data.ImagesPath)}, augmented {spec}, epochs 1..{o.Count} (seed {o.Seed})";
+        string written = DigitGrid.Write(o.Out, pixels, labels, data.Rows, data.Cols, [.. Enumerable.Range(0, o.Count)], null, title);
+        Console.Out.WriteLine($"show  image {o.Start} of {data.ImagesPath}, {o.Count} augmented versions ({spec})");
+        Console.Out.WriteLine($"png   {written}");
         return ReturnCode.Ok;
     }
 

@@ -65,7 +65,10 @@ public static class ComparePlot
 
     static Plot TestCurves(Comparison c)
     {
-        var p = Panel("test accuracy per epoch", "epoch", "test accuracy (%)");
+        // Runs with a validation set are compared on it: choosing by the test set tunes on it.
+        bool validation = c.Runs.Any(r => r.HasValidation);
+        string set = validation ? "validation" : "test";
+        var p = Panel($"{set} accuracy per epoch", "epoch", $"{set} accuracy (%)");
         var styles = Styles(c);
         int drawn = 0;
         foreach (var r in c.Runs)

@@ -5,8 +5,9 @@ using ScottPlot.TickGenerators;
 namespace Functional.Host;
 
 /// <summary>
-/// curves.png of a run: per epoch the loss and the train/test accuracy; per journalled step the loss (raw and
-/// smoothed), each layer's gradient norm and update/weight ratio on log axes, and the fraction of saturated
+/// curves.png of a run: per epoch the training (and validation) loss and the train/validation/test accuracy, with
+/// the epoch the model holds marked; per journalled step the loss (raw and smoothed) with the learning rate on a
+/// right-hand axis, each layer's gradient norm and update/weight ratio on log axes, and the fraction of saturated
 /// (sigmoid/tanh) or dead (ReLU) units.
 /// A panel the run has no data for says so.
 /// </summary>
@@ -56,16 +57,40 @@ public static class CurvesPlot
 
     static Plot EpochLoss(RunHistory h)
     {
-        var p = Panel("training loss per epoch", "epoch", EpochLossLabel(h.Reduction));
+        bool validation = h.Epochs.Any(e => double.IsFinite(e.ValidationLoss));
+        var p = Panel(validation ? "loss per epoch" : "training loss per epoch", "epoch", EpochLossLabel(h.Reduction));
         if (h.Epochs.Count == 0)
         {
             Png.NoData(p, "run.json has no epochs yet");
             return p;
         }
-        var s = p.Add.Scatter(h.Epochs.Select(e => (double)e.Epoch).ToArray(), h.Epochs.Select(e => e.Loss).ToArray());
+        double[] xs = [.. h.Epochs.Select(e => (double)e.Epoch)];
+        var s = p.Add.Scatter(xs, h.Epochs.Select(e => e.Loss).ToArray());
         s.MarkerSize = 6;
+        if (validation)
+        {
+            s.LegendText = "training (mean over the epoch's steps)";
+            var v = p.Add.Scatter(xs, h.Epochs.Select(e => e.ValidationLoss).ToArray());
+            v.MarkerSize = 6;
+            v.LegendText = "validation (after the epoch)";
+            p.ShowLegend(Alignment.UpperRight);
+        }
+        MarkKept(p, h);
         IntegerTicks(p.Axes.Bottom);
         return p;
+    }
+
+    /// <summary>A vertical line at the epoch the model holds, when it is not simply the last.</summary>
+    static void MarkKept(Plot p, RunHistory h)
+    {
+        if (h.KeptEpoch is int kept && kept > 0 && (h.Kept == "best" || h.StoppedEarlyAfter != null))
+        {
+            var line = p.Add.VerticalLine(kept);
+            line.Color = Colors.DarkGreen;
+            line.LinePattern = LinePattern.Dashed;
+            line.LegendText = $"kept: epoch {kept}" + (h.StoppedEarlyAfter is int e ? $" (stopped after {e})" : "");
+            p.ShowLegend(Alignment.UpperRight);
+        }
     }
 
     static Plot Accuracy(RunHistory h)
@@ -79,10 +104,23 @@ public static class CurvesPlot
         double[] xs = [.. h.Epochs.Select(e => (double)e.Epoch)];
         var train = p.Add.Scatter(xs, h.Epochs.Select(e => 100 * e.TrainAccuracy).ToArray());
         train.LegendText = "train";
-        var test = p.Add.Scatter(xs, h.Epochs.Select(e => 100 * e.TestAccuracy).ToArray());
-        test.LegendText = "test";
         var last = h.Epochs[^1];
-        p.Title(string.Create(CultureInfo.InvariantCulture, $"accuracy per epoch (last: train {100 * last.TrainAccuracy:F2}%, test {100 * last.TestAccuracy:F2}%)"), 16);
+        var inv = CultureInfo.InvariantCulture;
+        string title = string.Create(inv, $"accuracy per epoch (last: train {100 * last.TrainAccuracy:F2}%");
+        if (h.Epochs.Any(e => double.IsFinite(e.ValidationAccuracy)))
+        {
+            var v = p.Add.Scatter(xs, h.Epochs.Select(e => 100 * e.ValidationAccuracy).ToArray());
+            v.LegendText = "validation";
+            title += string.Create(inv, $", validation {100 * last.ValidationAccuracy:F2}%");
+        }
+        if (h.Epochs.Any(e => double.IsFinite(e.TestAccuracy)))
+        {
+            var test = p.Add.Scatter(xs, h.Epochs.Select(e => 100 * e.TestAccuracy).ToArray());
+            test.LegendText = "test";
+            title += string.Create(inv, $", test {100 * last.TestAccuracy:F2}%");
+        }
+        p.Title(title + ")", 16);
+        MarkKept(p, h);
         p.ShowLegend(Alignment.LowerRight);
         IntegerTicks(p.Axes.Bottom);
         return p;
@@ -103,6 +141,7 @@ public static class CurvesPlot
             // Too few points to smooth: show each one.
             var points = p.Add.Scatter(xs, ys);
             points.LegendText = $"loss, every journalled step ({ys.Length})";
+            LearningRate(p, h);
             p.ShowLegend(Alignment.UpperRight);
             return p;
         }
@@ -113,8 +152,45 @@ public static class CurvesPlot
         smooth.LegendText = "smoothed (EMA)";
         smooth.Color = Colors.DarkBlue;
         smooth.LineWidth = 2;
+        LearningRate(p, h);
         p.ShowLegend(Alignment.UpperRight);
         return p;
+    }
+
+    /// <summary>The learning rate of every step on the right-hand axis: from the run's schedule when run.json has
+    /// one (exact, steps included), else from the journalled steps.</summary>
+    static void LearningRate(Plot p, RunHistory h)
+    {
+        double[] xs, ys;
+        if (h.Config is { } config && h.LastStep > 0)
+        {
+            // At most ~4,000 points; a step schedule's jumps fall between two drawn steps at worst.
+            long stride = Math.Max(1, h.LastStep / 4000);
+            var steps = new List<long>();
+            for (long t = 1; t <= h.LastStep; t += stride)
+            {
+                steps.Add(t);
+            }
+            xs = [.. steps.Select(t => (double)t)];
+            ys = [.. steps.Select(t => Api.LrAt(config, t - 1))];
+        }
+        else
+        {
+            var points = h.Steps.Where(s => double.IsFinite(s.Lr)).ToArray();
+            xs = [.. points.Select(s => (double)s.Step)];
+            ys = [.. points.Select(s => s.Lr)];
+        }
+        if (xs.Length == 0)
+        {
+            return;
+        }
+        var lr = p.Add.ScatterLine(xs, ys);
+        lr.LegendText = "learning rate (right axis)";
+        lr.Color = Colors.DarkOrange;
+        lr.LineWidth = 2;
+        lr.Axes.YAxis = p.Axes.Right;
+        p.Axes.Right.Label.Text = "learning rate";
+        p.Axes.Right.Label.FontSize = 13;
     }
 
     static Plot PerLayer(RunHistory h, string title, Func<StepPoint, double[]> values, bool log)

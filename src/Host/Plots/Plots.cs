@@ -23,6 +23,9 @@ public static class Plots
         }
     }
 
+    /// <summary>The range test's loss against the learning rate (log axis), the suggestion marked.</summary>
+    public static string LrFind(string path, LrFinder.Finding f, string title) => LrFindPlot.Write(path, f, title);
+
     /// <summary>
     /// A grid of images <paramref name="start"/>.. of <paramref name="images"/> with their labels, and with
     /// <paramref name="predictions"/> (one per image shown) the predicted classes, wrong ones framed in red.

@@ -5,12 +5,25 @@ using System.Text.Json.Nodes;
 namespace Functional.Host;
 
 /// <summary>One epoch's summary, from run.json's "epochs" or a journal line of kind "epoch".</summary>
-public sealed record EpochPoint(int Epoch, double Loss, double TrainAccuracy, double TestAccuracy, double Seconds);
+public sealed record EpochPoint(int Epoch, double Loss, double TrainAccuracy, double TestAccuracy, double Seconds)
+{
+    /// <summary>The validation set's loss and accuracy (NaN: the run has no validation set).</summary>
+    public double ValidationLoss { get; init; } = double.NaN;
+
+    public double ValidationAccuracy { get; init; } = double.NaN;
+
+    /// <summary>The learning rate of the epoch's last step (NaN: not recorded).</summary>
+    public double Lr { get; init; } = double.NaN;
+}
 
 /// <summary>One journal line of a step: its loss and, per layer, what the journal holds (empty when absent;
 /// <paramref name="Saturation"/> and <paramref name="Dead"/> null when absent, NaN for a layer without the quantity).</summary>
 public sealed record StepPoint(long Step, int Epoch, double Loss, double[] GradNorms, double[] UpdateRatios, double[]? Saturation,
-    double[]? Dead = null);
+    double[]? Dead = null)
+{
+    /// <summary>The learning rate of the step (NaN: not recorded).</summary>
+    public double Lr { get; init; } = double.NaN;
+}
 
 /// <summary>
 /// What a run folder says about its training: run.json (config, per-epoch summaries) and, when present,
@@ -20,6 +33,22 @@ public sealed record RunHistory(string Dir, string Title, IReadOnlyList<EpochPoi
 {
     /// <summary>The loss reduction of run.json's config, "mean" or "sum" (null when run.json does not say).</summary>
     public string? Reduction { get; init; }
+
+    /// <summary>The epoch model.safetensors holds, when run.json says (a finished run).</summary>
+    public int? KeptEpoch { get; init; }
+
+    /// <summary>"best" when the model is the best validation epoch's, "last" otherwise (null: not said).</summary>
+    public string? Kept { get; init; }
+
+    /// <summary>The epoch after which early stopping ended the run, if it did.</summary>
+    public int? StoppedEarlyAfter { get; init; }
+
+    /// <summary>The run's configuration, when run.json has one this version reads (its schedule gives every
+    /// step's learning rate).</summary>
+    public Config? Config { get; init; }
+
+    /// <summary>The last step the journal or run.json mentions (0: none).</summary>
+    public long LastStep { get; init; }
 
     public const string RunFile = "run.json";
     public const string JournalFile = "journal.jsonl";
@@ -47,6 +76,7 @@ public sealed record RunHistory(string Dir, string Title, IReadOnlyList<EpochPoi
             }
         }
         var steps = new List<StepPoint>();
+        long lastEpochStep = (long)((run?["results"] as JsonObject) is { } r0 ? Num(r0, "steps") ?? 0 : 0);
         bool hasJournal = File.Exists(journalPath);
         if (hasJournal)
         {
@@ -70,6 +100,7 @@ public sealed record RunHistory(string Dir, string Title, IReadOnlyList<EpochPoi
                 string? kind = Str(o, "kind");
                 if (kind == "epoch" && EpochOf(o) is { } ep)
                 {
+                    lastEpochStep = Math.Max(lastEpochStep, (long)(Num(o, "step") ?? 0));
                     journalEpochs[ep.Epoch] = ep; // a resumed run may repeat an epoch: the last word counts
                 }
                 else if ((kind is null or "step") && StepOf(o) is { } st)
@@ -84,10 +115,32 @@ public sealed record RunHistory(string Dir, string Title, IReadOnlyList<EpochPoi
         }
         steps.Sort((a, b) => a.Step.CompareTo(b.Step));
         var config = run?["config"] as JsonObject ?? run?["network"] as JsonObject;
+        var results = run?["results"] as JsonObject;
         return new RunHistory(dir, TitleOf(dir, run), [.. epochs.Values], steps, hasJournal)
         {
             Reduction = (config is null ? null : Str(config, "reduction")) ?? (run is null ? null : Str(run, "reduction")),
+            KeptEpoch = results is null ? null : (int?)Num(results, "kept_epoch"),
+            Kept = results is null ? null : Str(results, "kept"),
+            StoppedEarlyAfter = results is null ? null : (int?)Num(results, "stopped_early_after"),
+            Config = ConfigOrNull(config),
+            LastStep = Math.Max(steps.Count == 0 ? 0 : steps[^1].Step, lastEpochStep),
         };
+    }
+
+    static Config? ConfigOrNull(JsonObject? config)
+    {
+        if (config is null)
+        {
+            return null;
+        }
+        try
+        {
+            return Runs.RunFile.ConfigOf(config);
+        }
+        catch (FormatException)
+        {
+            return null; // an older or foreign run.json: the plot draws what the journal has
+        }
     }
 
     static JsonObject ParseObject(string path, string text, int line)
@@ -106,12 +159,18 @@ public sealed record RunHistory(string Dir, string Title, IReadOnlyList<EpochPoi
         Num(o, "epoch") is { } epoch
             ? new EpochPoint((int)epoch, Num(o, "loss") ?? double.NaN, Num(o, "train_accuracy") ?? double.NaN,
                 Num(o, "test_accuracy") ?? double.NaN, Num(o, "seconds") ?? double.NaN)
+            {
+                ValidationLoss = Num(o, "val_loss") ?? double.NaN,
+                ValidationAccuracy = Num(o, "val_accuracy") ?? double.NaN,
+                Lr = Num(o, "lr") ?? double.NaN,
+            }
             : null;
 
     static StepPoint? StepOf(JsonObject o) =>
         Num(o, "step") is { } step && Num(o, "loss") is { } loss
             ? new StepPoint((long)step, (int)(Num(o, "epoch") ?? 0), loss, Nums(o, "grad_norms") ?? [],
                 Nums(o, "update_ratios") ?? [], Nums(o, "saturation"), Nums(o, "dead"))
+            { Lr = Num(o, "lr") ?? double.NaN }
             : null;
 
     /// <summary>"name: 784-32-10 relu/softmax ce, adam lr 0.001, batch 32", from run.json's "config"

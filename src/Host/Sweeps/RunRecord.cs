@@ -100,17 +100,23 @@ public sealed record RunRecord(string Dir, string Label, JsonObject Json)
 
     public double? TestAccuracy => Results?["test_accuracy"] is JsonValue v && v.TryGetValue(out double a) ? a : null;
 
-    /// <summary>(epoch, test accuracy) for each finished epoch.</summary>
-    public List<(int Epoch, double TestAccuracy)> TestCurve() =>
+    /// <summary>(epoch, accuracy) for each finished epoch: on the validation set when the run has one (what a
+    /// careful comparison chooses on), else on the test set, as older runs and --test-every-epoch record it.</summary>
+    public List<(int Epoch, double TestAccuracy)> TestCurve() => Curve(HasValidation ? "val_accuracy" : "test_accuracy");
+
+    /// <summary>True when the run measured a validation set after each epoch.</summary>
+    public bool HasValidation => (Results?["epochs"] as JsonArray ?? []).Any(e => e?["val_accuracy"] is JsonValue);
+
+    List<(int Epoch, double TestAccuracy)> Curve(string key) =>
         [.. (Results?["epochs"] as JsonArray ?? [])
             .Select(e => (e?["epoch"] is JsonValue n && n.TryGetValue(out int k) ? k : 0,
-                e?["test_accuracy"] is JsonValue a && a.TryGetValue(out double x) ? x : double.NaN))
+                e?[key] is JsonValue a && a.TryGetValue(out double x) ? x : double.NaN))
             .Where(p => p.Item1 > 0 && double.IsFinite(p.Item2))];
 
     /// <summary>Epochs trained (of those asked for).</summary>
     public string Epochs()
     {
-        int done = TestCurve().Count;
+        int done = (Results?["epochs"] as JsonArray ?? []).Count;
         return Json["epochs"] is JsonValue v && v.TryGetValue(out int asked) ? $"{done}/{asked}" : $"{done}";
     }
 
