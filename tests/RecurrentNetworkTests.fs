@@ -23,6 +23,12 @@ let private small =
         "0.1"
         "--clip-norm"
         "0.5"
+        // A constant rate and no distortions: the run's figures, and a resume with more epochs, stay those
+        // of a plain run whatever train's defaults become.
+        "--schedule"
+        "constant"
+        "--augment"
+        "none"
         "--journal-every"
         "5"
         "--checkpoint-every"

@@ -211,8 +211,8 @@ let private benchTests =
 
                 Expect.equal
                     lines.Length
-                    12
-                    "float32 and float64 at batch 1, 32, 128 and full; lenet5 and cnn at 32 and 64"
+                    14
+                    "float32 and float64 at batch 1, 32, 128 and full; lenet5 and cnn at 32 and 64; rnn and lstm at 64"
 
                 let fields =
                     [
