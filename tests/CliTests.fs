@@ -485,7 +485,8 @@ let private presetTests =
                 let command =
                     train (
                         "train --layers 784,200,10 --activation sigmoid --output sigmoid --loss mse --init normal-fanin"
-                        + " --scale seed --optimizer sgd --lr 0.1 --l2 0 --batch 1 --epochs 5 --validation 0"
+                        + " --scale seed --optimizer sgd --lr 0.1 --batch 1 --epochs 5"
+                        + " --l2 0 --validation 0 --schedule constant --augment none"
                     )
 
                 Expect.equal t { command with Preset = "book" } "same options"

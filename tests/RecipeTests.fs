@@ -231,4 +231,38 @@ let tests =
                 Expect.equal bad.Code 2 "a bad spec"
                 Expect.stringContains bad.Err "twirl:3" "names it"
             }
+
+            test "a separate validation file: recorded with its hash, measured every epoch, and resume reads it again" {
+                let runDir, o =
+                    trained
+                        [
+                            "--layers"
+                            "784,16,10"
+                            "--epochs"
+                            "2"
+                            "--train-count"
+                            "500"
+                            "--validation"
+                            Path.Combine(repo, "data", "mnist_test_10.csv")
+                            "--checkpoint-every"
+                            "5"
+                        ]
+
+                let v = (json (Path.Combine(runDir, "run.json")))["validation"]
+                Expect.equal (v["count"].GetValue<int>()) 10 "10 validation images"
+                let images = v["images"]
+                Expect.stringContains (images["path"].GetValue<string>()) "mnist_test_10.csv" "the file"
+                let first = (epochLines runDir)[0]
+                Expect.equal (first["step"].GetValue<int>()) 16 "all 500 images train: 16 steps"
+                let whole = File.ReadAllBytes(Path.Combine(runDir, "model.safetensors"))
+
+                for f in Directory.GetFiles(Path.Combine(runDir, "checkpoints")) do
+                    if Path.GetFileName f > "step-000000020.safetensors" then
+                        File.Delete f
+
+                File.Delete(Path.Combine(runDir, "model.safetensors"))
+                let r = run repo [ "resume"; runDir; "--quiet" ]
+                Expect.equal r.Code 0 r.Err
+                Expect.equal (File.ReadAllBytes(Path.Combine(runDir, "model.safetensors"))) whole "same model bytes"
+            }
         ]
