@@ -252,6 +252,8 @@ let private benchTests =
                             for b in [ 1; 32; 128; 8000 ] -> "seed", p, b
                         for n in [ "lenet5"; "cnn" ] do
                             for b in [ 32; 64 ] -> n, "float32", b
+                        yield "rnn", "float32", 64
+                        yield "lstm", "float32", 64
                     ]
                     "the cases, in order"
             }
