@@ -1,8 +1,8 @@
 """PyTorch 1.13 (Debian's python3-torch) beside Functional, for measuring only: nothing in the product or its
 tests depends on it. Run with the system Python:
 
-  /usr/bin/python3 bench/pytorch_peer.py speed  [--threads 2]          # LeNet-5 and cnn training ex/s
-  /usr/bin/python3 bench/pytorch_peer.py check  RUN_OR_MODEL ARCH_KIND  # our tensors in nn.Sequential
+  /usr/bin/python3 bench/pytorch_peer.py speed  [--threads 2] [--networks lenet5,cnn,rnn,lstm]  # training ex/s
+  /usr/bin/python3 bench/pytorch_peer.py check  RUN_OR_MODEL ARCH_KIND  # our tensors in PyTorch's modules
 
 `check` reads a model.safetensors written by `functional train` (no safetensors package needed: 8-byte header
 length, JSON header, raw little-endian data), loads its tensors in order into the nn.Sequential of the same
@@ -38,11 +38,42 @@ def cnn():
         nn.Linear(9216, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
-def speed(threads):
+class Recurrent(nn.Module):
+    """The rnn and lstm presets: the image as 28 steps of 28 pixels, the last state into Linear(128, 10).
+    Our model file names its tensors layers.0.weight_ih_l0 … layers.1.bias: `ours` maps them to these modules'."""
+
+    def __init__(self, cell):
+        super().__init__()
+        self.rnn = cell(28, 128, batch_first=True)
+        self.out = nn.Linear(128, 10)
+
+    def forward(self, x):
+        states, _ = self.rnn(x.reshape(len(x), 28, 28))
+        return self.out(states[:, -1])
+
+    @staticmethod
+    def ours(tensors):
+        prefix = {"0": "rnn", "1": "out"}
+        return {prefix[k.split(".")[1]] + "." + k.split(".")[2]: torch.tensor(v.astype(np.float32))
+                for k, v in tensors.items()}
+
+
+def rnn():
+    return Recurrent(nn.RNN)
+
+
+def lstm():
+    return Recurrent(nn.LSTM)
+
+
+def speed(threads, networks):
     torch.set_num_threads(threads)
     x = torch.tensor(idx("train-images-idx3-ubyte.gz"), dtype=torch.float32) / 255
     y = torch.tensor(idx("train-labels-idx1-ubyte.gz"), dtype=torch.long)
-    for name, make, batches in (("lenet5", lenet5, (32, 64)), ("cnn", cnn, (32, 64))):
+    cases = (("lenet5", lenet5, (32, 64)), ("cnn", cnn, (32, 64)), ("rnn", rnn, (64,)), ("lstm", lstm, (64,)))
+    for name, make, batches in cases:
+        if name not in networks:
+            continue
         for b in batches:
             torch.manual_seed(1)
             model = make()
@@ -55,6 +86,8 @@ def speed(threads):
                     xb, yb = x[i * b:(i + 1) * b], y[i * b:(i + 1) * b]
                     opt.zero_grad()
                     loss_fn(model(xb), yb).backward()
+                    if name in ("rnn", "lstm"):  # the presets clip the gradient norm to 1
+                        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                     opt.step()
 
             run(5)
@@ -82,14 +115,18 @@ def check(path, kind):
     if os.path.isdir(path):
         path = os.path.join(path, "model.safetensors")
     tensors, meta = read_safetensors(path)
-    model = {"lenet5": lenet5, "cnn": cnn}[kind]()
-    ours = [tensors[k] for k in sorted(tensors, key=lambda k: (int(k.split(".")[1]), k.split(".")[2] != "weight"))]
-    params = list(model.parameters())
-    assert len(params) == len(ours), (len(params), len(ours))
+    model = {"lenet5": lenet5, "cnn": cnn, "rnn": rnn, "lstm": lstm}[kind]()
+    if kind in ("rnn", "lstm"):
+        model.load_state_dict(Recurrent.ours(tensors))  # strict: every name and shape must match
+    else:
+        ours = [tensors[k] for k in sorted(tensors, key=lambda k: (int(k.split(".")[1]), k.split(".")[2] != "weight"))]
+        params = list(model.parameters())
+        assert len(params) == len(ours), (len(params), len(ours))
+        with torch.no_grad():
+            for p, t in zip(params, ours):
+                assert tuple(p.shape) == t.shape, (p.shape, t.shape)
+                p.copy_(torch.tensor(t.astype(np.float32)))
     with torch.no_grad():
-        for p, t in zip(params, ours):
-            assert tuple(p.shape) == t.shape, (p.shape, t.shape)
-            p.copy_(torch.tensor(t.astype(np.float32)))
         x = torch.tensor(idx("test-images-idx3-ubyte.gz"), dtype=torch.float32) / 255
         y = idx("test-labels-idx1-ubyte.gz")
         probs = torch.softmax(model(x), dim=1).numpy()
@@ -100,6 +137,7 @@ def check(path, kind):
 
 if __name__ == "__main__":
     if sys.argv[1] == "speed":
-        speed(int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 2)
+        speed(int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 2,
+              sys.argv[sys.argv.index("--networks") + 1].split(",") if "--networks" in sys.argv else ["lenet5", "cnn"])
     else:
         check(sys.argv[2], sys.argv[3])

@@ -188,6 +188,7 @@ let private roundTripTests =
                                 Scale = Book
                                 // Resolved by the host once the training set's size is known.
                                 Schedule = Schedule.Constant
+                                ClipNorm = 0.0
                                 Augment =
                                     { Augment.Augment.none with
                                         Shift = 2

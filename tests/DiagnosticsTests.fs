@@ -32,6 +32,7 @@ let private seedCase () =
             Optimizer = Sgd 0.4
             Seed = 1
             Schedule = Schedule.Constant
+            ClipNorm = 0.0
         }
 
     let rng = Rng.For(3, 0)
@@ -133,6 +134,7 @@ let private gradCheckTests =
                         Precision = Float64
                         Batch = 0
                         Schedule = Schedule.Constant
+                        ClipNorm = 0.0
                         Augment = Augment.Augment.none
                         Adversarial = None
                     }

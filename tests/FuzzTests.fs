@@ -204,6 +204,7 @@ let private trainConfig: Functional.Config =
         Precision = Functional.Float32
         Batch = 2
         Schedule = Schedule.Constant
+        ClipNorm = 0.0
         Augment = Augment.Augment.none
         Adversarial = None
     }

@@ -44,6 +44,7 @@ let private hyperOf optimizer l2 : Hyper =
         Optimizer = optimizer
         Seed = 1
         Schedule = Schedule.Constant
+        ClipNorm = 0.0
     }
 
 /// Bytes this thread allocates over `steps` steps after `warm` warm-up steps.
@@ -178,6 +179,7 @@ let private allocationTests =
                         Precision = Float32
                         Batch = 8
                         Schedule = Schedule.Constant
+                        ClipNorm = 0.0
                         Augment = Augment.Augment.none
                         Adversarial = None
                     }
@@ -210,8 +212,8 @@ let private benchTests =
 
                 Expect.equal
                     lines.Length
-                    12
-                    "float32 and float64 at batch 1, 32, 128 and full; lenet5 and cnn at 32 and 64"
+                    14
+                    "float32 and float64 at batch 1, 32, 128 and full; lenet5 and cnn at 32 and 64; rnn and lstm at 64"
 
                 let fields =
                     [
@@ -251,6 +253,8 @@ let private benchTests =
                             for b in [ 1; 32; 128; 8000 ] -> "seed", p, b
                         for n in [ "lenet5"; "cnn" ] do
                             for b in [ 32; 64 ] -> n, "float32", b
+                        yield "rnn", "float32", 64
+                        yield "lstm", "float32", 64
                     ]
                     "the cases, in order"
             }

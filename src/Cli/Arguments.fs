@@ -60,6 +60,8 @@ module Values =
         | Seed
         | Lenet5
         | Cnn
+        | Rnn
+        | Lstm
 
     /// Which epoch's weights a run saves as its model.
     [<RequireQualifiedAccess>]
@@ -77,6 +79,8 @@ module Values =
         | Cnn
         | Robust_Mlp
         | Robust_Cnn
+        | Rnn
+        | Lstm
 
 /// What early stopping and keep-best watch on the validation set (outside Values: its case Loss would hide the
 /// type Values.Loss from patterns).
@@ -130,6 +134,7 @@ type TrainArgs =
     | Augment of distortions: string
     | Adversarial of attack: string
     | Adversarial_Weight of weight: float
+    | Clip_Norm of norm: float
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -146,7 +151,7 @@ type TrainArgs =
                 "pixel scaling: unit = x/255 (default); book = x/255·0.99+0.01 with targets 0.01/0.99 (the book's; seed is its old name); offset = x/255·0.99+0.1 (0.1..1.09, the original question's slip), targets 0.01/0.99."
             | Layers _ -> "comma-separated layer sizes, input to output, at least 2 (default 784,512,10)."
             | Arch _ ->
-                "the whole network, layer by layer: \"conv 6 5x5 pad 2 relu, maxpool 2, flatten, dense 10 softmax\"; kinds: dense N [act] [no-bias], conv C KxK [stride S] [pad P] [act] [no-bias], maxpool K, flatten, dropout P; an optional leading \"input 1x28x28\" (default: the data's 1x28x28 for convolutions, 784 otherwise)."
+                "the whole network, layer by layer: \"conv 6 5x5 pad 2 relu, maxpool 2, flatten, dense 10 softmax\"; kinds: dense N [act] [no-bias], conv C KxK [stride S] [pad P] [act] [no-bias], maxpool K, flatten, dropout P, rnn H [relu] [orthogonal|identity] [sequence], lstm H [orthogonal] [sequence]; an optional leading \"input 1x28x28\" (default: the data's 1x28x28 for convolutions, 784 otherwise)."
             | Activation _ -> "hidden-layer activation (default relu)."
             | Output _ -> "output-layer activation (default softmax)."
             | Loss _ -> "loss function; cross-entropy is an alias of ce (default ce)."
@@ -172,7 +177,7 @@ type TrainArgs =
             | Quiet ->
                 "print only the result: the model, predicted-classes, plot and test accuracy lines (and any warning); no header, epoch lines or progress bar."
             | Preset _ ->
-                "start from a named configuration, explicit options override it: modern = these defaults (the recipe measured in the README: 30 epochs, cosine schedule, augment shift:2,rotate:10,scale:0.1); book = the working setup of Rashid's Make Your Own Neural Network (784-200-10 sigmoid, MSE, normal-fanin, x/255·0.99+0.01, SGD 0.1, batch 1, 5 epochs, no L2, no validation split); seed = the original question's network exactly (784-200-10 sigmoid, no biases, MSE summed over the full batch of 100 images, inputs 0.1..1.09, SGD 0.4, 100 iterations, float64); lenet5 = LeNet-5 (LeCun et al. 1998, ReLU and max-pooling, dropout 0.3, L2 5e-4, 20 epochs); cnn = the CNN of PyTorch's MNIST example (two 3x3 convolutions, pooling, dense 128, its dropout, batch 64); robust-mlp = the 784-512-10 MLP trained against FGSM at ε 0.1 from a random start (30 epochs, cosine, no augmentation); robust-cnn = the cnn trained against PGD at ε 0.3."
+                "start from a named configuration, explicit options override it: modern = these defaults (the recipe measured in the README: 30 epochs, cosine schedule, augment shift:2,rotate:10,scale:0.1); book = the working setup of Rashid's Make Your Own Neural Network (784-200-10 sigmoid, MSE, normal-fanin, x/255·0.99+0.01, SGD 0.1, batch 1, 5 epochs, no L2, no validation split); seed = the original question's network exactly (784-200-10 sigmoid, no biases, MSE summed over the full batch of 100 images, inputs 0.1..1.09, SGD 0.4, 100 iterations, float64); lenet5 = LeNet-5 (LeCun et al. 1998, ReLU and max-pooling, dropout 0.3, L2 5e-4, 20 epochs); cnn = the CNN of PyTorch's MNIST example (two 3x3 convolutions, pooling, dense 128, its dropout, batch 64); rnn = an Elman RNN of 128 reading the image row by row (orthogonal, --clip-norm 1, 20 epochs); lstm = an LSTM of 128 reading rows (orthogonal, Adam 2e-3, --clip-norm 1, 20 epochs); robust-mlp = the 784-512-10 MLP trained against FGSM at ε 0.1 from a random start (30 epochs, cosine, no augmentation); robust-cnn = the cnn trained against PGD at ε 0.3."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
             | Validation _ ->
                 "hold out a fraction of the training set for validation, stratified by class and chosen by the seed (default 0.1; 0 = none, as the book and seed presets), or a separate validation file (IDX or CSV, as --train)."
@@ -193,6 +198,8 @@ type TrainArgs =
                 "adversarial training: each step trains on its batch attacked by the network as it stands: fgsm:EPS (from the clean input), fgsm:EPS:random (from a random start, step 1.25·EPS) or pgd:EPS:STEPS (random start, step 2.5·EPS/STEPS); EPS in [0, 1] units of the pixel range (default: none)."
             | Adversarial_Weight _ ->
                 "the adversarial part of the loss, in [0, 1]: (1 − W)·clean + W·adversarial (default 0.5)."
+            | Clip_Norm _ ->
+                "clip the gradient's global norm (all tensors together) to at most this before each update, as PyTorch's clip_grad_norm_; 0 = off (default 0)."
 
 [<Unique; HelpFlags("--help", "-h")>]
 type EvalArgs =
@@ -266,7 +273,7 @@ type BenchArgs =
             | Json -> "print the results as JSON."
             | Threads _ -> "worker threads, 0 = auto (default 0)."
             | Seconds _ -> "time budget per benchmark case in seconds, > 0 (default 2.0)."
-            | Network _ -> "run only this network's cases (default: all three)."
+            | Network _ -> "run only this network's cases (default: all)."
 
 [<Unique; HelpFlags("--help", "-h")>]
 type DoctorArgs =
@@ -294,6 +301,7 @@ type DoctorArgs =
     | Precision of Precision
     | Reduction of Reduction
     | Threads of count: int
+    | Clip_Norm of norm: float
     | Json
     | Png of file: string
     | Adversarial of attack: string
@@ -305,6 +313,7 @@ type DoctorArgs =
             | Adversarial _ ->
                 "adversarial training, as for train (fgsm:EPS, fgsm:EPS:random, pgd:EPS:STEPS): the doctor then checks for robustness that is only apparent."
             | Adversarial_Weight _ -> "the adversarial part of the loss, as for train (default 0.5)."
+            | Clip_Norm _ -> "gradient-norm clipping, as for train (default 0 = off)."
             | Png _ -> "also draw per-layer histograms of activations and weight gradients after the short run (PNG)."
             | Json -> "print the report as one JSON object."
             | Train _ -> "training images, as for train; default: the shipped MNIST training set."
@@ -313,7 +322,8 @@ type DoctorArgs =
             | Test_Labels _ -> "labels for IDX test images, as for train."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
             | Scale _ -> "pixel scaling: unit, book or offset, as for train (default unit)."
-            | Preset _ -> "start from a named configuration (modern, book, seed, lenet5, cnn), as for train."
+            | Preset _ ->
+                "start from a named configuration (modern, book, seed, lenet5, cnn, rnn, lstm, robust-mlp, robust-cnn), as for train."
             | Layers _ -> "comma-separated layer sizes, as for train (default 784,512,10)."
             | Arch _ -> "the whole network, layer by layer, as for train."
             | Activation _ -> "hidden-layer activation (default relu)."
@@ -420,7 +430,8 @@ type GradcheckArgs =
             | Train_Labels _ -> "labels for IDX images, as for train."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
             | Scale _ -> "pixel scaling: unit, book or offset, as for train (default unit)."
-            | Preset _ -> "start from a named configuration (modern, book, seed, lenet5, cnn), as for train."
+            | Preset _ ->
+                "start from a named configuration (modern, book, seed, lenet5, cnn, rnn, lstm, robust-mlp, robust-cnn), as for train."
             | Layers _ -> "comma-separated layer sizes, as for train (default 784,512,10)."
             | Arch _ -> "the whole network, layer by layer, as for train."
             | Activation _ -> "hidden-layer activation (default relu)."

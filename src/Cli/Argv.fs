@@ -99,6 +99,8 @@ type Argv =
                 yield! [ "--lr"; num c.Lr ]
             if c.L2 <> pc.L2 then
                 yield! [ "--l2"; num c.L2 ]
+            if c.ClipNorm <> pc.ClipNorm then
+                yield! [ "--clip-norm"; num c.ClipNorm ]
             if momentum c.Optimizer <> momentum pc.Optimizer then
                 yield! [ "--momentum"; num (momentum c.Optimizer) ]
             if c.Batch <> pc.Batch then

@@ -425,6 +425,8 @@ module Parser =
         | A.Values.Preset.Cnn -> "cnn"
         | A.Values.Preset.Robust_Mlp -> "robust-mlp"
         | A.Values.Preset.Robust_Cnn -> "robust-cnn"
+        | A.Values.Preset.Rnn -> "rnn"
+        | A.Values.Preset.Lstm -> "lstm"
 
     let private toNull (value: string option) : string | null =
         match value with
@@ -672,6 +674,8 @@ module Parser =
 
         checks.Require (finite lr && lr > 0.0) "lr" "> 0" lr
         checks.Require (finite l2 && l2 >= 0.0) "l2" ">= 0" l2
+        let clipNorm = r.GetResult(A.TrainArgs.Clip_Norm, defaultValue = c0.ClipNorm)
+        checks.Require (finite clipNorm && clipNorm >= 0.0) "clip-norm" ">= 0 (0 = off)" clipNorm
         checks.Require (finite momentum && momentum >= 0.0 && momentum < 1.0) "momentum" "in [0, 1)" momentum
         checks.Require (epochs >= 1) "epochs" ">= 1" epochs
         checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
@@ -708,6 +712,7 @@ module Parser =
                         Schedule = Schedule.Constant
                         Augment = augment
                         Adversarial = adversarial
+                        ClipNorm = clipNorm
                     }
                 Epochs = epochs
                 Run = r.TryGetResult A.TrainArgs.Run |> toNull
@@ -771,6 +776,7 @@ module Parser =
                 | A.DoctorArgs.Threads v -> Some(A.TrainArgs.Threads v)
                 | A.DoctorArgs.Adversarial v -> Some(A.TrainArgs.Adversarial v)
                 | A.DoctorArgs.Adversarial_Weight v -> Some(A.TrainArgs.Adversarial_Weight v)
+                | A.DoctorArgs.Clip_Norm v -> Some(A.TrainArgs.Clip_Norm v)
                 | A.DoctorArgs.Json
                 | A.DoctorArgs.Png _ -> None)
 

@@ -17,6 +17,8 @@ let kinds: Syntax list =
         Layers.MaxPool2d.syntax
         Layers.Flatten.syntax
         Layers.Dropout.syntax
+        Layers.Rnn.syntax
+        Layers.Lstm.syntax
     ]
 
 module Arch =

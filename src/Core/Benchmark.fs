@@ -1,7 +1,6 @@
 /// The roofline of a training step: its matrix products alone, on fixed buffers, through the same BLAS
-/// calls. A layer whose first parameter is a weight [out, in…] computes, per batch of B, the forward product
-/// [M × K]·[K × N] with N = out, K = Π in…, M = B·(output size / out) (B for dense layers, B·H'·W' for
-/// convolutions), then ∂L/∂W ([K × M]·[M × N]) and, after the first such layer, ∂L/∂x ([M × N]·[N × K]).
+/// calls. Each weight [out, in…] of a layer computes, per batch of B, the forward product [M × K]·[K × N] with
+/// N = out, K = Π in…, then ∂L/∂W ([K × M]·[M × N]) and, after the first such product, ∂L/∂x ([M × N]·[N × K]).
 module Functional.Benchmark
 
 open System
@@ -10,19 +9,26 @@ open Functional.Layers.Layer
 open Functional.Arch
 open Functional.Init
 
-/// (M, N, K) of each layer's forward product at batch `batch`.
+/// (M, N, K) of each layer's forward products at batch `batch`: one per weight [N, K…], with M = B·(the
+/// layer's FLOPs / 2 Σ N·K over its weights) — B for dense layers, B·H'·W' for convolutions, B·T for a
+/// recurrent layer's input and recurrent weights (its per-step products counted as one).
 let products (arch: Arch) (batch: int) : (int * int * int)[] =
     match Arch.shapes arch with
     | Error e -> invalidArg "arch" e
     | Ok shapes ->
         [|
             for l in 0 .. arch.Layers.Length - 1 do
-                match arch.Layers[l].Params shapes[l] with
-                | ps when ps.Length > 0 && ps[0].Decays && ps[0].Shape.Length >= 2 ->
-                    let n = ps[0].Shape[0]
-                    let k = Array.fold (*) 1 ps[0].Shape[1..]
-                    yield batch * (Shape.size shapes[l + 1] / n), n, k
-                | _ -> ()
+                let weights =
+                    arch.Layers[l].Params shapes[l]
+                    |> Array.filter (fun p -> p.Decays && p.Shape.Length >= 2)
+                    |> Array.map (fun p -> p.Shape[0], Array.fold (*) 1 p.Shape[1..])
+
+                if weights.Length > 0 then
+                    let macs = weights |> Array.sumBy (fun (n, k) -> float n * float k)
+                    let perExample = int (Math.Round(arch.Layers[l].Flops shapes[l] / (2.0 * macs)))
+
+                    for n, k in weights do
+                        yield batch * max 1 perExample, n, k
         |]
 
 /// An action running only the matrix products of one training step: time it for the roofline.

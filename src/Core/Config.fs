@@ -52,6 +52,8 @@ type Config =
         Augment: Augment
         /// Adversarial training (Attacks.Adversarial), or None.
         Adversarial: Attacks.Adversarial option
+        /// Global gradient-norm clipping threshold (Step.Hyper.ClipNorm); 0 = off.
+        ClipNorm: float
     }
 
     member c.Lr = OptimizerSpec.lr c.Optimizer
@@ -77,6 +79,7 @@ type Config =
             Optimizer = c.Optimizer
             Seed = c.Seed
             Schedule = c.Schedule
+            ClipNorm = c.ClipNorm
         }
 
     member c.WithArch arch = { c with Arch = arch }
@@ -89,6 +92,7 @@ type Config =
     member c.WithL2 l2 = { c with L2 = l2 }
     member c.WithSchedule schedule = { c with Schedule = schedule }
     member c.WithAugment augment = { c with Augment = augment }
+    member c.WithClipNorm clip = { c with ClipNorm = clip }
     member c.ScheduleText = Schedule.text c.Schedule
     member c.AugmentText = Augment.text c.Augment
 
@@ -126,6 +130,7 @@ module Config =
             Schedule = Constant
             Augment = Augment.none
             Adversarial = None
+            ClipNorm = 0.0
         }
 
     /// The learning rate an optimiser starts from unless told otherwise.
@@ -157,6 +162,8 @@ module Config =
                 Some(sprintf "the learning rate must be > 0, but is %g" lr)
             elif not (Double.IsFinite c.L2) || c.L2 < 0.0 then
                 Some(sprintf "l2 must be >= 0, but is %g" c.L2)
+            elif not (Double.IsFinite c.ClipNorm) || c.ClipNorm < 0.0 then
+                Some(sprintf "the clipping norm must be >= 0 (0 = off), but is %g" c.ClipNorm)
             elif c.Batch < 0 then
                 Some(sprintf "the batch size must be >= 0 (0 = full batch), but is %d" c.Batch)
             else
@@ -212,6 +219,9 @@ module Config =
                 "batch", string c.Batch
                 "schedule", Schedule.text c.Schedule
                 "augment", Augment.text c.Augment
+                // Written only when on, so configs without clipping keep their hash.
+                if c.ClipNorm > 0.0 then
+                    "clip_norm", g c.ClipNorm
             |]
             adversarial
 
@@ -325,6 +335,11 @@ module Config =
                     |> Result.map Some
                     |> Result.mapError (fun e -> sprintf "field 'adversarial': %s" e)
 
+            let! clip =
+                match get "clip_norm" with
+                | None -> Ok 0.0
+                | Some _ -> number "clip_norm"
+
             let c =
                 {
                     Arch = arch
@@ -340,6 +355,7 @@ module Config =
                     Schedule = schedule
                     Augment = augment
                     Adversarial = adversarial
+                    ClipNorm = clip
                 }
 
             return!
@@ -352,7 +368,7 @@ module Config =
     let describe (c: Config) =
         String.Format(
             CultureInfo.InvariantCulture,
-            "{0}; {1}, init {2}, {3} lr {4}{5}{8}, scale {6}, reduction {7}{9}",
+            "{0}; {1}, init {2}, {3} lr {4}{5}{8}{10}, scale {6}, reduction {7}{9}",
             Arch.layersText c.Arch,
             Loss.name c.Loss,
             Init.name c.Init,
@@ -370,7 +386,11 @@ module Config =
             (if Augment.isNone c.Augment then
                  ""
              else
-                 ", augment " + Augment.text c.Augment)
+                 ", augment " + Augment.text c.Augment),
+            (if c.ClipNorm > 0.0 then
+                 " clip-norm " + g c.ClipNorm
+             else
+                 "")
         )
         + (match c.Adversarial with
            | Some a ->

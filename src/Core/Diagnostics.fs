@@ -262,6 +262,66 @@ type LayerSample =
         Gradients: float[]
     }
 
+/// How the gradient travels back through time in one recurrent layer, over one batch.
+type ThroughTime =
+    {
+        Layer: int
+        Text: string
+        /// ‖∂L/∂h_t‖ summed over the batch's examples, for t = 1..T.
+        StepNorms: float[]
+        /// ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖: far below 1 the gradient vanishes on its way back, above 1 it grows (explodes).
+        FirstOverLast: float
+        /// Fraction of saturated tanh units (Elman, tanh) or gate units (LSTM); NaN for a relu RNN.
+        Saturated: float
+    }
+
+/// Forward and backward on the batch, then each recurrent layer's per-step gradient norms and saturation.
+let throughTime<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (hyper: Hyper)
+    (net: Network<'T>)
+    (batch: Batch<'T>)
+    : ThroughTime[] =
+    let bound = Bound.create<'T> net.Arch batch.X.ColumnCount
+
+    let trace =
+        {
+            Input = batch.X
+            Activations = Bound.buffers bound
+        }
+
+    forwardWith bound net trace Layers.Layer.Mode.eval
+    let deltas = Bound.buffers bound
+    let out = trace.Output
+    let output = Arch.output net.Arch
+
+    Losses.outputGradInto
+        hyper.Loss
+        output
+        hyper.Reduction
+        out.RowCount
+        (Tensor.data out)
+        (Tensor.data batch.Y)
+        (Tensor.data deltas[deltas.Length - 1])
+
+    backwardWith bound net trace deltas ValueNone (Array.create deltas.Length false) ValueNone
+
+    bound.Kernels
+    |> Array.indexed
+    |> Array.choose (fun (l, k) ->
+        match box k with
+        | :? Layers.Sequence.IRecurrent as r ->
+            let norms = Array.copy r.StepGradients
+
+            Some
+                {
+                    Layer = l
+                    Text = net.Arch.Layers[l].Text
+                    StepNorms = norms
+                    FirstOverLast = norms[0] / norms[norms.Length - 1]
+                    Saturated = r.Saturated()
+                }
+        | _ -> None)
+
 /// A network under examination: it trains like a Trainer and can be measured between steps.
 [<AbstractClass>]
 type Probe() =
@@ -280,6 +340,8 @@ type Probe() =
     abstract Predict: images: Images * zeroed: bool -> PredictionSummary
     /// Every layer's activations and weight gradients over examples `indices` (for histograms).
     abstract Values: images: Images * indices: int[] -> LayerSample[]
+    /// Each recurrent layer's gradient through time over examples `indices` (empty without one).
+    abstract ThroughTime: images: Images * indices: int[] -> ThroughTime[]
 
 type internal ProbeOf<'T
     when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
@@ -331,6 +393,9 @@ type internal ProbeOf<'T
                 Activations = widen (Tensor.data trace.Activations[l])
                 Gradients = (if grads[l].Length > 0 then widen grads[l].[0] else [||])
             })
+
+    override _.ThroughTime(images, indices) =
+        throughTime hyper net (batchOf images indices 0 indices.Length)
 
     override _.Step(images, order, offset, count, measure) =
         let ws, batch =

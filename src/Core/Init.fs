@@ -68,3 +68,21 @@ let sample (scheme: Init) (nIn: int) (nOut: int) (rng: Rng) =
     | Xavier ->
         let a = Math.Sqrt(6.0 / float (nIn + nOut))
         (2.0 * rng.NextDouble() - 1.0) * a
+
+/// An n × n orthogonal matrix, row-major: the rows of a standard normal matrix made orthonormal by modified
+/// Gram–Schmidt (the Q of its QR decomposition, up to signs), drawn from rng (Saxe, McClelland, Ganguli 2014).
+let orthogonal (n: int) (rng: Rng) : float[] =
+    let a = Array.init (n * n) (fun _ -> rng.NextNormal())
+
+    for i in 0 .. n - 1 do
+        let row = Span<float>(a, i * n, n)
+
+        for k in 0 .. i - 1 do
+            let done' = ReadOnlySpan<float>(a, k * n, n)
+            let d = System.Numerics.Tensors.TensorPrimitives.Dot(Span.op_Implicit row, done')
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(done', -d, Span.op_Implicit row, row)
+
+        let norm = System.Numerics.Tensors.TensorPrimitives.Norm(Span.op_Implicit row)
+        System.Numerics.Tensors.TensorPrimitives.Divide(Span.op_Implicit row, norm, row)
+
+    a

@@ -53,7 +53,8 @@ module Network =
         }
 
     /// A fresh network: layer l draws its weights from stream l of `seed`, tensor after tensor in row-major
-    /// order, by `scheme` with each tensor's fans; biases start at zero.
+    /// order, by `scheme` with each tensor's fans (or the tensor's own Fill: uniform, orthogonal, identity);
+    /// biases start at zero unless their Fill says otherwise.
     let init<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (scheme: Init)
         (seed: int)
@@ -75,6 +76,25 @@ module Network =
                     for i in 0 .. w.Length - 1 do
                         w[i] <- 'T.CreateTruncating(Init.sample scheme info.FanIn info.FanOut rng)
                 | Zeros -> ()
+                | Uniform bound ->
+                    let w = net.Params[l].[p]
+
+                    for i in 0 .. w.Length - 1 do
+                        w[i] <- 'T.CreateTruncating((2.0 * rng.NextDouble() - 1.0) * bound)
+                | Orthogonal
+                | Identity ->
+                    let w = net.Params[l].[p]
+                    let n = info.Shape[info.Shape.Length - 1]
+
+                    for block in 0 .. w.Length / (n * n) - 1 do
+                        let q =
+                            if info.Fill = Orthogonal then
+                                Init.orthogonal n rng
+                            else
+                                Array.init (n * n) (fun i -> if i / n = i % n then 1.0 else 0.0)
+
+                        for i in 0 .. q.Length - 1 do
+                            w[block * n * n + i] <- 'T.CreateTruncating q[i]
 
         net
 

@@ -25,6 +25,9 @@ type Hyper =
         Seed: int
         /// The learning rate of update t is the optimiser's rate times `Schedule.factor Schedule t`.
         Schedule: Schedule.Schedule
+        /// Global gradient-norm clipping: when ‖g‖ (every tensor together, L2 term included) exceeds it, the
+        /// gradient is scaled by ClipNorm/‖g‖ before the update (PyTorch's clip_grad_norm_); 0 = off.
+        ClipNorm: float
     }
 
 module Hyper =
@@ -55,6 +58,8 @@ type StepReport =
         Loss: float
         GradNorms: float[]
         UpdateRatios: float[]
+        /// The factor clipping scaled the gradient by (1 when it did not; NaN when not measured).
+        Clip: float
     }
 
 /// Scratch for steps of one batch size. Mutable by design: it is the fast path's scratch space.
@@ -275,10 +280,36 @@ let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
         | Sgd _ -> true
         | _ -> false
 
+    let clipping = hyper.ClipNorm > 0.0
+    // Clipping needs the whole gradient before any update, so it leaves SGD's fused path.
+    let fused = sgd && not clipping
+
     for l in 0 .. layers - 1 do
-        ws.Wanted[l] <- measure || not (sgd && kernels[l].HasFusedSgd)
+        ws.Wanted[l] <- measure || not (fused && kernels[l].HasFusedSgd)
 
     let loss = lossInto hyper batch ws net t true
+
+    let clip =
+        if clipping then
+            let mutable squares = 0.0
+
+            for g in ws.GradArrays do
+                squares <- squares + sumSquares g
+
+            let norm = sqrt squares
+
+            if norm > hyper.ClipNorm then
+                let scale = hyper.ClipNorm / norm
+                let s: 'T = 'T.CreateTruncating scale
+
+                for g in ws.GradArrays do
+                    TensorPrimitives.Multiply<'T>(ReadOnlySpan<'T>(g), s, Span<'T>(g))
+
+                scale
+            else
+                1.0
+        else
+            1.0
 
     if measure then
         if ws.Before.Length = 0 then
@@ -289,7 +320,7 @@ let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
     // Backward has finished with the old weights, so updating layer by layer now is the same step.
     let eta = Hyper.lrAt hyper t
 
-    if sgd then
+    if fused then
         let negEta: 'T = 'T.CreateTruncating(-eta)
         let keep: 'T = 'T.CreateTruncating(1.0 - eta * hyper.L2)
 
@@ -305,8 +336,10 @@ let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
         updateArraysAt hyper.Optimizer eta (t + 1L) ws.Params ws.GradArrays ws.M ws.V
 
     if measure then
+        // The norms before clipping: what the network produced (the scale is reported beside them).
         let grad =
-            perLayer ws layers (fun p -> sumSquares ws.GradArrays[p]) |> Array.map sqrt
+            perLayer ws layers (fun p -> sumSquares ws.GradArrays[p])
+            |> Array.map (fun s -> sqrt s / clip)
 
         let size = perLayer ws layers (fun p -> sumSquares ws.Before[p])
 
@@ -329,12 +362,14 @@ let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
                             sqrt m / max (sqrt s) 1e-30)
                     moved
                     size
+            Clip = clip
         }
     else
         {
             Loss = loss
             GradNorms = Array.Empty()
             UpdateRatios = Array.Empty()
+            Clip = clip
         }
 
 /// The definition: one training step, from a state to a new state. Nothing is mutated.

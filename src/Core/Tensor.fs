@@ -84,6 +84,44 @@ module private Native =
         int ldc
     )
 
+    // The same products on blocks inside larger arrays (a recurrent layer's time steps): the marshaller pins
+    // the array for the call and passes the address of its first element.
+    [<DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "cblas_sgemm")>]
+    extern void cblas_sgemm_at(
+        int order,
+        int ta,
+        int tb,
+        int m,
+        int n,
+        int k,
+        float32 alpha,
+        float32& a,
+        int lda,
+        float32& b,
+        int ldb,
+        float32 beta,
+        float32& c,
+        int ldc
+    )
+
+    [<DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "cblas_dgemm")>]
+    extern void cblas_dgemm_at(
+        int order,
+        int ta,
+        int tb,
+        int m,
+        int n,
+        int k,
+        float alpha,
+        float& a,
+        int lda,
+        float& b,
+        int ldb,
+        float beta,
+        float& c,
+        int ldc
+    )
+
     [<DllImport(Lib, CallingConvention = CallingConvention.Cdecl)>]
     extern void cblas_sgemv(
         int order,
@@ -259,16 +297,13 @@ let private managed<'T
 let private tr b =
     if b then Transpose.Transpose else Transpose.DontTranspose
 
-/// c ← alpha·op(a)·op(b) + beta·c over raw column-major arrays: a is stored aRows × aCols, b bRows × bCols,
-/// c is m × n. Every shape is checked before a native call: a wrong one must never reach OpenBLAS.
-let gemm
-    (alpha: 'T)
-    (a: 'T[], aRows: int, aCols: int)
+/// Refuses shapes that do not agree before a native call: a wrong one must never reach OpenBLAS.
+let private checkGemm
+    (a: 'T[], aOff: int, aRows: int, aCols: int)
     (ta: bool)
-    (b: 'T[], bRows: int, bCols: int)
+    (b: 'T[], bOff: int, bRows: int, bCols: int)
     (tb: bool)
-    (beta: 'T)
-    (c: 'T[], m: int, n: int)
+    (c: 'T[], cOff: int, m: int, n: int)
     =
     let k = if ta then aRows else aCols
     let am = if ta then aCols else aRows
@@ -278,14 +313,17 @@ let gemm
         am <> m
         || bk <> k
         || bn <> n
-        || a.Length < aRows * aCols
-        || b.Length < bRows * bCols
-        || c.Length < m * n
+        || aOff < 0
+        || bOff < 0
+        || cOff < 0
+        || a.Length - aOff < aRows * aCols
+        || b.Length - bOff < bRows * bCols
+        || c.Length - cOff < m * n
     then
         invalidArg
             "gemm"
             (sprintf
-                "shapes do not agree: op(a) %dx%d, op(b) %dx%d, c %dx%d (arrays %d, %d, %d)"
+                "shapes do not agree: op(a) %dx%d, op(b) %dx%d, c %dx%d (arrays %d, %d, %d at %d, %d, %d)"
                 am
                 k
                 bk
@@ -294,7 +332,25 @@ let gemm
                 n
                 a.Length
                 b.Length
-                c.Length)
+                c.Length
+                aOff
+                bOff
+                cOff)
+
+    k
+
+/// c ← alpha·op(a)·op(b) + beta·c over raw column-major arrays: a is stored aRows × aCols, b bRows × bCols,
+/// c is m × n. Every shape is checked before a native call.
+let gemm
+    (alpha: 'T)
+    (a: 'T[], aRows: int, aCols: int)
+    (ta: bool)
+    (b: 'T[], bRows: int, bCols: int)
+    (tb: bool)
+    (beta: 'T)
+    (c: 'T[], m: int, n: int)
+    =
+    let k = checkGemm (a, 0, aRows, aCols) ta (b, 0, bRows, bCols) tb (c, 0, m, n)
 
     match Blas.Current with
     | OpenBlas when typeof<'T> = typeof<float32> ->
@@ -332,6 +388,73 @@ let gemm
             max 1 m
         )
     | _ -> (managed<'T>()).MatrixMultiplyWithUpdate(tr ta, tr tb, alpha, a, aRows, aCols, b, bRows, bCols, beta, c)
+
+/// gemm on contiguous blocks that start at offsets into longer arrays (a recurrent layer's time steps, which
+/// live side by side in one buffer): the block of a starts at a[aOff], and so on.
+let gemmAt
+    (alpha: 'T)
+    (a: 'T[], aOff: int, aRows: int, aCols: int)
+    (ta: bool)
+    (b: 'T[], bOff: int, bRows: int, bCols: int)
+    (tb: bool)
+    (beta: 'T)
+    (c: 'T[], cOff: int, m: int, n: int)
+    =
+    let k =
+        checkGemm (a, aOff, aRows, aCols) ta (b, bOff, bRows, bCols) tb (c, cOff, m, n)
+
+    if m > 0 && n > 0 && k > 0 then
+        match Blas.Current with
+        | OpenBlas when typeof<'T> = typeof<float32> ->
+            Native.cblas_sgemm_at (
+                Native.colMajor,
+                (if ta then Native.trans else Native.noTrans),
+                (if tb then Native.trans else Native.noTrans),
+                m,
+                n,
+                k,
+                Single.CreateTruncating alpha,
+                &(asF32 a).[aOff],
+                max 1 aRows,
+                &(asF32 b).[bOff],
+                max 1 bRows,
+                Single.CreateTruncating beta,
+                &(asF32 c).[cOff],
+                max 1 m
+            )
+        | OpenBlas when typeof<'T> = typeof<float> ->
+            Native.cblas_dgemm_at (
+                Native.colMajor,
+                (if ta then Native.trans else Native.noTrans),
+                (if tb then Native.trans else Native.noTrans),
+                m,
+                n,
+                k,
+                Double.CreateTruncating alpha,
+                &(asF64 a).[aOff],
+                max 1 aRows,
+                &(asF64 b).[bOff],
+                max 1 bRows,
+                Double.CreateTruncating beta,
+                &(asF64 c).[cOff],
+                max 1 m
+            )
+        | _ when
+            aOff = 0
+            && bOff = 0
+            && cOff = 0
+            && a.Length = aRows * aCols
+            && b.Length = bRows * bCols
+            && c.Length = m * n
+            ->
+            (managed<'T>()).MatrixMultiplyWithUpdate(tr ta, tr tb, alpha, a, aRows, aCols, b, bRows, bCols, beta, c)
+        | _ ->
+            // MathNet's provider takes whole arrays: copy the blocks out and c's back (the slow path anyway).
+            let ab = Array.sub a aOff (aRows * aCols)
+            let bb = Array.sub b bOff (bRows * bCols)
+            let cb = Array.sub c cOff (m * n)
+            (managed<'T>()).MatrixMultiplyWithUpdate(tr ta, tr tb, alpha, ab, aRows, aCols, bb, bRows, bCols, beta, cb)
+            Array.blit cb 0 c cOff (m * n)
 
 /// c ← alpha·op(a)·op(b) + beta·c for MathNet matrices (shapes from the matrices).
 let gemmInto (alpha: 'T) (a: Matrix<'T>) (ta: bool) (b: Matrix<'T>) (tb: bool) (beta: 'T) (c: Matrix<'T>) =

@@ -24,6 +24,8 @@ type StepSummary =
         /// Per layer, the fraction of ReLU units that output 0 for every example of the step's batch, before its
         /// update; NaN for other activations.
         Dead: float[]
+        /// The factor gradient clipping scaled the step's gradient by (1: not clipped).
+        Clip: float
     }
 
 /// Each Step overwrites the state it holds (the fast, allocation-free path).
@@ -177,6 +179,7 @@ type internal TrainerOf<'T
             UpdateRatios = report.UpdateRatios
             Saturation = health |> Array.map (fun h -> h.Saturated)
             Dead = health |> Array.map (fun h -> h.Dead)
+            Clip = report.Clip
         }
 
     override _.Model = model

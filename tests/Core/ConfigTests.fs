@@ -71,6 +71,7 @@ let private configs =
                     }
                 ]
 
+        let! clip = Gen.elements [ 0.0; 1.0; 0.25 ]
         let d = dense sizes hidden output bias
 
         return
@@ -88,6 +89,7 @@ let private configs =
                 Schedule = schedule
                 Augment = augment
                 Adversarial = None
+                ClipNorm = clip
             }
     }
     |> Arb.fromGen

@@ -199,6 +199,7 @@ let hyper loss reduction l2 optimizer : Hyper =
         Optimizer = optimizer
         Seed = 1
         Schedule = Schedule.Constant
+        ClipNorm = 0.0
     }
 
 /// Class c lights pixels 78c .. 78c+77 (bright, 150–255) over background noise (0–89).
@@ -233,6 +234,7 @@ let trainConfig (precision: Precision) : Config =
         Precision = precision
         Batch = 32
         Schedule = Schedule.Constant
+        ClipNorm = 0.0
         Augment = Augment.Augment.none
         Adversarial = None
     }

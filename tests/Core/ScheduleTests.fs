@@ -113,6 +113,7 @@ let scheduleTests =
                         Optimizer = Optim.Sgd 0.5
                         Seed = 1
                         Schedule = schedule
+                        ClipNorm = 0.0
                     }
 
                 let _, g = Step.gradients (hyper Constant) batch net

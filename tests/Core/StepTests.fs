@@ -244,6 +244,68 @@ let stepTests =
             testPropertyWithConfig (config 25) "stepInPlace = step, bit for bit, for networks with flatten (float32)"
             <| Prop.forAll (trainCasesWith [ Sigmoid; Tanh; Relu; Linear ] Image) destinationPassing<float32>
 
+            test "--clip-norm scales the whole gradient to the norm when it is above it, and leaves it alone below" {
+                for optimizer in [ Sgd 0.1; OptimizerSpec.adam 0.01 ] do
+                    let s = dense [| 4; 6; 3 |] Tanh Softmax true
+                    let h = hyper CrossEntropy Mean 0.01 optimizer
+                    let rng = Rng.For(5, 0)
+                    let net = randomNet<float> rng s
+                    let batch = randomBatch<float> rng OneHot s 5
+                    let _, grads = Step.gradients h batch net
+                    let norm = sqrt (grads |> Array.sumBy (Array.sumBy (Array.sumBy (fun g -> g * g))))
+                    let clip = norm / 4.0
+                    let clipped, report = step { h with ClipNorm = clip } batch (initState h net)
+                    Expect.floatClose Accuracy.high report.Clip 0.25 "the factor"
+
+                    Expect.floatClose
+                        Accuracy.high
+                        (sqrt (report.GradNorms |> Array.sumBy (fun g -> g * g)))
+                        norm
+                        "the journal's norms are the gradient's before clipping"
+
+                    // The same update from the gradient scaled by hand.
+                    let scaled = grads |> Array.map (Array.map (Array.map (fun g -> g * clip / norm)))
+
+                    let expected, _ =
+                        (Optim.create<float> optimizer).Update 1L scaled (Optim.init optimizer net) net
+
+                    expectClose "clipped update" 1e-12 (Network.arrays clipped.Network) (Network.arrays expected)
+
+                    let loose, r = step { h with ClipNorm = norm * 2.0 } batch (initState h net)
+                    let plain, _ = step h batch (initState h net)
+                    Expect.equal r.Clip 1.0 "not clipped"
+
+                    if optimizer <> Sgd 0.1 then
+                        expectSameBits "a clip above the norm changes nothing" (stateArrays loose) (stateArrays plain)
+            }
+
+            test "stepInPlace = step, bit for bit, for recurrent networks with clipping" {
+                for text in
+                    [
+                        "rnn 5 relu identity, dense 3 softmax"
+                        "lstm 4 orthogonal sequence, flatten, dense 3 softmax"
+                    ] do
+                    let arch =
+                        Arch.parse [| 6; 3 |] ("input 6x3, " + text) |> Result.defaultWith failwith
+
+                    let h =
+                        { hyper CrossEntropy Mean 0.001 (OptimizerSpec.adam 0.01) with
+                            ClipNorm = 0.5
+                        }
+
+                    let rng = Rng.For(8, 1)
+                    let net = randomNet<float32> rng arch
+                    let batches = Array.init 4 (fun _ -> randomBatch<float32> rng OneHot arch 3)
+                    let pure' = batches |> Array.fold (fun st b -> fst (step h b st)) (initState h net)
+                    let n, o = Network.copy net, Optim.init h.Optimizer net
+                    let ws = Workspace.create arch 3
+
+                    batches
+                    |> Array.iteri (fun t b -> stepInPlace h b ws false (int64 t) n o |> ignore)
+
+                    expectSameBits text (stateArrays pure') (Array.append (Network.arrays n) (OptState.arrays o))
+            }
+
             test "inputGradient is ∂L/∂x by central differences, through flatten and dense layers" {
                 let arch = withFlatten [| 2; 2; 2 |] (dense [| 8; 5; 3 |] Tanh Softmax true).Layers
 

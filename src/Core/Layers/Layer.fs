@@ -38,6 +38,12 @@ module Shape =
 type Fill =
     | Scheme
     | Zeros
+    /// U(−a, a), whatever the run's scheme: PyTorch's default for every tensor of a recurrent layer, a = 1/√hidden.
+    | Uniform of bound: float
+    /// Each square block of rows ([g·n, n] as g blocks [n, n]) an orthogonal matrix: recurrent weights, gate by gate.
+    | Orthogonal
+    /// Each square block of rows the identity: the IRNN's recurrent weights (Le, Jaitly, Hinton 2015).
+    | Identity
 
 /// One parameter tensor of a layer, named and laid out as PyTorch does (row-major).
 type ParamInfo =

@@ -7,8 +7,9 @@ namespace Functional.Host.Commands;
 
 /// <summary>
 /// <c>functional bench</c>: training speed of the seed network (784-200-10, sigmoid hidden, softmax + CE, SGD)
-/// in float32 and float64 at batch 1, 32, 128 and full, and of the LeNet-5 and cnn presets (Adam, float32) at
-/// batch 32 and 64, each beside the roofline of the same run's matrix products.
+/// in float32 and float64 at batch 1, 32, 128 and full, of the LeNet-5 and cnn presets (Adam, float32) at
+/// batch 32 and 64, and of the rnn and lstm presets at their batch (64), each beside the roofline of the same
+/// run's matrix products.
 /// </summary>
 public static class BenchCommand
 {
@@ -35,6 +36,10 @@ public static class BenchCommand
                 cases.Add((preset, Presets.find(preset).Config.WithBatch(batch)));
             }
         }
+        foreach (string preset in new[] { "rnn", "lstm" })
+        {
+            cases.Add((preset, Presets.find(preset).Config));
+        }
         cases.RemoveAll(c => o.Network is { } only && c.Name != only);
         foreach (var (_, c) in cases)
         {
@@ -47,6 +52,8 @@ public static class BenchCommand
             log.WriteLine($"  seed   = {Api.Describe(Seed)}");
             log.WriteLine($"  lenet5 = {Api.Describe(Presets.find("lenet5").Config)}");
             log.WriteLine($"  cnn    = {Api.Describe(Presets.find("cnn").Config)}");
+            log.WriteLine($"  rnn    = {Api.Describe(Presets.find("rnn").Config)}");
+            log.WriteLine($"  lstm   = {Api.Describe(Presets.find("lstm").Config)}");
             log.WriteLine($"blas  {Api.BlasDescription()}");
             log.WriteLine("network  precision  batch  examples/s  s/epoch  GFLOPS  roofline  fraction  bytes/step  peak MB");
         }

@@ -51,6 +51,10 @@ public static class DoctorCommand
         Add(Checks.Baseline(s, run));
         Add(Checks.Health(s, "health at init", run.HealthAtInit, run.StepAtInit, fixes, atInit: true));
         Add(Checks.Health(s, "health after run", run.HealthAfter, run.StepAfter, fixes, atInit: false));
+        if (Checks.ThroughTime(s, run, fixes) is { } time)
+        {
+            Add(time);
+        }
         var labels = Api.Summarize(s.TestCore, config.Scale, s.Classes);
         Add(Checks.Collapse(s, run, labels.LabelEntropy));
         Add(Checks.Schedule(s, fixes));

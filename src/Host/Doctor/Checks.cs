@@ -15,6 +15,10 @@ public static class Checks
     /// <summary>Saturated or dead units: WARN above 10% of a layer, FAIL above 50%.</summary>
     public const double WarnUnits = 0.10, FailUnits = 0.50;
 
+    /// <summary>‖∂L/∂h_1‖/‖∂L/∂h_T‖ beyond which the gradient grows (WARN) or explodes (FAIL) on its way back
+    /// through time, and below which it vanishes.</summary>
+    public const double GrowingGrowth = 1, ExplodingGrowth = 10, VanishingGrowth = 1e-3;
+
     public static Finding Data(Subject s, Fixes fixes)
     {
         var train = Api.Summarize(s.TrainCore, s.Config.Scale, s.Classes);
@@ -294,6 +298,74 @@ public static class Checks
         }
         return new Finding(when, status, string.Join("; ", parts), cause, fix) { Data = new JsonObject { ["layers"] = data } };
     }
+
+    /// <summary>The gradient through time of each recurrent layer, at init and at its worst during the short run:
+    /// exploding when ‖∂L/∂h_1‖ grows past <see cref="ExplodingGrowth"/>× ‖∂L/∂h_T‖ on its way back, vanishing below
+    /// <see cref="VanishingGrowth"/>×; and the share of saturated tanh or gate units. Null without a recurrent layer.</summary>
+    public static Finding? ThroughTime(Subject s, Probes.ShortRun run, Fixes fixes)
+    {
+        if (run.TimeAtInit.Length == 0)
+        {
+            return null;
+        }
+        var (update, worst) = run.TimeWorst;
+        var parts = new List<string>();
+        var data = new JsonArray();
+        Status status = Status.Pass;
+        string? cause = null, fix = null;
+        for (int i = 0; i < worst.Length; i++)
+        {
+            var init = run.TimeAtInit[i];
+            var t = worst[i];
+            var (lastUpdate, lastLayers) = run.TimeLast;
+            var last = lastLayers[i];
+            parts.Add(Inv($"layer {t.Layer + 1} {t.Text}: ‖∂L/∂h_1‖/‖∂L/∂h_T‖ {init.FirstOverLast:0.0e+00} at init, {t.FirstOverLast:0.0e+00} at most (update {update}), {last.FirstOverLast:0.0e+00} at update {lastUpdate}{(double.IsFinite(last.Saturated) ? Inv($", {100 * last.Saturated:F0}% saturated") : "")}"));
+            data.Add(new JsonObject
+            {
+                ["layer"] = t.Layer + 1,
+                ["kind"] = t.Text,
+                ["first_over_last_at_init"] = Finite(init.FirstOverLast),
+                ["first_over_last"] = Finite(t.FirstOverLast),
+                ["update"] = update,
+                ["step_norms_at_init"] = new JsonArray(init.StepNorms.Select(Finite).ToArray()),
+                ["step_norms"] = new JsonArray(t.StepNorms.Select(Finite).ToArray()),
+                ["last_update"] = lastUpdate,
+                ["first_over_last_last"] = Finite(last.FirstOverLast),
+                ["saturated"] = Finite(last.Saturated),
+            });
+            double growth = double.IsFinite(t.FirstOverLast) ? t.FirstOverLast : double.PositiveInfinity;
+            if (growth > GrowingGrowth && status != Status.Fail)
+            {
+                status = growth > ExplodingGrowth ? Status.Fail : Status.Warn;
+                cause = Inv($"the gradient {(growth > ExplodingGrowth ? "explodes" : "grows")} through time in layer {t.Layer + 1}: at update {update} it reaches step 1 {(double.IsFinite(growth) ? Inv($"{growth:0.0}×") : "infinitely")} larger than it left step {t.StepNorms.Length} (from {init.FirstOverLast:0.0e+00}× at init), so the recurrent weights amplify it.");
+                if (s.Config.ClipNorm > 0)
+                {
+                    fixes.Set("--lr", (s.Config.Lr / 10).ToString("R", CultureInfo.InvariantCulture));
+                    fix = "--clip-norm is on already: a 10× smaller --lr.";
+                }
+                else
+                {
+                    fixes.Set("--clip-norm", "1");
+                    fix = "--clip-norm 1 (rescales any larger gradient to norm 1), and orthogonal recurrent weights (rnn H orthogonal).";
+                }
+            }
+            else if (last.FirstOverLast < VanishingGrowth && status == Status.Pass)
+            {
+                status = Status.Warn;
+                cause = Inv($"the gradient vanishes through time in layer {t.Layer + 1}: by update {lastUpdate} step 1 gets {last.FirstOverLast:0.0e+00} of what step {t.StepNorms.Length} gets, so the first rows barely teach it.");
+                fix = "an LSTM (lstm H) or orthogonal recurrent weights (rnn H orthogonal) in --arch.";
+            }
+            if (double.IsFinite(last.Saturated) && last.Saturated > WarnUnits && status == Status.Pass)
+            {
+                status = Status.Warn;
+                cause = Inv($"{100 * last.Saturated:F0}% of layer {t.Layer + 1}'s {(t.Text.StartsWith("lstm", StringComparison.Ordinal) ? "gate" : "tanh")} units are saturated over every step and example, so their gradients vanish.");
+                fix = "a smaller --lr, with --clip-norm 1.";
+            }
+        }
+        return new Finding("through time", status, string.Join("; ", parts), cause, fix) { Data = new JsonObject { ["layers"] = data } };
+    }
+
+    static JsonNode? Finite(double x) => double.IsFinite(x) ? x : null;
 
     public static Finding Collapse(Subject s, Probes.ShortRun run, double labelEntropy)
     {

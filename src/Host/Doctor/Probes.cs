@@ -31,13 +31,26 @@ public static class Probes
         Diagnostics.PredictionSummary Zeroed,
         long Updates,
         long DivergedAt,
-        Diagnostics.LayerSample[] ValuesAfter);
+        Diagnostics.LayerSample[] ValuesAfter,
+        Diagnostics.ThroughTime[] TimeAtInit,
+        (long Update, Diagnostics.ThroughTime[] Layers) TimeWorst,
+        (long Update, Diagnostics.ThroughTime[] Layers) TimeLast);
+
+    /// <summary>Updates between measurements of the gradient through time during the short run.</summary>
+    public const int ThroughTimeEvery = 25;
+
+    /// <summary>The larger growth of the gradient through time, backwards (‖∂L/∂h_1‖/‖∂L/∂h_T‖), over the layers; +∞ when not finite.</summary>
+    public static double Growth(Diagnostics.ThroughTime[] layers) =>
+        layers.Length == 0 ? 0 : layers.Max(t => double.IsFinite(t.FirstOverLast) ? t.FirstOverLast : double.PositiveInfinity);
 
     public static ShortRun Short(Subject s)
     {
         var probe = Api.CreateProbe(s.Config);
         int[] sample = s.Sample(HealthExamples);
         var atInit = probe.Health(s.TrainCore, sample);
+        var timeAtInit = probe.ThroughTime(s.TrainCore, sample);
+        var timeWorst = (Update: 0L, Layers: timeAtInit);
+        var timeLast = timeWorst;
         long limit = Math.Min(s.TotalUpdates, Math.Max(s.UpdatesPerEpoch, ShortRunUpdates));
         Step.StepReport first = default, last = default;
         long k = 0, diverged = -1;
@@ -50,6 +63,19 @@ public static class Probes
             }
             last = r;
             k++;
+            if (timeAtInit.Length > 0 && k % ThroughTimeEvery == 0)
+            {
+                // The worst moment, not the end: a run that explodes ends in NaN, which says nothing of the way there.
+                var t = probe.ThroughTime(s.TrainCore, sample);
+                if (double.IsFinite(Growth(t)))
+                {
+                    timeLast = (k, t);
+                }
+                if (Growth(t) > Growth(timeWorst.Layers) && double.IsFinite(Growth(timeWorst.Layers)))
+                {
+                    timeWorst = (k, t);
+                }
+            }
             if (!double.IsFinite(r.Loss))
             {
                 diverged = k;
@@ -63,7 +89,7 @@ public static class Probes
         return new ShortRun(
             atInit, first, probe.Health(s.TrainCore, sample), last,
             probe.Predict(s.TestCore, false), probe.Predict(s.TestCore, true), k, diverged,
-            probe.Values(s.TrainCore, sample));
+            probe.Values(s.TrainCore, sample), timeAtInit, timeWorst, timeLast);
     }
 
     /// <summary>Trains on the first 32 examples with the configured optimiser and batch (capped at 32) until it

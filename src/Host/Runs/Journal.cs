@@ -15,6 +15,9 @@ public sealed record JournalStep(long Step, int Epoch, int Position, double Loss
 
     /// <summary>The learning rate the step used (NaN: not recorded).</summary>
     public double Lr { get; init; } = double.NaN;
+
+    /// <summary>The factor gradient clipping scaled the step's gradient by, 1 when it did not (NaN: the run does not clip).</summary>
+    public double Clip { get; init; } = double.NaN;
 }
 
 /// <summary>
@@ -69,6 +72,7 @@ public sealed class Journal : IDisposable
         ["saturation"] = Nullable(s.Saturation),
         ["dead"] = Nullable(s.Dead),
         ["lr"] = double.IsFinite(s.Lr) ? s.Lr : null,
+        ["clip"] = double.IsFinite(s.Clip) ? s.Clip : null,
     });
 
     /// <summary>null for layers without the quantity (NaN): JSON has no NaN.</summary>

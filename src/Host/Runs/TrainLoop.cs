@@ -95,6 +95,7 @@ public static class TrainLoop
                     Saturation = measured.Saturation,
                     Dead = measured.Dead,
                     Lr = Api.LrAt(run.Config, step - 1),
+                    Clip = run.Config.ClipNorm > 0 ? measured.Clip : double.NaN,
                 });
             }
             lossSum += loss * count;
