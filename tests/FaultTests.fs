@@ -108,7 +108,16 @@ let tests =
                     run
                         repo
                         ([ "train"; "--run"; runDir; "--checkpoint-every"; "50" ]
-                         @ [ "--layers"; "784,16,10"; "--epochs"; "1"; "--quiet" ])
+                         // A constant rate: resume extends the run, which a schedule laid out for 1 epoch refuses.
+                         @ [
+                             "--layers"
+                             "784,16,10"
+                             "--epochs"
+                             "1"
+                             "--quiet"
+                             "--schedule"
+                             "constant"
+                         ])
 
                 Expect.equal t.Code 0 t.Err
                 let before = Checkpoints.List runDir

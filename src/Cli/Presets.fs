@@ -127,7 +127,10 @@ let lenet5 () =
 /// The small CNN of PyTorch's MNIST example: two 3×3 convolutions, one pooling, two dense layers, with its
 /// dropout (0.25 after pooling, 0.5 after dense 128). Measured on the shipped split (seed 1, Adam 1e-3, batch 64,
 /// 10 epochs): 97.20% without dropout (99.9% on the training set by epoch 5), 97.95% with it; with L2 5e-4 and
-/// 15 epochs 97.90%, with batch 32 97.50%, with lr 5e-4 and 12 epochs 97.65%.
+/// 15 epochs 97.90%, with batch 32 97.50%, with lr 5e-4 and 12 epochs 97.65% (all on 8,000 images, without a
+/// validation split). The recipe kept, chosen with a validation split over seeds 1-3: 20 epochs, a cosine
+/// schedule and the default MLP's augmentation (shift:2,rotate:10,scale:0.1): validation 98.87% [98.62-99.25],
+/// test 98.15% [98.05-98.25].
 let cnn () =
     {
         Name = "cnn"
@@ -137,11 +140,12 @@ let cnn () =
                     arch
                         "input 1x28x28, conv 32 3x3 relu, conv 64 3x3 relu, maxpool 2, dropout 0.25, flatten, dense 128 relu, dropout 0.5, dense 10 softmax"
                 Batch = 64
+                Augment = modern.Config.Augment
             }
-        Epochs = 10
+        Epochs = 20
         TrainCount = 0
         Validation = 0.1
-        Schedule = Schedule.Request.constant
+        Schedule = modern.Schedule
     }
 
 /// The default MLP trained against FGSM at ε = 0.1 from a random start with step 1.25ε ("fast is better than
@@ -171,7 +175,11 @@ let robustCnn () =
         Config =
             { c.Config with
                 Adversarial = Some(Attacks.Adversarial.parse 0.5 "pgd:0.3:7" |> Result.defaultWith failwith)
+                Augment = Augment.Augment.none
             }
+        // The cnn's original 10 constant-rate epochs: adversarial training costs 8 forward-backward passes a step.
+        Epochs = 10
+        Schedule = Schedule.Request.constant
         Validation = 0.0
     }
 
