@@ -51,6 +51,7 @@ let hyper =
         Optimizer = OptimizerSpec.adam 1e-3
         Seed = 1
         Schedule = Schedule.Constant
+        ClipNorm = 0.0
     }
 
 let state0 = Step.initState hyper (Network.init<float32> Init.He 1 arch)

@@ -27,6 +27,7 @@ let hyper =
         Optimizer = sgd 0.1
         Seed = 1
         Schedule = Schedule.Constant
+        ClipNorm = 0.0
     }
 
 let state0 = Step.initState hyper (Network.init<float32> Init.He 1 arch)

@@ -114,7 +114,15 @@ let batchOf<'T
     let at = Data.batchOfStep n config.Batch step
     let x = Tensor.zeros<'T> images.Features at.Count
     let y = Tensor.zeros<'T> config.Classes at.Count
-    Data.gatherInto scale images (Data.permutation config.Seed at.Epoch n) at.Offset x y
+    let order = Data.permutation config.Seed at.Epoch n
+    Data.gatherInto scale images order at.Offset x y
+
+    // Then each example distorted as (seed, epoch, example index) asks, when the run augments.
+    match Augment.Augment.imageSize config.Arch.Input with
+    | Some(h, w) when not (Augment.Augment.isNone config.Augment) ->
+        Augment.applyToBatch (Augment.Augmenter(config.Augment, h, w)) scale config.Seed at.Epoch order at.Offset x
+    | _ -> ()
+
     { X = x; Y = y }
 
 let start = if isNull (box checkpoint) then 0L else checkpoint.At.Step

@@ -77,6 +77,7 @@ let seedHyper =
         Optimizer = Sgd 0.4
         Seed = 1
         Schedule = Schedule.Constant
+        ClipNorm = 0.0
     }
 
 let seedNet = Network.init<float> Init.NormalFanOut 1 seedArch
