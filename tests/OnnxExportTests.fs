@@ -82,59 +82,59 @@ type Opaque =
             =
             let (Opaque d) = l in (d :> ILayer).Bind<'T>(input, batch)
 
+/// Exports the model of RUN, runs it in ONNX Runtime on the 2,000 test images and checks every output against
+/// eval's within 1e-5, and the prediction wherever it is clear; gives the metadata and the input's dimensions.
+let exportMatchesEval (dir: string) (run: string) (name: string) (tiesExpected: bool) =
+    let onnx = Path.Combine(dir, name + ".onnx")
+    let o = EndToEndTests.run dir [ "export"; run; "--onnx"; onnx ]
+    Expect.equal o.Code 0 (sprintf "export: %s" o.Err)
+    let model = ModelFile.Load run
+    let data = testImages ()
+    let ours = model.OutputsAll(Inputs.ToCore data)
+    let theirs, metadata, dims = onnxOutputs onnx data
+    let classes = model.Spec.Classes
+    Expect.equal theirs.Length ours.Length "one score per image and class"
+
+    let worst =
+        Seq.zip ours theirs |> Seq.map (fun (a, b) -> abs (a - float b)) |> Seq.max
+
+    Expect.isLessThan worst 1e-5 (sprintf "largest difference from eval's outputs (%g)" worst)
+    let predictions = model.Evaluate(Inputs.ToCore data).Predictions
+    let onnxPredictions = argmaxRows classes (Array.map float theirs)
+
+    let clear =
+        [| 0 .. data.Count - 1 |]
+        |> Array.filter (fun i ->
+            let row = [| i * classes .. (i + 1) * classes - 1 |]
+            let top = row |> Array.map (fun j -> ours[j]) |> Array.sortDescending
+            let err = row |> Array.map (fun j -> abs (ours[j] - float theirs[j])) |> Array.max
+            top[0] - top[1] > 2.0 * err)
+
+    if not tiesExpected then
+        Expect.isGreaterThan clear.Length 1990 "nearly every image has a clear prediction"
+
+    for i in clear do
+        Expect.equal onnxPredictions[i] predictions[i] (sprintf "image %d: ONNX Runtime's argmax is eval's" i)
+
+    Expect.equal metadata["architecture"] model.Spec.ArchText "the architecture in the metadata"
+    metadata, dims
+
 [<Tests>]
 let tests =
     testList
         "OnnxExport"
         [
-            for preset in [ "modern"; "book"; "seed"; "lenet5"; "cnn" ] do
+            for preset in [ "modern"; "book"; "seed"; "lenet5"; "cnn"; "rnn"; "lstm" ] do
                 testCase (sprintf "preset %s: ONNX Runtime gives eval's outputs on all 2,000 test images" preset)
                 <| fun () ->
                     let dir = tempDir ()
                     let run = trainTiny dir preset
-                    let onnx = Path.Combine(dir, preset + ".onnx")
-                    let o = EndToEndTests.run dir [ "export"; run; "--onnx"; onnx ]
-                    Expect.equal o.Code 0 (sprintf "export: %s" o.Err)
-                    let model = ModelFile.Load run
-                    let data = testImages ()
-                    let ours = model.OutputsAll(Inputs.ToCore data)
-                    let theirs, metadata, dims = onnxOutputs onnx data
-                    let classes = model.Spec.Classes
-                    Expect.equal theirs.Length ours.Length "one score per image and class"
-
-                    let worst =
-                        Array.map2 (fun (a: float) (b: float32) -> abs (a - float b)) ours theirs
-                        |> Array.max
-
-                    Expect.isLessThan worst 1e-5 "outputs within 1e-5 of eval's"
-                    // The same predictions, so the same accuracy as eval: on every image whose two best outputs are
-                    // further apart than twice that image's largest difference, the argmax cannot differ.
-                    let predictions = model.Evaluate(Inputs.ToCore data).Predictions
-                    let onnxPredictions = argmaxRows classes (Array.map float theirs)
-
-                    let clear =
-                        Array.init data.Count id
-                        |> Array.filter (fun i ->
-                            let row = [| i * classes .. (i + 1) * classes - 1 |]
-                            let top = row |> Array.map (fun j -> ours[j]) |> Array.sortDescending
-                            let err = row |> Array.map (fun j -> abs (ours[j] - float theirs[j])) |> Array.max
-                            top[0] - top[1] > 2.0 * err)
-
                     // The seed preset collapses within an epoch: every output is below 1e-10, where ONNX Runtime's
                     // float32 Sigmoid gives exactly 0 (ours 2.7e-11), so its rows are ties and no argmax is clear.
-                    if preset <> "seed" then
-                        Expect.isGreaterThan clear.Length 1990 "nearly every image has a clear prediction"
-
-                    for i in clear do
-                        Expect.equal
-                            onnxPredictions[i]
-                            predictions[i]
-                            (sprintf "image %d: ONNX Runtime's argmax is eval's" i)
-
-                    let image = preset = "lenet5" || preset = "cnn"
-                    Expect.equal dims (if image then [| 2000; 1; 28; 28 |] else [| 2000; 784 |]) "input shape"
+                    let metadata, dims = exportMatchesEval dir run preset (preset = "seed")
+                    let dense = List.contains preset [ "modern"; "book"; "seed" ]
+                    Expect.equal dims (if dense then [| 2000; 784 |] else [| 2000; 1; 28; 28 |]) "input shape"
                     Expect.equal metadata["classes"] "0,1,2,3,4,5,6,7,8,9" "class names in the metadata"
-                    Expect.equal metadata["architecture"] model.Spec.ArchText "the architecture in the metadata"
 
                     Expect.equal
                         metadata["input_transform"]
@@ -142,6 +142,36 @@ let tests =
                          elif preset = "seed" then "x/255*0.99+0.1"
                          else "x/255")
                         "the input formula in the metadata"
+
+            // Every state handed on (a relu RNN into an LSTM), a TxF input, and the states flattened for the dense layer.
+            testCase "stacked recurrent layers on a 28x28 sequence: ONNX Runtime gives eval's outputs"
+            <| fun () ->
+                let dir = tempDir ()
+                let run = Path.Combine(dir, "stacked")
+
+                let o =
+                    EndToEndTests.run
+                        dir
+                        [
+                            "train"
+                            "--arch"
+                            "input 28x28, rnn 12 relu sequence, lstm 8 sequence, flatten, dense 10 softmax"
+                            "--augment"
+                            "none"
+                            "--train-count"
+                            "200"
+                            "--epochs"
+                            "1"
+                            "--validation"
+                            "0"
+                            "--run"
+                            run
+                            "--quiet"
+                        ]
+
+                Expect.equal o.Code 0 (sprintf "train: %s" o.Err)
+                let _, dims = exportMatchesEval dir run "stacked" false
+                Expect.equal dims [| 2000; 28; 28 |] "input shape"
 
             testCase "a model path that does not exist: one line naming it, exit 3"
             <| fun () ->

@@ -177,7 +177,7 @@ module Config =
                     | None, None when not (Augment.isNone c.Augment) && (Augment.imageSize c.Arch.Input).IsNone ->
                         Some(
                             sprintf
-                                "augmentation distorts square images, but this network's input is %s"
+                                "augmentation distorts one-channel images (1xHxW, or a square number of pixels), but this network's input is %s (a sequence or several channels): pass --augment none"
                                 (Shape.text c.Arch.Input)
                         )
                     | None, None -> adversarialProblem c

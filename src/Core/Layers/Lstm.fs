@@ -241,6 +241,45 @@ type Lstm =
             | Ok v -> LstmKernel<'T>(v, l.Units, l.Every, batch) :> Kernel<'T>
             | Error e -> invalidArg "input" e
 
+    // ONNX's LSTM has nn.LSTM's equations with its gates in the order i, o, f, c where PyTorch's are i, f, g, o:
+    // every tensor is split into its four gate blocks and put together again in ONNX's order.
+    interface Onnx.IOnnx with
+        member l.Nodes(input, x, y, names) =
+            let xt, lay = OnnxSequence.timeMajor input x names
+
+            let reorder (p: string) =
+                let gate g = names.Temp(sprintf "%s_%s" p g)
+                let i, f, g, o = gate "i", gate "f", gate "g", gate "o"
+                let out = names.Temp(p + "_iofc")
+
+                out,
+                [
+                    Onnx.node "Split" [ names.Param p ] [ i; f; g; o ] [ "axis", Onnx.Int 0L ]
+                    Onnx.node "Concat" [ i; o; f; g ] [ out ] [ "axis", Onnx.Int 0L ]
+                ]
+
+            let wih, wihNodes = reorder "weight_ih_l0"
+            let whh, whhNodes = reorder "weight_hh_l0"
+            let bih, bihNodes = reorder "bias_ih_l0"
+            let bhh, bhhNodes = reorder "bias_hh_l0"
+            let w, r, b = names.Temp "W", names.Temp "R", names.Temp "B"
+            let bias = names.Temp "bias"
+            let states, last, cell = names.Temp "Y", names.Temp "Y_h", names.Temp "Y_c"
+
+            lay
+            @ wihNodes
+            @ whhNodes
+            @ bihNodes
+            @ bhhNodes
+            @ OnnxSequence.oneDirection wih w names
+            @ OnnxSequence.oneDirection whh r names
+            @ [ Onnx.node "Concat" [ bih; bhh ] [ bias ] [ "axis", Onnx.Int 0L ] ]
+            @ OnnxSequence.oneDirection bias b names
+            @ [
+                Onnx.node "LSTM" [ xt; w; r; b ] [ states; last; cell ] [ "hidden_size", Onnx.Int(int64 l.Units) ]
+            ]
+            @ OnnxSequence.handOn l.Every states last y names
+
 let syntax =
     {
         Keyword = "lstm"

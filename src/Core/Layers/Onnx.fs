@@ -10,6 +10,7 @@ type Attribute =
     | Int of int64
     | Ints of int64 list
     | Float of float32
+    | Strings of string list
 
 /// One operator: `Y = Op(X, ...)`, inputs and outputs by tensor name.
 type Node =
@@ -57,3 +58,8 @@ let thenActivate (act: Activation) (op: string -> Node) (y: string) (names: Name
     | a ->
         let z = names.Temp "z"
         op z :: activation a z y
+
+/// A 1-D int64 constant (axes, shapes), which opset 13 and later take as inputs rather than attributes.
+let ints (names: Names) (name: string) (values: int64 list) =
+    let out = names.Temp name
+    out, node "Constant" [] [ out ] [ "value_ints", Ints values ]

@@ -208,6 +208,42 @@ type Rnn =
             | Ok v -> RnnKernel<'T>(v, r.Units, r.Nonlinearity, r.Every, batch) :> Kernel<'T>
             | Error e -> invalidArg "input" e
 
+    // ONNX's RNN has nn.RNN's equations; W, R and B = [b_ih, b_hh] gain a leading direction axis.
+    interface Onnx.IOnnx with
+        member r.Nodes(input, x, y, names) =
+            let xt, lay = OnnxSequence.timeMajor input x names
+            let w, rr, b = names.Temp "W", names.Temp "R", names.Temp "B"
+            let bias = names.Temp "bias"
+            let states, last = names.Temp "Y", names.Temp "Y_h"
+
+            let activation =
+                match r.Nonlinearity with
+                | Relu -> "Relu"
+                | _ -> "Tanh"
+
+            lay
+            @ OnnxSequence.oneDirection (names.Param "weight_ih_l0") w names
+            @ OnnxSequence.oneDirection (names.Param "weight_hh_l0") rr names
+            @ [
+                Onnx.node
+                    "Concat"
+                    [ names.Param "bias_ih_l0"; names.Param "bias_hh_l0" ]
+                    [ bias ]
+                    [ "axis", Onnx.Int 0L ]
+            ]
+            @ OnnxSequence.oneDirection bias b names
+            @ [
+                Onnx.node
+                    "RNN"
+                    [ xt; w; rr; b ]
+                    [ states; last ]
+                    [
+                        "hidden_size", Onnx.Int(int64 r.Units)
+                        "activations", Onnx.Strings [ activation ]
+                    ]
+            ]
+            @ OnnxSequence.handOn r.Every states last y names
+
 let syntax =
     {
         Keyword = "rnn"

@@ -184,3 +184,44 @@ let rec parseWords
         match other w layer with
         | Some l -> go l rest
         | None -> Error(sprintf "%s: unknown word '%s' (expected %s)" keyword w expected)
+
+/// ONNX's RNN and LSTM operators read X as [T, N, F] and give every state as Y [T, 1, N, H] and the last as
+/// Y_h [1, N, H] (one direction, layout 0): the nodes that lay a layer's input out as `gather` does, and hand on
+/// what `emit` does.
+module OnnxSequence =
+    /// x ([N, T, F], or an image [N, C, H, W] read row by row, the channels' rows side by side) as [T, N, F].
+    let timeMajor (input: Shape) (x: string) (names: Onnx.Names) =
+        let xt = names.Temp "x_time_major"
+
+        match input with
+        | [| _; _ |] -> xt, [ Onnx.node "Transpose" [ x ] [ xt ] [ "perm", Onnx.Ints [ 1L; 0L; 2L ] ] ]
+        | _ ->
+            let hncw = names.Temp "x_hncw"
+            let shape, shapeNode = Onnx.ints names "x_tnf_shape" [ 0L; 0L; -1L ]
+
+            xt,
+            [
+                Onnx.node "Transpose" [ x ] [ hncw ] [ "perm", Onnx.Ints [ 2L; 0L; 1L; 3L ] ]
+                shapeNode
+                Onnx.node "Reshape" [ hncw; shape ] [ xt ] []
+            ]
+
+    /// y ← the last state as [N, H], or every state as [N, T, H] (batch first, as emit lays them out).
+    let handOn (every: bool) (states: string) (last: string) (y: string) (names: Onnx.Names) =
+        if every then
+            let axis, axisNode = Onnx.ints names "direction_axis" [ 1L ]
+            let tnh = names.Temp "states_tnh"
+
+            [
+                axisNode
+                Onnx.node "Squeeze" [ states; axis ] [ tnh ] []
+                Onnx.node "Transpose" [ tnh ] [ y ] [ "perm", Onnx.Ints [ 1L; 0L; 2L ] ]
+            ]
+        else
+            let axis, axisNode = Onnx.ints names "direction_axis" [ 0L ]
+            [ axisNode; Onnx.node "Squeeze" [ last; axis ] [ y ] [] ]
+
+    /// A parameter as ONNX's [1, ...] (one direction).
+    let oneDirection (p: string) (out: string) (names: Onnx.Names) =
+        let axis, axisNode = Onnx.ints names (out + "_axis") [ 0L ]
+        [ axisNode; Onnx.node "Unsqueeze" [ p; axis ] [ out ] [] ]

@@ -95,6 +95,10 @@ public static class OnnxFile
                     a.Type = P.AttributeProto.Types.AttributeType.Float;
                     a.F = f.Item;
                     break;
+                case Layers.Onnx.Attribute.Strings strings:
+                    a.Type = P.AttributeProto.Types.AttributeType.Strings;
+                    a.Strings.Add(strings.Item.Select(ByteString.CopyFromUtf8));
+                    break;
                 default:
                     throw new ArgumentException($"unknown ONNX attribute {value}", nameof(n));
             }
