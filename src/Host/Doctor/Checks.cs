@@ -88,7 +88,7 @@ public static class Checks
 
     public static Finding InitialLoss(Subject s, Fixes fixes)
     {
-        var probe = Api.CreateProbe(s.Config);
+        var probe = Api.CreateProbe(s.Config, s.Start);
         int[] sample = s.Sample(Probes.LossExamples);
         double measured = probe.Loss(s.TrainCore, sample);
         double expected = probe.UninformedLoss(s.TrainCore, sample);
