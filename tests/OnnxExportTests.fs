@@ -87,7 +87,7 @@ let tests =
     testList
         "OnnxExport"
         [
-            for preset in [ "modern"; "book"; "seed"; "lenet5"; "cnn" ] do
+            for preset in [ "modern"; "book"; "seed"; "lenet5"; "cnn"; "rbf" ] do
                 testCase (sprintf "preset %s: ONNX Runtime gives eval's outputs on all 2,000 test images" preset)
                 <| fun () ->
                     let dir = tempDir ()
