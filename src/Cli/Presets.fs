@@ -227,7 +227,7 @@ let lstm () =
             }
     }
 
-/// A Gaussian RBF network: 1,000 centres started by k-means on the training images (widths 1 × the distance to the
+/// A Gaussian RBF network: 1,000 centres started by k-means on the training images (widths 0.5 × the distance to the
 /// nearest other centre), trained end to end with its softmax readout. Adam 1e-2 moves the centres and widths far
 /// enough in 30 epochs; L2 would pull the centres towards the origin, so there is none. Measured on the shipped
 /// split: README, "RBF networks".

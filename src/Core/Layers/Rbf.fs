@@ -111,8 +111,9 @@ type internal RbfKernel<'T
                 )
         | ValueNone -> ()
 
-/// The width heuristic's default: σ_j = 1 × the distance to the nearest other centre.
-let defaultWidth = 1.0
+/// The width heuristic's default: σ_j = 0.5 × the distance to the nearest other centre (the rbf preset measured
+/// 95.85% with it, 95.20% with 1 and 94.05% with 2, seed 1: README, "RBF networks").
+let defaultWidth = 0.5
 
 /// Lloyd iterations at most (k-means stops earlier once no point changes centre).
 let kmeansIterations = 20

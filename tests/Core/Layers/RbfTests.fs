@@ -103,7 +103,7 @@ let tests =
                 let layer =
                     {
                         Units = 16
-                        Width = 1.0
+                        Width = defaultWidth
                         FrozenCentres = false
                         FrozenWidths = false
                     }
@@ -138,7 +138,7 @@ let tests =
                 for s in
                     [
                         "rbf 1000"
-                        "rbf 10 width 1.5"
+                        "rbf 10 width 1"
                         "rbf 3 frozen-centres"
                         "rbf 7 width 0.25 frozen-centres frozen-widths"
                     ] do
@@ -147,9 +147,9 @@ let tests =
                     | Error e -> failtest e
 
                 Expect.equal
-                    (Arch.Arch.parseLayer "rbf 10 width 1" |> Result.map _.Text)
+                    (Arch.Arch.parseLayer "rbf 10 width 0.5" |> Result.map _.Text)
                     (Ok "rbf 10")
-                    "width 1 is the default"
+                    "width 0.5 is the default"
 
                 for bad, says in
                     [
