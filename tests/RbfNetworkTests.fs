@@ -156,6 +156,33 @@ let tests =
                 Expect.equal o.Code 5 (sprintf "diverged (%s)" o.Err)
                 Expect.stringContains o.Err "layer" "names a layer"
 
+            testCase "the doctor names rbf units that are 0 for every input and prints the width that fixes them"
+            <| fun () ->
+                let o =
+                    run
+                        repo
+                        [
+                            "doctor"
+                            "--arch"
+                            "rbf 20 width 0.01, dense 10 softmax"
+                            "--train-count"
+                            "200"
+                            "--epochs"
+                            "1"
+                        ]
+
+                Expect.isTrue (o.Code = 0 || o.Code = 1) (sprintf "doctor finishes (%d: %s)" o.Code o.Err)
+
+                let line =
+                    o.Out.Split('\n') |> Array.tryFind (fun l -> l.Contains "rbf units")
+                    |> Option.defaultWith (fun () -> failtestf "no rbf units line in %s" o.Out)
+
+                Expect.stringStarts line "WARN" "a warning"
+                Expect.stringContains line "100% of units < 0.01" "every unit silent"
+                Expect.stringContains line "widths are too small" "the cause"
+                Expect.stringContains line "Fix: wider units: rbf 20." "the fix: the default width"
+                Expect.stringContains o.Out "--arch 'rbf 20, dense 10 softmax'" "in the command it prints"
+
             testCase "show --filters draws the first centres as 28x28 images"
             <| fun () ->
                 let runDir = trainedRun ()
