@@ -111,7 +111,11 @@ let tests =
 
                     let args =
                         small
-                        |> List.map (fun a -> if a = "rbf 30, dense 10 softmax" then "rbf 30 frozen-centres, dense 10 softmax" else a)
+                        |> List.map (fun a ->
+                            if a = "rbf 30, dense 10 softmax" then
+                                "rbf 30 frozen-centres, dense 10 softmax"
+                            else
+                                a)
                         |> List.map (fun a -> if a = "0.01" then lr else a)
 
                     let o = run repo ([ "train"; "--run"; runDir; "--epochs"; "1"; "--quiet" ] @ args)
@@ -144,13 +148,20 @@ let tests =
 
             testCase "a divergent rbf run stops naming the layer, with exit 5"
             <| fun () ->
-                let args =
-                    small |> List.map (fun a -> if a = "0.01" then "1e9" else a)
+                let args = small |> List.map (fun a -> if a = "0.01" then "1e9" else a)
 
                 let o =
                     run
                         repo
-                        ([ "train"; "--run"; Path.Combine(tempDir (), "run"); "--optimizer"; "sgd"; "--epochs"; "1" ]
+                        ([
+                            "train"
+                            "--run"
+                            Path.Combine(tempDir (), "run")
+                            "--optimizer"
+                            "sgd"
+                            "--epochs"
+                            "1"
+                         ]
                          @ args)
 
                 Expect.equal o.Code 5 (sprintf "diverged (%s)" o.Err)
@@ -174,7 +185,8 @@ let tests =
                 Expect.isTrue (o.Code = 0 || o.Code = 1) (sprintf "doctor finishes (%d: %s)" o.Code o.Err)
 
                 let line =
-                    o.Out.Split('\n') |> Array.tryFind (fun l -> l.Contains "rbf units")
+                    o.Out.Split('\n')
+                    |> Array.tryFind (fun l -> l.Contains "rbf units")
                     |> Option.defaultWith (fun () -> failtestf "no rbf units line in %s" o.Out)
 
                 Expect.stringStarts line "WARN" "a warning"

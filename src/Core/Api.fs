@@ -225,14 +225,7 @@ type Api =
     /// Analytic against numeric gradients (float64, central differences) of this configuration's initial
     /// network on the first `examples` images, on up to `perLayer` parameters per layer chosen by `seed`.
     static member CheckGradients(config: Config, images: Images, examples: int, perLayer: int, seed: int) =
-        Api.CheckGradientsOf(
-            config,
-            Start.network<float> config images,
-            images,
-            examples,
-            perLayer,
-            seed
-        )
+        Api.CheckGradientsOf(config, Start.network<float> config images, images, examples, perLayer, seed)
 
     /// As CheckGradients, at a saved (or imported) model's weights: its architecture and scaling, `config`'s loss,
     /// reduction and L2.

@@ -362,8 +362,12 @@ let rbfUnits<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) a
             | :? Layers.Rbf.Rbf as r -> Some(l, r)
             | _ -> None)
 
-    let lows = layers |> Array.map (fun (_, r) -> Array.create r.Units Double.NegativeInfinity)
-    let highs = layers |> Array.map (fun (_, r) -> Array.create r.Units Double.PositiveInfinity)
+    let lows =
+        layers |> Array.map (fun (_, r) -> Array.create r.Units Double.NegativeInfinity)
+
+    let highs =
+        layers |> Array.map (fun (_, r) -> Array.create r.Units Double.PositiveInfinity)
+
     let wins = layers |> Array.map (fun (_, r) -> Array.zeroCreate<int> r.Units)
     let classes = Arch.classes net.Arch
 
@@ -406,12 +410,20 @@ let rbfUnits<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) a
             Wider =
                 text
                     { r with
-                        Width = (if r.Width < Layers.Rbf.defaultWidth then Layers.Rbf.defaultWidth else 4.0 * r.Width)
+                        Width =
+                            (if r.Width < Layers.Rbf.defaultWidth then
+                                 Layers.Rbf.defaultWidth
+                             else
+                                 4.0 * r.Width)
                     }
             Narrower =
                 text
                     { r with
-                        Width = (if r.Width > Layers.Rbf.defaultWidth then Layers.Rbf.defaultWidth else r.Width / 4.0)
+                        Width =
+                            (if r.Width > Layers.Rbf.defaultWidth then
+                                 Layers.Rbf.defaultWidth
+                             else
+                                 r.Width / 4.0)
                     }
             Fewer = text { r with Units = max 1 (r.Units / 2) }
         })

@@ -27,7 +27,7 @@ let private squares (p: Points) =
 /// distinct (every squared distance is 0), the rest are drawn uniformly and repeat points.
 let seed (rng: Rng) (k: int) (p: Points) : float[] =
     let f = p.Features
-    let centres = Array.zeroCreate<float> (k * f)
+    let centres = Array.zeroCreate<float>(k * f)
     let nearest = Array.create p.Count Double.PositiveInfinity
     let xx = squares p
     let dots = Array.zeroCreate<float32> p.Count
@@ -67,7 +67,11 @@ let seed (rng: Rng) (k: int) (p: Points) : float[] =
                         n
                     else
                         Array.FindLastIndex(nearest, n, fun d -> d > 0.0)
-                        |> fun i -> if i >= 0 then i else Array.FindIndex(nearest, fun d -> d > 0.0)
+                        |> fun i ->
+                            if i >= 0 then
+                                i
+                            else
+                                Array.FindIndex(nearest, fun d -> d > 0.0)
                 else
                     rng.NextInt p.Count
 
@@ -77,13 +81,16 @@ let seed (rng: Rng) (k: int) (p: Points) : float[] =
 let assign (centres: float[]) (k: int) (p: Points) : int[] * float =
     let f = p.Features
     let c32 = Array.map float32 centres
-    let cc = Array.init k (fun j -> TensorPrimitives.SumOfSquares(ReadOnlySpan<float32>(c32, j * f, f)))
+
+    let cc =
+        Array.init k (fun j -> TensorPrimitives.SumOfSquares(ReadOnlySpan<float32>(c32, j * f, f)))
+
     let xx = squares p
     let labels = Array.zeroCreate p.Count
     let mutable inertia = 0.0
     // Points in chunks, so the [k × chunk] products stay small for a large set.
     let chunk = min p.Count (max 1 (4_000_000 / max 1 k))
-    let dots = Array.zeroCreate<float32> (k * chunk)
+    let dots = Array.zeroCreate<float32>(k * chunk)
 
     for start in 0..chunk .. p.Count - 1 do
         let m = min chunk (p.Count - start)
@@ -108,7 +115,7 @@ let assign (centres: float[]) (k: int) (p: Points) : int[] * float =
 /// Each centre moved to the mean of the points labelled with it; a centre without points stays where it was.
 let private move (centres: float[]) (labels: int[]) (k: int) (p: Points) : float[] =
     let f = p.Features
-    let sums = Array.zeroCreate<float> (k * f)
+    let sums = Array.zeroCreate<float>(k * f)
     let counts = Array.zeroCreate<int> k
 
     for n in 0 .. p.Count - 1 do
@@ -147,8 +154,11 @@ let fit (rng: Rng) (k: int) (iterations: int) (p: Points) : float[] =
 /// For each centre, the distance to its nearest other centre (0 for a repeated centre; +∞ when k = 1).
 let nearestOther (centres: float[]) (k: int) (f: int) : float[] =
     let c = Array.map float32 centres
-    let cc = Array.init k (fun j -> float (TensorPrimitives.SumOfSquares(ReadOnlySpan<float32>(c, j * f, f))))
-    let dots = Array.zeroCreate<float32> (k * k)
+
+    let cc =
+        Array.init k (fun j -> float (TensorPrimitives.SumOfSquares(ReadOnlySpan<float32>(c, j * f, f))))
+
+    let dots = Array.zeroCreate<float32>(k * k)
     Tensor.gemm 1.0f (c, f, k) true (c, f, k) false 0.0f (dots, k, k)
 
     Array.init k (fun j ->

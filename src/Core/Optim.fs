@@ -164,14 +164,14 @@ let updateArraysAt<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit ->
     =
     for p in 0 .. ws.Length - 1 do
         if not (frozen.Length > p && frozen[p]) then
-          updateArrayAt
-              spec
-              lr
-              t
-              ws[p]
-              gs[p]
-              (if ms.Length > p then ms[p] else null)
-              (if vs.Length > p then vs[p] else null)
+            updateArrayAt
+                spec
+                lr
+                t
+                ws[p]
+                gs[p]
+                (if ms.Length > p then ms[p] else null)
+                (if vs.Length > p then vs[p] else null)
 
 /// updateArraysAt at the spec's own learning rate.
 let updateArrays<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
@@ -193,7 +193,14 @@ let updateInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 
     (state: OptState<'T>)
     (net: Network<'T>)
     =
-    updateArrays spec t (Network.frozen net.Arch) (Network.arrays net) (Array.concat grads) (Array.concat state.M) (Array.concat state.V)
+    updateArrays
+        spec
+        t
+        (Network.frozen net.Arch)
+        (Network.arrays net)
+        (Array.concat grads)
+        (Array.concat state.M)
+        (Array.concat state.V)
 
 /// The optimiser as a pure {Init; Update} pair: Update copies, then updates the copies.
 let create<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>

@@ -50,7 +50,10 @@ let networkOf<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) 
                     else
                         let below =
                             {
-                                Arch = { arch with Layers = arch.Layers[.. l - 1] }
+                                Arch =
+                                    { arch with
+                                        Layers = arch.Layers[.. l - 1]
+                                    }
                                 Params = net.Params[.. l - 1]
                             }
 

@@ -11,7 +11,9 @@ open Functional.Tests.Core.Helpers
 /// `count` points of `f` features: point n from blob n % 4, the blobs 20 apart with unit spread.
 let private blobs (seed: int) (count: int) (f: int) =
     let rng = Rng.For(seed, 7)
-    let centres = Array.init (4 * f) (fun e -> 20.0 * float (e / f) + 4.0 * rng.NextDouble())
+
+    let centres =
+        Array.init (4 * f) (fun e -> 20.0 * float (e / f) + 4.0 * rng.NextDouble())
 
     {
         Kmeans.X =
@@ -30,7 +32,9 @@ let private inertia (centres: float[]) (k: int) (p: Kmeans.Points) =
     let f = p.Features
 
     Array.init p.Count (fun n ->
-        Array.init k (fun j -> Array.init f (fun i -> float p.X[n * f + i] - centres[j * f + i]) |> Array.sumBy (fun d -> d * d))
+        Array.init k (fun j ->
+            Array.init f (fun i -> float p.X[n * f + i] - centres[j * f + i])
+            |> Array.sumBy (fun d -> d * d))
         |> Array.min)
     |> Array.sum
 
@@ -78,7 +82,11 @@ let tests =
                 for n in 0 .. p.Count - 5 do
                     Expect.equal labels[n] labels[n + 4] "a blob is one cluster"
 
-                Expect.isLessThan (inertia a 4 p) (inertia (Kmeans.seed (Rng.For(3, 0)) 4 p) 4 p + 1e-9) "Lloyd improves on the seeds"
+                Expect.isLessThan
+                    (inertia a 4 p)
+                    (inertia (Kmeans.seed (Rng.For(3, 0)) 4 p) 4 p + 1e-9)
+                    "Lloyd improves on the seeds"
+
                 Expect.isGreaterThan c.Length 0 "another seed also fits"
             }
 

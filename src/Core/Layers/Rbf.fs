@@ -77,7 +77,13 @@ type internal RbfKernel<'T
             for n in 0 .. b - 1 do
                 let col = ReadOnlySpan<'T>(g, n * units, units)
                 TensorPrimitives.Add<'T>(col, ReadOnlySpan<'T>(rowSums), Span<'T>(rowSums))
-                TensorPrimitives.MultiplyAdd<'T>(col, ReadOnlySpan<'T>(d2, n * units, units), ReadOnlySpan<'T>(ds), Span<'T>(ds))
+
+                TensorPrimitives.MultiplyAdd<'T>(
+                    col,
+                    ReadOnlySpan<'T>(d2, n * units, units),
+                    ReadOnlySpan<'T>(ds),
+                    Span<'T>(ds)
+                )
 
             TensorPrimitives.Multiply<'T>(ReadOnlySpan<'T>(ds), minusTwo, Span<'T>(ds))
             // ∂L/∂C as column-major [F × K]: −2 X Gᵀ, then + 2 (Σ_b g_jb) c_j.

@@ -119,7 +119,10 @@ let tests =
 
                 Expect.equal
                     (r.Params [| 784 |] |> Array.map (fun p -> p.Name, p.Shape, p.Frozen, p.Decays))
-                    [| "centres", [| 1000; 784 |], false, false; "log_widths", [| 1000 |], false, false |]
+                    [|
+                        "centres", [| 1000; 784 |], false, false
+                        "log_widths", [| 1000 |], false, false
+                    |]
                     "centres [K, F] and log σ [K], trained, not decayed"
 
                 let frozen =
@@ -168,7 +171,13 @@ let tests =
             test "the start: k-means centres of the scaled training images, σ = width × the nearest other centre" {
                 let images = Functional.Tests.Core.Helpers.synthetic 7 60
                 let a = arch "input 784, rbf 5 width 2, dense 10 softmax"
-                let config = { Config.defaults with Arch = a; Seed = 4 }
+
+                let config =
+                    { Config.defaults with
+                        Arch = a
+                        Seed = 4
+                    }
+
                 let net = Start.network<float> config images
                 let again = Start.network<float> config images
                 Expect.equal again.Params net.Params "a pure function of (seed, data)"
