@@ -85,7 +85,7 @@ printfn
 let config = run.Config
 let hyper = config.Hyper
 let scale = config.Scale
-let net = Network.init<float32> config.Init config.Seed config.Arch
+let net = Start.network<float32> config images
 
 let opt = Optim.init hyper.Optimizer net
 

@@ -124,7 +124,7 @@ let tests =
     testList
         "OnnxExport"
         [
-            for preset in [ "modern"; "book"; "seed"; "lenet5"; "cnn"; "rnn"; "lstm" ] do
+            for preset in [ "modern"; "book"; "seed"; "lenet5"; "cnn"; "rnn"; "lstm"; "rbf" ] do
                 testCase (sprintf "preset %s: ONNX Runtime gives eval's outputs on all 2,000 test images" preset)
                 <| fun () ->
                     let dir = tempDir ()
@@ -132,7 +132,7 @@ let tests =
                     // The seed preset collapses within an epoch: every output is below 1e-10, where ONNX Runtime's
                     // float32 Sigmoid gives exactly 0 (ours 2.7e-11), so its rows are ties and no argmax is clear.
                     let metadata, dims = exportMatchesEval dir run preset (preset = "seed")
-                    let dense = List.contains preset [ "modern"; "book"; "seed" ]
+                    let dense = List.contains preset [ "modern"; "book"; "seed"; "rbf" ]
                     Expect.equal dims (if dense then [| 2000; 784 |] else [| 2000; 1; 28; 28 |]) "input shape"
                     Expect.equal metadata["classes"] "0,1,2,3,4,5,6,7,8,9" "class names in the metadata"
 

@@ -81,6 +81,7 @@ module Values =
         | Robust_Cnn
         | Rnn
         | Lstm
+        | Rbf
 
 /// What early stopping and keep-best watch on the validation set (outside Values: its case Loss would hide the
 /// type Values.Loss from patterns).
@@ -151,7 +152,7 @@ type TrainArgs =
                 "pixel scaling: unit = x/255 (default); book = x/255·0.99+0.01 with targets 0.01/0.99 (the book's; seed is its old name); offset = x/255·0.99+0.1 (0.1..1.09, the original question's slip), targets 0.01/0.99."
             | Layers _ -> "comma-separated layer sizes, input to output, at least 2 (default 784,512,10)."
             | Arch _ ->
-                "the whole network, layer by layer: \"conv 6 5x5 pad 2 relu, maxpool 2, flatten, dense 10 softmax\"; kinds: dense N [act] [no-bias], conv C KxK [stride S] [pad P] [act] [no-bias], maxpool K, flatten, dropout P, rnn H [relu] [orthogonal|identity] [sequence], lstm H [orthogonal] [sequence]; an optional leading \"input 1x28x28\" (default: the data's 1x28x28 for convolutions, 784 otherwise)."
+                "the whole network, layer by layer: \"conv 6 5x5 pad 2 relu, maxpool 2, flatten, dense 10 softmax\"; kinds: dense N [act] [no-bias], conv C KxK [stride S] [pad P] [act] [no-bias], maxpool K, flatten, dropout P, rnn H [relu] [orthogonal|identity] [sequence], lstm H [orthogonal] [sequence], rbf K [width W] [frozen-centres] [frozen-widths] (Gaussian units, centres by k-means on the training images, σ = W × the distance to the nearest other centre, W 0.5 by default); an optional leading \"input 1x28x28\" (default: the data's 1x28x28 for convolutions, 784 otherwise)."
             | Activation _ -> "hidden-layer activation (default relu)."
             | Output _ -> "output-layer activation (default softmax)."
             | Loss _ -> "loss function; cross-entropy is an alias of ce (default ce)."
@@ -177,7 +178,7 @@ type TrainArgs =
             | Quiet ->
                 "print only the result: the model, predicted-classes, plot and test accuracy lines (and any warning); no header, epoch lines or progress bar."
             | Preset _ ->
-                "start from a named configuration, explicit options override it: modern = these defaults (the recipe measured in the README: 30 epochs, cosine schedule, augment shift:2,rotate:10,scale:0.1); book = the working setup of Rashid's Make Your Own Neural Network (784-200-10 sigmoid, MSE, normal-fanin, x/255·0.99+0.01, SGD 0.1, batch 1, 5 epochs, no L2, no validation split); seed = the original question's network exactly (784-200-10 sigmoid, no biases, MSE summed over the full batch of 100 images, inputs 0.1..1.09, SGD 0.4, 100 iterations, float64); lenet5 = LeNet-5 (LeCun et al. 1998, ReLU and max-pooling, dropout 0.3, L2 5e-4, 20 epochs); cnn = the CNN of PyTorch's MNIST example (two 3x3 convolutions, pooling, dense 128, its dropout, batch 64); rnn = an Elman RNN of 128 reading the image row by row (orthogonal, --clip-norm 1, 20 epochs); lstm = an LSTM of 128 reading rows (orthogonal, Adam 2e-3, --clip-norm 1, 20 epochs); robust-mlp = the 784-512-10 MLP trained against FGSM at ε 0.1 from a random start (30 epochs, cosine, no augmentation); robust-cnn = the cnn trained against PGD at ε 0.3."
+                "start from a named configuration, explicit options override it: modern = these defaults (the recipe measured in the README: 30 epochs, cosine schedule, augment shift:2,rotate:10,scale:0.1); book = the working setup of Rashid's Make Your Own Neural Network (784-200-10 sigmoid, MSE, normal-fanin, x/255·0.99+0.01, SGD 0.1, batch 1, 5 epochs, no L2, no validation split); seed = the original question's network exactly (784-200-10 sigmoid, no biases, MSE summed over the full batch of 100 images, inputs 0.1..1.09, SGD 0.4, 100 iterations, float64); lenet5 = LeNet-5 (LeCun et al. 1998, ReLU and max-pooling, dropout 0.3, L2 5e-4, 20 epochs); cnn = the CNN of PyTorch's MNIST example (two 3x3 convolutions, pooling, dense 128, its dropout, batch 64); rnn = an Elman RNN of 128 reading the image row by row (orthogonal, --clip-norm 1, 20 epochs); lstm = an LSTM of 128 reading rows (orthogonal, Adam 2e-3, --clip-norm 1, 20 epochs); rbf = 1,000 Gaussian RBF units from k-means, trained end to end with a softmax readout (Adam 1e-2, no L2, 30 epochs, cosine); robust-mlp = the 784-512-10 MLP trained against FGSM at ε 0.1 from a random start (30 epochs, cosine, no augmentation); robust-cnn = the cnn trained against PGD at ε 0.3."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
             | Validation _ ->
                 "hold out a fraction of the training set for validation, stratified by class and chosen by the seed (default 0.1; 0 = none, as the book and seed presets), or a separate validation file (IDX or CSV, as --train)."
@@ -323,7 +324,7 @@ type DoctorArgs =
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
             | Scale _ -> "pixel scaling: unit, book or offset, as for train (default unit)."
             | Preset _ ->
-                "start from a named configuration (modern, book, seed, lenet5, cnn, rnn, lstm, robust-mlp, robust-cnn), as for train."
+                "start from a named configuration (modern, book, seed, lenet5, cnn, rnn, lstm, rbf, robust-mlp, robust-cnn), as for train."
             | Layers _ -> "comma-separated layer sizes, as for train (default 784,512,10)."
             | Arch _ -> "the whole network, layer by layer, as for train."
             | Activation _ -> "hidden-layer activation (default relu)."
@@ -431,7 +432,7 @@ type GradcheckArgs =
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
             | Scale _ -> "pixel scaling: unit, book or offset, as for train (default unit)."
             | Preset _ ->
-                "start from a named configuration (modern, book, seed, lenet5, cnn, rnn, lstm, robust-mlp, robust-cnn), as for train."
+                "start from a named configuration (modern, book, seed, lenet5, cnn, rnn, lstm, rbf, robust-mlp, robust-cnn), as for train."
             | Layers _ -> "comma-separated layer sizes, as for train (default 784,512,10)."
             | Arch _ -> "the whole network, layer by layer, as for train."
             | Activation _ -> "hidden-layer activation (default relu)."

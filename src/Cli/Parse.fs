@@ -427,6 +427,7 @@ module Parser =
         | A.Values.Preset.Robust_Cnn -> "robust-cnn"
         | A.Values.Preset.Rnn -> "rnn"
         | A.Values.Preset.Lstm -> "lstm"
+        | A.Values.Preset.Rbf -> "rbf"
 
     let private toNull (value: string option) : string | null =
         match value with

@@ -29,6 +29,11 @@ module internal Checked =
                 Error = e
             }
 
+/// A run's first network, held for Api.CreateProbe (its type is the precision's).
+[<Sealed>]
+type StartingNetwork internal (network: obj) =
+    member internal _.Network = network
+
 [<AbstractClass; Sealed>]
 type Api =
     /// A stratified hold-out of `fraction` of these labels, chosen by the seed: (training, held-out) indices.
@@ -195,25 +200,32 @@ type Api =
 
     // The doctor's and gradcheck's face: Diagnostics.fs and GradCheck.fs.
 
-    /// A fresh network of this configuration (the weights a Trainer starts from), to train and measure.
-    static member CreateProbe(config: Config) : Diagnostics.Probe =
+    /// The network a Trainer of this configuration on `train` starts from (Start.fs), to make probes of: the start
+    /// from data (k-means) runs once however many probes the doctor makes.
+    static member StartNetwork(config: Config, train: Images) : StartingNetwork =
+        match config.Precision with
+        | Float64 -> StartingNetwork(Start.network<float> config train)
+        | Float32 -> StartingNetwork(Start.network<float32> config train)
+
+    /// A fresh copy of the starting network under this configuration's optimiser and rate, to train and measure.
+    static member CreateProbe(config: Config, start: StartingNetwork) : Diagnostics.Probe =
         let hyper = config.Hyper
 
-        match config.Precision with
-        | Float64 -> Diagnostics.ProbeOf<float>(Network.init config.Init config.Seed config.Arch, hyper, config.Scale)
-        | Float32 -> Diagnostics.ProbeOf<float32>(Network.init config.Init config.Seed config.Arch, hyper, config.Scale)
+        match start.Network with
+        | :? Network<float> as n when config.Precision = Float64 ->
+            Diagnostics.ProbeOf<float>(Network.copy n, hyper, config.Scale)
+        | :? Network<float32> as n when config.Precision = Float32 ->
+            Diagnostics.ProbeOf<float32>(Network.copy n, hyper, config.Scale)
+        | _ -> invalidArg "start" "the starting network is of another precision than the configuration"
+
+    /// A probe of the network a Trainer on `train` starts from.
+    static member CreateProbe(config: Config, train: Images) : Diagnostics.Probe =
+        Api.CreateProbe(config, Api.StartNetwork(config, train))
 
     /// Analytic against numeric gradients (float64, central differences) of this configuration's initial
     /// network on the first `examples` images, on up to `perLayer` parameters per layer chosen by `seed`.
     static member CheckGradients(config: Config, images: Images, examples: int, perLayer: int, seed: int) =
-        Api.CheckGradientsOf(
-            config,
-            Network.init<float> config.Init config.Seed config.Arch,
-            images,
-            examples,
-            perLayer,
-            seed
-        )
+        Api.CheckGradientsOf(config, Start.network<float> config images, images, examples, perLayer, seed)
 
     /// As CheckGradients, at a saved (or imported) model's weights: its architecture and scaling, `config`'s loss,
     /// reduction and L2.

@@ -19,6 +19,7 @@ let kinds: Syntax list =
         Layers.Dropout.syntax
         Layers.Rnn.syntax
         Layers.Lstm.syntax
+        Layers.Rbf.syntax
     ]
 
 module Arch =

@@ -322,6 +322,112 @@ let throughTime<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
                 }
         | _ -> None)
 
+/// An RBF layer's units over a set of inputs: the width heuristic gone wrong shows as units ≈ 0 for every input
+/// (σ too small: no gradient reaches the centre), ≈ 1 for every input (σ too large: the unit says nothing), or
+/// centres that are never the most active unit of any input (they describe no input).
+type RbfUnits =
+    {
+        Layer: int
+        Text: string
+        Units: int
+        Examples: int
+        /// Fraction of units below RbfLow for every example.
+        Silent: float
+        /// Fraction of units above RbfHigh for every example.
+        Saturated: float
+        /// Fraction of units never the largest of an example's.
+        NeverWin: float
+        /// The layer with a larger width, a smaller one, half the centres (the fixes the doctor prints).
+        Wider: string
+        Narrower: string
+        Fewer: string
+    }
+
+/// A unit below this for every input is silent, above RbfHigh for every input saturated.
+let rbfLow = 0.01
+let rbfHigh = 0.99
+
+/// RbfUnits of every rbf layer over examples `indices` of `images`, in batches of 500.
+let rbfUnits<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (net: Network<'T>)
+    (scale: Scale)
+    (images: Images)
+    (indices: int[])
+    : RbfUnits[] =
+    let layers =
+        net.Arch.Layers
+        |> Array.indexed
+        |> Array.choose (fun (l, layer) ->
+            match layer with
+            | :? Layers.Rbf.Rbf as r -> Some(l, r)
+            | _ -> None)
+
+    let lows =
+        layers |> Array.map (fun (_, r) -> Array.create r.Units Double.NegativeInfinity)
+
+    let highs =
+        layers |> Array.map (fun (_, r) -> Array.create r.Units Double.PositiveInfinity)
+
+    let wins = layers |> Array.map (fun (_, r) -> Array.zeroCreate<int> r.Units)
+    let classes = Arch.classes net.Arch
+
+    if layers.Length > 0 then
+        for offset, count in Data.batches indices.Length 500 do
+            let x = Tensor.zeros<'T> images.Features count
+            gatherInto scale images indices offset x (Tensor.zeros<'T> classes count)
+            let trace = forward net x
+
+            layers
+            |> Array.iteri (fun i (l, r) ->
+                let a = Tensor.data trace.Activations[l]
+
+                for j in 0 .. count - 1 do
+                    let col = ReadOnlySpan<'T>(a, j * r.Units, r.Units)
+                    wins[i].[TensorPrimitives.IndexOfMax col] <- wins[i].[TensorPrimitives.IndexOfMax col] + 1
+
+                    for u in 0 .. r.Units - 1 do
+                        let v = Double.CreateTruncating col[u]
+                        // lows: the largest value (silent when even that is low); highs: the smallest.
+                        lows[i].[u] <- max lows[i].[u] v
+                        highs[i].[u] <- min highs[i].[u] v)
+
+    layers
+    |> Array.mapi (fun i (l, r) ->
+        let fraction f =
+            float (Array.filter f [| 0 .. r.Units - 1 |] |> Array.length) / float r.Units
+
+        let text (layer: Layers.Rbf.Rbf) = (layer :> Layers.Layer.ILayer).Text
+
+        {
+            Layer = l
+            Text = text r
+            Units = r.Units
+            Examples = indices.Length
+            Silent = fraction (fun u -> lows[i].[u] < rbfLow)
+            Saturated = fraction (fun u -> highs[i].[u] > rbfHigh)
+            NeverWin = fraction (fun u -> wins[i].[u] = 0)
+            // Back to the default width when on the other side of it, else a factor of 4 further.
+            Wider =
+                text
+                    { r with
+                        Width =
+                            (if r.Width < Layers.Rbf.defaultWidth then
+                                 Layers.Rbf.defaultWidth
+                             else
+                                 4.0 * r.Width)
+                    }
+            Narrower =
+                text
+                    { r with
+                        Width =
+                            (if r.Width > Layers.Rbf.defaultWidth then
+                                 Layers.Rbf.defaultWidth
+                             else
+                                 r.Width / 4.0)
+                    }
+            Fewer = text { r with Units = max 1 (r.Units / 2) }
+        })
+
 /// A network under examination: it trains like a Trainer and can be measured between steps.
 [<AbstractClass>]
 type Probe() =
@@ -342,6 +448,8 @@ type Probe() =
     abstract Values: images: Images * indices: int[] -> LayerSample[]
     /// Each recurrent layer's gradient through time over examples `indices` (empty without one).
     abstract ThroughTime: images: Images * indices: int[] -> ThroughTime[]
+    /// Each rbf layer's silent, saturated and never-winning units over examples `indices` (empty without one).
+    abstract RbfUnits: images: Images * indices: int[] -> RbfUnits[]
 
 type internal ProbeOf<'T
     when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
@@ -393,6 +501,8 @@ type internal ProbeOf<'T
                 Activations = widen (Tensor.data trace.Activations[l])
                 Gradients = (if grads[l].Length > 0 then widen grads[l].[0] else [||])
             })
+
+    override _.RbfUnits(images, indices) = rbfUnits net scale images indices
 
     override _.ThroughTime(images, indices) =
         throughTime hyper net (batchOf images indices 0 indices.Length)

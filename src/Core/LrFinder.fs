@@ -66,7 +66,7 @@ let private runOf<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 
     : Finding =
     let arch = config.Arch
     let classes = Arch.classes arch
-    let net = Network.init<'T> config.Init config.Seed arch
+    let net = Start.network<'T> config train
     let opt = Optim.init config.Optimizer net
     let scratch = Dictionary<int, Workspace<'T> * Batch<'T>>()
     let rates, losses, smoothed = ResizeArray(), ResizeArray(), ResizeArray()

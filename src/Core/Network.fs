@@ -76,6 +76,7 @@ module Network =
                     for i in 0 .. w.Length - 1 do
                         w[i] <- 'T.CreateTruncating(Init.sample scheme info.FanIn info.FanOut rng)
                 | Zeros -> ()
+                | Constant v -> Array.fill net.Params[l].[p] 0 net.Params[l].[p].Length ('T.CreateTruncating v)
                 | Uniform bound ->
                     let w = net.Params[l].[p]
 
@@ -104,6 +105,10 @@ module Network =
     /// For each entry of `arrays`: true when L2 decays it (weights, not biases).
     let decays (arch: Arch) =
         Arch.parameters arch |> Array.collect (Array.map (fun p -> p.Decays))
+
+    /// For each entry of `arrays`: true when training leaves it as it is (a frozen tensor).
+    let frozen (arch: Arch) =
+        Arch.parameters arch |> Array.collect (Array.map (fun p -> p.Frozen))
 
     /// For each entry of `arrays`: the layer it belongs to.
     let layerOf (arch: Arch) =

@@ -150,36 +150,40 @@ let updateArray<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
     updateArrayAt spec (OptimizerSpec.lr spec) t w g m v
 
 /// Applies update t at rate `lr` to parameter arrays ws in place, given gradients gs and moment arrays ms, vs
-/// (all in the order of Network.arrays; ms and vs empty when the optimiser keeps none).
+/// (all in the order of Network.arrays; ms and vs empty when the optimiser keeps none). Arrays marked in
+/// `frozen` (Network.frozen; empty for none) are left as they are, moments included.
 let updateArraysAt<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (spec: OptimizerSpec)
     (lr: float)
     (t: int64)
+    (frozen: bool[])
     (ws: 'T[][])
     (gs: 'T[][])
     (ms: 'T[][])
     (vs: 'T[][])
     =
     for p in 0 .. ws.Length - 1 do
-        updateArrayAt
-            spec
-            lr
-            t
-            ws[p]
-            gs[p]
-            (if ms.Length > p then ms[p] else null)
-            (if vs.Length > p then vs[p] else null)
+        if not (frozen.Length > p && frozen[p]) then
+            updateArrayAt
+                spec
+                lr
+                t
+                ws[p]
+                gs[p]
+                (if ms.Length > p then ms[p] else null)
+                (if vs.Length > p then vs[p] else null)
 
 /// updateArraysAt at the spec's own learning rate.
 let updateArrays<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (spec: OptimizerSpec)
     (t: int64)
+    (frozen: bool[])
     (ws: 'T[][])
     (gs: 'T[][])
     (ms: 'T[][])
     (vs: 'T[][])
     =
-    updateArraysAt spec (OptimizerSpec.lr spec) t ws gs ms vs
+    updateArraysAt spec (OptimizerSpec.lr spec) t frozen ws gs ms vs
 
 /// Applies update t to a network and optimiser state in place (the caller donates both).
 let updateInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
@@ -189,7 +193,14 @@ let updateInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 
     (state: OptState<'T>)
     (net: Network<'T>)
     =
-    updateArrays spec t (Network.arrays net) (Array.concat grads) (Array.concat state.M) (Array.concat state.V)
+    updateArrays
+        spec
+        t
+        (Network.frozen net.Arch)
+        (Network.arrays net)
+        (Array.concat grads)
+        (Array.concat state.M)
+        (Array.concat state.V)
 
 /// The optimiser as a pure {Init; Update} pair: Update copies, then updates the copies.
 let create<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>

@@ -72,6 +72,9 @@ type Workspace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T)
         GradArrays: 'T[][]
         LayerOf: int[]
         Decays: bool[]
+        /// Tensors the step leaves as they are (Network.frozen).
+        Frozen: bool[]
+        AnyFrozen: bool
         /// Layers whose gradient this step computes.
         Wanted: bool[]
         mutable Trace: Trace<'T> voption
@@ -99,6 +102,8 @@ module Workspace =
             GradArrays = Array.concat grads
             LayerOf = Network.layerOf arch
             Decays = Network.decays arch
+            Frozen = Network.frozen arch
+            AnyFrozen = Array.contains true (Network.frozen arch)
             Wanted = Array.create arch.Layers.Length true
             Trace = ValueNone
             BoundNet = null
@@ -289,6 +294,12 @@ let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
 
     let loss = lossInto hyper batch ws net t true
 
+    // A frozen tensor's gradient is no part of the step: neither of its norm, its clipping nor its update.
+    if ws.AnyFrozen then
+        for p in 0 .. ws.GradArrays.Length - 1 do
+            if ws.Frozen[p] then
+                Array.Clear ws.GradArrays[p]
+
     let clip =
         if clipping then
             let mutable squares = 0.0
@@ -330,10 +341,10 @@ let stepInPlace<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T
                 kernels[l].FusedSgd(net.Params[l], below, ws.Deltas[l], negEta, keep)
 
         for p in 0 .. ws.Params.Length - 1 do
-            if not kernels[ws.LayerOf[p]].HasFusedSgd then
+            if not kernels[ws.LayerOf[p]].HasFusedSgd && not ws.Frozen[p] then
                 updateArrayAt hyper.Optimizer eta (t + 1L) ws.Params[p] ws.GradArrays[p] null null
     else
-        updateArraysAt hyper.Optimizer eta (t + 1L) ws.Params ws.GradArrays ws.M ws.V
+        updateArraysAt hyper.Optimizer eta (t + 1L) ws.Frozen ws.Params ws.GradArrays ws.M ws.V
 
     if measure then
         // The norms before clipping: what the network produced (the scale is reported beside them).

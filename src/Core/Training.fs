@@ -95,7 +95,13 @@ type internal TrainerOf<'T
     let arch = config.Arch
     let classes = Arch.classes arch
     let scale = config.Scale
-    let net = Network.init<'T> config.Init config.Seed arch
+    // A checkpoint overwrites every tensor, so a restored trainer skips the start from data (k-means).
+    let net =
+        if isNull restore then
+            Start.network<'T> config train
+        else
+            Network.init<'T> config.Init config.Seed arch
+
     let opt = Optim.init hyper.Optimizer net
 
     do

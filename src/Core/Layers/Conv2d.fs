@@ -328,6 +328,7 @@ type Conv2d =
                     FanOut = c.Channels * kh * kw
                     Fill = Scheme
                     Decays = true
+                    Frozen = false
                 }
                 if c.Bias then
                     {
@@ -337,6 +338,7 @@ type Conv2d =
                         FanOut = c.Channels * kh * kw
                         Fill = Zeros
                         Decays = false
+                        Frozen = false
                     }
             |]
 

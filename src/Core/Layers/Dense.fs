@@ -127,6 +127,7 @@ type Dense =
                     FanOut = d.Units
                     Fill = Scheme
                     Decays = true
+                    Frozen = false
                 }
                 if d.Bias then
                     {
@@ -136,6 +137,7 @@ type Dense =
                         FanOut = d.Units
                         Fill = Zeros
                         Decays = false
+                        Frozen = false
                     }
             |]
 

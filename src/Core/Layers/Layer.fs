@@ -44,6 +44,8 @@ type Fill =
     | Orthogonal
     /// Each square block of rows the identity: the IRNN's recurrent weights (Le, Jaitly, Hinton 2015).
     | Identity
+    /// Every entry this value: a layer's fallback when it starts without data (IFromData).
+    | Constant of value: float
 
 /// One parameter tensor of a layer, named and laid out as PyTorch does (row-major).
 type ParamInfo =
@@ -56,6 +58,8 @@ type ParamInfo =
         Fill: Fill
         /// True for weights, which L2 decays; false for biases.
         Decays: bool
+        /// True for a tensor training leaves as it started (frozen RBF centres): the step gives it no update.
+        Frozen: bool
     }
 
 /// What forward may depend on besides its input: dropout draws its mask from (seed, step, layer).
@@ -116,6 +120,13 @@ type ILayer =
 
     abstract Bind<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType> :
         input: Shape * batch: int -> Kernel<'T>
+
+/// A layer that starts from the training inputs, not from the seed alone (RBF centres by k-means). Start.fs calls
+/// it for every run, probe and replay, so a run's first weights stay a pure function of (seed, data).
+type IFromData =
+    /// The starting tensors, in Params' order and row-major, from `count` examples of the layer's input
+    /// (x: [inSize × count] column-major) and a generator of the run's seed for this layer.
+    abstract Start: input: Shape * x: float32[] * count: int * rng: Functional.Init.Rng -> float[][]
 
 /// How one kind reads its part of the --arch syntax: a keyword and the words after it.
 type Syntax =

@@ -219,6 +219,7 @@ type Lstm =
                     FanOut = 4 * h
                     Fill = fill
                     Decays = decays
+                    Frozen = false
                 }
 
             [|

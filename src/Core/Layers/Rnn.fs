@@ -172,6 +172,7 @@ type Rnn =
                     FanOut = h
                     Fill = (if r.Init = IdentityInit then Zeros else Fill.Uniform a)
                     Decays = false
+                    Frozen = false
                 }
 
             [|
@@ -182,6 +183,7 @@ type Rnn =
                     FanOut = h
                     Fill = Fill.Uniform a
                     Decays = true
+                    Frozen = false
                 }
                 {
                     Name = "weight_hh_l0"
@@ -190,6 +192,7 @@ type Rnn =
                     FanOut = h
                     Fill = RecurrentInit.recurrentFill a r.Init
                     Decays = true
+                    Frozen = false
                 }
                 bias "bias_ih_l0"
                 bias "bias_hh_l0"

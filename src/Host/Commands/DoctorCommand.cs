@@ -55,6 +55,10 @@ public static class DoctorCommand
         {
             Add(time);
         }
+        if (Checks.Rbf(s, fixes) is { } rbf)
+        {
+            Add(rbf);
+        }
         var labels = Api.Summarize(s.TestCore, config.Scale, s.Classes);
         Add(Checks.Collapse(s, run, labels.LabelEntropy));
         Add(Checks.Schedule(s, fixes));

@@ -88,7 +88,7 @@ public static class Checks
 
     public static Finding InitialLoss(Subject s, Fixes fixes)
     {
-        var probe = Api.CreateProbe(s.Config);
+        var probe = Api.CreateProbe(s.Config, s.Start);
         int[] sample = s.Sample(Probes.LossExamples);
         double measured = probe.Loss(s.TrainCore, sample);
         double expected = probe.UninformedLoss(s.TrainCore, sample);
@@ -363,6 +363,64 @@ public static class Checks
             }
         }
         return new Finding("through time", status, string.Join("; ", parts), cause, fix) { Data = new JsonObject { ["layers"] = data } };
+    }
+
+    /// <summary>A share of an rbf layer's units past which the doctor warns.</summary>
+    public const double RbfWarnUnits = 0.5;
+
+    /// <summary>Each rbf layer's units at the start, over every training image: silent (≈ 0 for every input: the
+    /// width is too small), saturated (≈ 1 for every input: too large), centres that never win (no input is
+    /// nearest to them). Null without an rbf layer.</summary>
+    public static Finding? Rbf(Subject s, Fixes fixes)
+    {
+        var probe = Api.CreateProbe(s.Config, s.Start);
+        var layers = probe.RbfUnits(s.TrainCore, s.Sample(s.Train.Count));
+        if (layers.Length == 0)
+        {
+            return null;
+        }
+        var parts = new List<string>();
+        var data = new JsonArray();
+        Status status = Status.Pass;
+        string? cause = null, fix = null;
+        foreach (var r in layers)
+        {
+            parts.Add(Inv($"layer {r.Layer + 1} {r.Text}: {100 * r.Silent:F0}% of units < {Diagnostics.rbfLow} and {100 * r.Saturated:F0}% > {Diagnostics.rbfHigh} for every one of {r.Examples} training images, {100 * r.NeverWin:F0}% of centres never the most active"));
+            data.Add(new JsonObject
+            {
+                ["layer"] = r.Layer + 1,
+                ["kind"] = r.Text,
+                ["examples"] = r.Examples,
+                ["silent"] = r.Silent,
+                ["saturated"] = r.Saturated,
+                ["never_win"] = r.NeverWin,
+            });
+            string? replace = null;
+            if (r.Silent > RbfWarnUnits && status == Status.Pass)
+            {
+                cause = Inv($"{100 * r.Silent:F0}% of layer {r.Layer + 1}'s units stay below {Diagnostics.rbfLow} for every input: their widths are too small, so they pass on almost nothing and their centres get almost no gradient.");
+                fix = $"wider units: {r.Wider}.";
+                replace = r.Wider;
+            }
+            else if (r.Saturated > RbfWarnUnits && status == Status.Pass)
+            {
+                cause = Inv($"{100 * r.Saturated:F0}% of layer {r.Layer + 1}'s units stay above {Diagnostics.rbfHigh} for every input: their widths are so large that they answer alike to every input.");
+                fix = $"narrower units: {r.Narrower}.";
+                replace = r.Narrower;
+            }
+            else if (r.NeverWin > RbfWarnUnits && status == Status.Pass)
+            {
+                cause = Inv($"{100 * r.NeverWin:F0}% of layer {r.Layer + 1}'s centres are never the most active unit of any training image: they sit where no input is.");
+                fix = $"fewer centres: {r.Fewer} (k-means places every centre among the inputs).";
+                replace = r.Fewer;
+            }
+            if (replace is not null)
+            {
+                status = Status.Warn;
+                fixes.Set("--arch", s.Config.LayersText.Replace(r.Text, replace, StringComparison.Ordinal));
+            }
+        }
+        return new Finding("rbf units", status, string.Join("; ", parts), cause, fix) { Data = new JsonObject { ["layers"] = data } };
     }
 
     static JsonNode? Finite(double x) => double.IsFinite(x) ? x : null;

@@ -24,6 +24,10 @@ public sealed class Subject
     public global::Functional.Data.Images TrainCore { get; }
     public global::Functional.Data.Images TestCore { get; }
 
+    /// <summary>The network train would start from (a start from data, such as k-means, runs once for every probe).</summary>
+    public StartingNetwork Start => start ??= Api.StartNetwork(Config, TrainCore);
+    private StartingNetwork? start;
+
     /// <summary>Examples per update (the training set's size for full batch).</summary>
     public int Batch { get; }
 
