@@ -255,6 +255,12 @@ type Api =
     /// The relative error at or above which a gradient entry fails.
     static member GradCheckThreshold = GradCheck.threshold
 
+    /// Layer l (0-based) as every command names it: "layer 1 (layers.0)" (Display.layer).
+    static member LayerName(l: int) = Display.layer l
+
+    /// A small figure as every command prints it: "2.4e-07" (Display.small).
+    static member Small(x: float) = Display.small x
+
     /// Labels, scaled value range and non-finite values of an image set.
     static member Summarize(images: Images, scale: Scale, classes: int) =
         Diagnostics.summarize scale classes images
