@@ -159,6 +159,14 @@ let private problemOf (loss: float) (grads: float[]) (l: int) nonFiniteNumeric c
             "the numeric gradient of %d entr%s is not finite: the loss overflows within ε of the weights"
             nonFiniteNumeric
             (if nonFiniteNumeric = 1 then "y" else "ies")
+    elif measured = 0 && kinks = 0 then
+        // A huge loss lifts the floor above every gradient: the usual sign of a step that diverged.
+        sprintf
+            "nothing measured: all %d entries checked are below the noise floor %s (1e-6 of the loss %s)%s"
+            checkedCount
+            (Display.small (noiseFloor loss))
+            (Display.small loss)
+            (if abs loss > 1e6 then ": the loss is huge, the step diverged" else "")
     elif measured = 0 then
         sprintf
             "nothing measured: of %d entries checked, %d are below the noise floor %s and %d at kinks"

@@ -47,7 +47,7 @@ public static class GradcheckCommand
         foreach (var r in layers)
         {
             log.WriteLine(Inv(
-                $"{Api.LayerName(r.Layer),-19}  {Parameters(config, r.Layer),7:N0}  {r.Checked,7:N0}  {r.Measured,8:N0}  {r.BelowNoise,11:N0}  {r.Kinks,5:N0}  {Api.Small(r.MaxRelError),11}  {Api.Small(r.MeanRelError),12}  {(100 * (r.SignAgreement)).ToString("F1", CultureInfo.InvariantCulture) + "%",11}  {r.NormRatio,11:F3}  {(Api.GradCheckPassed(r) ? "PASS" : "FAIL")}  {Api.GradCheckVerdict(r)}"));
+                $"{Api.LayerName(r.Layer),-19}  {Parameters(config, r.Layer),7:N0}  {r.Checked,7:N0}  {r.Measured,8:N0}  {r.BelowNoise,11:N0}  {r.Kinks,5:N0}  {Figure(r, r.MaxRelError),11}  {Figure(r, r.MeanRelError),12}  {(100 * (r.SignAgreement)).ToString("F1", CultureInfo.InvariantCulture) + "%",11}  {r.NormRatio,11:F3}  {(Api.GradCheckPassed(r) ? "PASS" : "FAIL")}  {Api.GradCheckVerdict(r)}"));
         }
         log.WriteLine(Summary(layers, pass));
         return pass ? ReturnCode.Ok : ReturnCode.CheckFailed;
@@ -58,6 +58,9 @@ public static class GradcheckCommand
 
     public static string Describe(Config c) => Inv(
         $"{c.LayersText}; {c.LossName}, init {c.InitName}, scale {c.ScaleName}, reduction {c.ReductionName}, l2 {c.L2}, seed {c.Seed}");
+
+    /// <summary>An error figure, or "–" where nothing was measured (a 0 there would read as a pass).</summary>
+    public static string Figure(GradCheck.LayerCheck r, double x) => r.Measured == 0 ? "–" : Api.Small(x);
 
     /// <summary>The closing line: PASS with how many entries were measured, or FAIL naming the first layer's
     /// reason (a check that measured nothing, or met a NaN, never passes).</summary>

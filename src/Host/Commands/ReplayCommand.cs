@@ -71,7 +71,7 @@ public static class ReplayCommand
         progress.Dispose();
         log.WriteLine(checkedCount == 0
             ? $"re-executed steps {from + 1}..{until}; the journal has no line at or after step {o.Step} to check them against"
-            : $"reproduced steps {from + 1}..{until}: the weights hash and loss match the journal at every journaled step of them ({checkedCount}, the last at step {lastChecked})");
+            : $"reproduced steps {from + 1}..{until} bit for bit at the journaled steps ({checkedCount} checked, the last at step {lastChecked})");
         return inspected ? ReturnCode.Ok : ReturnCode.CheckFailed;
     }
 
@@ -149,7 +149,7 @@ public static class ReplayCommand
             var layers = trainer.CheckGradients(order, offset, count, o.Params, (int)step);
             foreach (var c in layers)
             {
-                log.WriteLine(Inv($"  {Api.LayerName(c.Layer),-19}  {c.Checked,7}  {c.Measured,8}  {c.BelowNoise,11}  {c.Kinks,5}  {Api.Small(c.MaxRelError),13}  {Api.Small(c.MeanRelError),14}  {c.SignAgreement,11:P0}  {c.NormRatio,20:F6}  {(Api.GradCheckPassed(c) ? "PASS" : "FAIL")}  {Api.GradCheckVerdict(c)}"));
+                log.WriteLine(Inv($"  {Api.LayerName(c.Layer),-19}  {c.Checked,7}  {c.Measured,8}  {c.BelowNoise,11}  {c.Kinks,5}  {GradcheckCommand.Figure(c, c.MaxRelError),13}  {GradcheckCommand.Figure(c, c.MeanRelError),14}  {c.SignAgreement,11:P0}  {c.NormRatio,20:F6}  {(Api.GradCheckPassed(c) ? "PASS" : "FAIL")}  {Api.GradCheckVerdict(c)}"));
             }
             bool pass = layers.All(Api.GradCheckPassed);
             log.WriteLine(GradcheckCommand.Summary(layers, pass).Replace("gradcheck:", $"step {step} gradcheck:", StringComparison.Ordinal));
