@@ -15,14 +15,22 @@ open Functional.Host
 let args = fsi.CommandLineArgs |> Array.skip 1
 let steps = if args.Length > 0 then int args[0] else 120
 let every = if args.Length > 1 then int args[1] else 30
-let data name = Path.Combine(__SOURCE_DIRECTORY__, "..", "data", name)
+
+let data name =
+    Path.Combine(__SOURCE_DIRECTORY__, "..", "data", name)
 
 // The first 4,000 training images and 1,000 test images of the shipped MNIST: enough for a few hundred steps.
 let train =
-    Subset.First(Functional.Host.Data.DataFiles.Load(data "train-images-idx3-ubyte.gz", data "train-labels-idx1-ubyte.gz"), 4000)
+    Subset.First(
+        Functional.Host.Data.DataFiles.Load(data "train-images-idx3-ubyte.gz", data "train-labels-idx1-ubyte.gz"),
+        4000
+    )
 
 let test =
-    Subset.First(Functional.Host.Data.DataFiles.Load(data "test-images-idx3-ubyte.gz", data "test-labels-idx1-ubyte.gz"), 1000)
+    Subset.First(
+        Functional.Host.Data.DataFiles.Load(data "test-images-idx3-ubyte.gz", data "test-labels-idx1-ubyte.gz"),
+        1000
+    )
 
 // The default recipe (Adam 1e-3, batch 32, ReLU) on a narrower network, to keep the script quick.
 let config =

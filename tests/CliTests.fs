@@ -743,7 +743,9 @@ let private resumeReplay =
                 | other -> failtestf "%A" other
             }
             test "replay RUN --step N with its inspections" {
-                match parse "replay runs/a --step 120 --precision float64 --gradcheck --params 7 --dump d --other-kernels" with
+                match
+                    parse "replay runs/a --step 120 --precision float64 --gradcheck --params 7 --dump d --other-kernels"
+                with
                 | Run(Replay r) ->
                     Expect.equal
                         r

@@ -11,7 +11,16 @@ open Functional.Host
 open Functional.Tests.EndToEndTests
 
 let private small =
-    [ "--layers"; "784,16,10"; "--epochs"; "1"; "--validation"; "0"; "--train-count"; "2000" ]
+    [
+        "--layers"
+        "784,16,10"
+        "--epochs"
+        "1"
+        "--validation"
+        "0"
+        "--train-count"
+        "2000"
+    ]
 
 let private trainRun (extra: string list) =
     let runDir = Path.Combine(tempDir (), "run")
@@ -35,7 +44,9 @@ let tests =
         "Replay anywhere and drift"
         [
             test "which kernels a CPU can run, by its flags" {
-                let avx2 = System.Collections.Generic.HashSet<string>([ "avx"; "avx2"; "fma"; "sse4_2"; "ssse3"; "pni" ])
+                let avx2 =
+                    System.Collections.Generic.HashSet<string>([ "avx"; "avx2"; "fma"; "sse4_2"; "ssse3"; "pni" ])
+
                 Expect.equal (Kernels.Missing("Haswell", avx2)) [||] "every AVX2 CPU runs Haswell"
                 Expect.equal (Kernels.Missing("haswell", avx2)) [||] "names are case-insensitive"
 
@@ -62,7 +73,10 @@ let tests =
                 Expect.equal (string o["kernels"]) kernels "the kernels asked for"
                 Expect.stringStarts (string o["backend"]) "OpenBLAS" "the backend"
                 Expect.equal (string o["cpu"]) (Kernels.CpuModel()) "the CPU"
-                let r = runWith [ "OPENBLAS_CORETYPE", other ] repo [ "replay"; runDir; "--step"; "60" ]
+
+                let r =
+                    runWith [ "OPENBLAS_CORETYPE", other ] repo [ "replay"; runDir; "--step"; "60" ]
+
                 Expect.equal r.Code 0 (sprintf "replay: %s %s" r.Out r.Err)
                 Expect.isMatch r.Out @"reproduced steps 1\.\.60 bit for bit" "bit for bit"
             }
@@ -83,7 +97,14 @@ let tests =
                 let anyway = run repo [ "replay"; runDir; "--step"; "40"; "--other-kernels" ]
                 Expect.stringContains anyway.Err "warning: the run used OpenBLAS's" "says what differs"
                 Expect.isTrue (anyway.Code = 0 || anyway.Code = 1) (sprintf "ran: %s" anyway.Err)
-                let bogus = run repo ([ "train"; "--run"; Path.Combine(tempDir (), "x") ] @ small @ [ "--kernels"; "Pentium9" ])
+
+                let bogus =
+                    run
+                        repo
+                        ([ "train"; "--run"; Path.Combine(tempDir (), "x") ]
+                         @ small
+                         @ [ "--kernels"; "Pentium9" ])
+
                 expectOneLineError bogus 2 [ "--kernels Pentium9"; "Haswell" ]
             }
 
@@ -97,7 +118,12 @@ let tests =
                 let report = Api.Drift(config, images, images, null, 0L, 60, 20)
                 Expect.isTrue (Trajectory.sound report) report.Verdict
                 Expect.equal (report.Samples |> Array.map _.T) [| 20L; 40L; 60L |] "samples every 20 steps"
-                Expect.equal report.Measured (3L * (784L * 16L + 16L + 16L * 10L + 10L)) "every weight compared at every sample"
+
+                Expect.equal
+                    report.Measured
+                    (3L * (784L * 16L + 16L + 16L * 10L + 10L))
+                    "every weight compared at every sample"
+
                 let first = report.Samples[0].Layers[0]
                 Expect.isGreaterThan first.WeightRel 0.0 "float32 rounds"
                 Expect.isLessThan first.WeightRel (Trajectory.bound 20L) "within rounding after 20 steps"
@@ -123,11 +149,31 @@ let tests =
                 let png = Path.Combine(Path.GetDirectoryName runDir, "drift.png")
 
                 let o =
-                    run repo [ "drift"; runDir; "--steps"; "40"; "--every"; "20"; "--test-count"; "200"; "--out"; png ]
+                    run
+                        repo
+                        [
+                            "drift"
+                            runDir
+                            "--steps"
+                            "40"
+                            "--every"
+                            "20"
+                            "--test-count"
+                            "200"
+                            "--out"
+                            png
+                        ]
 
                 Expect.equal o.Code 0 (sprintf "drift: %s %s" o.Out o.Err)
                 Expect.stringContains o.Out "rule   rounding explains" "the rule"
-                Expect.equal (Regex.Matches(o.Out, @"^\s+(20|40)\s+(20|40)\s+layer [12] \(layers\.[01]\)", RegexOptions.Multiline).Count) 4 "2 samples x 2 layers"
+
+                Expect.equal
+                    (Regex
+                        .Matches(o.Out, @"^\s+(20|40)\s+(20|40)\s+layer [12] \(layers\.[01]\)", RegexOptions.Multiline)
+                        .Count)
+                    4
+                    "2 samples x 2 layers"
+
                 Expect.isMatch o.Out @"drift: (within rounding|beyond rounding from step \d+ in layer)" "the verdict"
                 Expect.isGreaterThan (FileInfo(png).Length) 10_000L "a PNG"
             }

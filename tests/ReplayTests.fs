@@ -163,7 +163,12 @@ let tests =
                 let o = run repo [ "replay"; runDir; "--step"; "90" ]
                 Expect.equal o.Code 1 "a failed check"
                 Expect.stringContains o.Out "first difference found at journaled step 80" "names step 80"
-                Expect.stringContains o.Out "the last journaled match was step 70" "claims only what the journal compared"
+
+                Expect.stringContains
+                    o.Out
+                    "the last journaled match was step 70"
+                    "claims only what the journal compared"
+
                 Expect.isFalse (o.Out.Contains "..79") "no claim about unjournaled steps"
             }
 
@@ -195,7 +200,11 @@ let tests =
                 Expect.stringContains o.Out "‖numeric‖/‖analytic‖" "gradient check table"
 
                 let ratios =
-                    Regex.Matches(o.Out, @"^\s+layer \d \(layers\.\d\)\s+15\s+([1-9]\d*)\s+\d+\s+\d+\s+\S+\s+\S+\s+100 %\s+([0-9.]+)\s+PASS", RegexOptions.Multiline)
+                    Regex.Matches(
+                        o.Out,
+                        @"^\s+layer \d \(layers\.\d\)\s+15\s+([1-9]\d*)\s+\d+\s+\d+\s+\S+\s+\S+\s+100 %\s+([0-9.]+)\s+PASS",
+                        RegexOptions.Multiline
+                    )
 
                 Expect.equal ratios.Count 2 "both layers measured, all signs agree, both pass"
 
@@ -279,12 +288,21 @@ let tests =
                 let runDir = Path.Combine(tempDir (), "run")
 
                 let t =
-                    run repo ([ "train"; "--run"; runDir; "--quiet"; "--optimizer"; "sgd"; "--lr"; "1e9" ] @ small)
+                    run
+                        repo
+                        ([ "train"; "--run"; runDir; "--quiet"; "--optimizer"; "sgd"; "--lr"; "1e9" ]
+                         @ small)
 
                 Expect.equal t.Code 5 (sprintf "train diverges: %s" t.Err)
-                let suggested = Regex.Match(t.Err, @"functional replay \S+ --step (\d+) --gradcheck")
+
+                let suggested =
+                    Regex.Match(t.Err, @"functional replay \S+ --step (\d+) --gradcheck")
+
                 Expect.isTrue suggested.Success (sprintf "suggests a replay: %s" t.Err)
-                let o = run repo [ "replay"; runDir; "--step"; suggested.Groups[1].Value; "--gradcheck" ]
+
+                let o =
+                    run repo [ "replay"; runDir; "--step"; suggested.Groups[1].Value; "--gradcheck" ]
+
                 Expect.equal o.Code 1 (sprintf "a failed check; out: %s err: %s" o.Out o.Err)
                 Expect.stringContains o.Out "gradcheck: FAIL (0 of" "the summary says nothing was measured"
                 Expect.stringContains o.Out "nothing measured" "the reason in words"
@@ -298,7 +316,10 @@ let tests =
                 // OpenBLAS may split a product differently on one thread, so the bits may or may not match:
                 // either way replay must say which.
                 let same = o.Code = 0 && o.Out.Contains "bit for bit"
-                let differs = o.Code = 1 && o.Out.Contains "first difference found at journaled step"
+
+                let differs =
+                    o.Code = 1 && o.Out.Contains "first difference found at journaled step"
+
                 Expect.isTrue (same || differs) o.Out
             }
 

@@ -8,7 +8,8 @@ open System
 open System.Globalization
 
 /// Layer l (0-based, as in the tensor names `layers.{l}.…`) for people: "layer 1 (layers.0)".
-let layer (l: int) = sprintf "layer %d (layers.%d)" (l + 1) l
+let layer (l: int) =
+    sprintf "layer %d (layers.%d)" (l + 1) l
 
 /// A small or widely ranging figure: "2.4e-07", "-1.3e+02", "0.0e+00", "NaN", "inf", "-inf".
 let small (x: float) =

@@ -166,7 +166,10 @@ let private problemOf (loss: float) (grads: float[]) (l: int) nonFiniteNumeric c
             checkedCount
             (Display.small (noiseFloor loss))
             (Display.small loss)
-            (if abs loss > 1e6 then ": the loss is huge, the step diverged" else "")
+            (if abs loss > 1e6 then
+                 ": the loss is huge, the step diverged"
+             else
+                 "")
     elif measured = 0 then
         sprintf
             "nothing measured: of %d entries checked, %d are below the noise floor %s and %d at kinks"
@@ -242,8 +245,7 @@ let checkWith
                 let nonFiniteNumeric =
                     taken |> Array.filter (fun (_, n, _) -> not (Double.IsFinite n)) |> Array.length
 
-                let numbers =
-                    taken |> Array.filter (fun (a, n, _) -> max (abs a) (abs n) >= noise)
+                let numbers = taken |> Array.filter (fun (a, n, _) -> max (abs a) (abs n) >= noise)
 
                 let kinks = numbers |> Array.filter (fun (_, _, k) -> k) |> Array.length
 
@@ -264,7 +266,14 @@ let checkWith
                     Kinks = kinks
                     BelowNoise = taken.Length - numbers.Length
                     Problem =
-                        problemOf value (distorted[l] |> Array.concat) l nonFiniteNumeric picks.Length kinks pairs.Length
+                        problemOf
+                            value
+                            (distorted[l] |> Array.concat)
+                            l
+                            nonFiniteNumeric
+                            picks.Length
+                            kinks
+                            pairs.Length
                     MaxRelError = (if errors.Length = 0 then 0.0 else Array.max errors)
                     MeanRelError = (if errors.Length = 0 then 0.0 else Array.average errors)
                     SignAgreement =

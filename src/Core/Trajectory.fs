@@ -80,7 +80,11 @@ let private byLayer (a: NamedArray[]) (b: NamedArray[]) =
     |> Array.sortBy fst
     |> Array.map (fun (l, ts) ->
         let xs = ts |> Array.collect values
-        let ys = ts |> Array.collect (fun t -> values (b |> Array.find (fun u -> u.Name = t.Name)))
+
+        let ys =
+            ts
+            |> Array.collect (fun t -> values (b |> Array.find (fun u -> u.Name = t.Name)))
+
         l, xs, ys)
 
 let private norm (v: float[]) = sqrt (Array.sumBy (fun x -> x * x) v)
@@ -135,16 +139,21 @@ let run (config: Config) (train: Images) (test: Images) (state: NamedArray[]) (f
         match grads with
         | Some(g32, g64) when problem = "" ->
             let weights = byLayer (t32.Model.Tensors()) (t64.Model.Tensors())
-            let gradients = byLayer g32 g64 |> Array.map (fun (l, xs, ys) -> l, (xs, ys)) |> Map.ofArray
+
+            let gradients =
+                byLayer g32 g64 |> Array.map (fun (l, xs, ys) -> l, (xs, ys)) |> Map.ofArray
 
             let bad =
                 weights
                 |> Array.tryPick (fun (l, xs, ys) ->
                     let gx, gy = gradients[l]
 
-                    if not (finite xs && finite ys) then Some(sprintf "%s's weights" (Display.layer l))
-                    elif not (finite gx && finite gy) then Some(sprintf "%s's gradients" (Display.layer l))
-                    else None)
+                    if not (finite xs && finite ys) then
+                        Some(sprintf "%s's weights" (Display.layer l))
+                    elif not (finite gx && finite gy) then
+                        Some(sprintf "%s's gradients" (Display.layer l))
+                    else
+                        None)
 
             match bad with
             | Some what -> problem <- sprintf "%s hold NaN or infinity after step %d: the training diverged" what step
@@ -185,7 +194,8 @@ let run (config: Config) (train: Images) (test: Images) (state: NamedArray[]) (f
             |> Option.map (fun d -> s.Step, d.Layer))
 
     let measured =
-        samples |> Array.sumBy (fun s -> s.Layers |> Array.sumBy (fun d -> int64 d.Entries))
+        samples
+        |> Array.sumBy (fun s -> s.Layers |> Array.sumBy (fun d -> int64 d.Entries))
 
     let problem =
         if problem = "" && measured = 0L then
@@ -218,11 +228,11 @@ let run (config: Config) (train: Images) (test: Images) (state: NamedArray[]) (f
                         sprintf "the loss differs by %s of itself there (a spike on one side)" (Display.small lossRel)
                     elif d.GradCosine < 0.999 then
                         sprintf
-                            "the two gradients there point apart (cosine %.6f): a unit switched (a ReLU or a saturating unit) on one side only"
+                            "the two gradients there point apart (cosine %.9f): a unit switched (a ReLU or a saturating unit) on one side only"
                             d.GradCosine
                     else
                         sprintf
-                            "the gradients still agree (cosine %.6f, relative difference %s): the dynamics amplify the rounding"
+                            "the gradients still agree (cosine %.9f, relative difference %s): the dynamics amplify the rounding"
                             d.GradCosine
                             (Display.small d.GradRel)
 

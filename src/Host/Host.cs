@@ -69,9 +69,9 @@ public static class Program
         {
             case Command.Train t: Kernels.Use(t.Item.Kernels); break;
             case Command.Bench b: Kernels.Use(b.Item.Kernels); break;
-            case Command.Resume r: Kernels.ForRun(r.Item.Run, Runs.RunFile.Read(r.Item.Run), other: false); break;
-            case Command.Replay r: Kernels.ForRun(r.Item.Run, Runs.RunFile.Read(r.Item.Run), r.Item.OtherKernels); break;
-            case Command.Drift d: Kernels.ForRun(d.Item.Run, Runs.RunFile.Read(d.Item.Run), d.Item.OtherKernels); break;
+            case Command.Resume r: Kernels.ForRun(r.Item.Run, Runs.RunFile.Read(r.Item.Run), other: false, "resume"); break;
+            case Command.Replay r: Kernels.ForRun(r.Item.Run, Runs.RunFile.Read(r.Item.Run), r.Item.OtherKernels, "replay"); break;
+            case Command.Drift d: Kernels.ForRun(d.Item.Run, Runs.RunFile.Read(d.Item.Run), d.Item.OtherKernels, "drift"); break;
             default: Kernels.Use(null); break;
         }
     }

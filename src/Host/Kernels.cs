@@ -98,8 +98,11 @@ public static class Kernels
     /// <summary>Chooses the kernels a run recorded (for replay, resume, drift). Where this CPU cannot run them, or this
     /// OpenBLAS lacks them, refuses in one line naming what differs, unless <paramref name="other"/> (then this
     /// machine's own choice, with a warning that the steps may differ in the last bits).</summary>
-    public static void ForRun(string dir, RunFile run, bool other)
+    public static void ForRun(string dir, RunFile run, bool other, string command)
     {
+        string hint = command == "resume"
+            ? "resume it where they run, or replay it with --other-kernels (the steps may then differ in the last bits)"
+            : "--other-kernels runs with this machine's own kernels (the steps may then differ in the last bits)";
         string? recorded = run.BlasCore;
         if (recorded == null || run.Backend == "managed")
         {
@@ -116,12 +119,12 @@ public static class Kernels
             why = Problem(recorded);
             if (why != null && !other)
             {
-                throw new UsageError($"{path}: the run used OpenBLAS's {recorded} kernels, but {why}; --other-kernels replays with this machine's own kernels (the steps may then differ in the last bits)");
+                throw new UsageError($"{path}: the run used OpenBLAS's {recorded} kernels, but {why}; {hint}");
             }
         }
         else if (!other)
         {
-            throw new UsageError($"{path}: the run used OpenBLAS's {recorded} kernels, but {why}; --other-kernels replays with this machine's own kernels (the steps may then differ in the last bits)");
+            throw new UsageError($"{path}: the run used OpenBLAS's {recorded} kernels, but {why}; {hint}");
         }
         else
         {

@@ -47,7 +47,7 @@ public static class GradcheckCommand
         foreach (var r in layers)
         {
             log.WriteLine(Inv(
-                $"{Api.LayerName(r.Layer),-19}  {Parameters(config, r.Layer),7:N0}  {r.Checked,7:N0}  {r.Measured,8:N0}  {r.BelowNoise,11:N0}  {r.Kinks,5:N0}  {Figure(r, r.MaxRelError),11}  {Figure(r, r.MeanRelError),12}  {(100 * (r.SignAgreement)).ToString("F1", CultureInfo.InvariantCulture) + "%",11}  {r.NormRatio,11:F3}  {(Api.GradCheckPassed(r) ? "PASS" : "FAIL")}  {Api.GradCheckVerdict(r)}"));
+                $"{Api.LayerName(r.Layer),-19}  {Parameters(config, r.Layer),7:N0}  {r.Checked,7:N0}  {r.Measured,8:N0}  {r.BelowNoise,11:N0}  {r.Kinks,5:N0}  {Figure(r, r.MaxRelError),11}  {Figure(r, r.MeanRelError),12}  {(r.Measured == 0 ? "–" : (100 * r.SignAgreement).ToString("F1", CultureInfo.InvariantCulture) + "%"),11}  {(r.Measured == 0 ? "–" : r.NormRatio.ToString("F3", CultureInfo.InvariantCulture)),11}  {(Api.GradCheckPassed(r) ? "PASS" : "FAIL")}  {Api.GradCheckVerdict(r)}"));
         }
         log.WriteLine(Summary(layers, pass));
         return pass ? ReturnCode.Ok : ReturnCode.CheckFailed;

@@ -149,7 +149,7 @@ public static class ReplayCommand
             var layers = trainer.CheckGradients(order, offset, count, o.Params, (int)step);
             foreach (var c in layers)
             {
-                log.WriteLine(Inv($"  {Api.LayerName(c.Layer),-19}  {c.Checked,7}  {c.Measured,8}  {c.BelowNoise,11}  {c.Kinks,5}  {GradcheckCommand.Figure(c, c.MaxRelError),13}  {GradcheckCommand.Figure(c, c.MeanRelError),14}  {c.SignAgreement,11:P0}  {c.NormRatio,20:F6}  {(Api.GradCheckPassed(c) ? "PASS" : "FAIL")}  {Api.GradCheckVerdict(c)}"));
+                log.WriteLine(Inv($"  {Api.LayerName(c.Layer),-19}  {c.Checked,7}  {c.Measured,8}  {c.BelowNoise,11}  {c.Kinks,5}  {GradcheckCommand.Figure(c, c.MaxRelError),13}  {GradcheckCommand.Figure(c, c.MeanRelError),14}  {(c.Measured == 0 ? "–" : Inv($"{c.SignAgreement:P0}")),11}  {(c.Measured == 0 ? "–" : Inv($"{c.NormRatio:F6}")),20}  {(Api.GradCheckPassed(c) ? "PASS" : "FAIL")}  {Api.GradCheckVerdict(c)}"));
             }
             bool pass = layers.All(Api.GradCheckPassed);
             log.WriteLine(GradcheckCommand.Summary(layers, pass).Replace("gradcheck:", $"step {step} gradcheck:", StringComparison.Ordinal));

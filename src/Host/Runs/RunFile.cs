@@ -71,12 +71,12 @@ public sealed record RunFile(
         config, epochs, checkpointEvery, journalEvery,
         Ref(train.ImagesPath), Ref(train.LabelsPath), Ref(test.ImagesPath), Ref(test.LabelsPath),
         Api.BlasDescription(), Functional.Host.Threads.Current, RunFolder.CodeVersion)
-    {
-        Backend = Api.BlasBackend(),
-        BlasCore = Api.BlasCore() is { Length: > 0 } core ? core : null,
-        Kernels = Functional.Host.Kernels.Requested,
-        Cpu = Functional.Host.Kernels.CpuModel(),
-    };
+        {
+            Backend = Api.BlasBackend(),
+            BlasCore = Api.BlasCore() is { Length: > 0 } core ? core : null,
+            Kernels = Functional.Host.Kernels.Requested,
+            Cpu = Functional.Host.Kernels.CpuModel(),
+        };
 
     /// <summary>A stable hash of the maths of the run (config, batch and data), stored in each checkpoint.</summary>
     public string ConfigHash()
@@ -226,7 +226,8 @@ public sealed record RunFile(
                 TestEveryEpoch = o["test_every_epoch"]?.GetValue<bool>() ?? true,
                 ScheduleRequest = o["schedule_request"]?.GetValue<string>() ?? "constant",
                 Backend = o["backend"]?.GetValue<string>(),
-                BlasCore = o["blas_core"]?.GetValue<string>(),
+                // Runs written before blas_core existed name their kernels in "blas": "OpenBLAS ... (Haswell, 1 thread(s))".
+                BlasCore = o["blas_core"]?.GetValue<string>() ?? CoreOf(Str(o, "blas")),
                 Kernels = o["kernels"]?.GetValue<string>(),
                 Cpu = o["cpu"]?.GetValue<string>(),
             };
@@ -237,6 +238,9 @@ public sealed record RunFile(
             throw new DataError(path, $"not a valid run.json: {e.Message}");
         }
     }
+
+    static string? CoreOf(string blas) =>
+        System.Text.RegularExpressions.Regex.Match(blas, @"^OpenBLAS .*\((\w+), \d+ thread") is { Success: true } m ? m.Groups[1].Value : null;
 
     static T Get<T>(JsonObject o, string key) =>
         o[key] is JsonValue v && v.TryGetValue(out T? value) && value is not null
