@@ -160,7 +160,7 @@ let private roundTripTests =
                         "train --train a.idx --train-labels b.idx --test c.idx --test-labels d.idx --scale seed"
                         + " --layers 784,100,30,10 --activation tanh --output sigmoid --loss mse --init xavier"
                         + " --no-bias --optimizer momentum --lr 0.25 --l2 0.0001 --momentum 0.5 --epochs 3"
-                        + " --batch 64 --seed 42 --precision float64 --reduction sum --run runs/x --threads 4 --quiet"
+                        + " --batch 64 --seed 42 --precision float64 --reduction sum --run runs/x --threads 4 --kernels auto --quiet"
                         + " --checkpoint-every 7 --journal-every 3 --validation 0.2 --early-stop 4 --monitor accuracy"
                         + " --keep last --test-every-epoch --schedule step:3:0.5 --warmup 0.5 --augment shift:2,rotate:10"
                     )
@@ -201,6 +201,7 @@ let private roundTripTests =
                         CheckpointEvery = 7
                         JournalEvery = 3
                         Threads = 4
+                        Kernels = "auto"
                         Quiet = true
                         Preset = "modern"
                         TrainCount = 0
@@ -287,7 +288,7 @@ let private roundTripTests =
             test "bench, every option" {
                 let b =
                     bench
-                        "bench --train a --train-labels b --test c --test-labels d --json --threads 8 --seconds 0.5 --network lenet5"
+                        "bench --train a --train-labels b --test c --test-labels d --json --threads 8 --kernels SkylakeX --seconds 0.5 --network lenet5"
 
                 let expected =
                     {
@@ -297,6 +298,7 @@ let private roundTripTests =
                         TestLabels = "d"
                         Json = true
                         Threads = 8
+                        Kernels = "SkylakeX"
                         Seconds = 0.5
                         Network = "lenet5"
                     }
@@ -741,7 +743,9 @@ let private resumeReplay =
                 | other -> failtestf "%A" other
             }
             test "replay RUN --step N with its inspections" {
-                match parse "replay runs/a --step 120 --precision float64 --gradcheck --params 7 --dump d" with
+                match
+                    parse "replay runs/a --step 120 --precision float64 --gradcheck --params 7 --dump d --other-kernels"
+                with
                 | Run(Replay r) ->
                     Expect.equal
                         r
@@ -753,8 +757,31 @@ let private resumeReplay =
                             Params = 7
                             Dump = "d"
                             Threads = 0
+                            OtherKernels = true
                         }
                         "replay"
+                | other -> failtestf "%A" other
+            }
+            test "drift RUN with its options, and their bounds" {
+                match parse "drift runs/a --from 100 --steps 50 --every 5 --out d.png --test-count 300 --threads 1" with
+                | Run(Drift d) ->
+                    Expect.equal
+                        d
+                        {
+                            Run = "runs/a"
+                            From = 100L
+                            Steps = 50
+                            Every = 5
+                            Out = "d.png"
+                            TestCount = 300
+                            Threads = 1
+                            OtherKernels = false
+                        }
+                        "drift"
+                | other -> failtestf "%A" other
+
+                match parse "drift runs/a --every 0" with
+                | Invalid m -> Expect.stringContains m "--every" "names the option"
                 | other -> failtestf "%A" other
             }
             test "replay needs --step >= 1 and a run folder" {

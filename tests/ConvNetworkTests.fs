@@ -128,7 +128,9 @@ let tests =
                 Expect.equal o.Code 0 (sprintf "gradcheck exits 0 (%s%s)" o.Out o.Err)
                 Expect.stringContains o.Out "gradcheck: PASS" "passes"
                 // Layers 1 (conv) and 4 (dense) have parameters; pooling and flatten have none.
-                Expect.isTrue (o.Out.Contains "\n    1 " && o.Out.Contains "\n    4 ") "both layers with parameters"
+                Expect.isTrue
+                    (o.Out.Contains "\nlayer 1 (layers.0) " && o.Out.Contains "\nlayer 4 (layers.3) ")
+                    "both layers with parameters"
 
             testCase "doctor measures every layer of a convolutional network"
             <| fun () ->

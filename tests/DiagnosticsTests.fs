@@ -120,6 +120,46 @@ let private gradCheckTests =
                 Expect.stringStarts (GradCheck.verdict r) "mismatch" "verdict"
             }
 
+            test "injected NaN gradients fail, named in words, and do not pass as noise" {
+                let nanLayer (grads: float[][][]) =
+                    let g = Params.copy grads
+                    g[1].[0].[3] <- nan
+                    g
+
+                let layers = GradCheck.checkWith nanLayer h batch net 60 1
+                Expect.isTrue (GradCheck.passed layers[0]) "layer 1 untouched"
+                Expect.isFalse (GradCheck.passed layers[1]) "layer 2 fails"
+
+                Expect.stringStarts
+                    (GradCheck.verdict layers[1])
+                    "layer 2 (layers.1)'s gradients are NaN (1 of 2000 entries): the step diverged"
+                    "verdict"
+            }
+
+            test "an infinite loss fails every layer, whatever the entries say" {
+                // An L2 weight this size overflows the penalty (Σw² ≈ 10³) while the gradients stay finite.
+                let layers = GradCheck.check { h with L2 = 1e306 } batch net 20 1
+                Expect.isTrue (layers |> Array.forall (GradCheck.passed >> not)) "every layer fails"
+
+                for r in layers do
+                    Expect.equal (GradCheck.verdict r) "the loss is infinite: the step diverged" "verdict"
+            }
+
+            test "a check that measures nothing fails: blank images give layer 1 no gradient above the noise floor" {
+                let blank =
+                    { batch with
+                        X = Tensor.zeros<float> batch.X.RowCount batch.X.ColumnCount
+                    }
+
+                let layers = GradCheck.check h blank net 30 1
+                Expect.equal layers[0].Measured 0 "nothing measured in layer 1"
+                Expect.equal layers[0].BelowNoise 30 "every entry below the noise floor"
+                Expect.isFalse (GradCheck.passed layers[0]) "layer 1 fails"
+                Expect.stringStarts (GradCheck.verdict layers[0]) "nothing measured: all 30 entries" "verdict"
+                Expect.isTrue (GradCheck.passed layers[1]) "layer 2 still measured and passing"
+                Expect.isGreaterThan layers[1].Measured 0 "layer 2 measured"
+            }
+
             test "the same check through the Api on the seed preset's configuration passes" {
                 let config: Config =
                     { Config.defaults with

@@ -156,8 +156,17 @@ let tests =
                     Expect.isTrue (Double.IsNaN s.Dead[1]) "the softmax layer has none"
 
                 let u = CurvesPlot.Units h
-                Expect.equal (u.Series |> Seq.map _.Label |> List.ofSeq) [ "layer 1: dead (ReLU)" ] "one line"
-                Expect.equal (List.ofSeq u.Notes) [ "not measured: layer 2 (neither sigmoid/tanh nor ReLU)" ] "a note"
+
+                Expect.equal
+                    (u.Series |> Seq.map _.Label |> List.ofSeq)
+                    [ "layer 1 (layers.0): dead (ReLU)" ]
+                    "one line"
+
+                Expect.equal
+                    (List.ofSeq u.Notes)
+                    [ "not measured: layer 2 (layers.1): neither sigmoid/tanh nor ReLU" ]
+                    "a note"
+
                 Directory.Delete(dir, true)
 
             testCase "unit panel: saturated and dead lines, a note for unmeasured layers, 0 and 1 inside the axes"
@@ -178,12 +187,16 @@ let tests =
                 Expect.equal
                     (u.Series |> Seq.map (fun s -> s.Label, List.ofArray s.Fractions) |> List.ofSeq)
                     [
-                        "layer 1: dead (ReLU)", List.replicate 5 0.0
-                        "layer 2: saturated", List.replicate 5 1.0
+                        "layer 1 (layers.0): dead (ReLU)", List.replicate 5 0.0
+                        "layer 2 (layers.1): saturated", List.replicate 5 1.0
                     ]
                     "dead for the ReLU layer, saturated for the sigmoid one"
 
-                Expect.equal (List.ofSeq u.Notes) [ "not measured: layer 3 (neither sigmoid/tanh nor ReLU)" ] "note"
+                Expect.equal
+                    (List.ofSeq u.Notes)
+                    [ "not measured: layer 3 (layers.2): neither sigmoid/tanh nor ReLU" ]
+                    "note"
+
                 let limits = (CurvesPlot.Saturation(RunHistory.Load dir)).Axes.GetLimits()
                 Expect.isLessThan limits.Bottom 0.0 "a line on 0 is inside the plot"
                 Expect.isGreaterThan limits.Top 1.0 "a line on 1 is inside the plot"
@@ -195,7 +208,12 @@ let tests =
 
                 let old = CurvesPlot.Units(RunHistory.Load dir)
                 Expect.isEmpty old.Series "no line"
-                Expect.stringContains (String.concat " " old.Notes) "layers 1, 2" "both layers noted"
+
+                Expect.stringContains
+                    (String.concat " " old.Notes)
+                    "layer 1 (layers.0), layer 2 (layers.1)"
+                    "both layers noted"
+
                 Expect.stringContains (String.concat " " old.Notes) "no \"dead\" field" "and why"
                 Directory.Delete(dir, true)
 

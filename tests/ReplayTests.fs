@@ -162,8 +162,14 @@ let tests =
                 File.WriteAllLines(path, lines)
                 let o = run repo [ "replay"; runDir; "--step"; "90" ]
                 Expect.equal o.Code 1 "a failed check"
-                Expect.stringContains o.Out "step 80 differs" "names step 80"
-                Expect.stringContains o.Out "steps 51..79 reproduced" "what did reproduce"
+                Expect.stringContains o.Out "first difference found at journaled step 80" "names step 80"
+
+                Expect.stringContains
+                    o.Out
+                    "the last journaled match was step 70"
+                    "claims only what the journal compared"
+
+                Expect.isFalse (o.Out.Contains "..79") "no claim about unjournaled steps"
             }
 
             test "replay inspects a step: float64 drift, gradient check, and a safetensors dump" {
@@ -194,12 +200,16 @@ let tests =
                 Expect.stringContains o.Out "‖numeric‖/‖analytic‖" "gradient check table"
 
                 let ratios =
-                    Regex.Matches(o.Out, @"^\s+\d+\s+15\s+\S+\s+\S+\s+100 %\s+([0-9.]+)$", RegexOptions.Multiline)
+                    Regex.Matches(
+                        o.Out,
+                        @"^\s+layer \d \(layers\.\d\)\s+15\s+([1-9]\d*)\s+\d+\s+\d+\s+\S+\s+\S+\s+100 %\s+([0-9.]+)\s+PASS",
+                        RegexOptions.Multiline
+                    )
 
-                Expect.equal ratios.Count 2 "both layers checked, all signs agree"
+                Expect.equal ratios.Count 2 "both layers measured, all signs agree, both pass"
 
                 for m in ratios do
-                    Expect.floatClose Accuracy.medium (float m.Groups[1].Value) 1.0 "norm ratio 1"
+                    Expect.floatClose Accuracy.medium (float m.Groups[2].Value) 1.0 "norm ratio 1"
 
                 let batch = tensorsOf (Path.Combine(dump, "batch.safetensors"))
                 let before = tensorsOf (Path.Combine(dump, "before.safetensors"))
@@ -274,6 +284,31 @@ let tests =
                         Expect.floatClose { absolute = 1e-12; relative = 1e-6 } a r (sprintf "%s[%d]" name i)
             }
 
+            test "the issue's reproduction: after a diverged run, replay --gradcheck fails saying nothing was measured" {
+                let runDir = Path.Combine(tempDir (), "run")
+
+                let t =
+                    run
+                        repo
+                        ([ "train"; "--run"; runDir; "--quiet"; "--optimizer"; "sgd"; "--lr"; "1e9" ]
+                         @ small)
+
+                Expect.equal t.Code 5 (sprintf "train diverges: %s" t.Err)
+
+                let suggested =
+                    Regex.Match(t.Err, @"functional replay \S+ --step (\d+) --gradcheck")
+
+                Expect.isTrue suggested.Success (sprintf "suggests a replay: %s" t.Err)
+
+                let o =
+                    run repo [ "replay"; runDir; "--step"; suggested.Groups[1].Value; "--gradcheck" ]
+
+                Expect.equal o.Code 1 (sprintf "a failed check; out: %s err: %s" o.Out o.Err)
+                Expect.stringContains o.Out "gradcheck: FAIL (0 of" "the summary says nothing was measured"
+                Expect.stringContains o.Out "nothing measured" "the reason in words"
+                Expect.isFalse (o.Out.Contains "PASS") "no layer passes"
+            }
+
             test "replay warns when the thread count differs from the run's" {
                 let runDir = trainRun [ "--threads"; "2" ]
                 let o = run repo [ "replay"; runDir; "--step"; "3"; "--threads"; "1" ]
@@ -281,7 +316,10 @@ let tests =
                 // OpenBLAS may split a product differently on one thread, so the bits may or may not match:
                 // either way replay must say which.
                 let same = o.Code = 0 && o.Out.Contains "bit for bit"
-                let differs = o.Code = 1 && o.Out.Contains "differs from the journal"
+
+                let differs =
+                    o.Code = 1 && o.Out.Contains "first difference found at journaled step"
+
                 Expect.isTrue (same || differs) o.Out
             }
 

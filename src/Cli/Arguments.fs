@@ -94,6 +94,11 @@ module Watched =
 open Values
 open Watched
 
+/// --kernels, as train and bench explain it.
+[<Literal>]
+let kernelsUsage =
+    "OpenBLAS's kernels: Haswell (default: every AVX2 CPU has them, so results are the same on all such machines), auto (OpenBLAS's choice for this CPU: maybe faster, not reproducible elsewhere), or SkylakeX, Cooperlake, Zen, Sandybridge...; overrides OPENBLAS_CORETYPE and is recorded in run.json."
+
 [<Unique; HelpFlags("--help", "-h")>]
 type TrainArgs =
     | Train of file: string
@@ -121,6 +126,7 @@ type TrainArgs =
     | Checkpoint_Every of steps: int
     | Journal_Every of steps: int
     | Threads of count: int
+    | Kernels of name: string
     | Quiet
     | Preset of Preset
     | Train_Count of count: int
@@ -175,6 +181,7 @@ type TrainArgs =
             | Journal_Every _ ->
                 "journal one line (loss, gradient norms, update ratios, weights hash) every N steps (default: 1,000 below batch 32, else 100)."
             | Threads _ -> "worker threads, 0 = auto (default 0)."
+            | Kernels _ -> kernelsUsage
             | Quiet ->
                 "print only the result: the model, predicted-classes, plot and test accuracy lines (and any warning); no header, epoch lines or progress bar."
             | Preset _ ->
@@ -257,6 +264,7 @@ type BenchArgs =
     | Test_Labels of file: string
     | Json
     | Threads of count: int
+    | Kernels of name: string
     | Seconds of seconds: float
     | Network of Bench_Network
 
@@ -273,6 +281,7 @@ type BenchArgs =
                 "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name (…-labels-idx1-ubyte[.gz])."
             | Json -> "print the results as JSON."
             | Threads _ -> "worker threads, 0 = auto (default 0)."
+            | Kernels _ -> kernelsUsage
             | Seconds _ -> "time budget per benchmark case in seconds, > 0 (default 2.0)."
             | Network _ -> "run only this network's cases (default: all)."
 
@@ -472,10 +481,13 @@ type ReplayArgs =
     | Params of count: int
     | Dump of dir: string
     | Threads of count: int
+    | Other_Kernels
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
+            | Other_Kernels ->
+                "replay even where this machine cannot use the OpenBLAS kernels the run recorded (then with its own; steps may differ in the last bits)."
             | Run_Dir _ -> "the run folder to replay."
             | Step _ ->
                 "re-execute steps from the checkpoint before this step up to it (or to the next journaled step), >= 1."
@@ -486,6 +498,30 @@ type ReplayArgs =
             | Dump _ ->
                 "write step N's batch, weights before, gradients and weights after as safetensors into this folder."
             | Threads _ -> "worker threads, 0 = auto (default: the run's own)."
+
+[<Unique; HelpFlags("--help", "-h")>]
+type DriftArgs =
+    | [<MainCommand; ExactlyOnce>] Run_Dir of run: string
+    | From of step: int64
+    | Steps of count: int
+    | Every of steps: int
+    | Out of file: string
+    | Test_Count of count: int
+    | Threads of count: int
+    | Other_Kernels
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Run_Dir _ -> "the run folder (its run.json, checkpoints and data)."
+            | From _ -> "start from the run's state after this step, >= 0 (default 0: the initial weights)."
+            | Steps _ -> "steps to train both ways, >= 1 (default: one epoch)."
+            | Every _ -> "sample every this many steps, >= 1 (default 25)."
+            | Out _ -> "the PNG to write (default: <run>/drift.png)."
+            | Test_Count _ -> "test images on which the two models' predictions are compared, >= 1 (default: all)."
+            | Threads _ -> "worker threads, 0 = auto (default: the run's own)."
+            | Other_Kernels ->
+                "run even where this machine cannot use the OpenBLAS kernels the run recorded (then with its own)."
 
 [<Unique; HelpFlags("--help", "-h")>]
 type PlotArgs =
@@ -696,6 +732,7 @@ type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Doctor of ParseResults<DoctorArgs>
     | [<CliPrefix(CliPrefix.None)>] Resume of ParseResults<ResumeArgs>
     | [<CliPrefix(CliPrefix.None)>] Replay of ParseResults<ReplayArgs>
+    | [<CliPrefix(CliPrefix.None)>] Drift of ParseResults<DriftArgs>
     | [<CliPrefix(CliPrefix.None)>] Plot of ParseResults<PlotArgs>
     | [<CliPrefix(CliPrefix.None)>] Show of ParseResults<ShowArgs>
     | [<CliPrefix(CliPrefix.None)>] Sweep of ParseResults<SweepArgs>
@@ -722,6 +759,8 @@ type FunctionalArgs =
                 "the learning-rate range test: train while the rate grows exponentially, plot loss against rate, suggest one."
             | Resume _ -> "continue an interrupted run from its newest valid checkpoint."
             | Replay _ -> "re-execute a run's steps bit for bit and inspect one of them."
+            | Drift _ ->
+                "train a run's steps in float32 and float64 side by side: how far the trajectories drift, per layer, and whether rounding explains it."
             | Plot _ -> "draw a run's training curves into a PNG."
             | Show _ -> "draw a grid of images with their labels (and a model's predictions) into a PNG."
             | Sweep _ -> "train the cross product of option lists, locally or as a Slurm array job."

@@ -34,6 +34,8 @@ type TrainOptions =
         JournalEvery: int
         /// 0 = auto.
         Threads: int
+        /// OpenBLAS's kernels: a family ("Haswell"), "auto"; null = the default (Haswell).
+        Kernels: string | null
         Quiet: bool
         /// The preset the other fields started from (Presets.names).
         Preset: string
@@ -70,6 +72,7 @@ type TrainOptions =
             CheckpointEvery = 0
             JournalEvery = 0
             Threads = 0
+            Kernels = null
             Quiet = false
             Preset = preset
             TrainCount = trainCount
@@ -153,6 +156,8 @@ type BenchOptions =
         TestLabels: string | null
         Json: bool
         Threads: int
+        /// OpenBLAS's kernels; null = the default (Haswell).
+        Kernels: string | null
         /// Time budget per benchmark case, in seconds.
         Seconds: double
         /// "seed", "lenet5" or "cnn"; null = all three.
@@ -180,6 +185,25 @@ type ReplayOptions =
         Dump: string | null
         /// 0 = the run's own.
         Threads: int
+        /// Replay with this machine's kernels where it cannot use the run's.
+        OtherKernels: bool
+    }
+
+type DriftOptions =
+    {
+        Run: string
+        /// The run's step to start from; 0 = the initial weights.
+        From: int64
+        /// Steps to train both ways; 0 = one epoch.
+        Steps: int
+        Every: int
+        /// The PNG; null = <run>/drift.png.
+        Out: string | null
+        /// Test images compared; 0 = all.
+        TestCount: int
+        /// 0 = the run's own.
+        Threads: int
+        OtherKernels: bool
     }
 
 type PlotOptions =
@@ -307,6 +331,7 @@ type Command =
     | Bench of BenchOptions
     | Resume of ResumeOptions
     | Replay of ReplayOptions
+    | Drift of DriftOptions
     | Gradcheck of GradcheckOptions
     | Doctor of DoctorOptions
     | Plot of PlotOptions
@@ -344,6 +369,7 @@ module Parser =
             "bench"
             "resume"
             "replay"
+            "drift"
             "gradcheck"
             "doctor"
             "plot"
@@ -720,6 +746,7 @@ module Parser =
                 CheckpointEvery = checkpointEvery
                 JournalEvery = journalEvery
                 Threads = threads
+                Kernels = r.TryGetResult A.TrainArgs.Kernels |> toNull
                 Quiet = r.Contains A.TrainArgs.Quiet
                 Preset = presetName
                 TrainCount = trainCount
@@ -1044,6 +1071,7 @@ module Parser =
             TestLabels = r.TryGetResult A.BenchArgs.Test_Labels |> toNull
             Json = r.Contains A.BenchArgs.Json
             Threads = threads
+            Kernels = r.TryGetResult A.BenchArgs.Kernels |> toNull
             Seconds = seconds
             Network =
                 r.TryGetResult A.BenchArgs.Network
@@ -1082,8 +1110,33 @@ module Parser =
             Params = count
             Dump = r.TryGetResult A.ReplayArgs.Dump |> toNull
             Threads = threads
+            OtherKernels = r.Contains A.ReplayArgs.Other_Kernels
         }
         |> Command.Replay
+
+    let private drift (r: ParseResults<A.DriftArgs>) (checks: Checks) =
+        let from = r.GetResult(A.DriftArgs.From, defaultValue = 0L)
+        let steps = r.GetResult(A.DriftArgs.Steps, defaultValue = 0)
+        let every = r.GetResult(A.DriftArgs.Every, defaultValue = 25)
+        let testCount = r.GetResult(A.DriftArgs.Test_Count, defaultValue = 0)
+        let threads = r.GetResult(A.DriftArgs.Threads, defaultValue = 0)
+        checks.Require (from >= 0L) "from" ">= 0" from
+        checks.Require (r.Contains A.DriftArgs.Steps |> not || steps >= 1) "steps" ">= 1" steps
+        checks.Require (every >= 1) "every" ">= 1" every
+        checks.Require (r.Contains A.DriftArgs.Test_Count |> not || testCount >= 1) "test-count" ">= 1" testCount
+        checks.Require (threads >= 0) "threads" ">= 0 (0 = the run's own)" threads
+
+        {
+            DriftOptions.Run = r.GetResult A.DriftArgs.Run_Dir
+            From = from
+            Steps = steps
+            Every = every
+            Out = r.TryGetResult A.DriftArgs.Out |> toNull
+            TestCount = testCount
+            Threads = threads
+            OtherKernels = r.Contains A.DriftArgs.Other_Kernels
+        }
+        |> Command.Drift
 
     let private plot (r: ParseResults<A.PlotArgs>) (_: Checks) =
         {
@@ -1322,6 +1375,7 @@ module Parser =
                     | Some(A.FunctionalArgs.Bench r) -> Some(bench r checks)
                     | Some(A.FunctionalArgs.Resume r) -> Some(resume r checks)
                     | Some(A.FunctionalArgs.Replay r) -> Some(replay r checks)
+                    | Some(A.FunctionalArgs.Drift r) -> Some(drift r checks)
                     | Some(A.FunctionalArgs.Gradcheck r) -> Some(gradcheck r checks)
                     | Some(A.FunctionalArgs.Doctor r) -> Some(doctor r checks)
                     | Some(A.FunctionalArgs.Plot r) -> Some(plot r checks)

@@ -194,6 +194,10 @@ type Api =
         | Float32 -> Benchmark.action<float32> arch batch
 
     static member BlasDescription() = Tensor.Blas.Describe()
+    /// OpenBLAS's kernel family in use ("Haswell"), "" for the managed provider.
+    static member BlasCore() = Tensor.Blas.CoreName
+    /// "OpenBLAS 0.3.21" or "managed".
+    static member BlasBackend() = Tensor.Blas.Backend
     static member BlasNativeAvailable = Tensor.Blas.NativeAvailable
     static member SetThreads(n: int) = Tensor.Blas.SetThreads n
     static member UseManagedBlas() = Tensor.Blas.Use Tensor.Managed
@@ -266,6 +270,30 @@ type Api =
 
     /// The relative error at or above which a gradient entry fails.
     static member GradCheckThreshold = GradCheck.threshold
+
+    /// float32 against float64 over `steps` steps of the run from `state` (after `from` steps; null = the initial
+    /// weights), sampled every `every` steps (Trajectory.fs states the rule its verdict uses).
+    static member Drift
+        (config: Config, train: Images, test: Images, state: NamedArray[], from: int64, steps: int, every: int)
+        =
+        if train.Features <> config.Inputs then
+            invalidArg
+                "train"
+                (sprintf "images have %d values but the network's input is %d" train.Features config.Inputs)
+
+        Trajectory.run config train test state from steps every
+
+    /// The rule the drift verdict uses, in words.
+    static member DriftRule = Trajectory.rule
+
+    /// What rounding explains after t steps: 4·t·2⁻²⁴.
+    static member DriftBound(t: int64) = Trajectory.bound t
+
+    /// Layer l (0-based) as every command names it: "layer 1 (layers.0)" (Display.layer).
+    static member LayerName(l: int) = Display.layer l
+
+    /// A small figure as every command prints it: "2.4e-07" (Display.small).
+    static member Small(x: float) = Display.small x
 
     /// Labels, scaled value range and non-finite values of an image set.
     static member Summarize(images: Images, scale: Scale, classes: int) =

@@ -22,6 +22,11 @@ type LayerCheck =
         Measured: int
         /// Entries not judged because a kink of the loss (a ReLU or max-pool switch) lies within 2ε of θ.
         Kinks: int
+        /// Entries not judged because both gradients are below the noise floor.
+        BelowNoise: int
+        /// Why the figures cannot be trusted, in words (a NaN or infinite loss or gradient, nothing measured);
+        /// empty when they can. A layer with a problem fails whatever its errors say.
+        Problem: string
         MaxRelError: float
         MeanRelError: float
         /// Fraction of measured parameters whose analytic and numeric gradients have the same sign.
@@ -135,6 +140,46 @@ let numericChecked (lossOf: unit -> float) (probe: Network<float>) (value: float
 
     c1, kink
 
+/// Why a layer's figures mean nothing, or "": a NaN or infinity anywhere makes every comparison false, so the
+/// entries would drop out as "below the noise floor" and an empty comparison would read as a pass.
+let private problemOf (loss: float) (grads: float[]) (l: int) nonFiniteNumeric checkedCount kinks measured =
+    let count f = grads |> Array.filter f |> Array.length
+    let nans, infs = count Double.IsNaN, count Double.IsInfinity
+
+    if nans > 0 then
+        sprintf "%s's gradients are NaN (%d of %d entries): the step diverged" (Display.layer l) nans grads.Length
+    elif infs > 0 then
+        sprintf "%s's gradients are infinite (%d of %d entries): the step diverged" (Display.layer l) infs grads.Length
+    elif Double.IsNaN loss then
+        "the loss is NaN: the step diverged"
+    elif Double.IsInfinity loss then
+        "the loss is infinite: the step diverged"
+    elif nonFiniteNumeric > 0 then
+        sprintf
+            "the numeric gradient of %d entr%s is not finite: the loss overflows within ε of the weights"
+            nonFiniteNumeric
+            (if nonFiniteNumeric = 1 then "y" else "ies")
+    elif measured = 0 && kinks = 0 then
+        // A huge loss lifts the floor above every gradient: the usual sign of a step that diverged.
+        sprintf
+            "nothing measured: all %d entries checked are below the noise floor %s (1e-6 of the loss %s)%s"
+            checkedCount
+            (Display.small (noiseFloor loss))
+            (Display.small loss)
+            (if abs loss > 1e6 then
+                 ": the loss is huge, the step diverged"
+             else
+                 "")
+    elif measured = 0 then
+        sprintf
+            "nothing measured: of %d entries checked, %d are below the noise floor %s and %d at kinks"
+            checkedCount
+            (checkedCount - kinks)
+            (Display.small (noiseFloor loss))
+            kinks
+    else
+        ""
+
 /// The factors a broken gradient is most often off by, checked in this order.
 let private factors = [ 1.0; -1.0; 2.0; 0.5; -2.0; -0.5 ]
 
@@ -150,7 +195,8 @@ let checkWith
     (seed: int)
     : LayerCheck[] =
     let value, grads = gradients hyper batch net
-    let gradArrays = distort grads |> Array.concat
+    let distorted = distort grads
+    let gradArrays = distorted |> Array.concat
     let noise = noiseFloor value
     let layerOf = Network.layerOf net.Arch
     let probe = Network.copy net
@@ -189,12 +235,17 @@ let checkWith
 
                             arrays[q], k)
 
-                let numbers =
+                let taken =
                     picks
                     |> Array.map (fun (p, i) ->
                         let n, kink = numericChecked lossOf probe value p i
                         gradArrays[p][i], n, kink)
-                    |> Array.filter (fun (a, n, _) -> max (abs a) (abs n) >= noise)
+
+                // Kept apart from the noise filter: NaN compares false with everything and would pass as noise.
+                let nonFiniteNumeric =
+                    taken |> Array.filter (fun (_, n, _) -> not (Double.IsFinite n)) |> Array.length
+
+                let numbers = taken |> Array.filter (fun (a, n, _) -> max (abs a) (abs n) >= noise)
 
                 let kinks = numbers |> Array.filter (fun (_, _, k) -> k) |> Array.length
 
@@ -213,6 +264,16 @@ let checkWith
                     Checked = picks.Length
                     Measured = pairs.Length
                     Kinks = kinks
+                    BelowNoise = taken.Length - numbers.Length
+                    Problem =
+                        problemOf
+                            value
+                            (distorted[l] |> Array.concat)
+                            l
+                            nonFiniteNumeric
+                            picks.Length
+                            kinks
+                            pairs.Length
                     MaxRelError = (if errors.Length = 0 then 0.0 else Array.max errors)
                     MeanRelError = (if errors.Length = 0 then 0.0 else Array.average errors)
                     SignAgreement =
@@ -241,7 +302,7 @@ let checkWith
 let check hyper batch net perLayer seed =
     checkWith id hyper batch net perLayer seed
 
-let passed (r: LayerCheck) = r.Beyond = 0
+let passed (r: LayerCheck) = r.Beyond = 0 && r.Problem = ""
 
 /// The simple factor k (numeric = k · analytic) that explains a failing layer, if one does: ±1, ±2, ±½.
 let factor (r: LayerCheck) =
@@ -249,7 +310,9 @@ let factor (r: LayerCheck) =
 
 /// One line on what a layer's figures mean, naming a sign flip or a factor of two as exactly that.
 let verdict (r: LayerCheck) =
-    if passed r && r.Kinks > 0 then
+    if r.Problem <> "" then
+        r.Problem
+    elif passed r && r.Kinks > 0 then
         sprintf
             "analytic and numeric gradients agree (%d entr%s at a ReLU or max-pool kink not judged)"
             r.Kinks
@@ -270,9 +333,9 @@ let verdict (r: LayerCheck) =
         | Some k when k = -0.5 -> "sign flip and factor 2: numeric = -0.5 x analytic"
         | _ ->
             sprintf
-                "mismatch: %d of %d entries differ by %.0e or more, not by a simple factor (ratio %.3f, signs agree on %.0f%%)"
+                "mismatch: %d of %d entries differ by %s or more, not by a simple factor (ratio %.3f, signs agree on %.0f%%)"
                 r.Beyond
                 r.Measured
-                threshold
+                (Display.small threshold)
                 r.NormRatio
                 (100.0 * r.SignAgreement)

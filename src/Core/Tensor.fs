@@ -269,6 +269,20 @@ type Blas private () =
 
         MathNet.Numerics.Control.MaxDegreeOfParallelism <- n
 
+    /// The kernel family OpenBLAS chose at load (its core type, e.g. "Haswell"); "" for the managed provider.
+    static member CoreName =
+        match Blas.Current with
+        | OpenBlas -> Marshal.PtrToStringAnsi(Native.openblas_get_corename ()) |> string
+        | Managed -> ""
+
+    /// The backend by name and version: "OpenBLAS 0.3.21" or "managed".
+    static member Backend =
+        match Blas.Current with
+        | OpenBlas ->
+            let cfg = Marshal.PtrToStringAnsi(Native.openblas_get_config ()) |> string
+            cfg.Split(' ') |> Array.truncate 2 |> String.concat " "
+        | Managed -> "managed"
+
     /// One line for logs and run.json, e.g. "OpenBLAS 0.3.21 (Haswell, 1 thread)".
     static member Describe() =
         match Blas.Current with

@@ -55,8 +55,30 @@ public static class Program
         }
     }
 
-    static int Dispatch(Command command) => command switch
+    static int Dispatch(Command command)
     {
+        ChooseKernels(command);
+        return Run(command);
+    }
+
+    /// <summary>OpenBLAS reads its kernels once, at load: chosen here, before any command multiplies a matrix. A run's
+    /// own commands use the kernels it recorded; everything else the ones asked for, by default Haswell.</summary>
+    static void ChooseKernels(Command command)
+    {
+        switch (command)
+        {
+            case Command.Train t: Kernels.Use(t.Item.Kernels); break;
+            case Command.Bench b: Kernels.Use(b.Item.Kernels); break;
+            case Command.Resume r: Kernels.ForRun(r.Item.Run, Runs.RunFile.Read(r.Item.Run), other: false, "resume"); break;
+            case Command.Replay r: Kernels.ForRun(r.Item.Run, Runs.RunFile.Read(r.Item.Run), r.Item.OtherKernels, "replay"); break;
+            case Command.Drift d: Kernels.ForRun(d.Item.Run, Runs.RunFile.Read(d.Item.Run), d.Item.OtherKernels, "drift"); break;
+            default: Kernels.Use(null); break;
+        }
+    }
+
+    static int Run(Command command) => command switch
+    {
+        Command.Drift d => DriftCommand.Run(d.Item),
         Command.Train t => TrainCommand.Run(t.Item),
         Command.Eval e => EvalCommand.Run(e.Item),
         Command.Predict p => PredictCommand.Run(p.Item),

@@ -71,7 +71,7 @@ public static class DoctorCommand
         if (d.Png is { } png)
         {
             var layers = run.ValuesAfter
-                .Select((v, l) => new LayerValues($"layer {l}", v.Activations, v.Gradients)).ToList();
+                .Select((v, l) => new LayerValues(Api.LayerName(l), v.Activations, v.Gradients)).ToList();
             string written = Plots.Histograms(png, layers, $"activations and weight gradients after {run.Updates} updates");
             if (!d.Json)
             {

@@ -42,14 +42,14 @@ public static class GradcheckCommand
         }
         log.WriteLine($"data   the first {examples:N0} images of {train.ImagesPath}");
         log.WriteLine($"rule   {EpsilonRule}");
-        log.WriteLine(Inv($"       an entry fails at relative error |a − n| / max(|a|, |n|) ≥ {Api.GradCheckThreshold:0e0}; entries below the noise floor 1e-6·max(1, |L|), where rounding swamps a 1e-4 error, are not judged"));
-        log.WriteLine("layer   params  checked  measured  max rel err  mean rel err  signs agree  ‖num‖/‖ana‖  result");
+        log.WriteLine(Inv($"       an entry fails at relative error |a − n| / max(|a|, |n|) ≥ {Api.Small(Api.GradCheckThreshold)}; entries below the noise floor 1e-6·max(1, |L|), where rounding swamps a 1e-4 error, are not judged"));
+        log.WriteLine("layer                params  checked  measured  below noise  kinks  max rel err  mean rel err  signs agree  ‖num‖/‖ana‖  result");
         foreach (var r in layers)
         {
             log.WriteLine(Inv(
-                $"{r.Layer + 1,5}  {Parameters(config, r.Layer),7:N0}  {r.Checked,7:N0}  {r.Measured,8:N0}  {r.MaxRelError,11:0.0e+00}  {r.MeanRelError,12:0.0e+00}  {(100 * (r.SignAgreement)).ToString("F1", CultureInfo.InvariantCulture) + "%",11}  {r.NormRatio,11:F3}  {(Api.GradCheckPassed(r) ? "PASS" : "FAIL")}  {Api.GradCheckVerdict(r)}"));
+                $"{Api.LayerName(r.Layer),-19}  {Parameters(config, r.Layer),7:N0}  {r.Checked,7:N0}  {r.Measured,8:N0}  {r.BelowNoise,11:N0}  {r.Kinks,5:N0}  {Figure(r, r.MaxRelError),11}  {Figure(r, r.MeanRelError),12}  {(r.Measured == 0 ? "–" : (100 * r.SignAgreement).ToString("F1", CultureInfo.InvariantCulture) + "%"),11}  {(r.Measured == 0 ? "–" : r.NormRatio.ToString("F3", CultureInfo.InvariantCulture)),11}  {(Api.GradCheckPassed(r) ? "PASS" : "FAIL")}  {Api.GradCheckVerdict(r)}"));
         }
-        log.WriteLine(Inv($"gradcheck: {(pass ? "PASS" : "FAIL")} (threshold: relative error < {Api.GradCheckThreshold:0e0} on every entry checked)"));
+        log.WriteLine(Summary(layers, pass));
         return pass ? ReturnCode.Ok : ReturnCode.CheckFailed;
     }
 
@@ -59,17 +59,36 @@ public static class GradcheckCommand
     public static string Describe(Config c) => Inv(
         $"{c.LayersText}; {c.LossName}, init {c.InitName}, scale {c.ScaleName}, reduction {c.ReductionName}, l2 {c.L2}, seed {c.Seed}");
 
-    /// <summary>One layer's figures as JSON (layers numbered from 1, as printed).</summary>
+    /// <summary>An error figure, or "–" where nothing was measured (a 0 there would read as a pass).</summary>
+    public static string Figure(GradCheck.LayerCheck r, double x) => r.Measured == 0 ? "–" : Api.Small(x);
+
+    /// <summary>The closing line: PASS with how many entries were measured, or FAIL naming the first layer's
+    /// reason (a check that measured nothing, or met a NaN, never passes).</summary>
+    public static string Summary(GradCheck.LayerCheck[] layers, bool pass)
+    {
+        int measured = layers.Sum(r => r.Measured), taken = layers.Sum(r => r.Checked);
+        if (pass)
+        {
+            return Inv($"gradcheck: PASS ({measured:N0} of {taken:N0} entries measured, relative error < {Api.Small(Api.GradCheckThreshold)} on every one)");
+        }
+        var bad = layers.First(r => !Api.GradCheckPassed(r));
+        return Inv($"gradcheck: FAIL ({measured:N0} of {taken:N0} entries measured): {Api.LayerName(bad.Layer)}: {Api.GradCheckVerdict(bad)}");
+    }
+
+    /// <summary>One layer's figures as JSON ("layer" is 1-based, "tensors" the prefix of its tensor names).</summary>
     public static JsonObject LayerJson(Config c, GradCheck.LayerCheck r) => new()
     {
         ["layer"] = r.Layer + 1,
+        ["tensors"] = $"layers.{r.Layer}",
         ["kind"] = Api.LayerText(c.Arch, r.Layer),
         ["parameters"] = Parameters(c, r.Layer),
         ["checked"] = r.Checked,
         ["measured"] = r.Measured,
         ["kinks"] = r.Kinks,
-        ["max_rel_error"] = r.MaxRelError,
-        ["mean_rel_error"] = r.MeanRelError,
+        ["below_noise"] = r.BelowNoise,
+        ["problem"] = r.Problem == "" ? null : r.Problem,
+        ["max_rel_error"] = double.IsFinite(r.MaxRelError) ? r.MaxRelError : null,
+        ["mean_rel_error"] = double.IsFinite(r.MeanRelError) ? r.MeanRelError : null,
         ["sign_agreement"] = r.SignAgreement,
         ["norm_ratio"] = double.IsFinite(r.NormRatio) ? r.NormRatio : null,
         ["factor"] = double.IsFinite(r.Factor) ? r.Factor : null,

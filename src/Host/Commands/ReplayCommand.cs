@@ -35,7 +35,8 @@ public static class ReplayCommand
         long until = journal.Keys.FirstOrDefault(s => s >= o.Step, o.Step);
         log.WriteLine($"replay {o.Run}: from {(checkpoint == null ? "the initial weights (seed)" : checkpoint.Path)}, steps {from + 1}..{until}");
 
-        long firstChecked = 0, lastChecked = 0;
+        long lastChecked = 0;
+        bool inspected = true;
         int checkedCount = 0;
         using var progress = Progress.Start("replay", until, done: from);
         for (long step = from + 1; step <= until; step++)
@@ -47,7 +48,7 @@ public static class ReplayCommand
             if (step == o.Step)
             {
                 progress.Dispose();
-                Inspect(o, run, coreTrain, trainer, order, offset, count, step, epoch);
+                inspected = Inspect(o, run, coreTrain, trainer, order, offset, count, step, epoch);
             }
             if (journal.TryGetValue(step, out var expected))
             {
@@ -56,10 +57,9 @@ public static class ReplayCommand
                 if (hash != expected.WeightsHash || BitConverter.DoubleToInt64Bits(s.Loss) != BitConverter.DoubleToInt64Bits(expected.Loss))
                 {
                     progress.Dispose();
-                    log.WriteLine(Differs(o.Run, run, step, s, expected, trainer, from + 1));
+                    log.WriteLine(Differs(o.Run, run, step, s, expected, trainer, lastChecked, checkpoint == null ? "the initial weights" : $"the checkpoint of step {from}"));
                     return ReturnCode.CheckFailed;
                 }
-                firstChecked = firstChecked == 0 ? step : firstChecked;
                 lastChecked = step;
                 checkedCount++;
             }
@@ -71,22 +71,24 @@ public static class ReplayCommand
         progress.Dispose();
         log.WriteLine(checkedCount == 0
             ? $"re-executed steps {from + 1}..{until}; the journal has no line at or after step {o.Step} to check them against"
-            : $"reproduced steps {from + 1}..{until} bit for bit ({checkedCount} journaled step(s) checked, {firstChecked}..{lastChecked})");
-        return ReturnCode.Ok;
+            : $"reproduced steps {from + 1}..{until} bit for bit at the journaled steps ({checkedCount} checked, the last at step {lastChecked})");
+        return inspected ? ReturnCode.Ok : ReturnCode.CheckFailed;
     }
 
     /// <summary>Names the first journaled step that differs: the layer whose gradient norm moved most, and the
     /// weights against the next checkpoint when there is one.</summary>
-    static string Differs(string dir, RunFile run, long step, StepSummary s, JournalStep expected, Trainer trainer, long from)
+    static string Differs(string dir, RunFile run, long step, StepSummary s, JournalStep expected, Trainer trainer, long lastMatch, string start)
     {
-        var lines = new List<string> { $"step {step} differs from the journal (steps {from}..{step - 1} reproduced):" };
+        // Only journaled steps were compared: claim nothing about the steps in between.
+        string since = lastMatch > 0 ? $"the last journaled match was step {lastMatch}" : $"no journaled step since {start} was compared before it";
+        var lines = new List<string> { $"first difference found at journaled step {step}; {since}:" };
         lines.Add(Inv($"  loss {s.Loss:R} vs journal {expected.Loss:R}"));
         for (int l = 0; l < Math.Min(s.GradNorms.Length, expected.GradNorms.Length); l++)
         {
             double a = s.GradNorms[l], b = expected.GradNorms[l];
             if (a != b)
             {
-                lines.Add(Inv($"  layer {l}: gradient norm {a:R} vs journal {b:R}: |Δ| {Math.Abs(a - b):G3}, relative {Math.Abs(a - b) / Math.Max(Math.Abs(b), 1e-300):G3}"));
+                lines.Add(Inv($"  {Api.LayerName(l)}: gradient norm {a:R} vs journal {b:R}: |Δ| {Api.Small(Math.Abs(a - b))}, relative {Api.Small(Math.Abs(a - b) / Math.Max(Math.Abs(b), 1e-300))}"));
             }
         }
         var saved = Checkpoints.List(dir).Where(c => c.step == step).Select(c => c.path).FirstOrDefault();
@@ -95,7 +97,7 @@ public static class ReplayCommand
             var reference = Checkpoints.Read(saved, run).State;
             foreach (var (name, maxAbs, relative) in Compare(trainer.State(), reference).Where(d => d.maxAbs > 0))
             {
-                lines.Add(Inv($"  {name}: max |Δ| {maxAbs:G3}, relative L2 difference {relative:G3} (against {saved})"));
+                lines.Add(Inv($"  {name}: max |Δ| {Api.Small(maxAbs)}, relative L2 difference {Api.Small(relative)} (against {saved})"));
             }
         }
         return string.Join("\n", lines);
@@ -125,26 +127,35 @@ public static class ReplayCommand
 
     static double[] Values(NamedArray t) => t.Float32 is { } f ? f.Select(x => (double)x).ToArray() : t.Float64;
 
-    /// <summary>Step N seen from the state before it: drift, gradient check, dump.</summary>
-    static void Inspect(ReplayOptions o, RunFile run, global::Functional.Data.Images images, Trainer trainer, int[] order, int offset, int count, long step, int epoch)
+    /// <summary>Step N seen from the state before it: drift, gradient check, dump. False when the gradient check
+    /// failed (a check that measured nothing, or met a NaN, fails).</summary>
+    static bool Inspect(ReplayOptions o, RunFile run, global::Functional.Data.Images images, Trainer trainer, int[] order, int offset, int count, long step, int epoch)
     {
         var log = Console.Out;
+        bool ok = true;
         if (o.Precision is { } p && p.Value.IsFloat64)
         {
             log.WriteLine($"step {step} (epoch {epoch + 1}, examples {offset}..{offset + count - 1} of the epoch): gradients in {trainer.Model.Spec.PrecisionName} against float64");
-            log.WriteLine("  layer   relative L2      max |Δ|       cosine");
+            log.WriteLine("  layer                relative L2   max |Δ|       cosine");
             foreach (var d in trainer.Drift(order, offset, count))
             {
-                log.WriteLine(Inv($"  {d.Layer,5}  {d.RelativeL2,11:E2}  {d.MaxAbs,11:E2}  {d.Cosine,11:F9}"));
+                log.WriteLine(Inv($"  {Api.LayerName(d.Layer),-19}  {Api.Small(d.RelativeL2),11}  {Api.Small(d.MaxAbs),8}  {d.Cosine,11:F9}"));
             }
         }
         if (o.Gradcheck)
         {
             log.WriteLine($"step {step}: analytic against numeric gradients (float64 central differences, ε = ∛2⁻⁵²·max(1,|θ|)), {o.Params} parameters a layer");
-            log.WriteLine("  layer  checked  max rel error  mean rel error  signs agree  ‖numeric‖/‖analytic‖");
-            foreach (var c in trainer.CheckGradients(order, offset, count, o.Params, (int)step))
+            log.WriteLine("  layer                checked  measured  below noise  kinks  max rel error  mean rel error  signs agree  ‖numeric‖/‖analytic‖  result");
+            var layers = trainer.CheckGradients(order, offset, count, o.Params, (int)step);
+            foreach (var c in layers)
             {
-                log.WriteLine(Inv($"  {c.Layer,5}  {c.Checked,7}  {c.MaxRelError,13:E2}  {c.MeanRelError,14:E2}  {c.SignAgreement,11:P0}  {c.NormRatio,20:F6}"));
+                log.WriteLine(Inv($"  {Api.LayerName(c.Layer),-19}  {c.Checked,7}  {c.Measured,8}  {c.BelowNoise,11}  {c.Kinks,5}  {GradcheckCommand.Figure(c, c.MaxRelError),13}  {GradcheckCommand.Figure(c, c.MeanRelError),14}  {(c.Measured == 0 ? "–" : Inv($"{c.SignAgreement:P0}")),11}  {(c.Measured == 0 ? "–" : Inv($"{c.NormRatio:F6}")),20}  {(Api.GradCheckPassed(c) ? "PASS" : "FAIL")}  {Api.GradCheckVerdict(c)}"));
+            }
+            bool pass = layers.All(Api.GradCheckPassed);
+            log.WriteLine(GradcheckCommand.Summary(layers, pass).Replace("gradcheck:", $"step {step} gradcheck:", StringComparison.Ordinal));
+            if (!pass)
+            {
+                ok = false;
             }
         }
         if (o.Dump is { } dir)
@@ -163,6 +174,7 @@ public static class ReplayCommand
             Safetensors.Write(Path.Combine(dir, "after.safetensors"), ModelFile.ToSafetensors(copy.Model.Tensors()), meta);
             log.WriteLine($"step {step}: wrote batch, before, grads and after .safetensors to {dir}");
         }
+        return ok;
     }
 
     /// <summary>Warns when the machine or code differs from the run's: a replay may then differ in the last bits.</summary>

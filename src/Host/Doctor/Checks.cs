@@ -138,8 +138,8 @@ public static class Checks
         var layers = Api.CheckGradients(s.Config, s.TrainCore, examples, perLayer, s.Config.Seed);
         bool pass = layers.All(Api.GradCheckPassed);
         string figure = string.Join("; ", layers.Select(r => Inv(
-            $"layer {r.Layer + 1}: max rel err {r.MaxRelError:0.0e+00}, signs {100 * (r.SignAgreement):F0}%, ‖num‖/‖ana‖ {r.NormRatio:F3}")))
-            + Inv($" ({Math.Min(examples, s.Train.Count)} examples, float64, fail at ≥ {Api.GradCheckThreshold:0e0})");
+            $"{Api.LayerName(r.Layer)}: {r.Measured} of {r.Checked} entries measured, max rel err {Api.Small(r.MaxRelError)}, signs {100 * (r.SignAgreement):F0}%, ‖num‖/‖ana‖ {r.NormRatio:F3}")))
+            + Inv($" ({Math.Min(examples, s.Train.Count)} examples, float64, fail at ≥ {Api.Small(Api.GradCheckThreshold)})");
         var data = new JsonObject
         {
             ["layers"] = new JsonArray(layers.Select(r => (JsonNode)Commands.GradcheckCommand.LayerJson(s.Config, r)).ToArray()),
@@ -150,7 +150,7 @@ public static class Checks
         }
         var bad = layers.First(r => !Api.GradCheckPassed(r));
         return new Finding("gradient check", Status.Fail, figure,
-            $"layer {bad.Layer + 1}: {Api.GradCheckVerdict(bad)}.",
+            $"{Api.LayerName(bad.Layer)}: {Api.GradCheckVerdict(bad)}.",
             "fix the backward pass of that layer until `functional gradcheck` passes.")
         { Data = data };
     }
@@ -240,7 +240,7 @@ public static class Checks
             double ratio = step.UpdateRatios.Length > l ? step.UpdateRatios[l] : double.NaN;
             string units = double.IsFinite(h.Saturated) ? Inv($"{100 * (h.Saturated):F0}% saturated")
                 : double.IsFinite(h.Dead) ? Inv($"{100 * (h.Dead):F0}% dead") : "";
-            parts.Add(Inv($"layer {l + 1} {Api.LayerText(s.Config.Arch, l).Split(' ')[0]} {h.Activation}: {(units == "" ? "" : units + ", ")}‖g‖ {grad:0.0e+00}, update/weight {ratio:0.0e+00}"));
+            parts.Add(Inv($"{Api.LayerName(l)} {Api.LayerText(s.Config.Arch, l).Split(' ')[0]} {h.Activation}: {(units == "" ? "" : units + ", ")}‖g‖ {Api.Small(grad)}, update/weight {Api.Small(ratio)}"));
             data.Add(new JsonObject
             {
                 ["layer"] = l + 1,
@@ -255,14 +255,14 @@ public static class Checks
 
             if (!double.IsFinite(grad))
             {
-                Raise(Status.Fail, $"layer {l + 1}'s gradient is not finite.", "a smaller --lr (see the sweep below).");
+                Raise(Status.Fail, $"{Api.LayerName(l)}'s gradient is not finite.", "a smaller --lr (see the sweep below).");
             }
             if (double.IsFinite(h.Saturated) && h.Saturated > WarnUnits)
             {
                 var st = h.Saturated > FailUnits ? Status.Fail : Status.Warn;
                 if (atInit)
                 {
-                    Raise(st, Inv($"{100 * (h.Saturated):F0}% of layer {l + 1}'s {h.Activation} units are saturated (σ'(z) < 0.01) before any training: the initial weights are too large."),
+                    Raise(st, Inv($"{100 * (h.Saturated):F0}% of {Api.LayerName(l)}'s {h.Activation} units are saturated (σ'(z) < 0.01) before any training: the initial weights are too large."),
                         "--init normal-fanin or xavier.");
                 }
                 else
@@ -271,14 +271,14 @@ public static class Checks
                     {
                         fixes.Set("--reduction", "mean");
                     }
-                    Raise(st, Inv($"{100 * (h.Saturated):F0}% of layer {l + 1}'s {h.Activation} units are saturated (σ'(z) < 0.01 over the batch), so their gradients vanish and they stop learning{(sum ? Inv($"; the summed gradient makes each update {s.Batch}× the mean one") : "")}."),
+                    Raise(st, Inv($"{100 * (h.Saturated):F0}% of {Api.LayerName(l)}'s {h.Activation} units are saturated (σ'(z) < 0.01 over the batch), so their gradients vanish and they stop learning{(sum ? Inv($"; the summed gradient makes each update {s.Batch}× the mean one") : "")}."),
                         sum ? "--reduction mean, and more, smaller updates (see schedule)." : "a smaller --lr (see the sweep below).");
                 }
             }
             if (double.IsFinite(h.Dead) && h.Dead > WarnUnits)
             {
                 Raise(h.Dead > FailUnits ? Status.Fail : Status.Warn,
-                    Inv($"{100 * (h.Dead):F0}% of layer {l + 1}'s ReLUs output 0 for every example, so they never learn again."),
+                    Inv($"{100 * (h.Dead):F0}% of {Api.LayerName(l)}'s ReLUs output 0 for every example, so they never learn again."),
                     s.Config.Init.IsHe ? "a smaller --lr (see the sweep below)." : "--init he and a smaller --lr.");
             }
             if (double.IsFinite(ratio) && ratio > MaxUpdateRatio)
@@ -287,12 +287,12 @@ public static class Checks
                 {
                     fixes.Set("--reduction", "mean");
                 }
-                Raise(Status.Warn, Inv($"one update changes layer {l + 1}'s weights by {100 * (ratio):F0}% of their size (healthy: 1e-4 … 1e-1)."),
+                Raise(Status.Warn, Inv($"one update changes {Api.LayerName(l)}'s weights by {100 * (ratio):F0}% of their size (healthy: 1e-4 … 1e-1)."),
                     sum ? "--reduction mean." : "a smaller --lr (see the sweep below).");
             }
             else if (double.IsFinite(ratio) && ratio < MinUpdateRatio && ratio > 0)
             {
-                Raise(Status.Warn, Inv($"one update changes layer {l + 1}'s weights by only {ratio:0.0e+00} of their size (healthy: 1e-4 … 1e-1)."),
+                Raise(Status.Warn, Inv($"one update changes {Api.LayerName(l)}'s weights by only {Api.Small(ratio)} of their size (healthy: 1e-4 … 1e-1)."),
                     "a larger --lr (see the sweep below).");
             }
         }
@@ -319,7 +319,7 @@ public static class Checks
             var t = worst[i];
             var (lastUpdate, lastLayers) = run.TimeLast;
             var last = lastLayers[i];
-            parts.Add(Inv($"layer {t.Layer + 1} {t.Text}: ‖∂L/∂h_1‖/‖∂L/∂h_T‖ {init.FirstOverLast:0.0e+00} at init, {t.FirstOverLast:0.0e+00} at most (update {update}), {last.FirstOverLast:0.0e+00} at update {lastUpdate}{(double.IsFinite(last.Saturated) ? Inv($", {100 * last.Saturated:F0}% saturated") : "")}"));
+            parts.Add(Inv($"{Api.LayerName(t.Layer)} {t.Text}: ‖∂L/∂h_1‖/‖∂L/∂h_T‖ {init.FirstOverLast:0.0e+00} at init, {t.FirstOverLast:0.0e+00} at most (update {update}), {last.FirstOverLast:0.0e+00} at update {lastUpdate}{(double.IsFinite(last.Saturated) ? Inv($", {100 * last.Saturated:F0}% saturated") : "")}"));
             data.Add(new JsonObject
             {
                 ["layer"] = t.Layer + 1,
@@ -337,7 +337,7 @@ public static class Checks
             if (growth > GrowingGrowth && status != Status.Fail)
             {
                 status = growth > ExplodingGrowth ? Status.Fail : Status.Warn;
-                cause = Inv($"the gradient {(growth > ExplodingGrowth ? "explodes" : "grows")} through time in layer {t.Layer + 1}: at update {update} it reaches step 1 {(double.IsFinite(growth) ? Inv($"{growth:0.0}×") : "infinitely")} larger than it left step {t.StepNorms.Length} (from {init.FirstOverLast:0.0e+00}× at init), so the recurrent weights amplify it.");
+                cause = Inv($"the gradient {(growth > ExplodingGrowth ? "explodes" : "grows")} through time in {Api.LayerName(t.Layer)}: at update {update} it reaches step 1 {(double.IsFinite(growth) ? Inv($"{growth:0.0}×") : "infinitely")} larger than it left step {t.StepNorms.Length} (from {init.FirstOverLast:0.0e+00}× at init), so the recurrent weights amplify it.");
                 if (s.Config.ClipNorm > 0)
                 {
                     fixes.Set("--lr", (s.Config.Lr / 10).ToString("R", CultureInfo.InvariantCulture));
@@ -352,13 +352,13 @@ public static class Checks
             else if (last.FirstOverLast < VanishingGrowth && status == Status.Pass)
             {
                 status = Status.Warn;
-                cause = Inv($"the gradient vanishes through time in layer {t.Layer + 1}: by update {lastUpdate} step 1 gets {last.FirstOverLast:0.0e+00} of what step {t.StepNorms.Length} gets, so the first rows barely teach it.");
+                cause = Inv($"the gradient vanishes through time in {Api.LayerName(t.Layer)}: by update {lastUpdate} step 1 gets {last.FirstOverLast:0.0e+00} of what step {t.StepNorms.Length} gets, so the first rows barely teach it.");
                 fix = "an LSTM (lstm H) or orthogonal recurrent weights (rnn H orthogonal) in --arch.";
             }
             if (double.IsFinite(last.Saturated) && last.Saturated > WarnUnits && status == Status.Pass)
             {
                 status = Status.Warn;
-                cause = Inv($"{100 * last.Saturated:F0}% of layer {t.Layer + 1}'s {(t.Text.StartsWith("lstm", StringComparison.Ordinal) ? "gate" : "tanh")} units are saturated over every step and example, so their gradients vanish.");
+                cause = Inv($"{100 * last.Saturated:F0}% of {Api.LayerName(t.Layer)}'s {(t.Text.StartsWith("lstm", StringComparison.Ordinal) ? "gate" : "tanh")} units are saturated over every step and example, so their gradients vanish.");
                 fix = "a smaller --lr, with --clip-norm 1.";
             }
         }

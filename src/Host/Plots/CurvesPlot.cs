@@ -214,7 +214,7 @@ public static class CurvesPlot
             }
             double[] y = [.. points.Select(s => log ? Math.Log10(values(s)[l]) : values(s)[l])];
             var line = p.Add.ScatterLine(points.Select(s => (double)s.Step).ToArray(), y);
-            line.LegendText = $"layer {l + 1}";
+            line.LegendText = Api.LayerName(l);
             line.MarkerSize = points.Length <= 30 ? 5 : 0;
             ys.AddRange(y);
         }
@@ -242,11 +242,11 @@ public static class CurvesPlot
             : h.Steps.Max(s => Math.Max(s.GradNorms.Length, Math.Max(s.Saturation?.Length ?? 0, s.Dead?.Length ?? 0)));
         for (int l = 0; l < layers; l++)
         {
-            var series1 = Series(h, l, s => s.Saturation, $"layer {l + 1}: saturated")
-                ?? Series(h, l, s => s.Dead, $"layer {l + 1}: dead (ReLU)");
+            var series1 = Series(h, l, s => s.Saturation, $"{Api.LayerName(l)}: saturated")
+                ?? Series(h, l, s => s.Dead, $"{Api.LayerName(l)}: dead (ReLU)");
             if (series1 is null)
             {
-                notMeasured.Add(l + 1);
+                notMeasured.Add(l);
             }
             else
             {
@@ -256,10 +256,10 @@ public static class CurvesPlot
         var notes = new List<string>();
         if (notMeasured.Count > 0)
         {
-            string which = (notMeasured.Count == 1 ? "layer " : "layers ") + string.Join(", ", notMeasured);
+            string which = string.Join(", ", notMeasured.Select(Api.LayerName));
             notes.Add(hasDead
-                ? $"not measured: {which} (neither sigmoid/tanh nor ReLU)"
-                : $"not measured: {which} (the journal has no \"dead\" field: an older run)");
+                ? $"not measured: {which}: neither sigmoid/tanh nor ReLU"
+                : $"not measured: {which}: the journal has no \"dead\" field (an older run)");
         }
         return new UnitFractions(series, notes);
     }

@@ -40,13 +40,13 @@ public static class Divergence
         {
             return name.StartsWith("optimizer.", StringComparison.Ordinal)
                 ? $"the optimiser state {name} holds NaN or infinity"
-                : $"layer {LayerOf(name)} ({name}) holds NaN or infinity";
+                : $"{LayerOf(name)}'s {name} holds NaN or infinity";
         }
         try
         {
             if (FirstNonFinite(trainer.Gradients(order, offset, count)) is { } grad)
             {
-                return $"the gradient of layer {LayerOf(grad)} ({grad}) is NaN or infinite";
+                return $"the gradient of {LayerOf(grad)}'s {grad} is NaN or infinite";
             }
         }
         catch (ArgumentException)
@@ -60,7 +60,7 @@ public static class Divergence
     {
         string[] parts = name.Split('.');
         int i = Array.IndexOf(parts, "layers");
-        return i >= 0 && i + 1 < parts.Length ? parts[i + 1] : name;
+        return i >= 0 && i + 1 < parts.Length && int.TryParse(parts[i + 1], CultureInfo.InvariantCulture, out int l) ? Api.LayerName(l) : name;
     }
 
     /// <summary>Prints the stop (three lines on stderr) and returns <see cref="ReturnCode.Diverged"/>.</summary>

@@ -46,6 +46,18 @@ public sealed record RunFile(
     /// <summary>Evaluate the test set after every epoch, not only at the end.</summary>
     public bool TestEveryEpoch { get; init; }
 
+    /// <summary>"OpenBLAS 0.3.21" or "managed"; null in runs written before it was recorded.</summary>
+    public string? Backend { get; init; }
+
+    /// <summary>OpenBLAS's kernel family the run used ("Haswell"): replay and resume use the same.</summary>
+    public string? BlasCore { get; init; }
+
+    /// <summary>The kernels asked for: a family, or "auto" (OpenBLAS's own choice for the CPU).</summary>
+    public string? Kernels { get; init; }
+
+    /// <summary>The CPU's model name, to say what differs when another machine cannot run the kernels.</summary>
+    public string? Cpu { get; init; }
+
     /// <summary>The schedule as asked for, in epochs (informational: Config.Schedule is what runs).</summary>
     public string ScheduleRequest { get; init; } = "constant";
 
@@ -58,7 +70,13 @@ public sealed record RunFile(
         LabeledImages train, LabeledImages test) => new(
         config, epochs, checkpointEvery, journalEvery,
         Ref(train.ImagesPath), Ref(train.LabelsPath), Ref(test.ImagesPath), Ref(test.LabelsPath),
-        Api.BlasDescription(), Functional.Host.Threads.Current, RunFolder.CodeVersion);
+        Api.BlasDescription(), Functional.Host.Threads.Current, RunFolder.CodeVersion)
+        {
+            Backend = Api.BlasBackend(),
+            BlasCore = Api.BlasCore() is { Length: > 0 } core ? core : null,
+            Kernels = Functional.Host.Kernels.Requested,
+            Cpu = Functional.Host.Kernels.CpuModel(),
+        };
 
     /// <summary>A stable hash of the maths of the run (config, batch and data), stored in each checkpoint.</summary>
     public string ConfigHash()
@@ -125,6 +143,10 @@ public sealed record RunFile(
                 ["test_labels"] = RefJson(TestLabels),
             },
             ["blas"] = Blas,
+            ["backend"] = Backend,
+            ["blas_core"] = BlasCore,
+            ["kernels"] = Kernels,
+            ["cpu"] = Cpu,
             ["threads"] = Threads,
             ["config_sha256"] = ConfigHash(),
         };
@@ -203,6 +225,11 @@ public sealed record RunFile(
                 Keep = o["keep"]?.GetValue<string>() ?? "last",
                 TestEveryEpoch = o["test_every_epoch"]?.GetValue<bool>() ?? true,
                 ScheduleRequest = o["schedule_request"]?.GetValue<string>() ?? "constant",
+                Backend = o["backend"]?.GetValue<string>(),
+                // Runs written before blas_core existed name their kernels in "blas": "OpenBLAS ... (Haswell, 1 thread(s))".
+                BlasCore = o["blas_core"]?.GetValue<string>() ?? CoreOf(Str(o, "blas")),
+                Kernels = o["kernels"]?.GetValue<string>(),
+                Cpu = o["cpu"]?.GetValue<string>(),
             };
             return run;
         }
@@ -211,6 +238,9 @@ public sealed record RunFile(
             throw new DataError(path, $"not a valid run.json: {e.Message}");
         }
     }
+
+    static string? CoreOf(string blas) =>
+        System.Text.RegularExpressions.Regex.Match(blas, @"^OpenBLAS .*\((\w+), \d+ thread") is { Success: true } m ? m.Groups[1].Value : null;
 
     static T Get<T>(JsonObject o, string key) =>
         o[key] is JsonValue v && v.TryGetValue(out T? value) && value is not null

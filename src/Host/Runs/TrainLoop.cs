@@ -77,7 +77,7 @@ public static class TrainLoop
             }
             if (measured != null && (Divergence.FirstNonFiniteLayer(measured.GradNorms) ?? Divergence.FirstNonFiniteLayer(measured.UpdateRatios)) is int layer)
             {
-                return Divergence.Stop(dir, run, step, epoch, $"the gradient norm or update ratio of layer {layer} is not finite",
+                return Divergence.Stop(dir, run, step, epoch, $"the gradient norm or update ratio of {Api.LayerName(layer)} is not finite",
                     Divergence.Culprit(trainer, order, offset, count), lastCheckpoint);
             }
             var next = endOfEpoch ? new Position(step, epoch + 1, 0) : new Position(step, epoch, offset + count);

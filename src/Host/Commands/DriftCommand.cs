@@ -1,0 +1,72 @@
+using System.Globalization;
+using Functional.Cli;
+using Functional.Host.Runs;
+
+namespace Functional.Host.Commands;
+
+/// <summary>
+/// <c>functional drift RUN</c>: from the run's state after step <c>--from</c>, train the run's next steps in
+/// float32 and float64 side by side on the same batches, and report every k steps and per layer how far the two
+/// trajectories are apart, with a verdict on whether float32 rounding explains it (Trajectory.fs states the rule).
+/// Exit 0 when the comparison is sound (whatever it finds), 1 when it measured nothing or met a NaN or infinity.
+/// </summary>
+public static class DriftCommand
+{
+    public static int Run(DriftOptions o)
+    {
+        var log = Console.Out;
+        var run = RunFile.Read(o.Run);
+        Threads.Choose(o.Threads > 0 ? o.Threads : run.Threads, run.Config.Batch);
+        ReplayCommand.WarnIfEnvironmentDiffers(run);
+        var (train, test) = run.LoadData(Console.Error);
+        Inputs.CheckFits(train, run.Config);
+        if (o.TestCount > 0)
+        {
+            test = Subset.First(test, o.TestCount);
+        }
+        var coreTrain = Inputs.ToCore(train);
+        int n = train.Count;
+        long perEpoch = Api.StepsPerEpoch(n, run.BatchSize(n));
+        long last = perEpoch * run.Epochs;
+        if (o.From >= last)
+        {
+            throw new UsageError($"--from {o.From} is at or past the run's last step, {last}");
+        }
+        int steps = o.Steps > 0 ? o.Steps : (int)perEpoch;
+
+        // The state after step --from: the newest checkpoint at or before it, then the run's own steps up to it.
+        var checkpoint = o.From == 0 ? null : Checkpoints.NewestValid(o.Run, run, o.From, Console.Error);
+        var trainer = Checkpoints.Restore(run, coreTrain, checkpoint);
+        for (long step = trainer.StepCount + 1; step <= o.From; step++)
+        {
+            var b = Api.BatchOfStep(n, run.BatchSize(n), step);
+            trainer.Step(Api.Permutation(run.Config.Seed, b.Epoch, n), b.Offset, b.Count);
+        }
+        log.WriteLine($"drift {o.Run}: steps {o.From + 1}..{o.From + steps} in float32 and float64 from {(o.From == 0 ? "the initial weights" : $"the state after step {o.From}")}, sampled every {o.Every}; agreement on {test.Count:N0} test images");
+        log.WriteLine($"rule   {Api.DriftRule}");
+
+        var report = Api.Drift(run.Config, coreTrain, Inputs.ToCore(test), trainer.State(), o.From, steps, o.Every);
+        log.WriteLine("  step      t  layer                ‖ΔW‖/‖W64‖  4·t·2⁻²⁴  ‖Δg‖/‖g64‖  cos(g32, g64)  |ΔL|/L64  test agree");
+        foreach (var s in report.Samples)
+        {
+            double lossRel = Math.Abs(s.Loss32 - s.Loss64) / Math.Max(Math.Abs(s.Loss64), 1e-300);
+            foreach (var d in s.Layers)
+            {
+                bool beyond = d.WeightRel > Api.DriftBound(s.T);
+                log.WriteLine(Inv($"{s.Step,6}  {s.T,5}  {Api.LayerName(d.Layer),-19}  {Api.Small(d.WeightRel),10}{(beyond ? "*" : " ")} {Api.Small(Api.DriftBound(s.T)),8}  {Api.Small(d.GradRel),10}  {d.GradCosine,13:F9}  {Api.Small(lossRel),8}  {100 * s.Agreement,9:F2}%"));
+            }
+        }
+        long layersMeasured = report.Samples.Sum(s => (long)s.Layers.Length);
+        string png = o.Out ?? Path.Combine(o.Run, "drift.png");
+        if (report.Samples.Length > 0)
+        {
+            DriftPlot.Write(png, report, $"float32 against float64 from step {o.From}: {run.Config.LayersText}, {run.Config.OptimizerName}");
+            log.WriteLine($"png    {png}");
+        }
+        bool sound = report.Problem == "";
+        log.WriteLine(Inv($"drift: {(sound ? "" : "FAIL: ")}{report.Verdict} ({report.Samples.Length} samples, {layersMeasured} layer comparisons, {report.Measured:N0} values compared; * = beyond rounding)"));
+        return sound ? ReturnCode.Ok : ReturnCode.CheckFailed;
+    }
+
+    static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
