@@ -218,6 +218,8 @@ let private roundTripTests =
                                 Factor = 0.5
                                 Warmup = 0.5
                             }
+                        ScheduleGiven = true
+                        From = null
                     }
 
                 Expect.equal t expected "train options"

@@ -22,7 +22,7 @@ public static class Program
                 Parsed.NoCommand n => NoCommand(n.text),
                 { IsVersion: true } => PrintVersion(),
                 Parsed.Invalid i => Fail(i.message, ReturnCode.Usage),
-                Parsed.Run r => Dispatch(r.Item),
+                Parsed.Run r => Dispatch(r.Item, args),
                 _ => Fail("unrecognised command line", ReturnCode.Usage),
             };
         }
@@ -55,8 +55,9 @@ public static class Program
         }
     }
 
-    static int Dispatch(Command command) => command switch
+    static int Dispatch(Command command, string[] args) => command switch
     {
+        Command.Train { Item.From: not null } t => TrainFromCommand.Run(t.Item, args),
         Command.Train t => TrainCommand.Run(t.Item),
         Command.Eval e => EvalCommand.Run(e.Item),
         Command.Predict p => PredictCommand.Run(p.Item),
