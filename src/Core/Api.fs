@@ -115,7 +115,8 @@ type Api =
     static member CreateTrainer(config: Config, train: Images) : Trainer =
         Api.RestoreTrainer(config, train, null, 0L)
 
-    /// A trainer that continues from a checkpoint's state (State()'s tensors) after `step` steps.
+    /// A trainer that continues from a checkpoint's state (State()'s tensors) after `step` steps; a state of weights
+    /// alone (no optimizer.* tensors) starts the optimiser's moments at zero.
     static member RestoreTrainer(config: Config, train: Images, state: NamedArray[], step: int64) : Trainer =
         if train.Features <> config.Inputs then
             invalidArg

@@ -107,8 +107,10 @@ type internal TrainerOf<'T
         if not (isNull restore) then
             let find = Named.finder<'T> restore
             Snapshot.load "" find arch net.Params
-            Snapshot.load "optimizer.m." find arch opt.M
-            Snapshot.load "optimizer.v." find arch opt.V
+            // A state of weights alone (a run started --from one with another optimiser) starts the moments at zero.
+            if restore |> Array.exists (fun t -> t.Name.StartsWith "optimizer.") then
+                Snapshot.load "optimizer.m." find arch opt.M
+                Snapshot.load "optimizer.v." find arch opt.V
 
     let mutable steps = startStep
 
