@@ -32,8 +32,28 @@ let private makeDump (options: string list) =
     let t =
         run
             repo
-            ([ "train"; "--run"; runDir; "--quiet"; "--layers"; "784,16,10"; "--epochs"; "1"; "--validation"; "0" ]
-             @ [ "--train-count"; "2000"; "--checkpoint-every"; "20"; "--l2"; "0.001"; "--clip-norm"; "0.5" ]
+            ([
+                "train"
+                "--run"
+                runDir
+                "--quiet"
+                "--layers"
+                "784,16,10"
+                "--epochs"
+                "1"
+                "--validation"
+                "0"
+             ]
+             @ [
+                 "--train-count"
+                 "2000"
+                 "--checkpoint-every"
+                 "20"
+                 "--l2"
+                 "0.001"
+                 "--clip-norm"
+                 "0.5"
+             ]
              @ options)
 
     Expect.equal t.Code 0 t.Err
@@ -64,7 +84,9 @@ let private recompute (dump: string) =
 
     // Clipping: the whole gradient scaled to norm clip_norm when longer; the dump says which factor it used.
     let norm =
-        grads.Values |> Seq.sumBy (fun g -> valuesOf g |> Array.sumBy (fun x -> x * x)) |> sqrt
+        grads.Values
+        |> Seq.sumBy (fun g -> valuesOf g |> Array.sumBy (fun x -> x * x))
+        |> sqrt
 
     let expectedScale = if norm > h "clip_norm" then h "clip_norm" / norm else 1.0
     Expect.floatClose { absolute = 0.0; relative = 1e-6 } clipScale expectedScale "the clipping factor"
@@ -89,25 +111,35 @@ let private recompute (dump: string) =
                 name, [ "", w'; "optimizer.m.", m'; "optimizer.v.", v' ]
             | "momentum" ->
                 let mu = h "momentum"
-                let v' = Array.map2 (fun v g -> v * mu + g) (valuesOf moments["optimizer.m." + name]) g
+
+                let v' =
+                    Array.map2 (fun v g -> v * mu + g) (valuesOf moments["optimizer.m." + name]) g
+
                 name, [ "", Array.map2 (fun w v -> w + v * -lr) w v'; "optimizer.m.", v' ]
             | o -> failwithf "no recomputation for %s" o
     ]
 
 /// The dumped result of the step: weights (prefix "") and moments ("optimizer.m.", "optimizer.v.").
 let private dumped (dump: string) (prefix: string) (name: string) =
-    let file = if prefix = "" then "after.safetensors" else "optimizer-after.safetensors"
+    let file =
+        if prefix = "" then
+            "after.safetensors"
+        else
+            "optimizer-after.safetensors"
+
     let tensors = tensorsOf (Path.Combine(dump, file))
     valuesOf tensors[prefix + name]
 
-let private bits (a: float[]) = a |> Array.map BitConverter.DoubleToInt64Bits
+let private bits (a: float[]) =
+    a |> Array.map BitConverter.DoubleToInt64Bits
 
 [<Tests>]
 let tests =
     testList
         "Dump"
         [
-            test "an Adam step and a momentum step recomputed from the dump alone match it (1e-6 in float32, bit for bit in float64)" {
+            test
+                "an Adam step and a momentum step recomputed from the dump alone match it (1e-6 in float32, bit for bit in float64)" {
                 for optimizer in [ [ "--optimizer"; "adam" ]; [ "--optimizer"; "momentum"; "--lr"; "0.05" ] ] do
                     for precision in [ "float32"; "float64" ] do
                         let dump = dumpOf (optimizer @ [ "--precision"; precision ])
@@ -123,15 +155,21 @@ let tests =
                                     Expect.isLessThanOrEqual (relativeError expected actual) 1e-6 what
             }
 
-            test "the dump's activations are the step's forward pass: relu and softmax of its pre-activations, and its loss" {
+            test
+                "the dump's activations are the step's forward pass: relu and softmax of its pre-activations, and its loss" {
                 let dump = dumpOf [ "--optimizer"; "adam"; "--precision"; "float64" ]
                 let acts = tensorsOf (Path.Combine(dump, "activations.safetensors"))
                 let batch = tensorsOf (Path.Combine(dump, "batch.safetensors"))
                 let targets = batch["targets"].ToDoubles()
-                let z0, a0 = acts["layers.0.preactivation"].ToDoubles(), acts["layers.0.activation"].ToDoubles()
+
+                let z0, a0 =
+                    acts["layers.0.preactivation"].ToDoubles(), acts["layers.0.activation"].ToDoubles()
+
                 Expect.equal acts["layers.0.activation"].Shape [| 32L; 16L |] "[B, units]"
                 Expect.equal a0 (Array.map (fun z -> max z 0.0) z0) "relu of the pre-activations"
-                let z1, a1 = acts["layers.1.preactivation"].ToDoubles(), acts["layers.1.activation"].ToDoubles()
+
+                let z1, a1 =
+                    acts["layers.1.preactivation"].ToDoubles(), acts["layers.1.activation"].ToDoubles()
 
                 let softmax =
                     Array.chunkBySize 10 z1
@@ -144,7 +182,8 @@ let tests =
                 let hyper = JsonNode.Parse(File.ReadAllText(Path.Combine(dump, "step.json")))
 
                 let ce =
-                    Array.map2 (fun y a -> if y > 0.0 then -y * log a else 0.0) targets a1 |> Array.sum
+                    Array.map2 (fun y a -> if y > 0.0 then -y * log a else 0.0) targets a1
+                    |> Array.sum
                     |> fun s -> s / 32.0
 
                 let l2 =
@@ -161,7 +200,9 @@ let tests =
                 let path = Path.Combine(dir, "foreign.safetensors")
 
                 let values = [| 1.0; -2.0; nan; 4.0; infinity; 0.5 |]
-                let half (v: float) = BitConverter.GetBytes(Half.op_Explicit v)
+
+                let half (v: float) =
+                    BitConverter.GetBytes(Half.op_Explicit v)
 
                 Safetensors.Write(
                     path,
@@ -176,21 +217,34 @@ let tests =
                 let o = run repo [ "inspect"; path ]
                 Expect.equal o.Code 0 o.Err
                 Expect.stringContains o.Out "metadata        source = a test" "the metadata"
-                Expect.isMatch o.Out @"w\s+F64\s+\[2,3\]\s+-2\.00e\+00\s+4\.00e\+00\s+8\.75e-01\s+\S+\s+2" "w: min, max, mean, 2 non-finite"
+
+                Expect.isMatch
+                    o.Out
+                    @"w\s+F64\s+\[2,3\]\s+-2\.00e\+00\s+4\.00e\+00\s+8\.75e-01\s+\S+\s+2"
+                    "w: min, max, mean, 2 non-finite"
+
                 Expect.isMatch o.Out @"h\s+F16\s+\[2\]\s+-3\.00e\+00\s+1\.50e\+00" "half floats"
 
                 let j = run repo [ "inspect"; path; "--json" ]
                 Expect.equal j.Code 0 j.Err
                 let node = JsonNode.Parse j.Out
                 Expect.equal (node["metadata"].["source"].GetValue<string>()) "a test" "metadata"
-                let w = node["tensors"].AsArray() |> Seq.find (fun t -> t["name"].GetValue<string>() = "w")
+
+                let w =
+                    node["tensors"].AsArray()
+                    |> Seq.find (fun t -> t["name"].GetValue<string>() = "w")
+
                 let finite = values |> Array.filter Double.IsFinite
                 let mean = Array.average finite
                 let std = sqrt (finite |> Array.averageBy (fun v -> (v - mean) ** 2.0))
                 Expect.equal (w["non_finite"].GetValue<int64>()) 2L "NaN and infinity counted"
                 Expect.floatClose Accuracy.veryHigh (w["mean"].GetValue<float>()) mean "mean of the finite values"
                 Expect.floatClose Accuracy.veryHigh (w["std"].GetValue<float>()) std "std of the finite values"
-                let ids = node["tensors"].AsArray() |> Seq.find (fun t -> t["name"].GetValue<string>() = "ids")
+
+                let ids =
+                    node["tensors"].AsArray()
+                    |> Seq.find (fun t -> t["name"].GetValue<string>() = "ids")
+
                 Expect.equal (ids["min"].GetValue<float>()) -1.0 "integers too"
             }
 
@@ -201,7 +255,20 @@ let tests =
                 let t =
                     run
                         repo
-                        [ "train"; "--run"; runDir; "--quiet"; "--layers"; "784,16,10"; "--epochs"; "1"; "--validation"; "0"; "--train-count"; "640" ]
+                        [
+                            "train"
+                            "--run"
+                            runDir
+                            "--quiet"
+                            "--layers"
+                            "784,16,10"
+                            "--epochs"
+                            "1"
+                            "--validation"
+                            "0"
+                            "--train-count"
+                            "640"
+                        ]
 
                 Expect.equal t.Code 0 t.Err
                 let checkpoint = Directory.GetFiles(Path.Combine(runDir, "checkpoints"))[0]

@@ -9,7 +9,16 @@ open Functional.Tests.EndToEndTests
 
 // 2,000 images in batches of 32: 63 steps an epoch; a checkpoint every 20 steps falls inside epochs.
 let private small =
-    [ "--layers"; "784,16,10"; "--validation"; "0"; "--train-count"; "2000"; "--checkpoint-every"; "20" ]
+    [
+        "--layers"
+        "784,16,10"
+        "--validation"
+        "0"
+        "--train-count"
+        "2000"
+        "--checkpoint-every"
+        "20"
+    ]
 
 let private runJson dir =
     JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "run.json")))
@@ -92,18 +101,52 @@ let tests =
 
                 let r = run repo [ "replay"; lower; "--step"; "50" ]
                 Expect.equal r.Code 0 r.Err
-                Expect.stringContains r.Out (Path.Combine(parent, "checkpoints", "step-000000040.safetensors")) "from the parent's checkpoint"
+
+                Expect.stringContains
+                    r.Out
+                    (Path.Combine(parent, "checkpoints", "step-000000040.safetensors"))
+                    "from the parent's checkpoint"
+
                 Expect.isMatch r.Out @"reproduced steps 41\.\.\d+ bit for bit" "bit for bit"
                 let before = run repo [ "replay"; lower; "--step"; "30" ]
                 expectOneLineError before 2 [ "parent"; "functional replay" ]
 
                 // Another optimiser resets the moments; another shape, or a step without a checkpoint, is refused.
-                let other = run repo [ "train"; "--from"; from; "--run"; Path.Combine(dir, "sgd"); "--optimizer"; "momentum"; "--quiet" ]
+                let other =
+                    run
+                        repo
+                        [
+                            "train"
+                            "--from"
+                            from
+                            "--run"
+                            Path.Combine(dir, "sgd")
+                            "--optimizer"
+                            "momentum"
+                            "--quiet"
+                        ]
+
                 Expect.equal other.Code 0 other.Err
-                let wider = run repo [ "train"; "--from"; from; "--run"; Path.Combine(dir, "wider"); "--layers"; "784,32,10" ]
+
+                let wider =
+                    run
+                        repo
+                        [
+                            "train"
+                            "--from"
+                            from
+                            "--run"
+                            Path.Combine(dir, "wider")
+                            "--layers"
+                            "784,32,10"
+                        ]
+
                 expectOneLineError wider 2 [ "layers.0.weight"; "[32,784]" ]
                 Expect.isFalse (Directory.Exists(Path.Combine(dir, "wider"))) "nothing written"
-                let missing = run repo [ "train"; "--from"; parent + "@41"; "--run"; Path.Combine(dir, "x") ]
+
+                let missing =
+                    run repo [ "train"; "--from"; parent + "@41"; "--run"; Path.Combine(dir, "x") ]
+
                 expectOneLineError missing 2 [ "no checkpoint at step 41"; "40" ]
             }
         ]

@@ -58,7 +58,10 @@ type Api =
             | Optim.Momentum(_, mu) -> [ "momentum", mu ]
             | Optim.Adam(_, b1, b2, eps) -> [ "beta1", b1; "beta2", b2; "eps", eps ]
 
-        [ "lr", Step.Hyper.lrAt hyper t; "base_lr", Optim.OptimizerSpec.lr hyper.Optimizer ]
+        [
+            "lr", Step.Hyper.lrAt hyper t
+            "base_lr", Optim.OptimizerSpec.lr hyper.Optimizer
+        ]
         @ own
         @ [ "l2", hyper.L2; "clip_norm", hyper.ClipNorm ]
         |> List.map KeyValuePair

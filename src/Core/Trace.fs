@@ -29,7 +29,14 @@ let ofStep<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and
     =
     let b = batch.X.ColumnCount
     let bound = Bound.create<'T> net.Arch b
-    let twins = Bound.create<'T> { net.Arch with Layers = Array.map linearTwin net.Arch.Layers } b
+
+    let twins =
+        Bound.create<'T>
+            { net.Arch with
+                Layers = Array.map linearTwin net.Arch.Layers
+            }
+            b
+
     let acts = Bound.buffers bound
     let pre = Bound.buffers twins
 

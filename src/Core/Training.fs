@@ -216,6 +216,7 @@ type internal TrainerOf<'T
 
     override _.Activations(order, offset, count) =
         let pre, acts = Trace.ofStep hyper (batchOf order offset count) net steps
+
         let shapes =
             match Arch.shapes arch with
             | Ok s -> s
