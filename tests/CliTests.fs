@@ -219,6 +219,8 @@ let private roundTripTests =
                                 Factor = 0.5
                                 Warmup = 0.5
                             }
+                        ScheduleGiven = true
+                        From = null
                     }
 
                 Expect.equal t expected "train options"
@@ -508,7 +510,14 @@ let private presetTests =
                         + " --l2 0 --validation 0 --schedule constant --augment none"
                     )
 
-                Expect.equal t { command with Preset = "book" } "same options"
+                // The command spells out --schedule, which the preset only implies.
+                Expect.equal
+                    t
+                    { command with
+                        Preset = "book"
+                        ScheduleGiven = false
+                    }
+                    "same options"
             }
             test "explicit options override the preset" {
                 let t =

@@ -142,10 +142,13 @@ type TrainArgs =
     | Adversarial of attack: string
     | Adversarial_Weight of weight: float
     | Clip_Norm of norm: float
+    | From of run_at_step: string
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
+            | From _ ->
+                "start a new run from RUN's checkpoint at STEP (RUN@STEP; RUN alone = its newest): its weights, its optimiser state and its step count, with every setting you give changed and the others as RUN had them. Kept: the optimiser's moments when the optimiser stays sgd, momentum or adam (a new --lr, --schedule, --clip-norm, --l2, --momentum, --batch keep them); reset to zero: another --optimizer; refused: another network shape. --epochs counts from RUN's start, so it must go past STEP's epoch; the schedule stays RUN's unless --schedule/--warmup is given. run.json records parent {run, step}; replay follows it back."
             | Train _ ->
                 "training images (IDX, raw or .gz, or CSV: label,784 pixels per line); default: the shipped MNIST training set."
             | Train_Labels _ ->
@@ -638,18 +641,21 @@ type ExportArgs =
             | Onnx _ ->
                 "the ONNX file to write (opset 17): raw pixels 0..255 in ([N,784], or [N,1,28,28] for networks on images), the model's scaling inside, class scores out."
 
-/// `functional inspect`: what a model file holds, and accepting tensors changed elsewhere.
+/// `functional inspect`: what any safetensors file holds, and accepting a model's tensors changed elsewhere.
 [<Unique; HelpFlags("--help", "-h")>]
 type InspectArgs =
-    | [<MainCommand; Mandatory>] Model of model: string
+    | [<MainCommand; Mandatory>] Model of file: string
     | Rehash
+    | Json
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
-            | Model _ -> "a model.safetensors, or a run folder holding one."
+            | Model _ ->
+                "any safetensors file (a model, a checkpoint, a replay dump, a foreign file), or a run folder (its model.safetensors)."
             | Rehash ->
-                "accept the tensors as they are: write their hash into the file's metadata (after editing the weights elsewhere)."
+                "accept a model's tensors as they are: write their hash into the file's metadata (after editing the weights elsewhere)."
+            | Json -> "print one JSON object (metadata, and every tensor's dtype, shape and statistics) for scripts."
 
 /// `functional import`: a PyTorch nn.Sequential state_dict as a model file.
 [<Unique; HelpFlags("--help", "-h")>]
@@ -769,5 +775,5 @@ type FunctionalArgs =
             | Compare _ -> "compare runs and sweeps: the options that differ, results (mean ± std over seeds), a PNG."
             | Export _ -> "write a model as ONNX, for ONNX Runtime and other programs."
             | Inspect _ ->
-                "print what a model file holds (architecture, input formula, classes, hash); --rehash accepts edited tensors."
+                "print what a safetensors file holds: metadata, every tensor's shape, dtype, min/max/mean/std and non-finite count (--json); for a model its architecture and hash (--rehash accepts edited tensors)."
             | Import _ -> "turn a PyTorch nn.Sequential's safetensors state_dict into a model file."

@@ -56,6 +56,10 @@ type TrainOptions =
         Keep: string
         /// The learning-rate schedule in epochs, resolved to steps once the training set's size is known.
         Schedule: Schedule.Request
+        /// --schedule or --warmup was given (a run started --from keeps its parent's schedule otherwise).
+        ScheduleGiven: bool
+        /// RUN or RUN@STEP to start from (--from); null = from the seed.
+        From: string | null
     }
 
     /// The options that train `config` for `epochs` epochs from `preset`, everything else as train's defaults for
@@ -84,6 +88,8 @@ type TrainOptions =
             Monitor = "loss"
             Keep = (if hasValidation then "best" else "last")
             Schedule = p.Schedule
+            ScheduleGiven = false
+            From = null
         }
 
 /// `functional doctor`: the training configuration to examine (Run, Quiet unused).
@@ -280,7 +286,12 @@ type CompareOptions =
 type ExportOptions = { Model: string; Onnx: string }
 
 /// `functional inspect`.
-type InspectOptions = { Model: string; Rehash: bool }
+type InspectOptions =
+    {
+        Model: string
+        Rehash: bool
+        Json: bool
+    }
 
 /// `functional import`.
 type ImportOptions =
@@ -557,11 +568,16 @@ module Parser =
             else
                 Arch.dense sizes hidden out bias
 
-    let private train (r: ParseResults<A.TrainArgs>) (checks: Checks) =
+    /// `basis`: the settings the options change (a preset's, or with --from the parent run's).
+    let private trainFrom (r: ParseResults<A.TrainArgs>) (checks: Checks) (basis: Presets.Preset option) =
         let presetName =
             r.GetResult(A.TrainArgs.Preset, defaultValue = A.Values.Preset.Modern) |> preset
 
-        let p = Presets.find presetName
+        if basis.IsSome && r.Contains A.TrainArgs.Preset then
+            checks.Add "options '--from' and '--preset' both choose the settings to start from: drop one."
+
+        let p = basis |> Option.defaultWith (fun () -> Presets.find presetName)
+        let presetName = p.Name
         let c0 = p.Config
 
         let pick (case: Quotations.Expr<'a -> A.TrainArgs>) (f: 'a -> 'b) (fallback: 'b) =
@@ -758,6 +774,8 @@ module Parser =
                 Monitor = monitor
                 Keep = keep
                 Schedule = scheduleRequest
+                ScheduleGiven = r.Contains A.TrainArgs.Schedule || r.Contains A.TrainArgs.Warmup
+                From = r.TryGetResult A.TrainArgs.From |> toNull
             }
 
         if checks.Errors.IsEmpty then
@@ -766,6 +784,8 @@ module Parser =
             | None -> ()
 
         options
+
+    let private train r checks = trainFrom r checks None
 
     /// doctor and gradcheck take train's options: their results are re-read as train's and parsed by it.
     let private trainParser =
@@ -1044,6 +1064,7 @@ module Parser =
             {
                 Model = r.GetResult A.InspectArgs.Model
                 Rehash = r.Contains A.InspectArgs.Rehash
+                Json = r.Contains A.InspectArgs.Json
             }
 
     let private import (r: ParseResults<A.ImportArgs>) (checks: Checks) =
@@ -1338,8 +1359,9 @@ module Parser =
             | None -> $"unknown option '%s{given}'."
         | _ -> line
 
-    /// Parses the command line of `functional`. Never throws for bad input and never prints.
-    let parse (argv: string[]) : Parsed =
+    /// Parses the command line of `functional`, train's options starting from `basis` when given (--from).
+    /// Never throws for bad input and never prints.
+    let parseWith (basis: Presets.Preset option) (argv: string[]) : Parsed =
         let command =
             argv |> Array.tryHead |> Option.filter (fun a -> List.contains a commandNames)
 
@@ -1369,7 +1391,7 @@ module Parser =
 
                 let parsed =
                     match results.TryGetSubCommand() with
-                    | Some(A.FunctionalArgs.Train r) -> Some(Command.Train(train r checks))
+                    | Some(A.FunctionalArgs.Train r) -> Some(Command.Train(trainFrom r checks basis))
                     | Some(A.FunctionalArgs.Eval r) -> Some(eval r checks)
                     | Some(A.FunctionalArgs.Predict r) -> Some(predict r checks)
                     | Some(A.FunctionalArgs.Bench r) -> Some(bench r checks)
@@ -1403,10 +1425,29 @@ module Parser =
                     | [] -> invalid command [ "invalid arguments." ]
                     | lines -> invalid command (List.map (withSuggestion command) lines)
 
+    let parse (argv: string[]) : Parsed = parseWith None argv
+
 /// Entry point for C#: `CommandLine.Parse(args)`.
 [<AbstractClass; Sealed>]
 type CommandLine =
     static member Parse(argv: string[]) : Parsed = Parser.parse argv
+
+    /// Parses again a `train --from` command line, the options changing the parent run's settings: its
+    /// configuration, epochs, training-set size and validation fraction (the preset's name is kept for display).
+    static member ParseFrom
+        (argv: string[], presetName: string, config: Config, epochs: int, trainCount: int, validation: float)
+        : Parsed =
+        Parser.parseWith
+            (Some
+                {
+                    Name = presetName
+                    Config = config
+                    Epochs = epochs
+                    TrainCount = trainCount
+                    Validation = validation
+                    Schedule = Schedule.Request.constant
+                })
+            argv
 
     /// train's options (what `sweep` may forward), from its Argu union.
     static member TrainOptions() : TrainOption[] = Parser.trainOptions

@@ -52,6 +52,26 @@ type Api =
     /// The learning rate of the update that follows `t` updates under this configuration's schedule.
     static member LrAt(config: Config, t: int64) = Step.Hyper.lrAt config.Hyper t
 
+    /// The numbers of the update that follows `t` updates: "lr" (the schedule's rate there), "base_lr", and the
+    /// optimiser's own ("momentum"; "beta1", "beta2", "eps"), then "l2" and "clip_norm" (0 = off).
+    static member StepNumbers(config: Config, t: int64) : KeyValuePair<string, float>[] =
+        let hyper = config.Hyper
+
+        let own =
+            match hyper.Optimizer with
+            | Optim.Sgd _ -> []
+            | Optim.Momentum(_, mu) -> [ "momentum", mu ]
+            | Optim.Adam(_, b1, b2, eps) -> [ "beta1", b1; "beta2", b2; "eps", eps ]
+
+        [
+            "lr", Step.Hyper.lrAt hyper t
+            "base_lr", Optim.OptimizerSpec.lr hyper.Optimizer
+        ]
+        @ own
+        @ [ "l2", hyper.L2; "clip_norm", hyper.ClipNorm ]
+        |> List.map KeyValuePair
+        |> Array.ofList
+
     /// The learning-rate range test (LrFinder): `steps` steps from rate `lo` to `hi`.
     static member LrFind(config: Config, train: Images, lo: float, hi: float, steps: int) =
         LrFinder.run config train lo hi steps
@@ -103,7 +123,8 @@ type Api =
     static member CreateTrainer(config: Config, train: Images) : Trainer =
         Api.RestoreTrainer(config, train, null, 0L)
 
-    /// A trainer that continues from a checkpoint's state (State()'s tensors) after `step` steps.
+    /// A trainer that continues from a checkpoint's state (State()'s tensors) after `step` steps; a state of weights
+    /// alone (no optimizer.* tensors) starts the optimiser's moments at zero.
     static member RestoreTrainer(config: Config, train: Images, state: NamedArray[], step: int64) : Trainer =
         if train.Features <> config.Inputs then
             invalidArg

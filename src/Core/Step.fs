@@ -220,6 +220,18 @@ let gradientsInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 
     Array.fill ws.Wanted 0 ws.Wanted.Length true
     lossInto hyper batch ws net 0L true
 
+/// The gradient the step that follows t updates computes (its dropout masks), in fresh arrays; the loss with it.
+let gradientsOfStep<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+    (hyper: Hyper)
+    (batch: Batch<'T>)
+    (net: Network<'T>)
+    (t: int64)
+    : float * 'T[][][] =
+    let ws = Workspace.create<'T> net.Arch batch.X.ColumnCount
+    ws.Params <- Network.arrays net
+    let loss = lossInto hyper batch ws net t true
+    loss, ws.Grads
+
 /// The pure gradient: loss and a fresh set of gradients, shaped like the network's parameters.
 let gradients<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (hyper: Hyper)

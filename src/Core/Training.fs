@@ -47,6 +47,11 @@ type Trainer() =
     abstract Batch: order: int[] * offset: int * count: int -> NamedArray[]
     /// ∂L/∂θ of the current state on this batch (L2 included), named like the weights.
     abstract Gradients: order: int[] * offset: int * count: int -> NamedArray[]
+    /// What the next step's forward pass computes on this batch (its dropout masks): per layer
+    /// layers.{l}.preactivation and layers.{l}.activation, [count, the layer's output shape] row-major.
+    abstract Activations: order: int[] * offset: int * count: int -> NamedArray[]
+    /// ∂L/∂θ as the next step computes it (its dropout masks; L2 included, before clipping), and its loss.
+    abstract StepGradients: order: int[] * offset: int * count: int -> struct (float * NamedArray[])
     /// The same gradients recomputed in float64 from the same state, compared with this precision's.
     abstract Drift: order: int[] * offset: int * count: int -> Snapshot.Drift[]
 
@@ -108,8 +113,10 @@ type internal TrainerOf<'T
         if not (isNull restore) then
             let find = Named.finder<'T> restore
             Snapshot.load "" find arch net.Params
-            Snapshot.load "optimizer.m." find arch opt.M
-            Snapshot.load "optimizer.v." find arch opt.V
+            // A state of weights alone (a run started --from one with another optimiser) starts the moments at zero.
+            if restore |> Array.exists (fun t -> t.Name.StartsWith "optimizer.") then
+                Snapshot.load "optimizer.m." find arch opt.M
+                Snapshot.load "optimizer.v." find arch opt.V
 
     let mutable steps = startStep
 
@@ -212,6 +219,25 @@ type internal TrainerOf<'T
         let _, grads = gradients hyper (batchOf order offset count) net
 
         Named.ofParams "" arch grads
+
+    override _.Activations(order, offset, count) =
+        let pre, acts = Trace.ofStep hyper (batchOf order offset count) net steps
+
+        let shapes =
+            match Arch.shapes arch with
+            | Ok s -> s
+            | Error e -> invalidOp e
+
+        [|
+            for l in 0 .. acts.Length - 1 do
+                let shape = Array.append [| count |] shapes[l + 1]
+                Named.ofValues (sprintf "layers.%d.preactivation" l) shape (Array.copy (Tensor.data pre[l]))
+                Named.ofValues (sprintf "layers.%d.activation" l) shape (Array.copy (Tensor.data acts[l]))
+        |]
+
+    override _.StepGradients(order, offset, count) =
+        let loss, grads = gradientsOfStep hyper (batchOf order offset count) net steps
+        struct (loss, Named.ofParams "" arch grads)
 
     override _.Drift(order, offset, count) =
         let _, own = gradients hyper (batchOf order offset count) net

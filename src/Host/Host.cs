@@ -22,7 +22,7 @@ public static class Program
                 Parsed.NoCommand n => NoCommand(n.text),
                 { IsVersion: true } => PrintVersion(),
                 Parsed.Invalid i => Fail(i.message, ReturnCode.Usage),
-                Parsed.Run r => Dispatch(r.Item),
+                Parsed.Run r => Dispatch(r.Item, args),
                 _ => Fail("unrecognised command line", ReturnCode.Usage),
             };
         }
@@ -55,10 +55,10 @@ public static class Program
         }
     }
 
-    static int Dispatch(Command command)
+    static int Dispatch(Command command, string[] args)
     {
         ChooseKernels(command);
-        return Run(command);
+        return Run(command, args);
     }
 
     /// <summary>OpenBLAS reads its kernels once, at load: chosen here, before any command multiplies a matrix. A run's
@@ -76,9 +76,10 @@ public static class Program
         }
     }
 
-    static int Run(Command command) => command switch
+    static int Run(Command command, string[] args) => command switch
     {
         Command.Drift d => DriftCommand.Run(d.Item),
+        Command.Train { Item.From: not null } t => TrainFromCommand.Run(t.Item, args),
         Command.Train t => TrainCommand.Run(t.Item),
         Command.Eval e => EvalCommand.Run(e.Item),
         Command.Predict p => PredictCommand.Run(p.Item),

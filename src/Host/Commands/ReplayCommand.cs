@@ -23,7 +23,20 @@ public static class ReplayCommand
         var journal = Journal.Steps(o.Run, Console.Error);
         var checkpoint = Checkpoints.NewestValid(o.Run, run, o.Step - 1, Console.Error);
         var coreTrain = Inputs.ToCore(train);
-        var trainer = Checkpoints.Restore(run, coreTrain, checkpoint);
+        Trainer trainer;
+        if (checkpoint == null && run.Parent is { } parent)
+        {
+            // A run started --from another: before its own first checkpoint, the chain leads to the parent's.
+            if (o.Step <= parent.Step)
+            {
+                throw new UsageError($"step {o.Step} is the parent run's (this run starts after step {parent.Step}): functional replay {parent.Run} --step {o.Step}");
+            }
+            (trainer, checkpoint) = ParentRun.Start(run, coreTrain);
+        }
+        else
+        {
+            trainer = Checkpoints.Restore(run, coreTrain, checkpoint);
+        }
         long from = trainer.StepCount;
         int n = train.Count;
         int batch = run.BatchSize(n);
@@ -160,19 +173,8 @@ public static class ReplayCommand
         }
         if (o.Dump is { } dir)
         {
-            Directory.CreateDirectory(dir);
-            long[] indices = Enumerable.Range(offset, count).Select(i => (long)order[i]).ToArray();
-            var batchTensors = new List<Safetensors.Tensor> { Safetensors.Tensor.FromInt64s("indices", [count], indices) };
-            batchTensors.AddRange(ModelFile.ToSafetensors(trainer.Batch(order, offset, count)));
-            var meta = new Dictionary<string, string> { ["step"] = step.ToString(CultureInfo.InvariantCulture) };
-            Safetensors.Write(Path.Combine(dir, "batch.safetensors"), batchTensors, meta);
-            Safetensors.Write(Path.Combine(dir, "before.safetensors"), ModelFile.ToSafetensors(trainer.Model.Tensors()), meta);
-            Safetensors.Write(Path.Combine(dir, "grads.safetensors"), ModelFile.ToSafetensors(trainer.Gradients(order, offset, count)), meta);
-            // "after" needs the step itself: take it on a copy, so the replay's own state is untouched.
-            var copy = Api.RestoreTrainer(run.Config, images, trainer.State(), trainer.StepCount);
-            copy.Step(order, offset, count);
-            Safetensors.Write(Path.Combine(dir, "after.safetensors"), ModelFile.ToSafetensors(copy.Model.Tensors()), meta);
-            log.WriteLine($"step {step}: wrote batch, before, grads and after .safetensors to {dir}");
+            StepDump.Write(dir, run, images, trainer, order, offset, count, step, epoch);
+            log.WriteLine($"step {step}: wrote batch, before, after, optimizer-before, optimizer-after, activations and grads .safetensors and {StepDump.HyperFile} to {dir}");
         }
         return ok;
     }

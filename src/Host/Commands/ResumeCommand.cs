@@ -27,10 +27,23 @@ public static class ResumeCommand
         Inputs.CheckFits(train, run.Config);
         Inputs.CheckFits(test, run.Config);
         var checkpoint = Checkpoints.NewestValid(o.Run, run, long.MaxValue, Console.Error);
-        var trainer = Checkpoints.Restore(run, Inputs.ToCore(train), checkpoint);
-        var start = checkpoint?.At ?? new Position(0, 0, 0);
+        Trainer trainer;
+        Position start;
+        bool fromParent = checkpoint == null && run.Parent != null;
+        if (checkpoint == null && run.Parent is { } parent)
+        {
+            // A run started --from another, stopped before its own first checkpoint: it starts again from the parent's.
+            (trainer, checkpoint) = ParentRun.Start(run, Inputs.ToCore(train));
+            var next = Api.BatchOfStep(train.Count, run.BatchSize(train.Count), parent.Step + 1);
+            start = new Position(parent.Step, next.Epoch, next.Offset);
+        }
+        else
+        {
+            trainer = Checkpoints.Restore(run, Inputs.ToCore(train), checkpoint);
+            start = checkpoint?.At ?? new Position(0, 0, 0);
+        }
         long lastStep = (long)run.Epochs * ((train.Count + run.BatchSize(train.Count) - 1) / run.BatchSize(train.Count));
-        var keepBest = KeepBest.Of(checkpoint?.Metadata);
+        var keepBest = fromParent ? KeepBest.None : KeepBest.Of(checkpoint?.Metadata);
         bool done = start.Step >= lastStep || keepBest.ShouldStop(run.EarlyStop);
         if (done && File.Exists(Path.Combine(o.Run, ModelFile.FileName)))
         {
@@ -48,6 +61,7 @@ public static class ResumeCommand
                 ? $"resume {o.Run} from {checkpoint.Path}: training is done; writing the model"
                 : $"resume {o.Run} from {checkpoint.Path}: step {start.Step}, epoch {start.Epoch + 1}, example {start.Offset} of the epoch");
         run.Write(o.Run);
-        return TrainLoop.Run(run, o.Run, trainer, train, validation, test, start, checkpoint?.TensorHash ?? "", o.Quiet, keepBest);
+        return TrainLoop.Run(run, o.Run, trainer, train, validation, test, start, checkpoint?.TensorHash ?? "", o.Quiet, keepBest,
+            start == checkpoint?.At ? EpochSoFar.Of(checkpoint.Metadata, start) : EpochSoFar.None);
     }
 }

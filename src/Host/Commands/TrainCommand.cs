@@ -8,11 +8,13 @@ namespace Functional.Host.Commands;
 /// <summary><c>functional train</c>: epochs of steps over a batch schedule, one line per epoch, a model at the end.</summary>
 public static class TrainCommand
 {
-    public static int Run(TrainOptions o)
+    /// <param name="from">The parent run's checkpoint to start from (train --from), or null: from the seed.</param>
+    public static int Run(TrainOptions o, ParentStart? from = null)
     {
         var config = o.Config;
-        var train = Subset.First(Inputs.Load(o.Data.Train, o.Data.TrainLabels, Inputs.TrainImages), o.TrainCount);
-        var test = Inputs.Load(o.Data.Test, o.Data.TestLabels, Inputs.TestImages);
+        var files = from?.Data(o.Data) ?? o.Data;
+        var train = Subset.First(Inputs.Load(files.Train, files.TrainLabels, Inputs.TrainImages), o.TrainCount);
+        var test = Inputs.Load(files.Test, files.TestLabels, Inputs.TestImages);
         Inputs.CheckFits(train, config);
         Inputs.CheckFits(test, config);
         // The validation set: a separate file, or a stratified part of the training set held out from training.
@@ -32,10 +34,20 @@ public static class TrainCommand
 
         int batch = config.Batch <= 0 || config.Batch >= train.Count ? train.Count : config.Batch;
         // The schedule was given in epochs; the run stores it in steps, so replay needs nothing else.
-        config = config.WithSchedule(Api.ResolveSchedule(o.Schedule, (train.Count + batch - 1) / batch, o.Epochs));
+        config = from != null && !o.ScheduleGiven
+            ? config.WithSchedule(from.Parent.Config.Schedule)
+            : config.WithSchedule(Api.ResolveSchedule(o.Schedule, (train.Count + batch - 1) / batch, o.Epochs));
         if (Api.Problem(config) is { } problem)
         {
             throw new UsageError(problem);
+        }
+        // Checked before a folder is made: a refused start leaves nothing behind.
+        var state = from == null ? null : ParentRun.StartState(from.Checkpoint, from.Parent, config);
+        long startStep = from?.Checkpoint.At.Step ?? 0;
+        long lastStep = (long)o.Epochs * ((train.Count + batch - 1) / batch);
+        if (from != null && startStep >= lastStep)
+        {
+            throw new UsageError($"--from {from.Dir}@{startStep}: --epochs {o.Epochs} ends at step {lastStep}, not after the start; --epochs counts from the parent's start, so ask for more");
         }
         Threads.Choose(o.Threads, batch);
         string dir = RunFolder.Create(o.Run);
@@ -58,6 +70,13 @@ public static class TrainCommand
         log.WriteLine($"data  train {train.Count:N0} images ({train.ImagesPath}){held}, test {test.Count:N0} ({test.ImagesPath})");
         log.WriteLine($"blas  {Api.BlasDescription()}");
         log.WriteLine($"run   {dir}");
+        if (from != null)
+        {
+            bool kept = ParentRun.KeepsOptimizer(from.Parent.Config, config);
+            string parentOpt = Api.ConfigFields(from.Parent.Config).First(f => f.Key == "optimizer").Value;
+            string opt = Api.ConfigFields(config).First(f => f.Key == "optimizer").Value;
+            log.WriteLine($"from  {from.Checkpoint.Path}: step {startStep}; optimizer state {(kept ? $"kept ({opt})" : $"reset ({parentOpt} -> {opt}: moments start at zero)")}");
+        }
 
         // A journal line costs about as much as 20 per-example steps (a hash of every weight, gradient norms):
         // every 1,000 steps keeps per-example runs' overhead small, every 100 is cheap for mini-batches.
@@ -71,10 +90,28 @@ public static class TrainCommand
             Monitor = o.Monitor,
             Keep = o.Keep,
             TestEveryEpoch = o.TestEveryEpoch,
-            ScheduleRequest = Schedule.RequestModule.describe(o.Schedule),
+            ScheduleRequest = from != null && !o.ScheduleGiven ? from.Parent.ScheduleRequest : Schedule.RequestModule.describe(o.Schedule),
+            Parent = from == null ? null : new ParentRef(Path.GetFullPath(from.Dir), startStep),
         };
         run.Write(dir);
-        var trainer = Api.CreateTrainer(config, Inputs.ToCore(train));
-        return TrainLoop.Run(run, dir, trainer, train, validation, test, new Position(0, 0, 0), "", o.Quiet);
+        if (from == null)
+        {
+            var trainer = Api.CreateTrainer(config, Inputs.ToCore(train));
+            return TrainLoop.Run(run, dir, trainer, train, validation, test, new Position(0, 0, 0), "", o.Quiet);
+        }
+        Trainer child;
+        try
+        {
+            child = Api.RestoreTrainer(config, Inputs.ToCore(train), state, startStep);
+        }
+        catch (ArgumentException e)
+        {
+            throw new DataError(from.Checkpoint.Path, e.Message);
+        }
+        var next = Api.BatchOfStep(train.Count, batch, startStep + 1);
+        var start = new Position(startStep, next.Epoch, next.Offset);
+        // The parent's sums of a split epoch carry over when the child's epoch is the same one (same batching).
+        var soFar = start == from.Checkpoint.At ? EpochSoFar.Of(from.Checkpoint.Metadata, start) : EpochSoFar.None;
+        return TrainLoop.Run(run, dir, child, train, validation, test, start, from.Checkpoint.TensorHash, o.Quiet, null, soFar);
     }
 }

@@ -61,6 +61,9 @@ public sealed record RunFile(
     /// <summary>The schedule as asked for, in epochs (informational: Config.Schedule is what runs).</summary>
     public string ScheduleRequest { get; init; } = "constant";
 
+    /// <summary>The run and checkpoint step this run started from (train --from); null = from its seed.</summary>
+    public ParentRef? Parent { get; init; }
+
     public const string Format = "functional.run/1";
     public const string FileName = "run.json";
 
@@ -150,6 +153,10 @@ public sealed record RunFile(
             ["threads"] = Threads,
             ["config_sha256"] = ConfigHash(),
         };
+        if (Parent is { } p)
+        {
+            o["parent"] = new JsonObject { ["run"] = p.Run, ["step"] = p.Step };
+        }
         if (results != null)
         {
             o["results"] = results;
@@ -230,6 +237,7 @@ public sealed record RunFile(
                 BlasCore = o["blas_core"]?.GetValue<string>() ?? CoreOf(Str(o, "blas")),
                 Kernels = o["kernels"]?.GetValue<string>(),
                 Cpu = o["cpu"]?.GetValue<string>(),
+                Parent = o["parent"] is JsonObject p ? new ParentRef(Str(p, "run"), Get<long>(p, "step")) : null,
             };
             return run;
         }

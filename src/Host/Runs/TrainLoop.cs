@@ -16,7 +16,7 @@ namespace Functional.Host.Runs;
 public static class TrainLoop
 {
     public static int Run(RunFile run, string dir, Trainer trainer, LabeledImages train, LabeledImages? validation,
-        LabeledImages test, Position start, string parent, bool quiet, KeepBest? keepBest = null)
+        LabeledImages test, Position start, string parent, bool quiet, KeepBest? keepBest = null, EpochSoFar? soFar = null)
     {
         var log = Console.Out;
         int n = train.Count;
@@ -36,11 +36,14 @@ public static class TrainLoop
         using var progress = Progress.Start(start.Step > 0 ? "resume" : "train", (long)run.Epochs * updatesPerEpoch, !quiet, start.Step);
 
         long lastStep = stoppedEarly is null ? (long)run.Epochs * updatesPerEpoch : trainer.StepCount;
-        int epoch = -1;
-        int[] order = [];
-        var clock = new Stopwatch();
-        double lossSum = 0;
-        int seen = 0;
+        // A run resumed inside an epoch carries on that epoch's sums (EpochSoFar), as if it had never stopped.
+        var partial = soFar ?? EpochSoFar.None;
+        int epoch = partial.Seen > 0 ? start.Epoch : -1;
+        int[] order = partial.Seen > 0 ? Api.Permutation(run.Config.Seed, epoch, n) : [];
+        var clock = Stopwatch.StartNew();
+        double lossSum = partial.LossSum;
+        int seen = partial.Seen;
+        double secondsBefore = partial.Seconds;
         // Step after step, each taking the batch Api.BatchOfStep names: the schedule is a function of the step alone.
         for (long step = trainer.StepCount + 1; step <= lastStep; step++)
         {
@@ -52,6 +55,7 @@ public static class TrainLoop
                 clock.Restart();
                 lossSum = 0;
                 seen = 0;
+                secondsBefore = 0;
             }
             int offset = at.Offset;
             int count = at.Count;
@@ -104,11 +108,11 @@ public static class TrainLoop
             if (endOfEpoch)
             {
                 best = EndOfEpoch(run, dir, trainer, journal, epochs, progress, best, bestPath, coreTrain, coreValidation, coreTest,
-                    epoch, lossSum, seen, clock.Elapsed.TotalSeconds, updatesPerEpoch, quiet);
+                    epoch, lossSum, seen, secondsBefore + clock.Elapsed.TotalSeconds, updatesPerEpoch, quiet);
             }
             if (checkpointNow)
             {
-                parent = Checkpoints.Write(dir, run, trainer, state!, next, parent, best.Metadata());
+                parent = Checkpoints.Write(dir, run, trainer, state!, next, parent, Metadata(best, endOfEpoch, lossSum, seen, secondsBefore + clock.Elapsed.TotalSeconds));
                 lastCheckpoint = step;
             }
             if (endOfEpoch && best.ShouldStop(run.EarlyStop) && step < lastStep)
@@ -122,7 +126,7 @@ public static class TrainLoop
             {
                 if (lastCheckpoint != step)
                 {
-                    Checkpoints.Write(dir, run, trainer, state!, next, parent, best.Metadata());
+                    Checkpoints.Write(dir, run, trainer, state!, next, parent, Metadata(best, endOfEpoch, lossSum, seen, secondsBefore + clock.Elapsed.TotalSeconds));
                 }
                 progress.Dispose();
                 Console.Out.Flush();
@@ -174,6 +178,20 @@ public static class TrainLoop
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {100 * final.Accuracy:F2}%"));
         RunWarning.Print(log, dir, run, Histogram.Of(final.Predictions, run.Config.Classes), final.Accuracy);
         return ReturnCode.Ok;
+    }
+
+    /// <summary>A checkpoint's extra metadata: keep-best's state, and inside an epoch the epoch's sums so far.</summary>
+    static Dictionary<string, string> Metadata(KeepBest best, bool endOfEpoch, double lossSum, int seen, double seconds)
+    {
+        var m = best.Metadata();
+        if (!endOfEpoch)
+        {
+            foreach (var (k, v) in new EpochSoFar(lossSum, seen, seconds).Metadata())
+            {
+                m[k] = v;
+            }
+        }
+        return m;
     }
 
     static string Figure(string monitor, double value) => monitor == "accuracy"
