@@ -173,6 +173,12 @@ let private roundTripTests =
                                 TrainLabels = "b.idx"
                                 Test = "c.idx"
                                 TestLabels = "d.idx"
+                                Header = System.Nullable()
+                                LabelColumn = null
+                                FeatureScale = null
+                                Classes = null
+                                AllowOneClass = false
+                                LayersFromData = false
                             }
                         Config =
                             {

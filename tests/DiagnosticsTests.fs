@@ -48,6 +48,7 @@ let private seedCase () =
             Labels = Array.init 10 byte
             Count = 10
             Features = 784
+            Values = [||]
         }
 
     let x = Tensor.zeros<float> 784 10
@@ -145,6 +146,7 @@ let private gradCheckTests =
                         Labels = [| 0uy; 1uy; 2uy; 3uy; 4uy |]
                         Count = 5
                         Features = 784
+                        Values = [||]
                     }
 
                 let layers = Api.CheckGradients(config, images, 5, 30, 1)
@@ -224,6 +226,7 @@ let private measurementTests =
                         Labels = [| 1uy; 1uy; 0uy |]
                         Count = 3
                         Features = 2
+                        Values = [||]
                     }
 
                 let d = summarize Offset 3 images
@@ -238,6 +241,7 @@ let private measurementTests =
                         Labels = [| 0uy; 0uy; 1uy |]
                         Count = 3
                         Features = 2
+                        Values = [||]
                     }
 
                 Expect.equal (shared images other) 2 "two of three test images are training images"

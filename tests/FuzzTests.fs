@@ -240,6 +240,7 @@ let private tinyImages: Functional.Data.Images =
         Labels = [| 0uy; 1uy |]
         Count = 2
         Features = 4
+        Values = [||]
     }
 
 let private runOf () =

@@ -890,6 +890,7 @@ let tests =
                                     Labels = [| 1uy; 0uy |]
                                     Count = 2
                                     Features = 4
+                                    Values = [||]
                                 }
 
                             // By hand, in float64: h = σ(W0 x + b0), p = softmax(W1 h + b1).

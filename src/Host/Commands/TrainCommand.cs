@@ -10,9 +10,10 @@ public static class TrainCommand
 {
     public static int Run(TrainOptions o)
     {
-        var config = o.Config;
-        var train = Subset.First(Inputs.Load(o.Data.Train, o.Data.TrainLabels, Inputs.TrainImages), o.TrainCount);
-        var test = Inputs.Load(o.Data.Test, o.Data.TestLabels, Inputs.TestImages);
+        var (train, test) = DataSetup.Load(o.Data, o.TrainCount);
+        var (config, info) = DataSetup.Fit(o.Data, o.Config, train, test);
+        // Before anything is created or trained: a refusal leaves nothing behind.
+        var labelWarnings = LabelChecks.Run(train, test, config.Classes, o.Data.AllowOneClass);
         Inputs.CheckFits(train, config);
         Inputs.CheckFits(test, config);
         // The validation set: a separate file, or a stratified part of the training set held out from training.
@@ -20,7 +21,7 @@ public static class TrainCommand
         ValidationRef? validationRef = null;
         if (o.ValidationFile != null)
         {
-            validation = DataFiles.Load(o.ValidationFile, o.ValidationLabels);
+            validation = DataFiles.Load(o.ValidationFile, o.ValidationLabels, info.TableOptions, info.ClassNames);
             Inputs.CheckFits(validation, config);
             validationRef = new ValidationRef(0, RunFile.Ref(validation.ImagesPath), RunFile.Ref(validation.LabelsPath), validation.Count);
         }
@@ -29,6 +30,11 @@ public static class TrainCommand
             (train, validation) = ValidationSet.Split(train, o.Validation, config.Seed);
             validationRef = new ValidationRef(o.Validation, null, null, validation.Count);
         }
+
+        info = DataSetup.FitScale(info, train);
+        train = info.Apply(train);
+        test = info.Apply(test);
+        validation = validation is null ? null : info.Apply(validation);
 
         int batch = config.Batch <= 0 || config.Batch >= train.Count ? train.Count : config.Batch;
         // The schedule was given in epochs; the run stores it in steps, so replay needs nothing else.
@@ -55,7 +61,17 @@ public static class TrainCommand
             { IsFile: true } => $", validation {validation!.Count:N0} ({validation.ImagesPath})",
             _ => $", validation {validation!.Count:N0} held out of them",
         };
-        log.WriteLine($"data  train {train.Count:N0} images ({train.ImagesPath}){held}, test {test.Count:N0} ({test.ImagesPath})");
+        string rows = train.IsTable ? "rows" : "images";
+        log.WriteLine($"data  train {train.Count:N0} {rows} ({train.ImagesPath}){held}, test {test.Count:N0} ({test.ImagesPath})");
+        if (train.IsTable || info.ClassNames is not null)
+        {
+            string scaleText = train.IsTable ? $", scale {info.Scale}" : "";
+            log.WriteLine($"      {info.Features} features, {info.Classes} classes ({string.Join(", ", Enumerable.Range(0, info.Classes).Select(info.NameOf))}){scaleText}");
+        }
+        foreach (string warning in labelWarnings)
+        {
+            Console.Error.WriteLine(warning);
+        }
         log.WriteLine($"blas  {Api.BlasDescription()}");
         log.WriteLine($"run   {dir}");
 
@@ -72,6 +88,7 @@ public static class TrainCommand
             Keep = o.Keep,
             TestEveryEpoch = o.TestEveryEpoch,
             ScheduleRequest = Schedule.RequestModule.describe(o.Schedule),
+            Data = info,
         };
         run.Write(dir);
         var trainer = Api.CreateTrainer(config, Inputs.ToCore(train));

@@ -49,6 +49,10 @@ public sealed record RunFile(
     /// <summary>The schedule as asked for, in epochs (informational: Config.Schedule is what runs).</summary>
     public string ScheduleRequest { get; init; } = "constant";
 
+    /// <summary>Features, classes and names, how a table was read and its input transform; null in runs written
+    /// before tables (images, digits).</summary>
+    public DataInfo? Data { get; init; }
+
     public const string Format = "functional.run/1";
     public const string FileName = "run.json";
 
@@ -124,6 +128,7 @@ public sealed record RunFile(
                 ["test_images"] = RefJson(TestImages),
                 ["test_labels"] = RefJson(TestLabels),
             },
+            ["data_info"] = Data?.ToJson(),
             ["blas"] = Blas,
             ["threads"] = Threads,
             ["config_sha256"] = ConfigHash(),
@@ -203,6 +208,7 @@ public sealed record RunFile(
                 Keep = o["keep"]?.GetValue<string>() ?? "last",
                 TestEveryEpoch = o["test_every_epoch"]?.GetValue<bool>() ?? true,
                 ScheduleRequest = o["schedule_request"]?.GetValue<string>() ?? "constant",
+                Data = o["data_info"] is JsonObject info ? DataInfo.FromJson(info) : null,
             };
             return run;
         }
@@ -231,8 +237,9 @@ public sealed record RunFile(
     /// <summary>Loads the training part, the validation set (null when the run has none) and the test set.</summary>
     public (LabeledImages train, LabeledImages? validation, LabeledImages test) LoadSplit(TextWriter warnings)
     {
-        var all = Subset.First(DataFiles.Load(TrainImages.Path, TrainLabels.Path), TrainCount);
-        var test = DataFiles.Load(TestImages.Path, TestLabels.Path);
+        var table = Data?.TableOptions ?? TableOptions.Default;
+        var all = Subset.First(DataFiles.Load(TrainImages.Path, TrainLabels.Path, table, Data?.ClassNames), TrainCount);
+        var test = DataFiles.Load(TestImages.Path, TestLabels.Path, table, Data?.ClassNames);
         foreach (var r in new[] { TrainImages, TrainLabels })
         {
             // The training part (and so every step) depends on these bytes.
@@ -251,10 +258,12 @@ public sealed record RunFile(
         var (train, validation) = Validation switch
         {
             null => (all, null),
-            { IsFile: true } v => (all, DataFiles.Load(v.Images!.Path, v.Labels!.Path)),
+            { IsFile: true } v => (all, DataFiles.Load(v.Images!.Path, v.Labels!.Path, table, Data?.ClassNames)),
             { } v => ValidationSet.Split(all, v.Fraction, Config.Seed),
         };
-        return (train, validation, test);
+        return Data is { } d
+            ? (d.Apply(train), validation is null ? null : d.Apply(validation), d.Apply(test))
+            : (train, validation, test);
     }
 
     /// <summary>Steps in one epoch of this run over n examples.</summary>
