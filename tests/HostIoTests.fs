@@ -618,9 +618,7 @@ let tests =
 
                             expectDataError
                                 path
-                                [
-                                    "neither an IDX file (magic 0x00000803) nor a CSV file (label,784 pixels per line)"
-                                ]
+                                [ "only a header row, no data rows" ]
                                 (fun () -> DataFiles.Load(path, null)))
 
                     testCase "a folder instead of a file"

@@ -83,7 +83,9 @@ public static class Table
             Span<byte> start = stackalloc byte[2];
             int n = file.ReadAtLeast(start, 2, throwOnEndOfStream: false);
             file.Position = 0;
-            Stream input = Idx.IsGzip(start[..n]) ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: true) : file;
+            bool gzip = Idx.IsGzip(start[..n]);
+            using var zip = gzip ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: true) : null;
+            Stream input = zip is null ? file : zip;
             using var memory = new MemoryStream();
             var buffer = new byte[1 << 16];
             int got;
@@ -95,6 +97,10 @@ public static class Table
                 }
                 memory.Write(buffer, 0, got);
             }
+            if (gzip && !SizeMatchesTrailer(file, memory.Length))
+            {
+                throw new DataError(path, "gzip data cut short or corrupt: the text read does not match the size the file ends with");
+            }
             return memory.ToArray();
         }
         catch (InvalidDataException e)
@@ -105,6 +111,20 @@ public static class Table
         {
             throw new DataError(path, $"cannot read: {e.Message}");
         }
+    }
+
+    /// <summary>A gzip file ends with the text's size mod 2^32 (ISIZE): a file cut short ends with other bytes, and
+    /// .NET's decompressor stops quietly at its end.</summary>
+    static bool SizeMatchesTrailer(FileStream file, long size)
+    {
+        if (file.Length < 18)
+        {
+            return false;
+        }
+        Span<byte> trailer = stackalloc byte[4];
+        file.Position = file.Length - 4;
+        file.ReadExactly(trailer);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(trailer) == (uint)size;
     }
 
     static string Decode(string path, byte[] bytes)
