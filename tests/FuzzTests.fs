@@ -274,7 +274,8 @@ let tests =
             testCase "table"
             <| fun () ->
                 withTemp (fun dir ->
-                    fuzz "table" (Path.Combine(dir, "f")) tableSeed (fun p -> Table.Read(p, TableOptions.Default) |> ignore))
+                    fuzz "table" (Path.Combine(dir, "f")) tableSeed (fun p ->
+                        Table.Read(p, TableOptions.Default) |> ignore))
 
             testCase "safetensors model"
             <| fun () ->

@@ -616,10 +616,8 @@ let tests =
                         withTemp (fun dir ->
                             let path = writeText (Path.Combine(dir, "notes.txt")) "hello, world\n"
 
-                            expectDataError
-                                path
-                                [ "only a header row, no data rows" ]
-                                (fun () -> DataFiles.Load(path, null)))
+                            expectDataError path [ "only a header row, no data rows" ] (fun () ->
+                                DataFiles.Load(path, null)))
 
                     testCase "a folder instead of a file"
                     <| fun () ->

@@ -12,15 +12,15 @@ open Functional.Host
 open Functional.Host.Data
 open Functional.Tests.EndToEndTests
 
-let private inv (x: float32) = x.ToString("R", CultureInfo.InvariantCulture)
+let private inv (x: float32) =
+    x.ToString("R", CultureInfo.InvariantCulture)
 
 /// Rows of random floats (a seeded stream) with labels drawn from `labels`.
 let private randomTable (seed: int) (rows: int) (features: int) (labels: string[]) =
     let rng = Random seed
 
     Array.init rows (fun _ ->
-        labels[rng.Next labels.Length],
-        Array.init features (fun _ -> float32 (rng.NextDouble() * 200.0 - 100.0)))
+        labels[rng.Next labels.Length], Array.init features (fun _ -> float32 (rng.NextDouble() * 200.0 - 100.0)))
 
 let private write (path: string) (text: string) =
     File.WriteAllText(path, text)
@@ -74,12 +74,15 @@ let tests =
                             "a; b; y; c\n"
                             + String.Join(
                                 "\n",
-                                table
-                                |> Array.map (fun (l, v) -> $"{inv v[0]}; {inv v[1]}; {l}; {inv v[2]}")
+                                table |> Array.map (fun (l, v) -> $"{inv v[0]}; {inv v[1]}; {l}; {inv v[2]}")
                             )
                             + "\n"
 
-                        for path in [ write (Path.Combine(dir, "t.csv")) text; gzipText (Path.Combine(dir, "t.csv.gz")) text ] do
+                        for path in
+                            [
+                                write (Path.Combine(dir, "t.csv")) text
+                                gzipText (Path.Combine(dir, "t.csv.gz")) text
+                            ] do
                             let d = DataFiles.Load(path, null, TableOptions(LabelColumn = "y"), null)
                             Expect.isTrue d.IsTable "a table"
                             Expect.equal d.Count 30 "rows"
@@ -108,8 +111,7 @@ let tests =
                             "each row's label names its class"
 
                         // A test file seen first by another order keeps the training set's numbering.
-                        let test =
-                            write (Path.Combine(dir, "u.tsv")) "1\t2\tversicolor\n3\t4\tsetosa\n"
+                        let test = write (Path.Combine(dir, "u.tsv")) "1\t2\tversicolor\n3\t4\tsetosa\n"
 
                         let t = DataFiles.Load(test, null, TableOptions(LabelColumn = "last"), d.ClassNames)
                         Expect.equal t.Labels [| 1uy; 0uy |] "the training set's class numbers"
@@ -203,14 +205,21 @@ let tests =
                     testCase "labels in the last column: the first constant, the last small integers"
                     <| fun () ->
                         let t = table "0,0.5,0.1,3\n0,0.7,0.2,1\n0,0.1,0.3,2\n"
-                        expectDataError t.LabelsPath [ "--label-column last" ] (fun () -> LabelChecks.Run(t, t, 4, false))
+
+                        expectDataError t.LabelsPath [ "--label-column last" ] (fun () ->
+                            LabelChecks.Run(t, t, 4, false))
 
                     testCase "test classes the training set lacks, and shared rows counted"
                     <| fun () ->
                         let train = table "0,0.1\n1,0.2\n0,0.3\n"
                         let test = table "2,0.1\n1,0.9\n0,0.8\n"
                         let warnings = LabelChecks.Run(train, test, 3, false)
-                        Expect.exists warnings (fun w -> w.Contains "test classes the training set lacks: class '2'") "unseen"
+
+                        Expect.exists
+                            warnings
+                            (fun w -> w.Contains "test classes the training set lacks: class '2'")
+                            "unseen"
+
                         Expect.exists warnings (fun w -> w.Contains "1 of its 3 rows are identical") "one shared row"
 
                     testCase "a clean split warns of nothing"
@@ -223,7 +232,8 @@ let tests =
             testList
                 "command line"
                 [
-                    testCase "the question's debug network (2-5-2, sigmoid, MSE, lr 0.5, full batch) overfits its two examples"
+                    testCase
+                        "the question's debug network (2-5-2, sigmoid, MSE, lr 0.5, full batch) overfits its two examples"
                     <| fun () ->
                         let dir = tempDir ()
                         let runDir = Path.Combine(dir, "run")
@@ -232,11 +242,38 @@ let tests =
                             run
                                 repo
                                 [
-                                    "train"; "--train"; "data/debug.csv"; "--test"; "data/debug.csv"
-                                    "--layers"; "2,5,2"; "--activation"; "sigmoid"; "--output"; "sigmoid"
-                                    "--loss"; "mse"; "--optimizer"; "sgd"; "--lr"; "0.5"; "--l2"; "0"
-                                    "--schedule"; "constant"; "--batch"; "full"; "--epochs"; "1000"
-                                    "--scale"; "none"; "--validation"; "0"; "--allow-one-class"; "--run"; runDir
+                                    "train"
+                                    "--train"
+                                    "data/debug.csv"
+                                    "--test"
+                                    "data/debug.csv"
+                                    "--layers"
+                                    "2,5,2"
+                                    "--activation"
+                                    "sigmoid"
+                                    "--output"
+                                    "sigmoid"
+                                    "--loss"
+                                    "mse"
+                                    "--optimizer"
+                                    "sgd"
+                                    "--lr"
+                                    "0.5"
+                                    "--l2"
+                                    "0"
+                                    "--schedule"
+                                    "constant"
+                                    "--batch"
+                                    "full"
+                                    "--epochs"
+                                    "1000"
+                                    "--scale"
+                                    "none"
+                                    "--validation"
+                                    "0"
+                                    "--allow-one-class"
+                                    "--run"
+                                    runDir
                                 ]
 
                         Expect.equal o.Code 0 o.Err
@@ -258,7 +295,17 @@ let tests =
                         let o =
                             run
                                 repo
-                                [ "train"; "--train"; "data/debug.csv"; "--test"; "data/debug.csv"; "--layers"; "5"; "--run"; runDir ]
+                                [
+                                    "train"
+                                    "--train"
+                                    "data/debug.csv"
+                                    "--test"
+                                    "data/debug.csv"
+                                    "--layers"
+                                    "5"
+                                    "--run"
+                                    runDir
+                                ]
 
                         expectOneLineError o ReturnCode.BadData [ "data/debug.csv"; "one class" ]
                         Expect.isFalse (Directory.Exists runDir) "no run folder"
@@ -270,11 +317,23 @@ let tests =
                         let o =
                             run
                                 repo
-                                [ "train"; "--train"; "data/debug.csv"; "--test"; "data/debug.csv"; "--layers"; "3,5,2"; "--allow-one-class"; "--run"; Path.Combine(dir, "r") ]
+                                [
+                                    "train"
+                                    "--train"
+                                    "data/debug.csv"
+                                    "--test"
+                                    "data/debug.csv"
+                                    "--layers"
+                                    "3,5,2"
+                                    "--allow-one-class"
+                                    "--run"
+                                    Path.Combine(dir, "r")
+                                ]
 
                         expectOneLineError o ReturnCode.Usage [ "takes 3 inputs"; "has 2 features" ]
 
-                    testCase "--scale standard: eval and predict apply the training set's transform and print class names"
+                    testCase
+                        "--scale standard: eval and predict apply the training set's transform and print class names"
                     <| fun () ->
                         let dir = tempDir ()
                         let rng = Random 3
@@ -296,8 +355,21 @@ let tests =
                             run
                                 dir
                                 [
-                                    "train"; "--train"; train; "--test"; test; "--layers"; "8"; "--scale"; "standard"
-                                    "--epochs"; "20"; "--batch"; "16"; "--run"; runDir
+                                    "train"
+                                    "--train"
+                                    train
+                                    "--test"
+                                    test
+                                    "--layers"
+                                    "8"
+                                    "--scale"
+                                    "standard"
+                                    "--epochs"
+                                    "20"
+                                    "--batch"
+                                    "16"
+                                    "--run"
+                                    runDir
                                 ]
 
                         Expect.equal o.Code 0 o.Err

@@ -152,8 +152,7 @@ type TrainArgs =
                 "training data: IDX images (raw or .gz), an MNIST CSV (label,784 pixels per line), or any table (CSV of numbers, raw or .gz, see --label-column); default: the shipped MNIST training set."
             | Train_Labels _ ->
                 "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name (…-labels-idx1-ubyte[.gz])."
-            | Test _ ->
-                "test data, as --train (read with the same table options); default: the shipped MNIST test set."
+            | Test _ -> "test data, as --train (read with the same table options); default: the shipped MNIST test set."
             | Test_Labels _ ->
                 "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name (…-labels-idx1-ubyte[.gz])."
             | Scale _ ->
@@ -208,13 +207,15 @@ type TrainArgs =
                 "adversarial training: each step trains on its batch attacked by the network as it stands: fgsm:EPS (from the clean input), fgsm:EPS:random (from a random start, step 1.25·EPS) or pgd:EPS:STEPS (random start, step 2.5·EPS/STEPS); EPS in [0, 1] units of the pixel range (default: none)."
             | Adversarial_Weight _ ->
                 "the adversarial part of the loss, in [0, 1]: (1 − W)·clean + W·adversarial (default 0.5)."
-            | Header -> "tables: the first row is a header (default: detected: a column that is text there and a number in the next row)."
+            | Header ->
+                "tables: the first row is a header (default: detected: a column that is text there and a number in the next row)."
             | No_Header -> "tables: the first row is data."
             | Label_Column _ ->
                 "tables: the column holding the labels: first (default), last, a header name, or a 0-based index. Labels are integers 0–255 (the class) or text (class names, sorted)."
             | Classes _ ->
                 "a file of class names, one per line, in class order (default: the digits, or the Fashion-MNIST names for its files, recognised by content)."
-            | Allow_One_Class -> "train even when the training set holds a single class (refused otherwise: nothing to tell apart)."
+            | Allow_One_Class ->
+                "train even when the training set holds a single class (refused otherwise: nothing to tell apart)."
             | Clip_Norm _ ->
                 "clip the gradient's global norm (all tensors together) to at most this before each update, as PyTorch's clip_grad_norm_; 0 = off (default 0)."
 

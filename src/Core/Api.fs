@@ -92,8 +92,7 @@ type Api =
             Checked.ofResult (Ok(Arch.dense sizes hidden output bias))
         | None -> Checked.ofResult (Error "not a dense network")
 
-    static member WithoutAugment(config: Config) =
-        config.WithAugment Augment.Augment.none
+    static member WithoutAugment(config: Config) = config.WithAugment Augment.Augment.none
 
     /// Whether the configuration distorts its training images.
     static member Augments(config: Config) =

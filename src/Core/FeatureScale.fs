@@ -31,7 +31,9 @@ let tryParse (s: string) =
 /// Fits the transform to `values` (rows of `features` values, back to back).
 let fit (kind: Kind) (features: int) (values: float32[]) : Transform =
     let rows = if features = 0 then 0 else values.Length / features
-    let column j = Seq.init rows (fun r -> float values[r * features + j])
+
+    let column j =
+        Seq.init rows (fun r -> float values[r * features + j])
 
     let shift, spread =
         Array.init features (fun j ->
@@ -52,7 +54,13 @@ let fit (kind: Kind) (features: int) (values: float32[]) : Transform =
     {
         Kind = kind
         Shift = shift |> Array.map float32
-        Spread = spread |> Array.map (fun s -> if s > 0.0 && System.Double.IsFinite s then float32 s else 1.0f)
+        Spread =
+            spread
+            |> Array.map (fun s ->
+                if s > 0.0 && System.Double.IsFinite s then
+                    float32 s
+                else
+                    1.0f)
     }
 
 /// The transformed copy of `values`.

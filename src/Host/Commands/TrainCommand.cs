@@ -66,7 +66,8 @@ public static class TrainCommand
         if (train.IsTable || info.ClassNames is not null)
         {
             string scaleText = train.IsTable ? $", scale {info.Scale}" : "";
-            log.WriteLine($"      {info.Features} features, {info.Classes} classes ({string.Join(", ", Enumerable.Range(0, info.Classes).Select(info.NameOf))}){scaleText}");
+            string features = train.IsTable ? $"{info.Features} features, " : "";
+            log.WriteLine($"      {features}{info.Classes} classes ({string.Join(", ", Enumerable.Range(0, info.Classes).Select(info.NameOf))}){scaleText}");
         }
         foreach (string warning in labelWarnings)
         {

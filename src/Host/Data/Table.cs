@@ -84,12 +84,21 @@ public static class Table
             int n = file.ReadAtLeast(start, 2, throwOnEndOfStream: false);
             file.Position = 0;
             bool gzip = Idx.IsGzip(start[..n]);
-            using var zip = gzip ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: true) : null;
-            Stream input = zip is null ? file : zip;
+            if (!gzip)
+            {
+                if (file.Length > MaxBytes)
+                {
+                    throw new DataError(path, $"more than {MaxBytes >> 20} MiB of text: too big for a table");
+                }
+                var all = new byte[file.Length];
+                file.ReadExactly(all);
+                return all;
+            }
+            using var zip = new GZipStream(file, CompressionMode.Decompress, leaveOpen: true);
             using var memory = new MemoryStream();
             var buffer = new byte[1 << 16];
             int got;
-            while ((got = input.Read(buffer, 0, buffer.Length)) > 0)
+            while ((got = zip.Read(buffer, 0, buffer.Length)) > 0)
             {
                 if (memory.Length + got > MaxBytes)
                 {
@@ -97,7 +106,7 @@ public static class Table
                 }
                 memory.Write(buffer, 0, got);
             }
-            if (gzip && !SizeMatchesTrailer(file, memory.Length))
+            if (!SizeMatchesTrailer(file, memory.Length))
             {
                 throw new DataError(path, "gzip data cut short or corrupt: the text read does not match the size the file ends with");
             }
