@@ -334,7 +334,7 @@ let private invalidTests =
             rejects "train --scale byte" "--scale"
             rejects "train --batch -3" "--batch"
             rejects "train --batch some" "--batch"
-            rejects "train --layers 784" "--layers"
+            rejects "train --layers 0" "--layers"
             rejects "train --layers 784,0,10" "--layers"
             rejects "train --layers 784,,10" "--layers"
             rejects "train --layers 784,abc" "--layers"

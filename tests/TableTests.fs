@@ -330,7 +330,7 @@ let tests =
                                     Path.Combine(dir, "r")
                                 ]
 
-                        expectOneLineError o ReturnCode.Usage [ "takes 3 inputs"; "has 2 features" ]
+                        expectOneLineError o ReturnCode.BadData [ "takes 3 inputs"; "has 2 features" ]
 
                     testCase
                         "--scale standard: eval and predict apply the training set's transform and print class names"

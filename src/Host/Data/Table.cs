@@ -145,7 +145,7 @@ public static class Table
         }
         catch (DecoderFallbackException e)
         {
-            throw new DataError(path, $"not UTF-8 text: invalid byte at offset {start + e.Index}");
+            throw new DataError(path, $"neither an IDX file (magic 0x00000803) nor UTF-8 text: invalid byte at offset {start + e.Index}");
         }
     }
 
@@ -173,7 +173,7 @@ public static class Table
             }
             if (line.Contains('\0'))
             {
-                throw new DataError(path, $"row {i + 1}: holds a NUL character: binary data, not a table");
+                throw new DataError(path, $"row {i + 1}: holds a NUL character: binary data, neither an IDX file (magic 0x00000803) nor a table");
             }
             string[] cells = line.Split(separator);
             for (int c = 0; c < cells.Length; c++)

@@ -43,8 +43,8 @@ public static class DataSetup
         {
             if (!d.LayersFromData)
             {
-                throw new UsageError(
-                    $"the network ({config.ArchText}) takes {config.Inputs} inputs and has {config.Classes} outputs, but {train.ImagesPath} "
+                throw new DataError(train.ImagesPath,
+                    $"the network ({config.ArchText}) takes {config.Inputs} inputs and has {config.Classes} outputs, but the table "
                     + $"has {train.Features} features and {classes} classes: give --layers {train.Features},…,{classes}, or the hidden size alone (--layers 5)");
             }
             var arch = Api.DenseWithEnds(config.Arch, train.Features, classes);
