@@ -27,6 +27,7 @@ let load (path: string) : Data.Images =
         Labels = images.Labels
         Count = images.Count
         Features = images.Features
+        Values = [||]
     }
 
 /// A batch from arrays of floats: one array of features per example and its class, one-hot over `classes`.

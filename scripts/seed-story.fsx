@@ -25,6 +25,7 @@ let load name =
         Labels = images.Labels
         Count = images.Count
         Features = images.Features
+        Values = [||]
     }
     : Data.Images)
 

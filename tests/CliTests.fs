@@ -173,6 +173,12 @@ let private roundTripTests =
                                 TrainLabels = "b.idx"
                                 Test = "c.idx"
                                 TestLabels = "d.idx"
+                                Header = System.Nullable()
+                                LabelColumn = null
+                                FeatureScale = null
+                                Classes = null
+                                AllowOneClass = false
+                                LayersFromData = false
                             }
                         Config =
                             {
@@ -332,7 +338,7 @@ let private invalidTests =
             rejects "train --scale byte" "--scale"
             rejects "train --batch -3" "--batch"
             rejects "train --batch some" "--batch"
-            rejects "train --layers 784" "--layers"
+            rejects "train --layers 0" "--layers"
             rejects "train --layers 784,0,10" "--layers"
             rejects "train --layers 784,,10" "--layers"
             rejects "train --layers 784,abc" "--layers"

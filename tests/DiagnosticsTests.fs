@@ -48,6 +48,7 @@ let private seedCase () =
             Labels = Array.init 10 byte
             Count = 10
             Features = 784
+            Values = [||]
         }
 
     let x = Tensor.zeros<float> 784 10
@@ -185,6 +186,7 @@ let private gradCheckTests =
                         Labels = [| 0uy; 1uy; 2uy; 3uy; 4uy |]
                         Count = 5
                         Features = 784
+                        Values = [||]
                     }
 
                 let layers = Api.CheckGradients(config, images, 5, 30, 1)
@@ -264,6 +266,7 @@ let private measurementTests =
                         Labels = [| 1uy; 1uy; 0uy |]
                         Count = 3
                         Features = 2
+                        Values = [||]
                     }
 
                 let d = summarize Offset 3 images
@@ -278,6 +281,7 @@ let private measurementTests =
                         Labels = [| 0uy; 0uy; 1uy |]
                         Count = 3
                         Features = 2
+                        Values = [||]
                     }
 
                 Expect.equal (shared images other) 2 "two of three test images are training images"

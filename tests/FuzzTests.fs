@@ -191,6 +191,10 @@ let private csvSeed =
         Array.append [| 0xEFuy; 0xBBuy; 0xBFuy |] "1,10,20,30,40\r\n2,5,6,7,8\r\n"B
     |]
 
+let private tableSeed =
+    let text = "kind; x; y\ncat; 0.5; -1e3\ndog; 2; 3.25\ncat; 1E-2; 7\n"B
+    [| text; gzip text; "1,0.1,0.9\r\n1,0.2,0.8\r\n"B; "0\t1.5\t2\n1\t-3\t4e5\n"B |]
+
 let private trainConfig: Functional.Config =
     { Functional.Config.defaults with
         Arch = Functional.Arch.Arch.dense [| 4; 3 |] Functional.Activations.Sigmoid Functional.Activations.Softmax true
@@ -240,6 +244,7 @@ let private tinyImages: Functional.Data.Images =
         Labels = [| 0uy; 1uy |]
         Count = 2
         Features = 4
+        Values = [||]
     }
 
 let private runOf () =
@@ -265,6 +270,12 @@ let tests =
             testCase "CSV"
             <| fun () ->
                 withTemp (fun dir -> fuzz "CSV" (Path.Combine(dir, "f")) csvSeed (fun p -> Csv.Read(p, 4) |> ignore))
+
+            testCase "table"
+            <| fun () ->
+                withTemp (fun dir ->
+                    fuzz "table" (Path.Combine(dir, "f")) tableSeed (fun p ->
+                        Table.Read(p, TableOptions.Default) |> ignore))
 
             testCase "safetensors model"
             <| fun () ->

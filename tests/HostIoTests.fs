@@ -616,12 +616,8 @@ let tests =
                         withTemp (fun dir ->
                             let path = writeText (Path.Combine(dir, "notes.txt")) "hello, world\n"
 
-                            expectDataError
-                                path
-                                [
-                                    "neither an IDX file (magic 0x00000803) nor a CSV file (label,784 pixels per line)"
-                                ]
-                                (fun () -> DataFiles.Load(path, null)))
+                            expectDataError path [ "only a header row, no data rows" ] (fun () ->
+                                DataFiles.Load(path, null)))
 
                     testCase "a folder instead of a file"
                     <| fun () ->
@@ -890,6 +886,7 @@ let tests =
                                     Labels = [| 1uy; 0uy |]
                                     Count = 2
                                     Features = 4
+                                    Values = [||]
                                 }
 
                             // By hand, in float64: h = σ(W0 x + b0), p = softmax(W1 h + b1).

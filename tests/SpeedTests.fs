@@ -164,6 +164,7 @@ let private allocationTests =
                         Labels = Array.init 64 (fun i -> byte (i % 10))
                         Count = 64
                         Features = 784
+                        Values = [||]
                     }
 
                 let config: Config =

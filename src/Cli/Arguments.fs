@@ -13,6 +13,10 @@ module Values =
         | Offset
         /// The old name of book (x/255·0.99+0.01), still read.
         | Seed
+        /// Tabular data only: values as written.
+        | None
+        /// Tabular data only: per-feature z-scores from the training set.
+        | Standard
 
     [<RequireQualifiedAccess>]
     type Activation =
@@ -143,6 +147,11 @@ type TrainArgs =
     | Adversarial_Weight of weight: float
     | Clip_Norm of norm: float
     | From of run_at_step: string
+    | Header
+    | No_Header
+    | Label_Column of column: string
+    | Classes of file: string
+    | Allow_One_Class
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -150,16 +159,16 @@ type TrainArgs =
             | From _ ->
                 "start a new run from RUN's checkpoint at STEP (RUN@STEP; RUN alone = its newest): its weights, its optimiser state and its step count, with every setting you give changed and the others as RUN had them. Kept: the optimiser's moments when the optimiser stays sgd, momentum or adam (a new --lr, --schedule, --clip-norm, --l2, --momentum, --batch keep them); reset to zero: another --optimizer; refused: another network shape. --epochs counts from RUN's start, so it must go past STEP's epoch; the schedule stays RUN's unless --schedule/--warmup is given. run.json records parent {run, step}; replay follows it back."
             | Train _ ->
-                "training images (IDX, raw or .gz, or CSV: label,784 pixels per line); default: the shipped MNIST training set."
+                "training data: IDX images (raw or .gz), an MNIST CSV (label,784 pixels per line), or any table (CSV of numbers, raw or .gz, see --label-column); default: the shipped MNIST training set."
             | Train_Labels _ ->
                 "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name (…-labels-idx1-ubyte[.gz])."
-            | Test _ ->
-                "test images (IDX, raw or .gz, or CSV: label,784 pixels per line); default: the shipped MNIST test set."
+            | Test _ -> "test data, as --train (read with the same table options); default: the shipped MNIST test set."
             | Test_Labels _ ->
                 "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name (…-labels-idx1-ubyte[.gz])."
             | Scale _ ->
-                "pixel scaling: unit = x/255 (default); book = x/255·0.99+0.01 with targets 0.01/0.99 (the book's; seed is its old name); offset = x/255·0.99+0.1 (0.1..1.09, the original question's slip), targets 0.01/0.99."
-            | Layers _ -> "comma-separated layer sizes, input to output, at least 2 (default 784,512,10)."
+                "pixel scaling: unit = x/255 (default); book = x/255·0.99+0.01 with targets 0.01/0.99 (the book's; seed is its old name); offset = x/255·0.99+0.1 (0.1..1.09, the original question's slip), targets 0.01/0.99. For tables: none = values as written (the default), unit = each feature to 0..1 by the training set's min and max, standard = each feature's z-score by the training set's mean and deviation; the model file keeps the transform for eval and predict."
+            | Layers _ ->
+                "comma-separated layer sizes, input to output, at least 2 (default 784,512,10), which must agree with the data; or one size alone: one hidden layer, the inputs and outputs taken from the data."
             | Arch _ ->
                 "the whole network, layer by layer: \"conv 6 5x5 pad 2 relu, maxpool 2, flatten, dense 10 softmax\"; kinds: dense N [act] [no-bias], conv C KxK [stride S] [pad P] [act] [no-bias], maxpool K, flatten, dropout P, rnn H [relu] [orthogonal|identity] [sequence], lstm H [orthogonal] [sequence], rbf K [width W] [frozen-centres] [frozen-widths] (Gaussian units, centres by k-means on the training images, σ = W × the distance to the nearest other centre, W 0.5 by default); an optional leading \"input 1x28x28\" (default: the data's 1x28x28 for convolutions, 784 otherwise)."
             | Activation _ -> "hidden-layer activation (default relu)."
@@ -209,6 +218,15 @@ type TrainArgs =
                 "adversarial training: each step trains on its batch attacked by the network as it stands: fgsm:EPS (from the clean input), fgsm:EPS:random (from a random start, step 1.25·EPS) or pgd:EPS:STEPS (random start, step 2.5·EPS/STEPS); EPS in [0, 1] units of the pixel range (default: none)."
             | Adversarial_Weight _ ->
                 "the adversarial part of the loss, in [0, 1]: (1 − W)·clean + W·adversarial (default 0.5)."
+            | Header ->
+                "tables: the first row is a header (default: detected: a column that is text there and a number in the next row)."
+            | No_Header -> "tables: the first row is data."
+            | Label_Column _ ->
+                "tables: the column holding the labels: first (default), last, a header name, or a 0-based index. Labels are integers 0–255 (the class) or text (class names, sorted)."
+            | Classes _ ->
+                "a file of class names, one per line, in class order (default: the digits, or the Fashion-MNIST names for its files, recognised by content)."
+            | Allow_One_Class ->
+                "train even when the training set holds a single class (refused otherwise: nothing to tell apart)."
             | Clip_Norm _ ->
                 "clip the gradient's global norm (all tensors together) to at most this before each update, as PyTorch's clip_grad_norm_; 0 = off (default 0)."
 

@@ -18,6 +18,17 @@ type DataOptions =
         TrainLabels: string | null
         Test: string | null
         TestLabels: string | null
+        /// --header / --no-header; null = detect.
+        Header: Nullable<bool>
+        /// --label-column as written; null = first.
+        LabelColumn: string | null
+        /// --scale for tables (none, unit or standard); null = not given.
+        FeatureScale: string | null
+        /// --classes FILE.
+        Classes: string | null
+        AllowOneClass: bool
+        /// --layers gave only a hidden size: the inputs and outputs come from the data.
+        LayersFromData: bool
     }
 
 type TrainOptions =
@@ -408,7 +419,10 @@ module Parser =
 
     let private scale =
         function
-        | A.Values.Scale.Unit -> Unit
+        // none and standard are tables' transforms (FeatureScale): their targets are unit's 0/1.
+        | A.Values.Scale.Unit
+        | A.Values.Scale.None
+        | A.Values.Scale.Standard -> Unit
         | A.Values.Scale.Book
         | A.Values.Scale.Seed -> Book
         | A.Values.Scale.Offset -> Offset
@@ -479,11 +493,11 @@ module Parser =
     let private parseLayers (text: string) =
         let sizes = text.Split ',' |> Array.map parseInt
 
-        if sizes.Length >= 2 && sizes |> Array.forall (fun s -> s.IsSome && s.Value > 0) then
+        if sizes.Length >= 1 && sizes |> Array.forall (fun s -> s.IsSome && s.Value > 0) then
             Ok(sizes |> Array.map Option.get)
         else
             Error
-                $"option '--layers' needs at least 2 comma-separated sizes, all > 0 (e.g. 784,256,10), but was '%s{text}'."
+                $"option '--layers' needs comma-separated sizes, all > 0 (e.g. 784,256,10, or one hidden size alone), but was '%s{text}'."
 
     let private parseBatch (text: string) =
         if String.Equals(text.Trim(), "full", StringComparison.OrdinalIgnoreCase) then
@@ -562,6 +576,13 @@ module Parser =
                 |> Option.defaultValue output0
 
             let bias = bias0 && not (r.Contains A.TrainArgs.No_Bias)
+
+            // One size is a hidden layer whose ends the host takes from the data; until then, the preset's.
+            let sizes =
+                if sizes.Length = 1 then
+                    [| sizes0[0]; sizes[0]; sizes0[sizes0.Length - 1] |]
+                else
+                    sizes
 
             if sizes.Length < 2 then
                 p.Config.Arch
@@ -678,6 +699,8 @@ module Parser =
                 { main with Warmup = w }
             | None -> main
 
+        let arch = archOf r p checks
+
         let augment =
             match r.TryGetResult A.TrainArgs.Augment with
             | Some text ->
@@ -686,6 +709,8 @@ module Parser =
                     |> Result.mapError (fun e -> $"option '--augment': %s{e}."),
                     c0.Augment
                 )
+            // The preset's distortions are for images: a network of another input (a table's) goes without.
+            | None when (Augment.Augment.imageSize arch.Input).IsNone -> Augment.Augment.none
             | None -> c0.Augment
 
         let adversarial =
@@ -730,6 +755,9 @@ module Parser =
                 checks.Add e
                 c0.Optimizer
 
+        if r.Contains A.TrainArgs.Header && r.Contains A.TrainArgs.No_Header then
+            checks.Add "options '--header' and '--no-header' contradict each other: give one."
+
         let options =
             {
                 Data =
@@ -738,10 +766,27 @@ module Parser =
                         TrainLabels = r.TryGetResult A.TrainArgs.Train_Labels |> toNull
                         Test = r.TryGetResult A.TrainArgs.Test |> toNull
                         TestLabels = r.TryGetResult A.TrainArgs.Test_Labels |> toNull
+                        Header =
+                            if r.Contains A.TrainArgs.Header then Nullable true
+                            elif r.Contains A.TrainArgs.No_Header then Nullable false
+                            else Nullable()
+                        LabelColumn = r.TryGetResult A.TrainArgs.Label_Column |> toNull
+                        FeatureScale =
+                            match r.TryGetResult A.TrainArgs.Scale with
+                            | Some A.Values.Scale.None -> "none"
+                            | Some A.Values.Scale.Unit -> "unit"
+                            | Some A.Values.Scale.Standard -> "standard"
+                            | _ -> null
+                        Classes = r.TryGetResult A.TrainArgs.Classes |> toNull
+                        AllowOneClass = r.Contains A.TrainArgs.Allow_One_Class
+                        LayersFromData =
+                            match r.TryGetResult A.TrainArgs.Layers with
+                            | Some text -> text.Split(',').Length = 1
+                            | None -> false
                     }
                 Config =
                     {
-                        Arch = archOf r p checks
+                        Arch = arch
                         Loss = pick <@ A.TrainArgs.Loss @> loss c0.Loss
                         Reduction = pick <@ A.TrainArgs.Reduction @> reduction c0.Reduction
                         Init = pick <@ A.TrainArgs.Init @> init c0.Init

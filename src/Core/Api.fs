@@ -106,6 +106,40 @@ type Api =
     static member DenseArch(sizes: int[], hidden: Activations.Activation, output: Activations.Activation, bias: bool) =
         Arch.dense sizes hidden output bias
 
+    /// The same dense network with `inputs` inputs and `classes` outputs (hidden layers kept); an error when the
+    /// network is not one --layers describes.
+    static member DenseWithEnds(arch: Arch, inputs: int, classes: int) : Checked<Arch> =
+        match Arch.denseParts arch with
+        | Some(sizes, hidden, output, bias) ->
+            let sizes = Array.copy sizes
+            sizes[0] <- inputs
+            sizes[sizes.Length - 1] <- classes
+            Checked.ofResult (Ok(Arch.dense sizes hidden output bias))
+        | None -> Checked.ofResult (Error "not a dense network")
+
+    static member WithoutAugment(config: Config) = config.WithAugment Augment.Augment.none
+
+    /// Whether the configuration distorts its training images.
+    static member Augments(config: Config) =
+        not (Augment.Augment.isNone config.Augment)
+
+    /// The per-feature input transform of kind `kind` (none, unit or standard) fitted on rows of `features` values.
+    static member FitFeatureScale(kind: string, features: int, values: float32[]) =
+        match FeatureScale.tryParse kind with
+        | Some k -> FeatureScale.fit k features values
+        | None -> invalidArg "kind" $"no feature scaling '%s{kind}'"
+
+    static member ApplyFeatureScale(t: FeatureScale.Transform, values: float32[]) = FeatureScale.apply t values
+
+    static member FeatureScaleName(t: FeatureScale.Transform) = FeatureScale.name t.Kind
+
+    static member FeatureScaleOf(kind: string, shift: float32[], spread: float32[]) : FeatureScale.Transform =
+        {
+            Kind = FeatureScale.tryParse kind |> Option.defaultValue FeatureScale.NoScaling
+            Shift = shift
+            Spread = spread
+        }
+
     /// The configuration as (key, text) pairs (run.json's "config").
     static member ConfigFields(config: Config) : KeyValuePair<string, string>[] =
         Config.fields config |> Array.map KeyValuePair

@@ -66,14 +66,37 @@ module Scale =
         | Book
         | Offset -> 'T.CreateTruncating 0.01, 'T.CreateTruncating 0.99
 
-/// A labelled image set: Count images of Features bytes each, back to back.
+/// A labelled set: Count examples of Features values each, back to back. Images keep their bytes in Pixels
+/// (scaled per batch by Scale); tabular data keep ready-made inputs in Values (already transformed, taken as
+/// they are) and leave Pixels empty.
 type Images =
     {
         Pixels: byte[]
         Labels: byte[]
         Count: int
         Features: int
+        /// Empty for byte images.
+        Values: float32[]
     }
+
+module Images =
+    let ofBytes (pixels: byte[]) (labels: byte[]) (count: int) (features: int) =
+        {
+            Pixels = pixels
+            Labels = labels
+            Count = count
+            Features = features
+            Values = [||]
+        }
+
+    let ofValues (values: float32[]) (labels: byte[]) (count: int) (features: int) =
+        {
+            Pixels = [||]
+            Labels = labels
+            Count = count
+            Features = features
+            Values = values
+        }
 
 /// Writes examples indices[offset .. offset+count−1] into the columns of x ([features × count]) and
 /// their one-hot targets into y ([classes × count]), scaled by `scale`: the values of Scale.table,
@@ -108,10 +131,14 @@ let gatherInto<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T)
     for j in 0 .. x.ColumnCount - 1 do
         let n = indices[offset + j]
         let dst = Span<'T>(xd, j * f, f)
-        TensorPrimitives.ConvertTruncating<byte, 'T>(ReadOnlySpan<byte>(images.Pixels, n * f, f), dst)
-        TensorPrimitives.Divide<'T>(Span.op_Implicit dst, max, dst)
 
-        if book then
+        if images.Values.Length > 0 then
+            TensorPrimitives.ConvertChecked<float32, 'T>(ReadOnlySpan<float32>(images.Values, n * f, f), dst)
+        else
+            TensorPrimitives.ConvertTruncating<byte, 'T>(ReadOnlySpan<byte>(images.Pixels, n * f, f), dst)
+            TensorPrimitives.Divide<'T>(Span.op_Implicit dst, max, dst)
+
+        if book && images.Values.Length = 0 then
             TensorPrimitives.Multiply<'T>(Span.op_Implicit dst, squeeze, dst)
             TensorPrimitives.Add<'T>(Span.op_Implicit dst, lift, dst)
 

@@ -12,9 +12,18 @@ public static class Inputs
     public static LabeledImages Load(string? path, string? labels, string shipped) =>
         DataFiles.Load(path ?? DataFiles.ShippedPath(shipped), labels);
 
-    /// <summary>The core's view of an image set: bytes and labels, nothing copied.</summary>
+    /// <summary>Loads data for a trained model: a table read as it was in training and with its input transform,
+    /// class names as the model's.</summary>
+    public static LabeledImages LoadFor(string? path, string? labels, DataInfo? info)
+    {
+        var data = DataFiles.Load(
+            path ?? DataFiles.ShippedPath(TestImages), labels, info?.TableOptions ?? TableOptions.Default, info?.ClassNames);
+        return info is null ? data : info.Apply(data);
+    }
+
+    /// <summary>The core's view of an image set: bytes (or a table's values) and labels, nothing copied.</summary>
     public static global::Functional.Data.Images ToCore(LabeledImages images) =>
-        new(images.Pixels, images.Labels, images.Count, images.Features);
+        new(images.Pixels, images.Labels, images.Count, images.Features, images.Values ?? []);
 
     public static void CheckFits(LabeledImages images, Config config) =>
         CheckFits(images, config.Inputs, config.Classes, config.ArchText);
@@ -25,6 +34,11 @@ public static class Inputs
     /// <summary>Fails with one line when the images do not fit a network of these inputs and classes.</summary>
     static void CheckFits(LabeledImages images, int inputs, int classes, string arch)
     {
+        if (images.Features != inputs && images.IsTable)
+        {
+            throw new DataError(images.ImagesPath,
+                $"rows have {images.Features} features but the network takes {inputs} inputs ({arch})");
+        }
         if (images.Features != inputs)
         {
             throw new DataError(images.ImagesPath,
@@ -35,7 +49,7 @@ public static class Inputs
             if (images.Labels[i] >= classes)
             {
                 throw new DataError(images.LabelsPath,
-                    $"label {images.Labels[i]} at index {i} does not fit the network's {classes} outputs");
+                    $"label {Data.ClassNames.Of(images.ClassNames, images.Labels[i])} at index {i} does not fit the network's {classes} outputs");
             }
         }
     }

@@ -102,6 +102,14 @@ public static class ModelFile
 
     public static Model Load(string path) => Load(path, checkHash: true);
 
+    /// <summary>The data info (class names, a table's transform) the model file carries; null when it has none.</summary>
+    public static Data.DataInfo? ReadDataInfo(string path)
+    {
+        path = Resolve(path);
+        var (_, metadata) = Safetensors.Read(path);
+        return Data.DataInfo.OfModel(path, metadata);
+    }
+
     /// <summary>As <see cref="Load(string)"/>; without <paramref name="checkHash"/> tensors edited elsewhere load too
     /// (for <c>inspect --rehash</c>, which then writes their hash).</summary>
     public static Model Load(string path, bool checkHash)

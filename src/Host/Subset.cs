@@ -13,21 +13,37 @@ public static class Subset
             return images;
         }
         return new LabeledImages(
-            images.Pixels[..(count * images.Features)], images.Labels[..count], count, images.Rows, images.Cols,
-            images.ImagesPath, images.LabelsPath);
+            images.IsTable ? [] : images.Pixels[..(count * images.Features)], images.Labels[..count], count, images.Rows, images.Cols,
+            images.ImagesPath, images.LabelsPath)
+        {
+            Values = images.Values?[..(count * images.Features)],
+            ClassNames = images.ClassNames,
+        };
     }
 
     /// <summary>The images at <paramref name="indices"/>, in that order.</summary>
     public static LabeledImages Pick(LabeledImages images, int[] indices)
     {
         int f = images.Features;
-        var pixels = new byte[indices.Length * f];
+        var pixels = new byte[images.IsTable ? 0 : indices.Length * f];
+        float[]? values = images.IsTable ? new float[indices.Length * f] : null;
         var labels = new byte[indices.Length];
         for (int i = 0; i < indices.Length; i++)
         {
-            Array.Copy(images.Pixels, indices[i] * f, pixels, i * f, f);
+            if (values is null)
+            {
+                Array.Copy(images.Pixels, indices[i] * f, pixels, i * f, f);
+            }
+            else
+            {
+                Array.Copy(images.Values!, indices[i] * f, values, i * f, f);
+            }
             labels[i] = images.Labels[indices[i]];
         }
-        return new LabeledImages(pixels, labels, indices.Length, images.Rows, images.Cols, images.ImagesPath, images.LabelsPath);
+        return new LabeledImages(pixels, labels, indices.Length, images.Rows, images.Cols, images.ImagesPath, images.LabelsPath)
+        {
+            Values = values,
+            ClassNames = images.ClassNames,
+        };
     }
 }

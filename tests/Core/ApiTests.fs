@@ -112,6 +112,7 @@ let endToEndTests =
                         Labels = [| 0uy |]
                         Count = 1
                         Features = 784
+                        Values = [||]
                     }
 
                 let rebuilt =

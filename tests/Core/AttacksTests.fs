@@ -36,6 +36,7 @@ let private images seed count =
         Labels = Array.init count (fun _ -> byte (rng.NextInt 10))
         Count = count
         Features = 36
+        Values = [||]
     }
 
 let private columnOf (imgs: Images) scale n =

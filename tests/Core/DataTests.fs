@@ -82,6 +82,7 @@ let dataTests =
                         Labels = [||]
                         Count = 0
                         Features = 784
+                        Values = [||]
                     }
 
                 let eval = trainer.Model.Evaluate empty
@@ -167,6 +168,7 @@ let dataTests =
                         Labels = [| 2uy; 0uy; 1uy |]
                         Count = 3
                         Features = 37
+                        Values = [||]
                     }
 
                 for scale in [ Unit; Book; Offset ] do

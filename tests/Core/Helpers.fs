@@ -218,6 +218,7 @@ let synthetic (seed: int) (count: int) : Images =
         Labels = labels
         Count = count
         Features = 784
+        Values = [||]
     }
 
 /// 784-64-10 relu/softmax, ce, he, adam 1e-3, no L2, batch 32, seed 1.

@@ -11,7 +11,8 @@ public static class EvalCommand
     {
         Threads.Choose(o.Threads, 500);
         var model = ModelFile.Load(o.Model);
-        var data = Inputs.Load(o.Data, o.DataLabels, Inputs.TestImages);
+        var info = ModelFile.ReadDataInfo(o.Model);
+        var data = Inputs.LoadFor(o.Data, o.DataLabels, info);
         Inputs.CheckFits(data, model.Spec);
         var images = Inputs.ToCore(data);
         var scaled = ModelFile.WithScale(model, o.Scale);
@@ -19,10 +20,14 @@ public static class EvalCommand
         var log = Console.Out;
 
         log.WriteLine($"model {ModelFile.Resolve(o.Model)}: {model.Spec.LayersText}, {model.Spec.PrecisionName}, scale {scaled.Spec.ScaleName}");
-        log.WriteLine($"data  {data.ImagesPath}: {data.Count:N0} images");
+        log.WriteLine($"data  {data.ImagesPath}: {data.Count:N0} {(data.IsTable ? "rows" : "images")}");
+        if (info?.ClassNames is not null)
+        {
+            log.WriteLine($"classes {string.Join(", ", Enumerable.Range(0, model.Spec.Classes).Select(c => $"{c} {info.NameOf(c)}"))}");
+        }
         log.WriteLine(Inv($"accuracy: {100 * e.Accuracy:F2}% ({e.Confusion.Select((r, c) => r[c]).Sum():N0}/{e.Count:N0}), mean loss {e.Loss:F4}"));
         log.WriteLine();
-        log.WriteLine(ConfusionTable(e));
+        log.WriteLine(ConfusionTable(e, info?.ClassNames));
         log.WriteLine(Sample(data.Labels, e.Predictions, o.Seed));
         if (o.Png is { } png)
         {
@@ -32,11 +37,13 @@ public static class EvalCommand
     }
 
     /// <summary>Rows are targets, columns predictions; the last column is the class's accuracy.</summary>
-    public static string ConfusionTable(Evaluation e)
+    public static string ConfusionTable(Evaluation e, string[]? names = null)
     {
         int k = e.Confusion.Length;
+        // Named rows read "name c"; the columns keep the class numbers.
+        int width = names is null ? 11 : Math.Max(11, Enumerable.Range(0, k).Max(c => Data.ClassNames.Of(names, c).Length + 1 + $"{c}".Length));
         var sb = new StringBuilder();
-        sb.Append("target\\pred").Append(' ', 1);
+        sb.Append("target\\pred".PadLeft(width)).Append(' ', 1);
         for (int c = 0; c < k; c++)
         {
             sb.Append(Inv($"{c,6}"));
@@ -44,7 +51,7 @@ public static class EvalCommand
         sb.AppendLine("   accuracy");
         for (int t = 0; t < k; t++)
         {
-            sb.Append(Inv($"{t,11} "));
+            sb.Append((names is null ? Inv($"{t}") : $"{Data.ClassNames.Of(names, t)} {t}").PadLeft(width)).Append(' ');
             for (int c = 0; c < k; c++)
             {
                 sb.Append(Inv($"{e.Confusion[t][c],6}"));

@@ -10,6 +10,11 @@ public static class ExportCommand
     {
         string path = ModelFile.Resolve(o.Model);
         var model = ModelFile.Load(o.Model);
+        // The graph's first nodes scale pixels 0..255; a table's inputs are not pixels (and its transform is not there).
+        if (ModelFile.ReadDataInfo(o.Model) is { IsTable: true } info)
+        {
+            throw new UsageError($"{path} was trained on a table ({info.Features} features, scale {info.Scale}): export --onnx writes image models only");
+        }
         var proto = OnnxFile.Build(path, model, ModelFile.Describe(model));
         OnnxFile.Write(o.Onnx, proto);
         var spec = model.Spec;

@@ -14,10 +14,13 @@ public static class PredictCommand
     {
         Threads.Choose(o.Threads, o.Index == null ? 500 : 1);
         var model = ModelFile.Load(o.Model);
-        var data = Inputs.Load(o.Data, o.DataLabels, Inputs.TestImages);
+        var info = ModelFile.ReadDataInfo(o.Model);
+        var data = Inputs.LoadFor(o.Data, o.DataLabels, info);
         Inputs.CheckFits(data, model.Spec);
         model = ModelFile.WithScale(model, o.Scale);
-        string[] classes = ModelFile.Describe(model)["classes"].Split(',');
+        string[] classes = info is null
+            ? ModelFile.Describe(model)["classes"].Split(',')
+            : [.. Enumerable.Range(0, model.Spec.Classes).Select(info.NameOf)];
         if (o.Index == null)
         {
             return All(o, model, data, classes);
@@ -30,7 +33,7 @@ public static class PredictCommand
         double[] p = model.Outputs(Inputs.ToCore(data), index);
         int best = Array.IndexOf(p, p.Max());
         var log = Console.Out;
-        log.WriteLine($"image {index} of {data.ImagesPath}: label {data.Labels[index]}, predicted {classes[best]}; {ModelFile.OutputsText(model.Spec)}:");
+        log.WriteLine($"image {index} of {data.ImagesPath}: label {classes[data.Labels[index]]}, predicted {classes[best]}; {ModelFile.OutputsText(model.Spec)}:");
         for (int c = 0; c < p.Length; c++)
         {
             string bar = new('#', (int)Math.Round(40 * Math.Clamp(p[c], 0, 1)));
@@ -65,7 +68,7 @@ public static class PredictCommand
             var row = outputs.AsSpan(i * k, k);
             int best = row.IndexOf(Max(row));
             csv.Append(i.ToString(CultureInfo.InvariantCulture)).Append(',')
-                .Append(data.Labels[i].ToString(CultureInfo.InvariantCulture)).Append(',').Append(classes[best]);
+                .Append(classes[data.Labels[i]]).Append(',').Append(classes[best]);
             foreach (double v in row)
             {
                 // The shortest text that reads back as the same value in the model's precision.

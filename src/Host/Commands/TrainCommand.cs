@@ -11,10 +11,11 @@ public static class TrainCommand
     /// <param name="from">The parent run's checkpoint to start from (train --from), or null: from the seed.</param>
     public static int Run(TrainOptions o, ParentStart? from = null)
     {
-        var config = o.Config;
         var files = from?.Data(o.Data) ?? o.Data;
-        var train = Subset.First(Inputs.Load(files.Train, files.TrainLabels, Inputs.TrainImages), o.TrainCount);
-        var test = Inputs.Load(files.Test, files.TestLabels, Inputs.TestImages);
+        var (train, test) = DataSetup.Load(files, o.TrainCount);
+        var (config, info) = DataSetup.Fit(files, o.Config, train, test);
+        // Before anything is created or trained: a refusal leaves nothing behind.
+        var labelWarnings = LabelChecks.Run(train, test, config.Classes, files.AllowOneClass);
         Inputs.CheckFits(train, config);
         Inputs.CheckFits(test, config);
         // The validation set: a separate file, or a stratified part of the training set held out from training.
@@ -22,7 +23,7 @@ public static class TrainCommand
         ValidationRef? validationRef = null;
         if (o.ValidationFile != null)
         {
-            validation = DataFiles.Load(o.ValidationFile, o.ValidationLabels);
+            validation = DataFiles.Load(o.ValidationFile, o.ValidationLabels, info.TableOptions, info.ClassNames);
             Inputs.CheckFits(validation, config);
             validationRef = new ValidationRef(0, RunFile.Ref(validation.ImagesPath), RunFile.Ref(validation.LabelsPath), validation.Count);
         }
@@ -31,6 +32,11 @@ public static class TrainCommand
             (train, validation) = ValidationSet.Split(train, o.Validation, config.Seed);
             validationRef = new ValidationRef(o.Validation, null, null, validation.Count);
         }
+
+        info = DataSetup.FitScale(info, train);
+        train = info.Apply(train);
+        test = info.Apply(test);
+        validation = validation is null ? null : info.Apply(validation);
 
         int batch = config.Batch <= 0 || config.Batch >= train.Count ? train.Count : config.Batch;
         // The schedule was given in epochs; the run stores it in steps, so replay needs nothing else.
@@ -67,7 +73,18 @@ public static class TrainCommand
             { IsFile: true } => $", validation {validation!.Count:N0} ({validation.ImagesPath})",
             _ => $", validation {validation!.Count:N0} held out of them",
         };
-        log.WriteLine($"data  train {train.Count:N0} images ({train.ImagesPath}){held}, test {test.Count:N0} ({test.ImagesPath})");
+        string rows = train.IsTable ? "rows" : "images";
+        log.WriteLine($"data  train {train.Count:N0} {rows} ({train.ImagesPath}){held}, test {test.Count:N0} ({test.ImagesPath})");
+        if (train.IsTable || info.ClassNames is not null)
+        {
+            string scaleText = train.IsTable ? $", scale {info.Scale}" : "";
+            string features = train.IsTable ? $"{info.Features} features, " : "";
+            log.WriteLine($"      {features}{info.Classes} classes ({string.Join(", ", Enumerable.Range(0, info.Classes).Select(info.NameOf))}){scaleText}");
+        }
+        foreach (string warning in labelWarnings)
+        {
+            Console.Error.WriteLine(warning);
+        }
         log.WriteLine($"blas  {Api.BlasDescription()}");
         log.WriteLine($"run   {dir}");
         if (from != null)
@@ -92,6 +109,7 @@ public static class TrainCommand
             TestEveryEpoch = o.TestEveryEpoch,
             ScheduleRequest = from != null && !o.ScheduleGiven ? from.Parent.ScheduleRequest : Schedule.RequestModule.describe(o.Schedule),
             Parent = from == null ? null : new ParentRef(Path.GetFullPath(from.Dir), startStep),
+            Data = info,
         };
         run.Write(dir);
         if (from == null)

@@ -18,9 +18,16 @@ public static class DataFiles
     /// <c>-labels-idx1-ubyte</c>, with or without <c>.gz</c>). A CSV file holds its own labels.
     /// </summary>
     /// <exception cref="DataError">Any problem with either file, naming the file.</exception>
-    public static LabeledImages Load(string imagesPath, string? labelsPath)
+    public static LabeledImages Load(string imagesPath, string? labelsPath) =>
+        Load(imagesPath, labelsPath, TableOptions.Default, null);
+
+    /// <summary>As <see cref="Load(string, string?)"/>; any text file that is not an MNIST CSV (label, 784 pixels
+    /// 0–255) is read as a <see cref="Table"/>, whose text labels take the order of <paramref name="knownClasses"/>
+    /// when given. <paramref name="knownClasses"/> also names the classes of IDX and MNIST CSV files.</summary>
+    public static LabeledImages Load(string imagesPath, string? labelsPath, TableOptions table, string[]? knownClasses)
     {
         ArgumentNullException.ThrowIfNull(imagesPath);
+        ArgumentNullException.ThrowIfNull(table);
         switch (Detect(imagesPath))
         {
             case Format.Csv:
@@ -28,10 +35,16 @@ public static class DataFiles
                 {
                     throw new DataError(
                         labelsPath,
-                        $"a labels file cannot be used with the CSV file {imagesPath}, whose first column holds the labels");
+                        $"a labels file cannot be used with the CSV file {imagesPath}, which holds its own labels");
                 }
-                var (csvPixels, csvLabels, csvCount) = Csv.Read(imagesPath, CsvSide * CsvSide);
-                return new LabeledImages(csvPixels, csvLabels, csvCount, CsvSide, CsvSide, imagesPath, imagesPath);
+                if (table.IsDefault && TryMnistCsv(imagesPath) is { } mnist)
+                {
+                    return new LabeledImages(mnist.pixels, mnist.labels, mnist.count, CsvSide, CsvSide, imagesPath, imagesPath)
+                    {
+                        ClassNames = knownClasses,
+                    };
+                }
+                return Table.Read(imagesPath, table, knownClasses);
 
             default:
                 var (pixels, count, rows, cols) = Idx.ReadImages(imagesPath);
@@ -43,7 +56,10 @@ public static class DataFiles
                         labelsFile, $"has {labels.Length} labels but the images file {imagesPath} has {count} images");
                 }
                 CheckLabels(labelsFile, labels);
-                return new LabeledImages(pixels, labels, count, rows, cols, imagesPath, labelsFile);
+                return new LabeledImages(pixels, labels, count, rows, cols, imagesPath, labelsFile)
+                {
+                    ClassNames = knownClasses ?? ClassNames.Builtin(labelsFile),
+                };
         }
     }
 
@@ -69,6 +85,19 @@ public static class DataFiles
             }
         }
         return relative;
+    }
+
+    /// <summary>An MNIST CSV read by the fast byte parser, or null when the file is some other table.</summary>
+    static (byte[] pixels, byte[] labels, int count)? TryMnistCsv(string path)
+    {
+        try
+        {
+            return Csv.Read(path, CsvSide * CsvSide);
+        }
+        catch (DataError)
+        {
+            return null; // the table reader says what is wrong, if anything
+        }
     }
 
     enum Format
@@ -97,20 +126,32 @@ public static class DataFiles
         {
             throw new DataError(path, "file is empty");
         }
-        if (Idx.IsGzip(start) || (n >= 2 && start[0] == 0 && start[1] == 0))
+        if (Idx.IsGzip(start))
+        {
+            return GzipHoldsIdx(path) ? Format.Idx : Format.Csv;
+        }
+        if (n >= 2 && start[0] == 0 && start[1] == 0)
         {
             return Format.Idx; // Idx says precisely what is wrong with a bad magic number
         }
-        if (start.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+        return Format.Csv; // the table reader says what is wrong with text that is not a table
+    }
+
+    /// <summary>Whether a gzip file's content starts as IDX does (two zero bytes); otherwise it is gzipped text.</summary>
+    static bool GzipHoldsIdx(string path)
+    {
+        using FileStream file = FileInput.Open(path, bufferSize: 0);
+        try
         {
-            start = start[3..];
+            using var zip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress);
+            Span<byte> start = stackalloc byte[2];
+            int n = zip.ReadAtLeast(start, 2, throwOnEndOfStream: false);
+            return n < 2 || (start[0] == 0 && start[1] == 0);
         }
-        if (start.Length > 0 && char.IsAsciiDigit((char)start[0]))
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
         {
-            return Format.Csv;
+            return true; // Idx reports the corrupt gzip stream
         }
-        throw new DataError(
-            path, "neither an IDX file (magic 0x00000803) nor a CSV file (label,784 pixels per line)");
     }
 
     static string FindLabelsBeside(string imagesPath)

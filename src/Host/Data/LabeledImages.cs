@@ -1,8 +1,9 @@
 namespace Functional.Host.Data;
 
 /// <summary>
-/// A labelled image set as loaded from disk: pixels stay bytes (0–255), one image after another,
-/// each row-major, and one label (0–9) per image.
+/// A labelled set as loaded from disk: pixels stay bytes (0–255), one image after another, each row-major, and
+/// one label per image. A table (tabular CSV) instead holds float <see cref="Values"/> as one row of
+/// <see cref="Features"/> columns, and no pixels.
 /// </summary>
 public sealed class LabeledImages
 {
@@ -16,7 +17,7 @@ public sealed class LabeledImages
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(cols);
-        if ((long)count * rows * cols != pixels.Length)
+        if ((long)count * rows * cols != pixels.Length && !(pixels.Length == 0 && rows == 1))
         {
             throw new ArgumentException($"{pixels.Length} pixels for {count} images of {rows}x{cols}", nameof(pixels));
         }
@@ -32,6 +33,25 @@ public sealed class LabeledImages
         ImagesPath = imagesPath;
         LabelsPath = labelsPath;
     }
+
+    /// <summary>A table of <paramref name="count"/> rows of <paramref name="features"/> float values.</summary>
+    public static LabeledImages Table(float[] values, byte[] labels, int count, int features, string path)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if ((long)count * features != values.Length)
+        {
+            throw new ArgumentException($"{values.Length} values for {count} rows of {features}", nameof(values));
+        }
+        return new LabeledImages([], labels, count, 1, features, path, path) { Values = values };
+    }
+
+    /// <summary>Float inputs of a table, <c>Count * Features</c>, row after row; null for images (see Pixels).</summary>
+    public float[]? Values { get; init; }
+
+    /// <summary>The name of each class (label i is ClassNames[i]); null = the digits "0".."N-1".</summary>
+    public string[]? ClassNames { get; init; }
+
+    public bool IsTable => Values is not null;
 
     /// <summary><c>Count * Rows * Cols</c> bytes: image i starts at <c>i * Features</c>, row-major.</summary>
     public byte[] Pixels { get; }

@@ -64,6 +64,10 @@ public sealed record RunFile(
     /// <summary>The run and checkpoint step this run started from (train --from); null = from its seed.</summary>
     public ParentRef? Parent { get; init; }
 
+    /// <summary>Features, classes and names, how a table was read and its input transform; null in runs written
+    /// before tables (images, digits).</summary>
+    public DataInfo? Data { get; init; }
+
     public const string Format = "functional.run/1";
     public const string FileName = "run.json";
 
@@ -145,6 +149,7 @@ public sealed record RunFile(
                 ["test_images"] = RefJson(TestImages),
                 ["test_labels"] = RefJson(TestLabels),
             },
+            ["data_info"] = Data?.ToJson(),
             ["blas"] = Blas,
             ["backend"] = Backend,
             ["blas_core"] = BlasCore,
@@ -238,6 +243,7 @@ public sealed record RunFile(
                 Kernels = o["kernels"]?.GetValue<string>(),
                 Cpu = o["cpu"]?.GetValue<string>(),
                 Parent = o["parent"] is JsonObject p ? new ParentRef(Str(p, "run"), Get<long>(p, "step")) : null,
+                Data = o["data_info"] is JsonObject info ? DataInfo.FromJson(info) : null,
             };
             return run;
         }
@@ -269,8 +275,9 @@ public sealed record RunFile(
     /// <summary>Loads the training part, the validation set (null when the run has none) and the test set.</summary>
     public (LabeledImages train, LabeledImages? validation, LabeledImages test) LoadSplit(TextWriter warnings)
     {
-        var all = Subset.First(DataFiles.Load(TrainImages.Path, TrainLabels.Path), TrainCount);
-        var test = DataFiles.Load(TestImages.Path, TestLabels.Path);
+        var table = Data?.TableOptions ?? TableOptions.Default;
+        var all = Subset.First(DataFiles.Load(TrainImages.Path, TrainLabels.Path, table, Data?.ClassNames), TrainCount);
+        var test = DataFiles.Load(TestImages.Path, TestLabels.Path, table, Data?.ClassNames);
         foreach (var r in new[] { TrainImages, TrainLabels })
         {
             // The training part (and so every step) depends on these bytes.
@@ -289,10 +296,12 @@ public sealed record RunFile(
         var (train, validation) = Validation switch
         {
             null => (all, null),
-            { IsFile: true } v => (all, DataFiles.Load(v.Images!.Path, v.Labels!.Path)),
+            { IsFile: true } v => (all, DataFiles.Load(v.Images!.Path, v.Labels!.Path, table, Data?.ClassNames)),
             { } v => ValidationSet.Split(all, v.Fraction, Config.Seed),
         };
-        return (train, validation, test);
+        return Data is { } d
+            ? (d.Apply(train), validation is null ? null : d.Apply(validation), d.Apply(test))
+            : (train, validation, test);
     }
 
     /// <summary>Steps in one epoch of this run over n examples.</summary>

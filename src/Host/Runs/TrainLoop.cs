@@ -144,11 +144,10 @@ public static class TrainLoop
         int keptEpoch = keptBest ? best.BestEpoch : lastEpoch;
         var final = model.Evaluate(coreTest);
         string modelPath = Path.Combine(dir, ModelFile.FileName);
-        ModelFile.Save(modelPath, model, new Dictionary<string, string>
-        {
-            ["epoch"] = keptEpoch.ToString(CultureInfo.InvariantCulture),
-            ["kept"] = keptBest ? "best" : "last",
-        });
+        var metadata = run.Data?.ModelMetadata() ?? [];
+        metadata["epoch"] = keptEpoch.ToString(CultureInfo.InvariantCulture);
+        metadata["kept"] = keptBest ? "best" : "last";
+        ModelFile.Save(modelPath, model, metadata);
         var results = new JsonObject
         {
             ["steps"] = trainer.StepCount,

@@ -1,0 +1,302 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.Text;
+
+namespace Functional.Host.Data;
+
+/// <summary>How to read a tabular CSV: the header row and the label column.</summary>
+/// <param name="Header">true/false forces a header row; null detects it (the first row is one when a column is not
+/// a number there but is in the second row, or no cell of the first row is a number).</param>
+/// <param name="LabelColumn">first, last, a header name, or a 0-based index; null = first.</param>
+public sealed record TableOptions(bool? Header = null, string? LabelColumn = null)
+{
+    public static readonly TableOptions Default = new();
+
+    public bool IsDefault => Header is null && (LabelColumn is null || LabelColumn == "first");
+}
+
+/// <summary>
+/// Tabular CSV: one example per row, a label column and numeric feature columns (integers or floats, finite and
+/// within float32). Separators <c>,</c> <c>;</c> or tab, detected from the first row, with optional spaces around
+/// cells; gzip detected by content; strict UTF-8. Labels are integers 0–255 (class = the integer) or any text: text
+/// labels become class names in ordinal sort order (so a training and a test file agree), unless
+/// <c>knownClasses</c> fixes the order.
+/// </summary>
+public static class Table
+{
+    /// <summary>Bigger inputs (after gzip) are refused rather than half-read.</summary>
+    public const long MaxBytes = 1L << 30;
+
+    public const int MaxClasses = 256;
+
+    public static LabeledImages Read(string path, TableOptions options, string[]? knownClasses = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        string text = Decode(path, ReadAll(path));
+        var rows = Rows(path, text);
+        bool header = options.Header ?? LooksLikeHeader(rows);
+        if (header && rows.Count < 2)
+        {
+            throw new DataError(path, "only a header row, no data rows");
+        }
+        int columns = rows[0].Cells.Length;
+        if (columns < 2)
+        {
+            throw new DataError(path, $"row {rows[0].Line}: one column; expected a label and at least one feature, separated by ',' ';' or tab");
+        }
+        int label = LabelIndex(path, options.LabelColumn ?? "first", header ? rows[0].Cells : null, columns);
+        var data = header ? rows.GetRange(1, rows.Count - 1) : rows;
+        int features = columns - 1;
+        var values = new float[(long)data.Count * features];
+        var labelText = new string[data.Count];
+        for (int r = 0; r < data.Count; r++)
+        {
+            var (line, cells) = data[r];
+            if (cells.Length != columns)
+            {
+                throw new DataError(path, $"row {line}: expected {columns} values (as in row {rows[0].Line}), found {cells.Length}");
+            }
+            int f = 0;
+            for (int c = 0; c < columns; c++)
+            {
+                if (c == label)
+                {
+                    labelText[r] = cells[c];
+                    if (cells[c].Length == 0)
+                    {
+                        throw new DataError(path, $"row {line}: the label (column {c}) is empty");
+                    }
+                    continue;
+                }
+                values[((long)r * features) + f++] = Number(path, line, c, cells[c]);
+            }
+        }
+        var (labels, names) = Labels(path, labelText, knownClasses);
+        return new LabeledImages([], labels, data.Count, 1, features, path, path) { Values = values, ClassNames = names };
+    }
+
+    static byte[] ReadAll(string path)
+    {
+        using FileStream file = FileInput.Open(path, bufferSize: 0);
+        try
+        {
+            Span<byte> start = stackalloc byte[2];
+            int n = file.ReadAtLeast(start, 2, throwOnEndOfStream: false);
+            file.Position = 0;
+            bool gzip = Idx.IsGzip(start[..n]);
+            if (!gzip)
+            {
+                if (file.Length > MaxBytes)
+                {
+                    throw new DataError(path, $"more than {MaxBytes >> 20} MiB of text: too big for a table");
+                }
+                var all = new byte[file.Length];
+                file.ReadExactly(all);
+                return all;
+            }
+            using var zip = new GZipStream(file, CompressionMode.Decompress, leaveOpen: true);
+            using var memory = new MemoryStream();
+            var buffer = new byte[1 << 16];
+            int got;
+            while ((got = zip.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                if (memory.Length + got > MaxBytes)
+                {
+                    throw new DataError(path, $"more than {MaxBytes >> 20} MiB of text (after gzip): too big for a table");
+                }
+                memory.Write(buffer, 0, got);
+            }
+            if (!SizeMatchesTrailer(file, memory.Length))
+            {
+                throw new DataError(path, "gzip data cut short or corrupt: the text read does not match the size the file ends with");
+            }
+            return memory.ToArray();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new DataError(path, $"corrupt gzip data: {e.Message}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataError(path, $"cannot read: {e.Message}");
+        }
+    }
+
+    /// <summary>A gzip file ends with the text's size mod 2^32 (ISIZE): a file cut short ends with other bytes, and
+    /// .NET's decompressor stops quietly at its end.</summary>
+    static bool SizeMatchesTrailer(FileStream file, long size)
+    {
+        if (file.Length < 18)
+        {
+            return false;
+        }
+        Span<byte> trailer = stackalloc byte[4];
+        file.Position = file.Length - 4;
+        file.ReadExactly(trailer);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(trailer) == (uint)size;
+    }
+
+    static string Decode(string path, byte[] bytes)
+    {
+        int start = bytes.AsSpan().StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? 3 : 0;
+        try
+        {
+            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes, start, bytes.Length - start);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new DataError(path, $"neither an IDX file (magic 0x00000803) nor UTF-8 text: invalid byte at offset {start + e.Index}");
+        }
+    }
+
+    static List<(int Line, string[] Cells)> Rows(string path, string text)
+    {
+        string[] lines = text.Split('\n');
+        int last = lines.Length;
+        while (last > 0 && lines[last - 1].TrimEnd('\r').Trim().Length == 0)
+        {
+            last--;
+        }
+        if (last == 0)
+        {
+            throw new DataError(path, "empty file: no rows");
+        }
+        string first = lines[0].TrimEnd('\r');
+        char separator = first.Contains('\t') ? '\t' : first.Contains(';') ? ';' : ',';
+        var rows = new List<(int, string[])>(last);
+        for (int i = 0; i < last; i++)
+        {
+            string line = lines[i].EndsWith('\r') ? lines[i][..^1] : lines[i];
+            if (line.Trim().Length == 0)
+            {
+                throw new DataError(path, $"row {i + 1}: blank line (only allowed at the end of the file)");
+            }
+            if (line.Contains('\0'))
+            {
+                throw new DataError(path, $"row {i + 1}: holds a NUL character: binary data, neither an IDX file (magic 0x00000803) nor a table");
+            }
+            string[] cells = line.Split(separator);
+            for (int c = 0; c < cells.Length; c++)
+            {
+                string cell = cells[c].Trim();
+                cells[c] = cell.Length >= 2 && cell[0] == '"' && cell[^1] == '"' ? cell[1..^1] : cell;
+            }
+            rows.Add((i + 1, cells));
+        }
+        return rows;
+    }
+
+    static bool LooksLikeHeader(List<(int Line, string[] Cells)> rows)
+    {
+        string[] first = rows[0].Cells;
+        if (first.All(c => !IsNumber(c)))
+        {
+            return true;
+        }
+        if (rows.Count < 2)
+        {
+            return false;
+        }
+        string[] second = rows[1].Cells;
+        for (int c = 0; c < Math.Min(first.Length, second.Length); c++)
+        {
+            if (!IsNumber(first[c]) && IsNumber(second[c]))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static bool IsNumber(string cell) =>
+        double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
+
+    static int LabelIndex(string path, string which, string[]? header, int columns)
+    {
+        switch (which.ToLowerInvariant())
+        {
+            case "first":
+                return 0;
+            case "last":
+                return columns - 1;
+        }
+        if (header is not null)
+        {
+            int named = Array.IndexOf(header, which);
+            if (named >= 0)
+            {
+                return named;
+            }
+        }
+        if (int.TryParse(which, NumberStyles.None, CultureInfo.InvariantCulture, out int index))
+        {
+            if (index < columns)
+            {
+                return index;
+            }
+            throw new DataError(path, $"--label-column {which}: the rows have {columns} columns (0 to {columns - 1})");
+        }
+        throw new DataError(path, header is null
+            ? $"--label-column {which}: no header row to find that name in (give first, last or a 0-based index)"
+            : $"--label-column {which}: no such column in the header ({string.Join(", ", header.Take(8))}{(header.Length > 8 ? ", …" : "")})");
+    }
+
+    static float Number(string path, int line, int column, string cell)
+    {
+        if (!double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double x))
+        {
+            string shown = cell.Length > 24 ? cell[..24] + "…" : cell;
+            throw new DataError(path, $"row {line}, column {column}: '{shown}' is not a number");
+        }
+        if (!double.IsFinite(x))
+        {
+            throw new DataError(path, $"row {line}, column {column}: '{cell}' is not a finite number");
+        }
+        if (Math.Abs(x) > float.MaxValue)
+        {
+            throw new DataError(path, $"row {line}, column {column}: {cell} is outside the float32 range (±3.4e38)");
+        }
+        return (float)x;
+    }
+
+    /// <summary>Integer labels 0–255 stand for themselves (no names) unless class names are known; any other label
+    /// text is a class name.</summary>
+    static (byte[] labels, string[]? names) Labels(string path, string[] text, string[]? known)
+    {
+        var labels = new byte[text.Length];
+        bool integers = text.All(t => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v < MaxClasses);
+        if (integers)
+        {
+            for (int i = 0; i < text.Length; i++)
+            {
+                labels[i] = byte.Parse(text[i], NumberStyles.None, CultureInfo.InvariantCulture);
+            }
+            return (labels, known);
+        }
+        var names = known is null
+            ? text.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList()
+            : [.. known];
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < names.Count; i++)
+        {
+            index.TryAdd(names[i], i);
+        }
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (!index.TryGetValue(text[i], out int c))
+            {
+                // A class the known names lack (a test label unseen in training) gets the next index; the label
+                // checks name it before anything trains.
+                c = names.Count;
+                names.Add(text[i]);
+                index[text[i]] = c;
+            }
+            if (c >= MaxClasses)
+            {
+                throw new DataError(path, $"more than {MaxClasses} different labels (row values like '{text[i]}'): is the label column right?");
+            }
+            labels[i] = (byte)c;
+        }
+        return (labels, [.. names]);
+    }
+}

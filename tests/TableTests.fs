@@ -1,0 +1,388 @@
+/// Tables (tabular CSV): the reader, its bad inputs, the label checks, and the command line around them.
+module Functional.Tests.TableTests
+
+open System
+open System.Globalization
+open System.IO
+open System.IO.Compression
+open System.Text
+open System.Text.Json.Nodes
+open Expecto
+open Functional.Host
+open Functional.Host.Data
+open Functional.Tests.EndToEndTests
+
+let private inv (x: float32) =
+    x.ToString("R", CultureInfo.InvariantCulture)
+
+/// Rows of random floats (a seeded stream) with labels drawn from `labels`.
+let private randomTable (seed: int) (rows: int) (features: int) (labels: string[]) =
+    let rng = Random seed
+
+    Array.init rows (fun _ ->
+        labels[rng.Next labels.Length], Array.init features (fun _ -> float32 (rng.NextDouble() * 200.0 - 100.0)))
+
+let private write (path: string) (text: string) =
+    File.WriteAllText(path, text)
+    path
+
+let private gzipText (path: string) (text: string) =
+    use file = File.Create path
+    use z = new GZipStream(file, CompressionLevel.Fastest)
+    let bytes = Encoding.UTF8.GetBytes text
+    z.Write(bytes, 0, bytes.Length)
+    path
+
+let private gzipBytes (text: string) =
+    use ms = new MemoryStream()
+
+    do
+        use z = new GZipStream(ms, CompressionLevel.Fastest, true)
+        let bytes = Encoding.UTF8.GetBytes text
+        z.Write(bytes, 0, bytes.Length)
+
+    ms.ToArray()
+
+let private expectDataError (path: string) (mentions: string list) (f: unit -> 'a) =
+    try
+        f () |> ignore
+        failtest "expected a DataError"
+    with :? DataError as e ->
+        Expect.equal e.FilePath path "names the file"
+        Expect.isFalse (e.Message.Contains '\n') "one line"
+        Expect.isLessThan e.Message.Length 400 "short"
+
+        for m in mentions do
+            Expect.stringContains e.Message m "says what is wrong"
+
+let private valuesOf (table: (string * float32[])[]) = table |> Array.collect snd
+
+[<Tests>]
+let tests =
+    testList
+        "Table"
+        [
+            testList
+                "reader"
+                [
+                    testCase "floats with a header, '; ' separators, gzip and the label column named"
+                    <| fun () ->
+                        let dir = tempDir ()
+                        let table = randomTable 7 30 3 [| "0"; "1"; "2" |]
+
+                        let text =
+                            "a; b; y; c\n"
+                            + String.Join(
+                                "\n",
+                                table |> Array.map (fun (l, v) -> $"{inv v[0]}; {inv v[1]}; {l}; {inv v[2]}")
+                            )
+                            + "\n"
+
+                        for path in
+                            [
+                                write (Path.Combine(dir, "t.csv")) text
+                                gzipText (Path.Combine(dir, "t.csv.gz")) text
+                            ] do
+                            let d = DataFiles.Load(path, null, TableOptions(LabelColumn = "y"), null)
+                            Expect.isTrue d.IsTable "a table"
+                            Expect.equal d.Count 30 "rows"
+                            Expect.equal d.Features 3 "features"
+                            Expect.equal d.Values (valuesOf table) "the values as written, in order"
+                            Expect.equal d.Labels (table |> Array.map (fst >> byte)) "integer labels are the classes"
+                            Expect.isNull d.ClassNames "integer labels have no names"
+
+                    testCase "tab separators, no header, the label last and text labels in sorted order"
+                    <| fun () ->
+                        let dir = tempDir ()
+                        let names = [| "setosa"; "virginica"; "versicolor" |]
+                        let table = randomTable 11 20 2 names
+                        let line (l, v: float32[]) = $"{inv v[0]}\t{inv v[1]}\t{l}"
+
+                        let path =
+                            write (Path.Combine(dir, "t.tsv")) (String.Join("\n", table |> Array.map line))
+
+                        let d = DataFiles.Load(path, null, TableOptions(LabelColumn = "last"), null)
+                        let sorted = Array.sort names
+                        Expect.equal d.ClassNames sorted "names sorted (ordinal)"
+
+                        Expect.equal
+                            (d.Labels |> Array.map (fun c -> d.ClassNames[int c]))
+                            (table |> Array.map fst)
+                            "each row's label names its class"
+
+                        // A test file seen first by another order keeps the training set's numbering.
+                        let test = write (Path.Combine(dir, "u.tsv")) "1\t2\tversicolor\n3\t4\tsetosa\n"
+
+                        let t = DataFiles.Load(test, null, TableOptions(LabelColumn = "last"), d.ClassNames)
+                        Expect.equal t.Labels [| 1uy; 0uy |] "the training set's class numbers"
+
+                    testCase "an MNIST CSV still loads as bytes, exactly as the CSV reader reads it"
+                    <| fun () ->
+                        let path = dataFile "mnist_test_10.csv"
+                        let d = DataFiles.Load(path, null)
+                        let struct (pixels, labels, count) = Csv.Read(path, 784)
+                        Expect.isFalse d.IsTable "images"
+                        Expect.equal (d.Rows, d.Cols) (28, 28) "28x28"
+                        Expect.equal d.Pixels pixels "the same bytes"
+                        Expect.equal d.Labels labels "the same labels"
+                        Expect.equal d.Count count "the same count"
+
+                    testCase "--header forces the first row to be a header, --no-header to be data"
+                    <| fun () ->
+                        let dir = tempDir ()
+                        let path = write (Path.Combine(dir, "t.csv")) "0,1,2\n1,3,4\n0,5,6\n"
+                        Expect.equal (DataFiles.Load(path, null, TableOptions(), null).Count) 3 "numbers: no header"
+                        Expect.equal (DataFiles.Load(path, null, TableOptions(Header = true), null).Count) 2 "forced"
+
+                        let named = write (Path.Combine(dir, "n.csv")) "y,x\n1,2\n0,3\n"
+                        Expect.equal (DataFiles.Load(named, null, TableOptions(), null).Count) 2 "detected"
+
+                        expectDataError named [ "row 1"; "'x'" ] (fun () ->
+                            DataFiles.Load(named, null, TableOptions(Header = false), null))
+
+                    testCase "class names: a --classes file, and Fashion-MNIST's by the labels file's content"
+                    <| fun () ->
+                        let dir = tempDir ()
+                        let file = write (Path.Combine(dir, "names.txt")) "cat\ndog\n\n"
+                        Expect.equal (ClassNames.Read file) [| "cat"; "dog" |] "one per line"
+                        let dup = write (Path.Combine(dir, "dup.txt")) "cat\ncat\n"
+                        expectDataError dup [ "repeats" ] (fun () -> ClassNames.Read dup)
+                        Expect.isNull (ClassNames.Builtin(dataFile "train-labels-idx1-ubyte.gz")) "MNIST: digits"
+                        let fashion = "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz"
+
+                        if File.Exists fashion then
+                            let names = ClassNames.Builtin fashion
+                            Expect.equal names[0] "T-shirt/top" "class 0"
+                            Expect.equal names[9] "Ankle boot" "class 9"
+                            let copy = Path.Combine(dir, "renamed.gz")
+                            File.Copy(fashion, copy)
+                            Expect.equal (ClassNames.Builtin copy) names "by content, not by name"
+                ]
+
+            testList
+                "bad input"
+                [
+                    let bad (name: string) (bytes: byte[]) (mentions: string list) =
+                        testCase name
+                        <| fun () ->
+                            let path = Path.Combine(tempDir (), "bad.csv")
+                            File.WriteAllBytes(path, bytes)
+                            expectDataError path mentions (fun () -> DataFiles.Load(path, null, TableOptions(), null))
+
+                    bad "bad UTF-8" (Array.concat [ "1,0.5\n"B; [| 0xC3uy; 0x28uy |]; ",0.5\n"B ]) [ "UTF-8" ]
+                    bad "a ragged row" "1,0.5,0.5\n0,0.5\n"B [ "row 2"; "expected 3 values"; "found 2" ]
+                    bad "a NaN cell" "1,0.5\n0,NaN\n"B [ "row 2"; "not a finite number" ]
+                    bad "an infinite cell" "1,0.5\n0,-Infinity\n"B [ "row 2"; "not a finite number" ]
+                    bad "1e308, beyond float32" "1,0.5\n0,1e308\n"B [ "row 2"; "float32" ]
+                    bad "a blank line inside" "1,0.5\n\n0,0.5\n"B [ "row 2"; "blank" ]
+                    bad "only a header" "y,x\n"B [ "no data rows" ]
+                    bad "one column" "1\n2\n"B [ "one column" ]
+
+                    bad
+                        "a 4 MB line"
+                        (Array.append "1,"B (Array.create (4 <<< 20) (byte 'a')))
+                        [ "row 1"; "is not a number" ]
+
+                    bad "a gzip stream cut short" ((gzipBytes "1,0.5\n0,0.25\n")[..20]) [ "gzip" ]
+                ]
+
+            testList
+                "label checks"
+                [
+                    let table (text: string) =
+                        let path = Path.Combine(tempDir (), "t.csv")
+                        File.WriteAllText(path, text)
+                        DataFiles.Load(path, null, TableOptions(), null)
+
+                    testCase "one class is refused (unless allowed), naming the class"
+                    <| fun () ->
+                        let t = table "1,0.1,0.9\n1,0.2,0.8\n"
+                        expectDataError t.LabelsPath [ "'1'"; "one class" ] (fun () -> LabelChecks.Run(t, t, 2, false))
+                        let warnings = LabelChecks.Run(t, t, 2, true)
+                        Expect.exists warnings (fun w -> w.Contains "no example of class '0'") "the missing class"
+                        Expect.exists warnings (fun w -> w.Contains "2 of its 2 rows are identical") "the leakage"
+
+                    testCase "labels in the last column: the first constant, the last small integers"
+                    <| fun () ->
+                        let t = table "0,0.5,0.1,3\n0,0.7,0.2,1\n0,0.1,0.3,2\n"
+
+                        expectDataError t.LabelsPath [ "--label-column last" ] (fun () ->
+                            LabelChecks.Run(t, t, 4, false))
+
+                    testCase "test classes the training set lacks, and shared rows counted"
+                    <| fun () ->
+                        let train = table "0,0.1\n1,0.2\n0,0.3\n"
+                        let test = table "2,0.1\n1,0.9\n0,0.8\n"
+                        let warnings = LabelChecks.Run(train, test, 3, false)
+
+                        Expect.exists
+                            warnings
+                            (fun w -> w.Contains "test classes the training set lacks: class '2'")
+                            "unseen"
+
+                        Expect.exists warnings (fun w -> w.Contains "1 of its 3 rows are identical") "one shared row"
+
+                    testCase "a clean split warns of nothing"
+                    <| fun () ->
+                        let train = table "0,0.1\n1,0.2\n"
+                        let test = table "0,0.3\n1,0.4\n"
+                        Expect.isEmpty (LabelChecks.Run(train, test, 2, false)) "no warning"
+                ]
+
+            testList
+                "command line"
+                [
+                    testCase
+                        "the question's debug network (2-5-2, sigmoid, MSE, lr 0.5, full batch) overfits its two examples"
+                    <| fun () ->
+                        let dir = tempDir ()
+                        let runDir = Path.Combine(dir, "run")
+
+                        let o =
+                            run
+                                repo
+                                [
+                                    "train"
+                                    "--train"
+                                    "data/debug.csv"
+                                    "--test"
+                                    "data/debug.csv"
+                                    "--layers"
+                                    "2,5,2"
+                                    "--activation"
+                                    "sigmoid"
+                                    "--output"
+                                    "sigmoid"
+                                    "--loss"
+                                    "mse"
+                                    "--optimizer"
+                                    "sgd"
+                                    "--lr"
+                                    "0.5"
+                                    "--l2"
+                                    "0"
+                                    "--schedule"
+                                    "constant"
+                                    "--batch"
+                                    "full"
+                                    "--epochs"
+                                    "1000"
+                                    "--scale"
+                                    "none"
+                                    "--validation"
+                                    "0"
+                                    "--allow-one-class"
+                                    "--run"
+                                    runDir
+                                ]
+
+                        Expect.equal o.Code 0 o.Err
+                        let runJson = JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, "run.json")))
+                        let results: JsonNode = runJson["results"]
+                        let epochsNode: JsonNode = results["epochs"]
+                        let epochs = epochsNode.AsArray()
+                        let lastEpoch = epochs[epochs.Count - 1]
+                        let lossNode: JsonNode = lastEpoch["loss"]
+                        let last = lossNode.GetValue<float>()
+                        Expect.isLessThan last 1e-3 "the loss falls below 1e-3"
+                        Expect.isTrue (File.Exists(Path.Combine(runDir, "curves.png"))) "the training curves"
+
+                    testCase "without --allow-one-class the debug set is refused before anything is written"
+                    <| fun () ->
+                        let dir = tempDir ()
+                        let runDir = Path.Combine(dir, "run")
+
+                        let o =
+                            run
+                                repo
+                                [
+                                    "train"
+                                    "--train"
+                                    "data/debug.csv"
+                                    "--test"
+                                    "data/debug.csv"
+                                    "--layers"
+                                    "5"
+                                    "--run"
+                                    runDir
+                                ]
+
+                        expectOneLineError o ReturnCode.BadData [ "data/debug.csv"; "one class" ]
+                        Expect.isFalse (Directory.Exists runDir) "no run folder"
+
+                    testCase "--layers must agree with the table, naming both numbers"
+                    <| fun () ->
+                        let dir = tempDir ()
+
+                        let o =
+                            run
+                                repo
+                                [
+                                    "train"
+                                    "--train"
+                                    "data/debug.csv"
+                                    "--test"
+                                    "data/debug.csv"
+                                    "--layers"
+                                    "3,5,2"
+                                    "--allow-one-class"
+                                    "--run"
+                                    Path.Combine(dir, "r")
+                                ]
+
+                        expectOneLineError o ReturnCode.BadData [ "takes 3 inputs"; "has 2 features" ]
+
+                    testCase
+                        "--scale standard: eval and predict apply the training set's transform and print class names"
+                    <| fun () ->
+                        let dir = tempDir ()
+                        let rng = Random 3
+                        // Far from 0 and spread out: untransformed inputs saturate the network.
+                        let row (c: string) =
+                            let shift = if c = "high" then 40.0 else 0.0
+                            let x = 1000.0 + shift + rng.NextDouble() * 30.0
+                            let y = -500.0 + rng.NextDouble() * 10.0
+                            String.Format(CultureInfo.InvariantCulture, "{0},{1:R},{2:R}", c, x, y)
+
+                        let file name n =
+                            let lines = Array.init n (fun i -> row (if i % 2 = 0 then "high" else "low"))
+                            write (Path.Combine(dir, name)) ("kind,x,y\n" + String.Join("\n", lines) + "\n")
+
+                        let train, test = file "train.csv" 200, file "test.csv" 60
+                        let runDir = Path.Combine(dir, "run")
+
+                        let o =
+                            run
+                                dir
+                                [
+                                    "train"
+                                    "--train"
+                                    train
+                                    "--test"
+                                    test
+                                    "--layers"
+                                    "8"
+                                    "--scale"
+                                    "standard"
+                                    "--epochs"
+                                    "20"
+                                    "--batch"
+                                    "16"
+                                    "--run"
+                                    runDir
+                                ]
+
+                        Expect.equal o.Code 0 o.Err
+                        Expect.stringContains o.Out "2 features, 2 classes (high, low), scale standard" "the data line"
+                        let trained = accuracyOf o.Out
+                        Expect.isGreaterThan trained 90.0 "separable once standardised"
+                        let e = run dir [ "eval"; "--model"; runDir; "--data"; test ]
+                        Expect.equal e.Code 0 e.Err
+                        let m = Text.RegularExpressions.Regex.Match(e.Out, @"accuracy: ([0-9.]+)%")
+                        Expect.equal (float m.Groups[1].Value) trained "eval: the same accuracy as train's test"
+                        Expect.stringContains e.Out "high 0" "the confusion matrix names its rows"
+                        let p = run dir [ "predict"; "--model"; runDir; "--data"; test; "--index"; "0" ]
+                        Expect.equal p.Code 0 p.Err
+                        Expect.stringContains p.Out "label high" "predict names the classes"
+                ]
+        ]
