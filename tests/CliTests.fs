@@ -173,6 +173,7 @@ let private roundTripTests =
                                 TrainLabels = "b.idx"
                                 Test = "c.idx"
                                 TestLabels = "d.idx"
+                                Resize = None
                             }
                         Config =
                             {

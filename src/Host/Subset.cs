@@ -14,7 +14,7 @@ public static class Subset
         }
         return new LabeledImages(
             images.Pixels[..(count * images.Features)], images.Labels[..count], count, images.Rows, images.Cols,
-            images.ImagesPath, images.LabelsPath);
+            images.ImagesPath, images.LabelsPath) { ClassNames = images.ClassNames };
     }
 
     /// <summary>The images at <paramref name="indices"/>, in that order.</summary>
@@ -28,6 +28,9 @@ public static class Subset
             Array.Copy(images.Pixels, indices[i] * f, pixels, i * f, f);
             labels[i] = images.Labels[indices[i]];
         }
-        return new LabeledImages(pixels, labels, indices.Length, images.Rows, images.Cols, images.ImagesPath, images.LabelsPath);
+        return new LabeledImages(pixels, labels, indices.Length, images.Rows, images.Cols, images.ImagesPath, images.LabelsPath)
+        {
+            ClassNames = images.ClassNames,
+        };
     }
 }

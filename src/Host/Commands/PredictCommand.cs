@@ -14,6 +14,10 @@ public static class PredictCommand
     {
         Threads.Choose(o.Threads, o.Index == null ? 500 : 1);
         var model = ModelFile.Load(o.Model);
+        if (o.Images.Length > 0)
+        {
+            return PredictPictures.Run(o, ModelFile.WithScale(model, o.Scale));
+        }
         var data = Inputs.Load(o.Data, o.DataLabels, Inputs.TestImages);
         Inputs.CheckFits(data, model.Spec);
         model = ModelFile.WithScale(model, o.Scale);

@@ -11,8 +11,10 @@ public static class TrainCommand
     public static int Run(TrainOptions o)
     {
         var config = o.Config;
-        var train = Subset.First(Inputs.Load(o.Data.Train, o.Data.TrainLabels, Inputs.TrainImages), o.TrainCount);
-        var test = Inputs.Load(o.Data.Test, o.Data.TestLabels, Inputs.TestImages);
+        var resize = Inputs.SizeOf(o.Data.Resize);
+        var train = Subset.First(Inputs.Load(o.Data.Train, o.Data.TrainLabels, Inputs.TrainImages, resize), o.TrainCount);
+        // An image folder's test set is labelled by the training set's class names, whatever classes it holds.
+        var test = Inputs.Load(o.Data.Test, o.Data.TestLabels, Inputs.TestImages, resize, train.ClassNames);
         Inputs.CheckFits(train, config);
         Inputs.CheckFits(test, config);
         // The validation set: a separate file, or a stratified part of the training set held out from training.
@@ -20,7 +22,7 @@ public static class TrainCommand
         ValidationRef? validationRef = null;
         if (o.ValidationFile != null)
         {
-            validation = DataFiles.Load(o.ValidationFile, o.ValidationLabels);
+            validation = DataFiles.Load(o.ValidationFile, o.ValidationLabels, resize, train.ClassNames);
             Inputs.CheckFits(validation, config);
             validationRef = new ValidationRef(0, RunFile.Ref(validation.ImagesPath), RunFile.Ref(validation.LabelsPath), validation.Count);
         }
@@ -72,6 +74,7 @@ public static class TrainCommand
             Keep = o.Keep,
             TestEveryEpoch = o.TestEveryEpoch,
             ScheduleRequest = Schedule.RequestModule.describe(o.Schedule),
+            Resize = resize,
         };
         run.Write(dir);
         var trainer = Api.CreateTrainer(config, Inputs.ToCore(train));

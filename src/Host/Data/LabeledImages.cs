@@ -50,6 +50,9 @@ public sealed class LabeledImages
 
     public string ImagesPath { get; }
 
-    /// <summary>The labels file; the same as <see cref="ImagesPath"/> for CSV.</summary>
+    /// <summary>The labels file; the same as <see cref="ImagesPath"/> for CSV and image folders.</summary>
     public string LabelsPath { get; }
+
+    /// <summary>The name of each label (an image folder's class folders); null = digits "0".."N-1".</summary>
+    public string[]? ClassNames { get; init; }
 }

@@ -46,6 +46,9 @@ public sealed record RunFile(
     /// <summary>Evaluate the test set after every epoch, not only at the end.</summary>
     public bool TestEveryEpoch { get; init; }
 
+    /// <summary>The size image folders were resampled to (--resize); null = none asked for.</summary>
+    public (int Rows, int Cols)? Resize { get; init; }
+
     /// <summary>The schedule as asked for, in epochs (informational: Config.Schedule is what runs).</summary>
     public string ScheduleRequest { get; init; } = "constant";
 
@@ -66,7 +69,9 @@ public sealed record RunFile(
         string text = string.Join("|", Api.ConfigFields(Config).Select(f => $"{f.Key}={f.Value}"))
             + $"|{TrainImages.Sha256}|{TrainLabels.Sha256}|{TrainCount}"
             // Runs without a validation set keep the hash they had before validation sets existed.
-            + (Validation is { IsFile: false } v ? $"|validation={v.Fraction.ToString("R", CultureInfo.InvariantCulture)}" : "");
+            + (Validation is { IsFile: false } v ? $"|validation={v.Fraction.ToString("R", CultureInfo.InvariantCulture)}" : "")
+            // Resampling changes every pixel; runs without it keep their hash.
+            + (Resize is { } size ? $"|resize={size.Cols}x{size.Rows}" : "");
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
     }
 
@@ -128,6 +133,10 @@ public sealed record RunFile(
             ["threads"] = Threads,
             ["config_sha256"] = ConfigHash(),
         };
+        if (Resize is { } size)
+        {
+            o["data"]!["resize"] = new JsonObject { ["rows"] = size.Rows, ["cols"] = size.Cols };
+        }
         if (results != null)
         {
             o["results"] = results;
@@ -203,6 +212,7 @@ public sealed record RunFile(
                 Keep = o["keep"]?.GetValue<string>() ?? "last",
                 TestEveryEpoch = o["test_every_epoch"]?.GetValue<bool>() ?? true,
                 ScheduleRequest = o["schedule_request"]?.GetValue<string>() ?? "constant",
+                Resize = d["resize"] is JsonObject size ? (Get<int>(size, "rows"), Get<int>(size, "cols")) : null,
             };
             return run;
         }
@@ -231,8 +241,8 @@ public sealed record RunFile(
     /// <summary>Loads the training part, the validation set (null when the run has none) and the test set.</summary>
     public (LabeledImages train, LabeledImages? validation, LabeledImages test) LoadSplit(TextWriter warnings)
     {
-        var all = Subset.First(DataFiles.Load(TrainImages.Path, TrainLabels.Path), TrainCount);
-        var test = DataFiles.Load(TestImages.Path, TestLabels.Path);
+        var all = Subset.First(DataFiles.Load(TrainImages.Path, TrainLabels.Path, Resize), TrainCount);
+        var test = DataFiles.Load(TestImages.Path, TestLabels.Path, Resize, all.ClassNames);
         foreach (var r in new[] { TrainImages, TrainLabels })
         {
             // The training part (and so every step) depends on these bytes.
@@ -251,7 +261,7 @@ public sealed record RunFile(
         var (train, validation) = Validation switch
         {
             null => (all, null),
-            { IsFile: true } v => (all, DataFiles.Load(v.Images!.Path, v.Labels!.Path)),
+            { IsFile: true } v => (all, DataFiles.Load(v.Images!.Path, v.Labels!.Path, Resize, all.ClassNames)),
             { } v => ValidationSet.Split(all, v.Fraction, Config.Seed),
         };
         return (train, validation, test);

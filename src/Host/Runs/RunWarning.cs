@@ -55,7 +55,8 @@ public static class RunWarning
         string? train = Given(run.TrainImages, Inputs.TrainImages);
         string? test = Given(run.TestImages, Inputs.TestImages);
         var options = TrainOptions.Of(
-            new DataOptions(train, train is null ? null : run.TrainLabels.Path, test, test is null ? null : run.TestLabels.Path),
+            new DataOptions(train, train is null ? null : run.TrainLabels.Path, test, test is null ? null : run.TestLabels.Path,
+                run.Resize is { } size ? Microsoft.FSharp.Core.FSharpOption<ImageSize>.Some(new ImageSize(size.Rows, size.Cols)) : null),
             run.Config, run.Epochs, run.Preset, run.TrainCount);
         return "functional doctor " + Fixes.Command(options)["functional train ".Length..];
     }

@@ -140,11 +140,16 @@ public static class TrainLoop
         int keptEpoch = keptBest ? best.BestEpoch : lastEpoch;
         var final = model.Evaluate(coreTest);
         string modelPath = Path.Combine(dir, ModelFile.FileName);
-        ModelFile.Save(modelPath, model, new Dictionary<string, string>
+        var about = new Dictionary<string, string>
         {
             ["epoch"] = keptEpoch.ToString(CultureInfo.InvariantCulture),
             ["kept"] = keptBest ? "best" : "last",
-        });
+        };
+        if (train.ClassNames is { } names)
+        {
+            about["classes"] = string.Join(",", names); // an image folder's class folders, for predict
+        }
+        ModelFile.Save(modelPath, model, about);
         var results = new JsonObject
         {
             ["steps"] = trainer.StepCount,
