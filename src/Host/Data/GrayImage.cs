@@ -72,7 +72,9 @@ public sealed record GrayImage(byte[] Pixels, int Rows, int Cols)
         }
         if (codec is null)
         {
-            throw new DataError(path, $"not a PNG or JPEG image that can be decoded ({Reason(result)})");
+            throw new DataError(path, StartsLikeAnImage(path)
+                ? $"a damaged image: its header cannot be decoded ({Reason(result)})"
+                : "not a PNG or JPEG image: it does not start with either's signature");
         }
         if (codec.EncodedFormat is not (SKEncodedImageFormat.Png or SKEncodedImageFormat.Jpeg))
         {
@@ -87,6 +89,15 @@ public sealed record GrayImage(byte[] Pixels, int Rows, int Cols)
             throw new DataError(path, $"declares {w}x{h} pixels; at most {MaxPixels:N0} pixels are read");
         }
         return codec;
+    }
+
+    static bool StartsLikeAnImage(string path)
+    {
+        Span<byte> start = stackalloc byte[4];
+        using var file = FileInput.Open(path, bufferSize: 0);
+        int n = file.ReadAtLeast(start, 4, throwOnEndOfStream: false);
+        return n == 4 && (start.SequenceEqual((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G'])
+            || (start[0] == 0xFF && start[1] == 0xD8 && start[2] == 0xFF));
     }
 
     static string Kind(SKCodec codec) => codec.EncodedFormat == SKEncodedImageFormat.Png ? "PNG" : "JPEG";

@@ -4,7 +4,7 @@ namespace Functional.Host.Data;
 /// A folder of images in torchvision's <c>ImageFolder</c> layout, <c>DIR/&lt;class&gt;/*.png|*.jpg|*.jpeg</c>: the
 /// classes are the subfolders' names in ordinal order, an image's label is its class's index. Images are read as grey
 /// levels, all of one size unless a size to resize to is given. Only these two levels are read, so a symbolic link
-/// pointing back up cannot make the reader walk forever; other files (a README) are ignored.
+/// pointing back up cannot make the reader walk forever; other files (a README) and hidden entries are ignored.
 /// </summary>
 public static class ImageFolder
 {
@@ -116,7 +116,8 @@ public static class ImageFolder
     {
         try
         {
-            return new DirectoryInfo(dir).GetFileSystemInfos();
+            // Hidden entries (.DS_Store, .ipynb_checkpoints) are a system's or a tool's, not data.
+            return new DirectoryInfo(dir).GetFileSystemInfos().Where(e => !e.Name.StartsWith('.')).ToArray();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
