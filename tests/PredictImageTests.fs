@@ -9,17 +9,23 @@ open SkiaSharp
 open Functional.Host
 open Functional.Tests.EndToEndTests
 
-/// Test digit i as a 64x80 picture: dark ink on light paper (grey 230, not white), the digit enlarged to 50x50
-/// with smooth sampling and placed off-centre, so preparing it must invert, crop, shrink and centre it.
-let private picture (path: string) (pixels: byte[]) =
+/// A digit as a 64x80 picture: dark ink on light paper (grey 230, not white), enlarged into `where` with `filter`
+/// and placed off-centre, so preparing it must invert, crop, shrink and centre it.
+let private drawn (filter: SKFilterMode) (where: SKRect) (path: string) (pixels: byte[]) =
     let digitInfo = SKImageInfo(28, 28, SKColorType.Gray8, SKAlphaType.Opaque)
     use digit = SKImage.FromPixelCopy(digitInfo, pixels |> Array.map (fun v -> 230uy - byte (int v * 230 / 255)))
     use surface = SKSurface.Create(SKImageInfo(64, 80))
     surface.Canvas.Clear(SKColor(230uy, 230uy, 230uy))
-    surface.Canvas.DrawImage(digit, SKRect.Create(5f, 22f, 50f, 50f), SKSamplingOptions(SKFilterMode.Linear))
+    surface.Canvas.DrawImage(digit, where, SKSamplingOptions(filter))
     use image = surface.Snapshot()
     use data = image.Encode(SKEncodedImageFormat.Png, 100)
     File.WriteAllBytes(path, data.ToArray())
+
+/// Smoothly enlarged to 50x50: blurred strokes, as a scan or a photo has.
+let private picture = drawn SKFilterMode.Linear (SKRect.Create(5f, 22f, 50f, 50f))
+
+/// Each pixel a 2x2 block: preparing it can give back the original exactly.
+let private blocky = drawn SKFilterMode.Nearest (SKRect.Create(4f, 14f, 56f, 56f))
 
 [<Tests>]
 let tests =
@@ -32,7 +38,7 @@ let tests =
                 let runDir = Path.Combine(dir, "run")
 
                 let trained =
-                    run dir [ "train"; "--train-count"; "2000"; "--epochs"; "2"; "--run"; runDir; "--quiet" ]
+                    run dir [ "train"; "--epochs"; "2"; "--run"; runDir; "--quiet" ]
 
                 Expect.equal trained.Code 0 trained.Err
                 let data = Inputs.Load(null, null, Inputs.TestImages)
@@ -69,7 +75,7 @@ let tests =
                 Expect.isNotNull bmp "the --show picture decodes"
                 Expect.isGreaterThan bmp.Height (100 * 28 * PhotoSheet.Scale) "a row per picture"
 
-            testCase "a prepared picture is the MNIST digit it was drawn from: inverted, cropped, 20x20, centred"
+            testCase "a digit drawn in 2x2 blocks is prepared back into itself: inverted, cropped, fitted, centred"
             <| fun () ->
                 let dir = tempDir ()
                 let data = Inputs.Load(null, null, Inputs.TestImages)
@@ -78,7 +84,7 @@ let tests =
 
                 for i in 0..19 do
                     let original = data.Pixels[i * 784 .. i * 784 + 783]
-                    picture path original
+                    blocky path original
                     let struct (seen, inverted) = DigitPhoto.Prepare(Data.GrayImage.Read path, path)
                     Expect.isTrue inverted "light paper is inverted"
 
@@ -86,10 +92,11 @@ let tests =
                         Array.map2 (fun (a: byte) (b: byte) -> abs (int a - int b)) seen original
                         |> Array.averageBy float
 
-                    if meanError < 12.0 then
+                    if meanError < 1.0 then
                         close <- close + 1
 
-                Expect.isGreaterThanOrEqual close 18 "the prepared images are the originals within resampling"
+                // A few land one pixel off: MNIST rounded the centre of mass differently or cropped lighter ink.
+                Expect.isGreaterThanOrEqual close 17 "the prepared images are the originals"
 
             testCase "bad pictures and options: one line each"
             <| fun () ->
