@@ -148,9 +148,9 @@ let tests =
                 good (Path.Combine(case "up-link", "a"))
                 Directory.CreateSymbolicLink(Path.Combine(case "up-link", "a", "up"), case "up-link") |> ignore
 
+                // In process (a DataError is what the command line prints as one line, exit 3: checked once below).
                 for name, mentions in
                     [
-                        "text", [ "notes.png"; "not a PNG or JPEG" ]
                         "empty-file", [ "zero.png"; "empty" ]
                         "truncated", [ "cut.png"; "truncated" ]
                         "empty", [ "empty"; "no class folders" ]
@@ -158,9 +158,20 @@ let tests =
                         "self-link", [ "loop"; "symbolic link" ]
                         "up-link", [ "up"; "inside a class folder" ]
                     ] do
-                    let o = run dir [ "train"; "--train"; case name; "--epochs"; "1" ]
-                    expectOneLineError o 3 mentions
+                    let message =
+                        try
+                            DataFiles.Load(case name, null) |> ignore
+                            "no error"
+                        with :? DataError as e ->
+                            e.Message
 
+                    Expect.isFalse (message.Contains '\n') $"one line: %s{message}"
+
+                    for m in mentions do
+                        Expect.stringContains message m $"%s{name}: the message names it"
+
+                let o = run dir [ "train"; "--train"; case "text"; "--epochs"; "1" ]
+                expectOneLineError o 3 [ "notes.png"; "not a PNG or JPEG" ]
                 let o = run dir [ "train"; "--train"; case "text"; "--resize"; "28by28" ]
                 expectOneLineError o 2 [ "--resize"; "WIDTHxHEIGHT" ]
         ]
