@@ -51,6 +51,7 @@ public sealed record GrayImage(byte[] Pixels, int Rows, int Cols)
 
     static SKCodec Open(string path)
     {
+        NativeAssets.Install(); // for F# Interactive and test hosts
         // FileInput names a missing file or a folder; the stream is SkiaSharp's from here on.
         using (FileInput.Open(path, bufferSize: 0))
         {
