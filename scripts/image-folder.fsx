@@ -15,12 +15,29 @@ open SkiaSharp
 open Functional.Host
 
 let args = fsi.CommandLineArgs |> Array.skip 1
-let dir = if args.Length > 0 then args[0] else Path.Combine("runs", "digits-folder")
+
+let dir =
+    if args.Length > 0 then
+        args[0]
+    else
+        Path.Combine("runs", "digits-folder")
+
 let trainCount = if args.Length > 1 then int args[1] else 2000
 let testCount = if args.Length > 2 then int args[2] else 500
 
 let names =
-    [| "zero"; "one"; "two"; "three"; "four"; "five"; "six"; "seven"; "eight"; "nine" |]
+    [|
+        "zero"
+        "one"
+        "two"
+        "three"
+        "four"
+        "five"
+        "six"
+        "seven"
+        "eight"
+        "nine"
+    |]
 
 NativeAssets.Install()
 
@@ -30,7 +47,10 @@ let write (set: Data.LabeledImages) (count: int) (folder: string) =
     for i in 0 .. min count set.Count - 1 do
         let classDir = Path.Combine(dir, folder, names[int set.Labels[i]])
         Directory.CreateDirectory classDir |> ignore
-        use image = SKImage.FromPixelCopy(info, set.Pixels[i * set.Features .. (i + 1) * set.Features - 1])
+
+        use image =
+            SKImage.FromPixelCopy(info, set.Pixels[i * set.Features .. (i + 1) * set.Features - 1])
+
         use data = image.Encode(SKEncodedImageFormat.Png, 100)
         File.WriteAllBytes(Path.Combine(classDir, $"%05d{i}.png"), data.ToArray())
 

@@ -27,8 +27,7 @@ let writeGray (path: string) (rows: int) (cols: int) (pixels: byte[]) =
 
 let private shippedTrain = lazy (Inputs.Load(null, null, Inputs.TrainImages))
 
-let private digit (set: LabeledImages) (i: int) =
-    set.Pixels[i * 784 .. i * 784 + 783]
+let private digit (set: LabeledImages) (i: int) = set.Pixels[i * 784 .. i * 784 + 783]
 
 /// Folder `dir` with the first `count` shipped training digits as 28x28 PNGs in class folders named `names[label]`.
 let private digitFolder (dir: string) (count: int) (names: string[]) =
@@ -40,7 +39,18 @@ let private digitFolder (dir: string) (count: int) (names: string[]) =
     set
 
 let private words =
-    [| "zero"; "one"; "two"; "three"; "four"; "five"; "six"; "seven"; "eight"; "nine" |]
+    [|
+        "zero"
+        "one"
+        "two"
+        "three"
+        "four"
+        "five"
+        "six"
+        "seven"
+        "eight"
+        "nine"
+    |]
 
 [<Tests>]
 let tests =
@@ -64,11 +74,15 @@ let tests =
                     Expect.equal read.ClassNames[int read.Labels[i]] cls "label = the class's index"
                     Expect.equal read.Pixels[i * 784 .. i * 784 + 783] (digit set original) $"pixels of %s{path}"
 
-            testCase "a JPEG reads close to its pixels; --resize resamples by area; a test folder takes the training names"
+            testCase
+                "a JPEG reads close to its pixels; --resize resamples by area; a test folder takes the training names"
             <| fun () ->
                 let dir = tempDir ()
                 let set = shippedTrain.Force()
-                let big = Array.init (56 * 56) (fun k -> (digit set 0)[(k / 56 / 2) * 28 + (k % 56) / 2])
+
+                let big =
+                    Array.init (56 * 56) (fun k -> (digit set 0)[(k / 56 / 2) * 28 + (k % 56) / 2])
+
                 writeGray (Path.Combine(dir, "b", "big.png")) 56 56 big
                 writeGray (Path.Combine(dir, "a", "small.jpg")) 28 28 (digit set 1)
                 let o = run dir [ "train"; "--train"; dir; "--epochs"; "1" ]
@@ -88,6 +102,7 @@ let tests =
                 let none = Nullable<struct (int * int)>()
                 let t = DataFiles.Load(test, null, none, [| "a"; "b" |])
                 Expect.equal t.Labels [| 1uy |] "labelled by the training set's names"
+
                 let e =
                     try
                         DataFiles.Load(test, null, none, [| "a"; "c" |]) |> ignore
@@ -105,7 +120,20 @@ let tests =
                 let runDir = Path.Combine(dir, "run")
 
                 let o =
-                    run dir [ "train"; "--train"; train; "--test"; train; "--epochs"; "1"; "--run"; runDir; "--quiet" ]
+                    run
+                        dir
+                        [
+                            "train"
+                            "--train"
+                            train
+                            "--test"
+                            train
+                            "--epochs"
+                            "1"
+                            "--run"
+                            runDir
+                            "--quiet"
+                        ]
 
                 Expect.equal o.Code 0 o.Err
                 let r = Runs.RunFile.Read runDir
@@ -113,7 +141,10 @@ let tests =
                 let replay = run dir [ "replay"; runDir; "--step"; "3" ]
                 Expect.equal replay.Code 0 replay.Err
                 Expect.stringContains replay.Out "bit for bit" "the steps reproduce from the folder"
-                let struct (_, metadata) = Safetensors.Read(Path.Combine(runDir, ModelFile.FileName))
+
+                let struct (_, metadata) =
+                    Safetensors.Read(Path.Combine(runDir, ModelFile.FileName))
+
                 let sorted = Array.sortWith (fun (a: string) b -> String.CompareOrdinal(a, b)) words
                 Expect.equal metadata["classes"] (String.Join(",", sorted)) "class names in the model"
                 // Editing one image changes the folder's hash: replay refuses instead of computing other steps.
@@ -126,7 +157,10 @@ let tests =
             <| fun () ->
                 let dir = tempDir ()
                 let set = shippedTrain.Force()
-                let good (d: string) = writeGray (Path.Combine(d, "ok.png")) 28 28 (digit set 0)
+
+                let good (d: string) =
+                    writeGray (Path.Combine(d, "ok.png")) 28 28 (digit set 0)
+
                 let case name = Path.Combine(dir, name)
                 // A text file named .png.
                 good (Path.Combine(case "text", "a"))
@@ -144,9 +178,14 @@ let tests =
                 File.WriteAllText(Path.Combine(case "no-images", "b", "README"), "nothing\n")
                 // Symbolic links: one to itself, and one back up to the folder.
                 good (Path.Combine(case "self-link", "a"))
-                File.CreateSymbolicLink(Path.Combine(case "self-link", "loop"), Path.Combine(case "self-link", "loop")) |> ignore
+
+                File.CreateSymbolicLink(Path.Combine(case "self-link", "loop"), Path.Combine(case "self-link", "loop"))
+                |> ignore
+
                 good (Path.Combine(case "up-link", "a"))
-                Directory.CreateSymbolicLink(Path.Combine(case "up-link", "a", "up"), case "up-link") |> ignore
+
+                Directory.CreateSymbolicLink(Path.Combine(case "up-link", "a", "up"), case "up-link")
+                |> ignore
 
                 // In process (a DataError is what the command line prints as one line, exit 3: checked once below).
                 for name, mentions in

@@ -13,7 +13,10 @@ open Functional.Tests.EndToEndTests
 /// and placed off-centre, so preparing it must invert, crop, shrink and centre it.
 let private drawn (filter: SKFilterMode) (where: SKRect) (path: string) (pixels: byte[]) =
     let digitInfo = SKImageInfo(28, 28, SKColorType.Gray8, SKAlphaType.Opaque)
-    use digit = SKImage.FromPixelCopy(digitInfo, pixels |> Array.map (fun v -> 230uy - byte (int v * 230 / 255)))
+
+    use digit =
+        SKImage.FromPixelCopy(digitInfo, pixels |> Array.map (fun v -> 230uy - byte (int v * 230 / 255)))
+
     use surface = SKSurface.Create(SKImageInfo(64, 80))
     surface.Canvas.Clear(SKColor(230uy, 230uy, 230uy))
     surface.Canvas.DrawImage(digit, where, SKSamplingOptions(filter))
@@ -58,7 +61,10 @@ let tests =
                     ]
 
                 let sheet = Path.Combine(dir, "seen.png")
-                let o = run dir ([ "predict"; "--model"; runDir; "--show"; sheet; "--image" ] @ files)
+
+                let o =
+                    run dir ([ "predict"; "--model"; runDir; "--show"; sheet; "--image" ] @ files)
+
                 Expect.equal o.Code 0 o.Err
                 let lines = o.Out.Trim().Split '\n'
                 Expect.stringContains lines[0] "softmax probabilities" "says what the numbers are"
@@ -127,5 +133,8 @@ let tests =
                     2
                     [ "--image"; "--index" ]
 
-                expectOneLineError (run dir [ "predict"; "--model"; runDir; "--show"; "x.png" ]) 2 [ "--show"; "--image" ]
+                expectOneLineError
+                    (run dir [ "predict"; "--model"; runDir; "--show"; "x.png" ])
+                    2
+                    [ "--show"; "--image" ]
         ]

@@ -1026,9 +1026,11 @@ module Parser =
                     r.Contains A.PredictArgs.Out, "--out"
                 ] do
                 if other then
-                    checks.Add $"options '--image' and '%s{name}' do not go together: --image predicts pictures, not a data set."
+                    checks.Add
+                        $"options '--image' and '%s{name}' do not go together: --image predicts pictures, not a data set."
         elif r.Contains A.PredictArgs.Show then
-            checks.Add "option '--show' draws the pictures of '--image': give the pictures with --image a.png [b.jpg ...]."
+            checks.Add
+                "option '--show' draws the pictures of '--image': give the pictures with --image a.png [b.jpg ...]."
 
         checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
 

@@ -14,7 +14,8 @@ public static class Subset
         }
         return new LabeledImages(
             images.Pixels[..(count * images.Features)], images.Labels[..count], count, images.Rows, images.Cols,
-            images.ImagesPath, images.LabelsPath) { ClassNames = images.ClassNames };
+            images.ImagesPath, images.LabelsPath)
+        { ClassNames = images.ClassNames };
     }
 
     /// <summary>The images at <paramref name="indices"/>, in that order.</summary>
