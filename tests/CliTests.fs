@@ -179,6 +179,7 @@ let private roundTripTests =
                                 Classes = null
                                 AllowOneClass = false
                                 LayersFromData = false
+                                Resize = None
                             }
                         Config =
                             {
@@ -281,6 +282,8 @@ let private roundTripTests =
                 let expected =
                     {
                         PredictOptions.Model = "m.bin"
+                        Images = [||]
+                        Show = null
                         Data = "x.idx"
                         DataLabels = "y.idx"
                         Scale = Some Unit
@@ -292,6 +295,9 @@ let private roundTripTests =
                 Expect.equal p expected "predict options"
                 let bulk = predict "predict --model m.bin --out p.csv"
                 Expect.equal bulk.Out "p.csv" "--out"
+                let pictures = predict "predict --model m.bin --image a.png b.jpg --show s.png"
+                Expect.equal pictures.Images [| "a.png"; "b.jpg" |] "--image takes several files"
+                Expect.equal pictures.Show "s.png" "--show"
             }
             test "bench, every option" {
                 let b =

@@ -119,7 +119,10 @@ let tests =
                         @"gradcheck: PASS \([1-9][0-9]* of [0-9]+ entries measured, relative error < 1\.0e-04"
                         "verdict, entries measured and threshold"
 
-                    Expect.equal (Regex.Matches(g.Out, @"^layer \d \(layers\.\d\) .* PASS ", RegexOptions.Multiline).Count) 2 "two layers"
+                    Expect.equal
+                        (Regex.Matches(g.Out, @"^layer \d \(layers\.\d\) .* PASS ", RegexOptions.Multiline).Count)
+                        2
+                        "two layers"
 
                 let j = run repo [ "gradcheck"; "--params"; "20"; "--json" ]
                 use doc = JsonDocument.Parse(j.Out)

@@ -252,11 +252,35 @@ let private runOf () =
 
     RunFile(trainConfig, 1, 10, 5, r, r, r, r, "managed", 1, "test")
 
+/// Small images of each kind the folder reader meets: grey and colour-with-alpha PNG, and JPEG.
+let private imageSeeds =
+    let encode (colorType: SkiaSharp.SKColorType) (format: SkiaSharp.SKEncodedImageFormat) =
+        let info = SkiaSharp.SKImageInfo(5, 4, colorType, SkiaSharp.SKAlphaType.Unpremul)
+        let bytes = Array.init (info.BytesSize) (fun i -> byte (i * 37))
+        use image = SkiaSharp.SKImage.FromPixelCopy(info, bytes)
+        use data = image.Encode(format, 90)
+        data.ToArray()
+
+    [|
+        encode SkiaSharp.SKColorType.Gray8 SkiaSharp.SKEncodedImageFormat.Png
+        encode SkiaSharp.SKColorType.Rgba8888 SkiaSharp.SKEncodedImageFormat.Png
+        encode SkiaSharp.SKColorType.Rgba8888 SkiaSharp.SKEncodedImageFormat.Jpeg
+    |]
+
 [<Tests>]
 let tests =
     testList
         "Fuzz"
         [
+            testCase "image folder"
+            <| fun () ->
+                withTemp (fun dir ->
+                    let images = Path.Combine(dir, "images")
+                    Directory.CreateDirectory(Path.Combine(images, "a")) |> ignore
+
+                    fuzz "image folder" (Path.Combine(images, "a", "f.png")) imageSeeds (fun _ ->
+                        ImageFolder.Read images |> ignore))
+
             testCase "IDX images"
             <| fun () ->
                 withTemp (fun dir ->

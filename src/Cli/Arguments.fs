@@ -109,6 +109,7 @@ type TrainArgs =
     | Train_Labels of file: string
     | Test of file: string
     | Test_Labels of file: string
+    | Resize of size: string
     | Scale of Scale
     | Layers of sizes: string
     | Arch of layers: string
@@ -159,12 +160,15 @@ type TrainArgs =
             | From _ ->
                 "start a new run from RUN's checkpoint at STEP (RUN@STEP; RUN alone = its newest): its weights, its optimiser state and its step count, with every setting you give changed and the others as RUN had them. Kept: the optimiser's moments when the optimiser stays sgd, momentum or adam (a new --lr, --schedule, --clip-norm, --l2, --momentum, --batch keep them); reset to zero: another --optimizer; refused: another network shape. --epochs counts from RUN's start, so it must go past STEP's epoch; the schedule stays RUN's unless --schedule/--warmup is given. run.json records parent {run, step}; replay follows it back."
             | Train _ ->
-                "training data: IDX images (raw or .gz), an MNIST CSV (label,784 pixels per line), or any table (CSV of numbers, raw or .gz, see --label-column); default: the shipped MNIST training set."
+                "training data: IDX images (raw or .gz), an MNIST CSV (label,784 pixels per line), any table (CSV of numbers, raw or .gz, see --label-column), or a folder DIR/<class>/*.png|*.jpg whose subfolders name the classes; default: the shipped MNIST training set."
             | Train_Labels _ ->
                 "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name (…-labels-idx1-ubyte[.gz])."
-            | Test _ -> "test data, as --train (read with the same table options); default: the shipped MNIST test set."
+            | Test _ ->
+                "test data, as --train (a table is read with the same table options; a folder takes the training folder's class names); default: the shipped MNIST test set."
             | Test_Labels _ ->
                 "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name (…-labels-idx1-ubyte[.gz])."
+            | Resize _ ->
+                "WIDTHxHEIGHT: resample the images of image folders (grey, area-averaged) to this size, e.g. 28x28 (default: none; the images must then all have one size)."
             | Scale _ ->
                 "pixel scaling: unit = x/255 (default); book = x/255·0.99+0.01 with targets 0.01/0.99 (the book's; seed is its old name); offset = x/255·0.99+0.1 (0.1..1.09, the original question's slip), targets 0.01/0.99. For tables: none = values as written (the default), unit = each feature to 0..1 by the training set's min and max, standard = each feature's z-score by the training set's mean and deviation; the model file keeps the transform for eval and predict."
             | Layers _ ->
@@ -258,6 +262,8 @@ type PredictArgs =
     | [<Mandatory>] Model of path: string
     | Data of file: string
     | Data_Labels of file: string
+    | Image of files: string list
+    | Show of png: string
     | Scale of Scale
     | Index of index: int
     | Out of file: string
@@ -273,6 +279,9 @@ type PredictArgs =
                 "labels (IDX, raw or .gz) for IDX images; default: beside the images, by the standard name."
             | Scale _ -> "pixel scaling; default: the model's own."
             | Index _ -> "predict this image alone, >= 0, with a bar per output (default: every image, as CSV)."
+            | Image _ ->
+                "pictures of digits (PNG, JPEG: a photo, a drawing) to predict instead of --data: each is prepared as MNIST's digits were (grey, inverted if the paper is light, cropped to the ink, fitted into 20x20, centred by centre of mass in 28x28), then its class and top-3 outputs are printed."
+            | Show _ -> "with --image: write a PNG of each picture beside the 28x28 image the network saw."
             | Out _ ->
                 "the CSV to write (default: standard output): index,label,predicted, then the outputs: p_0,p_1,... for softmax probabilities (they sum to 1), sigmoid_0,sigmoid_1,... for sigmoid outputs (each in 0..1; they do not sum to 1)."
             | Threads _ -> "worker threads, 0 = auto (default 0)."
@@ -310,6 +319,7 @@ type BenchArgs =
 type DoctorArgs =
     | Train of file: string
     | Train_Labels of file: string
+    | Resize of size: string
     | Test of file: string
     | Test_Labels of file: string
     | Train_Count of count: int
@@ -349,6 +359,7 @@ type DoctorArgs =
             | Json -> "print the report as one JSON object."
             | Train _ -> "training images, as for train; default: the shipped MNIST training set."
             | Train_Labels _ -> "labels for IDX training images, as for train."
+            | Resize _ -> "WIDTHxHEIGHT to resample image folders to, as for train."
             | Test _ -> "test images, as for train; default: the shipped MNIST test set."
             | Test_Labels _ -> "labels for IDX test images, as for train."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
@@ -377,6 +388,7 @@ type DoctorArgs =
 type Lr_FindArgs =
     | Train of file: string
     | Train_Labels of file: string
+    | Resize of size: string
     | Train_Count of count: int
     | Scale of Scale
     | Preset of Preset
@@ -411,6 +423,7 @@ type Lr_FindArgs =
             | Json -> "print the rates, losses and the suggestion as one JSON object."
             | Train _ -> "training images, as for train; default: the shipped MNIST training set."
             | Train_Labels _ -> "labels for IDX training images, as for train."
+            | Resize _ -> "WIDTHxHEIGHT to resample image folders to, as for train."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
             | Scale _ -> "pixel scaling: unit, seed or offset, as for train (default unit)."
             | Preset _ -> "start from a named configuration (modern, book, seed, lenet5, cnn), as for train."
@@ -434,6 +447,7 @@ type Lr_FindArgs =
 type GradcheckArgs =
     | Train of file: string
     | Train_Labels of file: string
+    | Resize of size: string
     | Train_Count of count: int
     | Scale of Scale
     | Preset of Preset
@@ -459,6 +473,7 @@ type GradcheckArgs =
                 "check at a saved or imported model's weights (a model file or run folder; its architecture and scaling) instead of the configured network at initialisation."
             | Train _ -> "images the check runs on (their first N); default: the shipped MNIST training set."
             | Train_Labels _ -> "labels for IDX images, as for train."
+            | Resize _ -> "WIDTHxHEIGHT to resample image folders to, as for train."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
             | Scale _ -> "pixel scaling: unit, book or offset, as for train (default unit)."
             | Preset _ ->

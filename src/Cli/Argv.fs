@@ -53,6 +53,9 @@ type Argv =
                 match value with
                 | null -> ()
                 | v -> yield! [ flag; v ]
+            match o.Data.Resize with
+            | Some size -> yield! [ "--resize"; $"%d{size.Cols}x%d{size.Rows}" ]
+            | None -> ()
             if o.TrainCount <> p.TrainCount then
                 yield! [ "--train-count"; int' o.TrainCount ]
             if c.Arch <> pc.Arch then

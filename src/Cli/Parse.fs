@@ -11,6 +11,9 @@ open Functional.Optim
 open Functional.Data
 open Functional.Arch
 
+/// The size image folders are resampled to (--resize WIDTHxHEIGHT).
+type ImageSize = { Rows: int; Cols: int }
+
 /// Data files for training; null = the shipped MNIST files.
 type DataOptions =
     {
@@ -29,6 +32,8 @@ type DataOptions =
         AllowOneClass: bool
         /// --layers gave only a hidden size: the inputs and outputs come from the data.
         LayersFromData: bool
+        /// Resample the images of image folders to this size; None = they must all have one size.
+        Resize: ImageSize option
     }
 
 type TrainOptions =
@@ -153,6 +158,10 @@ type PredictOptions =
     {
         /// Model file or run directory.
         Model: string
+        /// Pictures of digits (PNG, JPEG) to prepare as MNIST's were and predict; empty = predict from Data.
+        Images: string array
+        /// The PNG showing each picture beside the 28x28 image the network saw; null = none.
+        Show: string | null
         /// null = the shipped test set.
         Data: string | null
         DataLabels: string | null
@@ -509,6 +518,12 @@ module Parser =
                 Error "option '--batch' must be >= 1; for one batch of the whole training set write '--batch full'."
             | _ -> Error $"option '--batch' must be a positive integer or 'full', but was '%s{text}'."
 
+    /// "WIDTHxHEIGHT", each 1..4096.
+    let private parseSize (text: string) =
+        match text.ToLowerInvariant().Split 'x' |> Array.map parseInt with
+        | [| Some w; Some h |] when w >= 1 && h >= 1 && w <= 4096 && h <= 4096 -> Ok { Rows = h; Cols = w }
+        | _ -> Error $"option '--resize' must be WIDTHxHEIGHT, each 1..4096 (e.g. 28x28), but was '%s{text}'."
+
     /// Collects the validation errors of one command.
     type private Checks() =
         let errors = ResizeArray<string>()
@@ -783,6 +798,9 @@ module Parser =
                             match r.TryGetResult A.TrainArgs.Layers with
                             | Some text -> text.Split(',').Length = 1
                             | None -> false
+                        Resize =
+                            r.TryGetResult A.TrainArgs.Resize
+                            |> Option.map (fun text -> checks.Result(parseSize text, { Rows = 28; Cols = 28 }))
                     }
                 Config =
                     {
@@ -845,6 +863,7 @@ module Parser =
             |> List.choose (function
                 | A.DoctorArgs.Train f -> Some(A.TrainArgs.Train f)
                 | A.DoctorArgs.Train_Labels f -> Some(A.TrainArgs.Train_Labels f)
+                | A.DoctorArgs.Resize v -> Some(A.TrainArgs.Resize v)
                 | A.DoctorArgs.Test f -> Some(A.TrainArgs.Test f)
                 | A.DoctorArgs.Test_Labels f -> Some(A.TrainArgs.Test_Labels f)
                 | A.DoctorArgs.Train_Count n -> Some(A.TrainArgs.Train_Count n)
@@ -886,6 +905,7 @@ module Parser =
             |> List.choose (function
                 | A.Lr_FindArgs.Train f -> Some(A.TrainArgs.Train f)
                 | A.Lr_FindArgs.Train_Labels f -> Some(A.TrainArgs.Train_Labels f)
+                | A.Lr_FindArgs.Resize v -> Some(A.TrainArgs.Resize v)
                 | A.Lr_FindArgs.Train_Count n -> Some(A.TrainArgs.Train_Count n)
                 | A.Lr_FindArgs.Scale v -> Some(A.TrainArgs.Scale v)
                 | A.Lr_FindArgs.Preset v -> Some(A.TrainArgs.Preset v)
@@ -933,6 +953,7 @@ module Parser =
             |> List.choose (function
                 | A.GradcheckArgs.Train f -> Some(A.TrainArgs.Train f)
                 | A.GradcheckArgs.Train_Labels f -> Some(A.TrainArgs.Train_Labels f)
+                | A.GradcheckArgs.Resize v -> Some(A.TrainArgs.Resize v)
                 | A.GradcheckArgs.Train_Count n -> Some(A.TrainArgs.Train_Count n)
                 | A.GradcheckArgs.Scale v -> Some(A.TrainArgs.Scale v)
                 | A.GradcheckArgs.Preset v -> Some(A.TrainArgs.Preset v)
@@ -1084,10 +1105,32 @@ module Parser =
             checks.Add
                 "options '--index' and '--out' do not go together: --index shows one image, --out writes every image."
 
+        let images = r.GetResult(A.PredictArgs.Image, defaultValue = []) |> Array.ofList
+
+        if r.Contains A.PredictArgs.Image then
+            if images.Length = 0 then
+                checks.Add "option '--image' needs at least one picture file (PNG or JPEG)."
+
+            for other, name in
+                [
+                    r.Contains A.PredictArgs.Data, "--data"
+                    r.Contains A.PredictArgs.Data_Labels, "--data-labels"
+                    index.IsSome, "--index"
+                    r.Contains A.PredictArgs.Out, "--out"
+                ] do
+                if other then
+                    checks.Add
+                        $"options '--image' and '%s{name}' do not go together: --image predicts pictures, not a data set."
+        elif r.Contains A.PredictArgs.Show then
+            checks.Add
+                "option '--show' draws the pictures of '--image': give the pictures with --image a.png [b.jpg ...]."
+
         checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
 
         {
             PredictOptions.Model = r.GetResult A.PredictArgs.Model
+            Images = images
+            Show = r.TryGetResult A.PredictArgs.Show |> toNull
             Data = r.TryGetResult A.PredictArgs.Data |> toNull
             DataLabels = r.TryGetResult A.PredictArgs.Data_Labels |> toNull
             Scale = r.TryGetResult A.PredictArgs.Scale |> Option.map scale

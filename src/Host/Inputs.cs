@@ -1,3 +1,4 @@
+using Functional.Cli;
 using Functional.Host.Data;
 
 namespace Functional.Host;
@@ -8,9 +9,15 @@ public static class Inputs
     public const string TrainImages = "train-images-idx3-ubyte.gz";
     public const string TestImages = "test-images-idx3-ubyte.gz";
 
-    /// <summary>Loads <paramref name="path"/> (null: the shipped file <paramref name="shipped"/>) with its labels.</summary>
-    public static LabeledImages Load(string? path, string? labels, string shipped) =>
-        DataFiles.Load(path ?? DataFiles.ShippedPath(shipped), labels);
+    /// <summary>Loads <paramref name="path"/> (null: the shipped file <paramref name="shipped"/>) with its labels; image
+    /// folders resampled to <paramref name="resize"/> and labelled by <paramref name="classes"/> when given.</summary>
+    public static LabeledImages Load(string? path, string? labels, string shipped, (int Rows, int Cols)? resize = null,
+        string[]? classes = null) =>
+        DataFiles.Load(path ?? DataFiles.ShippedPath(shipped), labels, TableOptions.Default, classes, resize);
+
+    /// <summary>The --resize option as the readers take it.</summary>
+    public static (int Rows, int Cols)? SizeOf(Microsoft.FSharp.Core.FSharpOption<ImageSize>? size) =>
+        size == null ? null : (size.Value.Rows, size.Value.Cols);
 
     /// <summary>Loads data for a trained model: a table read as it was in training and with its input transform,
     /// class names as the model's.</summary>

@@ -88,6 +88,16 @@ public static class ModelFile
         };
     }
 
+    /// <summary>The class names in a model file's metadata (<c>classes</c>), or "0".."N-1" when it has none that fit.</summary>
+    public static string[] ClassNames(string path, Model model)
+    {
+        var (_, metadata) = Safetensors.Read(Resolve(path));
+        string[]? names = metadata.TryGetValue("classes", out string? text) ? text.Split(',') : null;
+        return names is { } n && n.Length == model.Spec.Classes
+            ? n
+            : Enumerable.Range(0, model.Spec.Classes).Select(c => c.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    }
+
     /// <summary>What the output values are: probabilities only when they are a softmax's.</summary>
     public static string OutputsText(ModelSpec spec) => Api.OutputActivation(spec.Arch) switch
     {

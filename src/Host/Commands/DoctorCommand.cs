@@ -18,8 +18,9 @@ public static class DoctorCommand
         var clock = Stopwatch.StartNew();
         var o = d.Train;
         var config = o.Config;
-        var train = Subset.First(Inputs.Load(o.Data.Train, o.Data.TrainLabels, Inputs.TrainImages), o.TrainCount);
-        var test = Inputs.Load(o.Data.Test, o.Data.TestLabels, Inputs.TestImages);
+        var resize = Inputs.SizeOf(o.Data.Resize);
+        var train = Subset.First(Inputs.Load(o.Data.Train, o.Data.TrainLabels, Inputs.TrainImages, resize), o.TrainCount);
+        var test = Inputs.Load(o.Data.Test, o.Data.TestLabels, Inputs.TestImages, resize, train.ClassNames);
         Inputs.CheckFits(train, config);
         Inputs.CheckFits(test, config);
         var s = new Subject(o, train, test);

@@ -19,7 +19,7 @@ public static class GradcheckCommand
         var o = g.Train;
         var model = g.Model is { } path ? ModelFile.Load(path) : null;
         var config = model == null ? o.Config : Api.ConfigOfModel(o.Config, model.Spec);
-        var train = Subset.First(Inputs.Load(o.Data.Train, o.Data.TrainLabels, Inputs.TrainImages), o.TrainCount);
+        var train = Subset.First(Inputs.Load(o.Data.Train, o.Data.TrainLabels, Inputs.TrainImages, Inputs.SizeOf(o.Data.Resize)), o.TrainCount);
         Inputs.CheckFits(train, config);
         Threads.Choose(o.Threads, g.Examples);
         int examples = Math.Min(g.Examples, train.Count);

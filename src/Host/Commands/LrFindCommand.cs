@@ -17,7 +17,7 @@ public static class LrFindCommand
     {
         var t = o.Train;
         var config = t.Config;
-        var train = Subset.First(Inputs.Load(t.Data.Train, t.Data.TrainLabels, Inputs.TrainImages), t.TrainCount);
+        var train = Subset.First(Inputs.Load(t.Data.Train, t.Data.TrainLabels, Inputs.TrainImages, Inputs.SizeOf(t.Data.Resize)), t.TrainCount);
         Inputs.CheckFits(train, config);
         Threads.Choose(t.Threads, config.Batch <= 0 ? train.Count : config.Batch);
         string png = Path.GetFullPath(o.Png);

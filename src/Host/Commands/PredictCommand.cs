@@ -14,6 +14,10 @@ public static class PredictCommand
     {
         Threads.Choose(o.Threads, o.Index == null ? 500 : 1);
         var model = ModelFile.Load(o.Model);
+        if (o.Images.Length > 0)
+        {
+            return PredictPictures.Run(o, ModelFile.WithScale(model, o.Scale));
+        }
         var info = ModelFile.ReadDataInfo(o.Model);
         var data = Inputs.LoadFor(o.Data, o.DataLabels, info);
         Inputs.CheckFits(data, model.Spec);

@@ -16,6 +16,7 @@ public static class TrainCommand
         var (config, info) = DataSetup.Fit(files, o.Config, train, test);
         // Before anything is created or trained: a refusal leaves nothing behind.
         var labelWarnings = LabelChecks.Run(train, test, config.Classes, files.AllowOneClass);
+        var resize = Inputs.SizeOf(files.Resize);
         Inputs.CheckFits(train, config);
         Inputs.CheckFits(test, config);
         // The validation set: a separate file, or a stratified part of the training set held out from training.
@@ -23,7 +24,7 @@ public static class TrainCommand
         ValidationRef? validationRef = null;
         if (o.ValidationFile != null)
         {
-            validation = DataFiles.Load(o.ValidationFile, o.ValidationLabels, info.TableOptions, info.ClassNames);
+            validation = DataFiles.Load(o.ValidationFile, o.ValidationLabels, info.TableOptions, info.ClassNames, resize);
             Inputs.CheckFits(validation, config);
             validationRef = new ValidationRef(0, RunFile.Ref(validation.ImagesPath), RunFile.Ref(validation.LabelsPath), validation.Count);
         }
@@ -110,6 +111,7 @@ public static class TrainCommand
             ScheduleRequest = from != null && !o.ScheduleGiven ? from.Parent.ScheduleRequest : Schedule.RequestModule.describe(o.Schedule),
             Parent = from == null ? null : new ParentRef(Path.GetFullPath(from.Dir), startStep),
             Data = info,
+            Resize = resize,
         };
         run.Write(dir);
         if (from == null)

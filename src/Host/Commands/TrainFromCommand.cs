@@ -12,7 +12,7 @@ public sealed record ParentStart(string Dir, RunFile Parent, Checkpoint Checkpoi
         given.Train == null ? Parent.TrainLabels.Path : given.TrainLabels,
         given.Test ?? Parent.TestImages.Path,
         given.Test == null ? Parent.TestLabels.Path : given.TestLabels,
-        given.Header, given.LabelColumn, given.FeatureScale, given.Classes, given.AllowOneClass, given.LayersFromData);
+        given.Header, given.LabelColumn, given.FeatureScale, given.Classes, given.AllowOneClass, given.LayersFromData, given.Resize);
 }
 
 /// <summary><c>functional train --from RUN[@STEP] ...</c>: the command line is read again with the parent run's

@@ -1,6 +1,7 @@
 namespace Functional.Host.Data;
 
-/// <summary>Loading a labelled image set from IDX (raw or gzip) or CSV, detected by content.</summary>
+/// <summary>Loading a labelled image set from IDX (raw or gzip) or CSV, detected by content, or from a folder of
+/// images (<see cref="ImageFolder"/>).</summary>
 public static class DataFiles
 {
     /// <summary>Rows and columns of a CSV image (784 pixels per line).</summary>
@@ -15,7 +16,9 @@ public static class DataFiles
     /// <summary>
     /// Loads images and labels. IDX files (gzip or magic 0x00000803) need a labels file: <paramref name="labelsPath"/>,
     /// or, when null, the file beside the images with the standard MNIST name (<c>-images-idx3-ubyte</c> becomes
-    /// <c>-labels-idx1-ubyte</c>, with or without <c>.gz</c>). A CSV file holds its own labels.
+    /// <c>-labels-idx1-ubyte</c>, with or without <c>.gz</c>). A CSV file holds its own labels, and so does a folder
+    /// <c>DIR/&lt;class&gt;/*.png</c>, whose images are resampled to <paramref name="resize"/> when given and labelled by
+    /// <paramref name="classes"/> when given (see <see cref="ImageFolder.Read"/>).
     /// </summary>
     /// <exception cref="DataError">Any problem with either file, naming the file.</exception>
     public static LabeledImages Load(string imagesPath, string? labelsPath) =>
@@ -23,11 +26,23 @@ public static class DataFiles
 
     /// <summary>As <see cref="Load(string, string?)"/>; any text file that is not an MNIST CSV (label, 784 pixels
     /// 0–255) is read as a <see cref="Table"/>, whose text labels take the order of <paramref name="knownClasses"/>
-    /// when given. <paramref name="knownClasses"/> also names the classes of IDX and MNIST CSV files.</summary>
-    public static LabeledImages Load(string imagesPath, string? labelsPath, TableOptions table, string[]? knownClasses)
+    /// when given. <paramref name="knownClasses"/> also names the classes of IDX and MNIST CSV files, and labels
+    /// the class folders of an image folder.</summary>
+    public static LabeledImages Load(
+        string imagesPath, string? labelsPath, TableOptions table, string[]? knownClasses,
+        (int Rows, int Cols)? resize = null)
     {
         ArgumentNullException.ThrowIfNull(imagesPath);
         ArgumentNullException.ThrowIfNull(table);
+        if (Directory.Exists(imagesPath))
+        {
+            if (labelsPath is not null && !SameFile(labelsPath, imagesPath))
+            {
+                throw new DataError(labelsPath,
+                    $"a labels file cannot be used with the image folder {imagesPath}, whose class folders are the labels");
+            }
+            return ImageFolder.Read(imagesPath, resize, knownClasses);
+        }
         switch (Detect(imagesPath))
         {
             case Format.Csv:

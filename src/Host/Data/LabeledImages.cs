@@ -48,7 +48,8 @@ public sealed class LabeledImages
     /// <summary>Float inputs of a table, <c>Count * Features</c>, row after row; null for images (see Pixels).</summary>
     public float[]? Values { get; init; }
 
-    /// <summary>The name of each class (label i is ClassNames[i]); null = the digits "0".."N-1".</summary>
+    /// <summary>The name of each class (label i is ClassNames[i]: a table's text labels, an image folder's class
+    /// folders, Fashion-MNIST's names); null = the digits "0".."N-1".</summary>
     public string[]? ClassNames { get; init; }
 
     public bool IsTable => Values is not null;
@@ -70,6 +71,6 @@ public sealed class LabeledImages
 
     public string ImagesPath { get; }
 
-    /// <summary>The labels file; the same as <see cref="ImagesPath"/> for CSV.</summary>
+    /// <summary>The labels file; the same as <see cref="ImagesPath"/> for CSV and image folders.</summary>
     public string LabelsPath { get; }
 }

@@ -13,9 +13,12 @@ public static class DataSetup
     {
         string[]? names = d.Classes is { } file ? ClassNames.Read(file) : null;
         var table = new TableOptions(d.Header, d.LabelColumn);
+        var resize = Inputs.SizeOf(d.Resize);
         var train = Subset.First(
-            DataFiles.Load(d.Train ?? DataFiles.ShippedPath(Inputs.TrainImages), d.TrainLabels, table, names), trainCount);
-        var test = DataFiles.Load(d.Test ?? DataFiles.ShippedPath(Inputs.TestImages), d.TestLabels, table, names ?? train.ClassNames);
+            DataFiles.Load(d.Train ?? DataFiles.ShippedPath(Inputs.TrainImages), d.TrainLabels, table, names, resize), trainCount);
+        // An image folder's test set is labelled by the training set's class names, whatever classes it holds.
+        var test = DataFiles.Load(
+            d.Test ?? DataFiles.ShippedPath(Inputs.TestImages), d.TestLabels, table, names ?? train.ClassNames, resize);
         if (test.Features != train.Features)
         {
             throw new DataError(test.ImagesPath, $"has {test.Features} features per row but the training set {train.ImagesPath} has {train.Features}");

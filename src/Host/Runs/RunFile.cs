@@ -58,6 +58,9 @@ public sealed record RunFile(
     /// <summary>The CPU's model name, to say what differs when another machine cannot run the kernels.</summary>
     public string? Cpu { get; init; }
 
+    /// <summary>The size image folders were resampled to (--resize); null = none asked for.</summary>
+    public (int Rows, int Cols)? Resize { get; init; }
+
     /// <summary>The schedule as asked for, in epochs (informational: Config.Schedule is what runs).</summary>
     public string ScheduleRequest { get; init; } = "constant";
 
@@ -91,7 +94,9 @@ public sealed record RunFile(
         string text = string.Join("|", Api.ConfigFields(Config).Select(f => $"{f.Key}={f.Value}"))
             + $"|{TrainImages.Sha256}|{TrainLabels.Sha256}|{TrainCount}"
             // Runs without a validation set keep the hash they had before validation sets existed.
-            + (Validation is { IsFile: false } v ? $"|validation={v.Fraction.ToString("R", CultureInfo.InvariantCulture)}" : "");
+            + (Validation is { IsFile: false } v ? $"|validation={v.Fraction.ToString("R", CultureInfo.InvariantCulture)}" : "")
+            // Resampling changes every pixel; runs without it keep their hash.
+            + (Resize is { } size ? $"|resize={size.Cols}x{size.Rows}" : "");
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
     }
 
@@ -161,6 +166,10 @@ public sealed record RunFile(
         if (Parent is { } p)
         {
             o["parent"] = new JsonObject { ["run"] = p.Run, ["step"] = p.Step };
+        }
+        if (Resize is { } size)
+        {
+            o["data"]!["resize"] = new JsonObject { ["rows"] = size.Rows, ["cols"] = size.Cols };
         }
         if (results != null)
         {
@@ -244,6 +253,7 @@ public sealed record RunFile(
                 Cpu = o["cpu"]?.GetValue<string>(),
                 Parent = o["parent"] is JsonObject p ? new ParentRef(Str(p, "run"), Get<long>(p, "step")) : null,
                 Data = o["data_info"] is JsonObject info ? DataInfo.FromJson(info) : null,
+                Resize = d["resize"] is JsonObject size ? (Get<int>(size, "rows"), Get<int>(size, "cols")) : null,
             };
             return run;
         }
@@ -276,8 +286,8 @@ public sealed record RunFile(
     public (LabeledImages train, LabeledImages? validation, LabeledImages test) LoadSplit(TextWriter warnings)
     {
         var table = Data?.TableOptions ?? TableOptions.Default;
-        var all = Subset.First(DataFiles.Load(TrainImages.Path, TrainLabels.Path, table, Data?.ClassNames), TrainCount);
-        var test = DataFiles.Load(TestImages.Path, TestLabels.Path, table, Data?.ClassNames);
+        var all = Subset.First(DataFiles.Load(TrainImages.Path, TrainLabels.Path, table, Data?.ClassNames, Resize), TrainCount);
+        var test = DataFiles.Load(TestImages.Path, TestLabels.Path, table, Data?.ClassNames ?? all.ClassNames, Resize);
         foreach (var r in new[] { TrainImages, TrainLabels })
         {
             // The training part (and so every step) depends on these bytes.
@@ -296,7 +306,7 @@ public sealed record RunFile(
         var (train, validation) = Validation switch
         {
             null => (all, null),
-            { IsFile: true } v => (all, DataFiles.Load(v.Images!.Path, v.Labels!.Path, table, Data?.ClassNames)),
+            { IsFile: true } v => (all, DataFiles.Load(v.Images!.Path, v.Labels!.Path, table, Data?.ClassNames ?? all.ClassNames, Resize)),
             { } v => ValidationSet.Split(all, v.Fraction, Config.Seed),
         };
         return Data is { } d

@@ -24,8 +24,19 @@ public static class RunFolder
         return dir;
     }
 
+    /// <summary>A file's sha256; for an image folder, the sha256 of its listing: each image's path below the folder
+    /// and sha256, one per line, so renaming, moving between classes or editing an image changes it.</summary>
     public static string Sha256(string path)
     {
+        if (Directory.Exists(path))
+        {
+            var listing = new System.Text.StringBuilder();
+            foreach (var (_, file) in Data.ImageFolder.List(path))
+            {
+                listing.Append(Path.GetRelativePath(path, file).Replace('\\', '/')).Append(' ').Append(Sha256(file)).Append('\n');
+            }
+            return Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(listing.ToString())));
+        }
         using var s = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(s));
     }

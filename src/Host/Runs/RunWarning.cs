@@ -56,7 +56,8 @@ public static class RunWarning
         string? test = Given(run.TestImages, Inputs.TestImages);
         var options = TrainOptions.Of(
             new DataOptions(train, train is null ? null : run.TrainLabels.Path, test, test is null ? null : run.TestLabels.Path,
-                run.Data?.Header, run.Data?.LabelColumn, run.Data is { IsTable: true } d ? d.Scale : null, null, false, false),
+                run.Data?.Header, run.Data?.LabelColumn, run.Data is { IsTable: true } d ? d.Scale : null, null, false, false,
+                run.Resize is { } size ? Microsoft.FSharp.Core.FSharpOption<ImageSize>.Some(new ImageSize(size.Rows, size.Cols)) : null),
             run.Config, run.Epochs, run.Preset, run.TrainCount);
         return "functional doctor " + Fixes.Command(options)["functional train ".Length..];
     }
