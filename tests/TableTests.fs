@@ -384,5 +384,45 @@ let tests =
                         let p = run dir [ "predict"; "--model"; runDir; "--data"; test; "--index"; "0" ]
                         Expect.equal p.Code 0 p.Err
                         Expect.stringContains p.Out "label high" "predict names the classes"
+
+                        Expect.stringContains
+                            o.Out
+                            "predicted classes on test: high:"
+                            "train's histogram names the classes"
+
+                    testCase "the digit grid and the confusion picture draw class names where there are any"
+                    <| fun () ->
+                        let dir = tempDir ()
+                        let pixels = Array.init (4 * 784) (fun i -> byte (i % 251))
+                        let labels = [| 0uy; 1uy; 1uy; 0uy |]
+                        let names = [| "Ankle boot"; "T-shirt/top" |]
+
+                        let grid (named: string[]) file =
+                            DigitGrid.Write(
+                                Path.Combine(dir, file),
+                                pixels,
+                                labels,
+                                28,
+                                28,
+                                [| 0..3 |],
+                                [| 0; 0; 1; 1 |],
+                                "t",
+                                named
+                            )
+                            |> File.ReadAllBytes
+
+                        Expect.notEqual (grid names "named.png") (grid null "plain.png") "names change the grid"
+                        let confusion = [| [| 3; 1 |]; [| 0; 4 |] |]
+
+                        let heat (named: string[]) file =
+                            ConfusionPlot.Write(Path.Combine(dir, file), confusion, "t", named)
+                            |> File.ReadAllBytes
+
+                        Expect.notEqual (heat names "cnamed.png") (heat null "cplain.png") "names change the heatmap"
+
+                        Expect.equal
+                            (Histogram.Line([| 2; 0 |], names))
+                            "Ankle boot:2 T-shirt/top:0 (1 distinct)"
+                            "the line"
                 ]
         ]

@@ -18,8 +18,12 @@ public static class Histogram
         return h;
     }
 
-    /// <summary><c>0:197 1:230 … (10 distinct)</c>.</summary>
-    public static string Line(int[] histogram) =>
-        string.Join(" ", histogram.Select((n, c) => string.Create(CultureInfo.InvariantCulture, $"{c}:{n}")))
+    /// <summary><c>0:197 1:230 … (10 distinct)</c>; with class names, <c>Trouser:230</c> for <c>1:230</c>.</summary>
+    public static string Line(int[] histogram, string[]? names = null) =>
+        string.Join(" ", histogram.Select((n, c) => string.Create(CultureInfo.InvariantCulture, $"{ClassName(names, c)}:{n}")))
         + $" ({histogram.Count(n => n > 0)} distinct)";
+
+    /// <summary>Class <paramref name="c"/>'s name, or its number where there are no names.</summary>
+    public static string ClassName(string[]? names, int c) =>
+        names is not null && c >= 0 && c < names.Length ? names[c] : c.ToString(CultureInfo.InvariantCulture);
 }

@@ -31,7 +31,7 @@ public static class EvalCommand
         log.WriteLine(Sample(data.Labels, e.Predictions, o.Seed));
         if (o.Png is { } png)
         {
-            log.WriteLine($"png   {Plots.Confusion(png, e, Inv($"{Path.GetFileName(data.ImagesPath)}: accuracy {100 * e.Accuracy:F2}% of {e.Count:N0}, rows = targets"))}");
+            log.WriteLine($"png   {Plots.Confusion(png, e, Inv($"{Path.GetFileName(data.ImagesPath)}: accuracy {100 * e.Accuracy:F2}% of {e.Count:N0}, rows = targets"), info?.ClassNames)}");
         }
         return ReturnCode.Ok;
     }

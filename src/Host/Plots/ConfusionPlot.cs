@@ -13,7 +13,7 @@ public static class ConfusionPlot
     public const int Width = 900;
     public const int Height = 800;
 
-    public static string Write(string path, int[][] confusion, string title)
+    public static string Write(string path, int[][] confusion, string title, string[]? classNames = null)
     {
         PlotFonts.Register();
         int k = confusion.Length;
@@ -45,7 +45,7 @@ public static class ConfusionPlot
         var bar = plot.Add.ColorBar(heat);
         bar.Label = "fraction of the target's examples";
         plot.Axes.SetLimits(-0.5, k - 0.5, -0.5, k - 0.5);
-        string[] names = [.. Enumerable.Range(0, k).Select(i => i.ToString(CultureInfo.InvariantCulture))];
+        string[] names = [.. Enumerable.Range(0, k).Select(i => Histogram.ClassName(classNames, i))];
         double[] positions = [.. Enumerable.Range(0, k).Select(i => (double)i)];
         plot.Axes.Bottom.TickGenerator = new NumericManual(positions, names);
         plot.Axes.Left.TickGenerator = new NumericManual([.. positions.Select(y => k - 1 - y)], names);

@@ -51,9 +51,12 @@ public static class DigitGrid
 
     /// <summary>
     /// Draws images <paramref name="indices"/> of <paramref name="pixels"/> (row-major bytes, <paramref name="rows"/>×<paramref name="cols"/>
-    /// each) with their labels and, when <paramref name="predictions"/> is given (one per index), the predicted class.
+    /// each) with their labels and, when <paramref name="predictions"/> is given (one per index), the predicted class;
+    /// <paramref name="names"/>, where given, replace the class numbers, shrunk to fit their cell.
     /// </summary>
-    public static string Write(string path, byte[] pixels, byte[] labels, int rows, int cols, int[] indices, int[]? predictions, string title)
+    public static string Write(
+        string path, byte[] pixels, byte[] labels, int rows, int cols, int[] indices, int[]? predictions, string title,
+        string[]? names = null)
     {
         int count = indices.Length;
         var (width, height) = Size(count, rows, cols);
@@ -79,14 +82,14 @@ public static class DigitGrid
                 int label = labels[indices[k]];
                 bool wrong = predictions is not null && predictions[k] != label;
                 string text = predictions is null
-                    ? label.ToString(CultureInfo.InvariantCulture)
-                    : string.Create(CultureInfo.InvariantCulture, $"{label} → {predictions[k]}");
+                    ? Histogram.ClassName(names, label)
+                    : $"{Histogram.ClassName(names, label)} → {Histogram.ClassName(names, predictions[k])}";
                 if (wrong)
                 {
                     canvas.DrawRect(x - 3, y - 3, cols * scale + 5, rows * scale + 5, frame);
                 }
                 Png.Text(canvas, text, x + cols * scale / 2f, y + rows * scale + 18, LabelSize,
-                    wrong ? SKColors.Red : SKColors.Black, bold: wrong);
+                    wrong ? SKColors.Red : SKColors.Black, bold: wrong, maxWidth: cols * scale + Gap - 2);
             }
         });
     }

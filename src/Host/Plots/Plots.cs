@@ -35,7 +35,7 @@ public static class Plots
         int[] indices = [.. Enumerable.Range(start, count)];
         string what = predictions is null ? "label" : "label → prediction, wrong in red";
         string title = $"{Path.GetFileName(images.ImagesPath)} {start}–{start + count - 1}: {what}";
-        return DigitGrid.Write(path, images.Pixels, images.Labels, images.Rows, images.Cols, indices, predictions, title);
+        return DigitGrid.Write(path, images.Pixels, images.Labels, images.Rows, images.Cols, indices, predictions, title, images.ClassNames);
     }
 
     /// <summary>
@@ -73,8 +73,8 @@ public static class Plots
     }
 
     /// <summary>The confusion matrix of <paramref name="evaluation"/> as a heatmap.</summary>
-    public static string Confusion(string path, Evaluation evaluation, string title) =>
-        ConfusionPlot.Write(path, evaluation.Confusion, title);
+    public static string Confusion(string path, Evaluation evaluation, string title, string[]? classNames = null) =>
+        ConfusionPlot.Write(path, evaluation.Confusion, title, classNames);
 
     /// <summary>Per layer, histograms of its activations and of its gradients (for the doctor).</summary>
     public static string Histograms(string path, IReadOnlyList<LayerValues> layers, string title = "activations and gradients per layer") =>

@@ -172,7 +172,7 @@ public static class TrainLoop
                 $"kept  epoch {keptEpoch} (best validation {run.Monitor} {Figure(run.Monitor, best.BestValue)}), not the last epoch {lastEpoch}"));
         }
         log.WriteLine($"model {modelPath}");
-        log.WriteLine($"predicted classes on test: {Histogram.Line(Histogram.Of(final.Predictions, run.Config.Classes))}");
+        log.WriteLine($"predicted classes on test: {Histogram.Line(Histogram.Of(final.Predictions, run.Config.Classes), run.Data?.ClassNames)}");
         log.WriteLine($"plot  {Plots.TryCurves(dir)}");
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {100 * final.Accuracy:F2}%"));
         RunWarning.Print(log, dir, run, Histogram.Of(final.Predictions, run.Config.Classes), final.Accuracy);
