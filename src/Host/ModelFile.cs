@@ -91,6 +91,11 @@ public static class ModelFile
     /// <summary>The class names in a model file's metadata (<c>classes</c>), or "0".."N-1" when it has none that fit.</summary>
     public static string[] ClassNames(string path, Model model)
     {
+        // The data info keeps names as a JSON array, so a name with a comma in it survives; "classes" joins them.
+        if (ReadDataInfo(path) is { ClassNames: { } fromInfo } && fromInfo.Length == model.Spec.Classes)
+        {
+            return fromInfo;
+        }
         var (_, metadata) = Safetensors.Read(Resolve(path));
         string[]? names = metadata.TryGetValue("classes", out string? text) ? text.Split(',') : null;
         return names is { } n && n.Length == model.Spec.Classes
