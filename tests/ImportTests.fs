@@ -159,7 +159,16 @@ let tests =
                 let shape =
                     run dir [ "import"; file; "--arch"; "dense 32 relu, dense 10 softmax"; "--out"; out ]
 
-                expectOneLineError shape 3 [ file; "'2.weight'"; "[10,16]"; "layer 2 (dense 10 softmax)"; "[10,32]" ]
+                expectOneLineError
+                    shape
+                    3
+                    [
+                        file
+                        "'2.weight'"
+                        "[10,16]"
+                        "layer 2 (layers.1, dense 10 softmax)"
+                        "[10,32]"
+                    ]
 
                 let count =
                     run

@@ -235,5 +235,8 @@ let tests =
                     with :? DataError as e ->
                         e.Message
 
-                Expect.equal message "m.safetensors: layer 2 (opaque) cannot be exported to ONNX yet" "the message"
+                Expect.equal
+                    message
+                    "m.safetensors: layer 2 (layers.1, opaque) cannot be exported to ONNX yet"
+                    "the message"
         ]

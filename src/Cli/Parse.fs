@@ -415,8 +415,22 @@ module Parser =
             "lr-find"
         ]
 
+    /// Help fits the terminal it is shown in (80 columns when piped, so files and tests see one layout).
+    let private helpWidth () =
+        try
+            if Console.IsOutputRedirected || Console.WindowWidth <= 0 then
+                80
+            else
+                max 60 (min Console.WindowWidth 120)
+        with :? System.IO.IOException ->
+            80
+
     let private parser =
-        lazy (ArgumentParser.Create<A.FunctionalArgs>(programName = "functional", usageStringCharacterWidth = 100))
+        lazy
+            (ArgumentParser.Create<A.FunctionalArgs>(
+                programName = "functional",
+                usageStringCharacterWidth = helpWidth ()
+            ))
 
     let private hint (command: string option) =
         match command with

@@ -347,6 +347,9 @@ type Api =
     /// Layer l (0-based) as every command names it: "layer 1 (layers.0)" (Display.layer).
     static member LayerName(l: int) = Display.layer l
 
+    /// Layer l with what it is: "layer 3 (layers.2, dense 10 softmax)" (Display.layerWith).
+    static member LayerName(l: int, text: string) = Display.layerWith l text
+
     /// A small figure as every command prints it: "2.4e-07" (Display.small).
     static member Small(x: float) = Display.small x
 

@@ -51,7 +51,7 @@ module Arch =
         String.Join(", ", arch.Layers |> Array.map (fun l -> l.Text))
 
     /// The shape entering each layer, then the output's (Layers.Length + 1 shapes), or the first layer that
-    /// cannot take its input: "layer 3 (dense 120 relu): dense needs a flat input but gets 16x5x5: …".
+    /// cannot take its input: "layer 3 (layers.2, dense 120 relu): dense needs a flat input but gets 16x5x5: …".
     let shapes (arch: Arch) : Result<Shape[], string> =
         let out = Array.zeroCreate (arch.Layers.Length + 1)
         out[0] <- arch.Input
@@ -67,13 +67,12 @@ module Arch =
                 | Ok s ->
                     Error(
                         sprintf
-                            "layer %d (%s) turns its input %s into an empty output %s"
-                            (l + 1)
-                            arch.Layers[l].Text
+                            "%s turns its input %s into an empty output %s"
+                            (Display.layerWith l arch.Layers[l].Text)
                             (Shape.text out[l])
                             (Shape.text s)
                     )
-                | Error e -> Error(sprintf "layer %d (%s): %s" (l + 1) arch.Layers[l].Text e)
+                | Error e -> Error(sprintf "%s: %s" (Display.layerWith l arch.Layers[l].Text) e)
 
         go 0
 
@@ -113,9 +112,8 @@ module Arch =
                 | Some l ->
                     Some(
                         sprintf
-                            "layer %d (%s): softmax is an output activation; hidden layers take sigmoid, tanh or relu"
-                            (l + 1)
-                            arch.Layers[l].Text
+                            "%s: softmax is an output activation; hidden layers take sigmoid, tanh or relu"
+                            (Display.layerWith l arch.Layers[l].Text)
                     )
                 | None when output arch <> Sigmoid && output arch <> Softmax ->
                     Some(
@@ -176,7 +174,7 @@ module Arch =
             match layers |> Array.tryFindIndex Result.isError with
             | Some i ->
                 match layers[i] with
-                | Error e -> Error(sprintf "layer %d ('%s'): %s" (i + 1) layerParts[i] e)
+                | Error e -> Error(sprintf "%s: %s" (Display.layerWith i (sprintf "'%s'" layerParts[i])) e)
                 | Ok _ -> Error "unreachable"
             | None ->
                 Ok

@@ -11,6 +11,10 @@ open System.Globalization
 let layer (l: int) =
     sprintf "layer %d (layers.%d)" (l + 1) l
 
+/// Layer l with what it is, where the message needs both: "layer 3 (layers.2, dense 10 softmax)".
+let layerWith (l: int) (text: string) =
+    sprintf "layer %d (layers.%d, %s)" (l + 1) l text
+
 /// A small or widely ranging figure: "2.4e-07", "-1.3e+02", "0.0e+00", "NaN", "inf", "-inf".
 let small (x: float) =
     if Double.IsNaN x then "NaN"

@@ -75,15 +75,14 @@ module internal Named =
                     let name = sprintf "%slayers.%d.%s" prefix l info.Name
 
                     match tensors |> Array.tryFind (fun t -> t.Name = name) with
-                    | None -> yield sprintf "tensor '%s' is missing (layer %d, %s)" name (l + 1) arch.Layers[l].Text
+                    | None -> yield sprintf "tensor '%s' is missing (%s)" name (Display.layerWith l arch.Layers[l].Text)
                     | Some t when t.Shape <> info.Shape ->
                         yield
                             sprintf
-                                "tensor '%s' has shape [%s], but layer %d (%s) needs [%s]"
+                                "tensor '%s' has shape [%s], but %s needs [%s]"
                                 name
                                 (String.Join(",", t.Shape))
-                                (l + 1)
-                                arch.Layers[l].Text
+                                (Display.layerWith l arch.Layers[l].Text)
                                 (String.Join(",", info.Shape))
                     | Some _ -> ()
         ]

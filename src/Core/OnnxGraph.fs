@@ -89,7 +89,7 @@ let build (arch: Arch) (scale: Scale) (tensor: string -> float32[]) : Result<Gra
                         }
 
                     layers (l + 1) y (e.Nodes(shapes[l], x, y, names) :: acc)
-                | _ -> Error(sprintf "layer %d (%s) cannot be exported to ONNX yet" (l + 1) layer.Text)
+                | _ -> Error(sprintf "%s cannot be exported to ONNX yet" (Display.layerWith l layer.Text))
 
         let scaleNodes, scaleInits = scaling scale InputName "input"
 

@@ -57,7 +57,7 @@ public static partial class SequentialImport
         {
             throw new DataError(path,
                 $"{theirs.Length} modules with parameters ({string.Join(", ", theirs)}) but the architecture has {ours.Length} layers with parameters ("
-                + string.Join(", ", ours.Select(l => $"{l + 1}: {Api.LayerText(arch, l)}")) + ")");
+                + string.Join(", ", ours.Select(l => Api.LayerName(l, Api.LayerText(arch, l)))) + ")");
         }
         var named = new List<NamedArray>();
         for (int k = 0; k < ours.Length; k++)
@@ -65,7 +65,7 @@ public static partial class SequentialImport
             int l = ours[k];
             var module = modules[theirs[k]];
             string Theirs(string param) => $"{(prefix is { Length: > 0 } ? prefix + "." : "")}{theirs[k]}.{param}";
-            string layer = $"layer {l + 1} ({Api.LayerText(arch, l)})";
+            string layer = Api.LayerName(l, Api.LayerText(arch, l));
             foreach (var info in layerParams[l])
             {
                 if (!module.Remove(info.Name, out var t))

@@ -191,6 +191,66 @@ let archTests =
 
                 Expect.isNone (Arch.denseParts biases) "mixed biases"
             }
+
+            test "every message that names a layer gives its number for people and its tensor prefix" {
+                let says (expected: string) (message: string option) =
+                    match message with
+                    | Some m -> Expect.stringContains m expected "the layer as people and files name it"
+                    | None -> failtestf "no message, expected one naming %s" expected
+
+                let parseError text =
+                    match Arch.parse [| 784 |] text with
+                    | Error e -> Some e
+                    | Ok _ -> None
+
+                parseError "dense 30 relu, dense ten softmax"
+                |> says "layer 2 (layers.1, 'dense ten softmax'): "
+
+                problem "dense 30 softmax, dense 10 softmax"
+                |> says "layer 1 (layers.0, dense 30 softmax): softmax is an output activation"
+
+                match Arch.parse [| 784 |] "input 1x28x28, conv 6 5x5 relu, dense 10 softmax" with
+                | Ok a ->
+                    match Arch.shapes a with
+                    | Error e -> Some e
+                    | Ok _ -> None
+                    |> says "layer 2 (layers.1, dense 10 softmax): "
+                | Error e -> failtestf "does not parse: %s" e
+
+                let arch = ok "" (Arch.parse [| 4 |] "dense 3 relu, dense 2 softmax")
+
+                let tensor name shape : NamedArray =
+                    {
+                        Name = name
+                        Shape = shape
+                        Float32 = Array.zeroCreate (Array.reduce (*) shape)
+                        Float64 = null
+                    }
+
+                let mismatch tensors =
+                    Api.TensorsProblem(arch, tensors, "") |> Option.ofObj
+
+                mismatch [| tensor "layers.0.weight" [| 3; 4 |]; tensor "layers.0.bias" [| 3 |] |]
+                |> says "tensor 'layers.1.weight' is missing (layer 2 (layers.1, dense 2 softmax))"
+
+                mismatch
+                    [|
+                        tensor "layers.0.weight" [| 3; 4 |]
+                        tensor "layers.0.bias" [| 3 |]
+                        tensor "layers.1.weight" [| 2; 4 |]
+                        tensor "layers.1.bias" [| 2 |]
+                    |]
+                |> says "has shape [2,4], but layer 2 (layers.1, dense 2 softmax) needs [2,3]"
+            }
+
+            test "small figures print one way: two significant digits in exponent form" {
+                Expect.equal (Display.small 2.41e-7) "2.4e-07" "a small number"
+                Expect.equal (Display.small -132.0) "-1.3e+02" "a large negative one"
+                Expect.equal (Display.small 0.0) "0.0e+00" "zero"
+                Expect.equal (Display.small nan) "NaN" "NaN in words"
+                Expect.equal (Display.small infinity) "inf" "infinity"
+                Expect.equal (Display.layer 0) "layer 1 (layers.0)" "the first layer"
+            }
         ]
 
 [<Tests>]

@@ -130,5 +130,5 @@ public static class InspectCommand
 
     static string Shape(Safetensors.Tensor t) => "[" + string.Join(",", t.Shape) + "]";
 
-    static string Num(double? v) => v is double d ? d.ToString("0.00e+00", CultureInfo.InvariantCulture) : "-";
+    static string Num(double? v) => v is double d ? Api.Small(d) : "-";
 }

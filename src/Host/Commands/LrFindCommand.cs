@@ -45,12 +45,12 @@ public static class LrFindCommand
             return ReturnCode.Ok;
         }
         var log = Console.Out;
-        log.WriteLine(Inv($"lr-find {config.LayersText}; {config.OptimizerName}, batch {(config.Batch <= 0 ? "full" : config.Batch.ToString(CultureInfo.InvariantCulture))}, seed {config.Seed}: {o.Steps} steps from {o.From:0.0e+00} to {o.To:0.0e+00} on {train.Count:N0} images"));
+        log.WriteLine(Inv($"lr-find {config.LayersText}; {config.OptimizerName}, batch {(config.Batch <= 0 ? "full" : config.Batch.ToString(CultureInfo.InvariantCulture))}, seed {config.Seed}: {o.Steps} steps from {Api.Small(o.From)} to {Api.Small(o.To)} on {train.Count:N0} images"));
         log.WriteLine("      rate  smoothed loss");
         int every = Math.Max(1, f.Rates.Length / 12);
         for (int i = 0; i < f.Rates.Length; i += every)
         {
-            log.WriteLine(Inv($"{f.Rates[i],10:0.0e+00}  {f.Smoothed[i],13:F4}"));
+            log.WriteLine(Inv($"{Api.Small(f.Rates[i]),10}  {f.Smoothed[i],13:F4}"));
         }
         if (f.Stopped != "")
         {
@@ -62,8 +62,8 @@ public static class LrFindCommand
             log.WriteLine("no suggestion: the loss was not finite from the first step; lower --from");
             return ReturnCode.CheckFailed;
         }
-        log.WriteLine(Inv($"minimum of the smoothed loss at rate {f.AtMinimum:0.0e+00}; a tenth of it: {f.AtMinimum / 10:0.0e+00}"));
-        log.WriteLine(Inv($"suggested lr: {f.Suggested:0.0e+00} ({Rule})"));
+        log.WriteLine(Inv($"minimum of the smoothed loss at rate {Api.Small(f.AtMinimum)}; a tenth of it: {Api.Small(f.AtMinimum / 10)}"));
+        log.WriteLine(Inv($"suggested lr: {Api.Small(f.Suggested)} ({Rule})"));
         return ReturnCode.Ok;
     }
 

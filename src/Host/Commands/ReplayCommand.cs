@@ -29,7 +29,7 @@ public static class ReplayCommand
             // A run started --from another: before its own first checkpoint, the chain leads to the parent's.
             if (o.Step <= parent.Step)
             {
-                throw new UsageError($"step {o.Step} is the parent run's (this run starts after step {parent.Step}): functional replay {parent.Run} --step {o.Step}");
+                throw new UsageError($"step {o.Step} is the parent run's (this run starts after step {parent.Step}): functional replay {RunFolder.Shown(parent.Run)} --step {o.Step}");
             }
             (trainer, checkpoint) = ParentRun.Start(run, coreTrain);
         }
@@ -46,7 +46,7 @@ public static class ReplayCommand
             throw new UsageError($"--step {o.Step} is past the run's last step, {last}");
         }
         long until = journal.Keys.FirstOrDefault(s => s >= o.Step, o.Step);
-        log.WriteLine($"replay {o.Run}: from {(checkpoint == null ? "the initial weights (seed)" : checkpoint.Path)}, steps {from + 1}..{until}");
+        log.WriteLine($"replay {o.Run}: from {(checkpoint == null ? "the initial weights (seed)" : RunFolder.Shown(checkpoint.Path))}, steps {from + 1}..{until}");
 
         long lastChecked = 0;
         bool inspected = true;

@@ -17,7 +17,7 @@ public static class ResumeCommand
             long laidOut = Api.ScheduleLength(run.Config);
             if (o.Epochs > run.Epochs && laidOut >= 0)
             {
-                throw new UsageError($"{o.Run} has a learning-rate schedule laid out for its {run.Epochs} epochs ({run.Config.ScheduleText}, {laidOut:N0} steps); after them it would train at the schedule's end rate, {Api.LrAt(run.Config, laidOut):0.###e+0}. Train a new run with --epochs {o.Epochs} instead");
+                throw new UsageError($"{o.Run} has a learning-rate schedule laid out for its {run.Epochs} epochs ({run.Config.ScheduleText}, {laidOut:N0} steps); after them it would train at the schedule's end rate, {Api.Small(Api.LrAt(run.Config, laidOut))}. Train a new run with --epochs {o.Epochs} instead");
             }
             run = run with { Epochs = o.Epochs };
         }

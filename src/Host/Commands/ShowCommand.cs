@@ -76,7 +76,7 @@ public static class ShowCommand
         int index = int.Parse(layer, System.Globalization.CultureInfo.InvariantCulture);
         string text = model.Spec.LayersText.Split(", ")[index];
         string written = Plots.Filters(output, weight,
-            $"layer {index + 1} ({text}): {weight.Shape[0]} filters of {weight.Shape[1]}x{weight.Shape[2]}x{weight.Shape[3]}, each scaled min (black) to max (white)");
+            $"{Api.LayerName(index, text)}: {weight.Shape[0]} filters of {weight.Shape[1]}x{weight.Shape[2]}x{weight.Shape[3]}, each scaled min (black) to max (white)");
         Console.Out.WriteLine($"show  {weight.Name} [{string.Join(",", weight.Shape)}] of {ModelFile.Resolve(path)}");
         Console.Out.WriteLine($"png   {written}");
         return ReturnCode.Ok;

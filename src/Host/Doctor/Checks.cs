@@ -244,6 +244,7 @@ public static class Checks
             data.Add(new JsonObject
             {
                 ["layer"] = l + 1,
+                ["tensors"] = $"layers.{l}",
                 ["kind"] = Api.LayerText(s.Config.Arch, l),
                 ["activation"] = h.Activation,
                 ["saturated"] = double.IsFinite(h.Saturated) ? h.Saturated : null,
@@ -319,10 +320,11 @@ public static class Checks
             var t = worst[i];
             var (lastUpdate, lastLayers) = run.TimeLast;
             var last = lastLayers[i];
-            parts.Add(Inv($"{Api.LayerName(t.Layer)} {t.Text}: ‖∂L/∂h_1‖/‖∂L/∂h_T‖ {init.FirstOverLast:0.0e+00} at init, {t.FirstOverLast:0.0e+00} at most (update {update}), {last.FirstOverLast:0.0e+00} at update {lastUpdate}{(double.IsFinite(last.Saturated) ? Inv($", {100 * last.Saturated:F0}% saturated") : "")}"));
+            parts.Add(Inv($"{Api.LayerName(t.Layer)} {t.Text}: ‖∂L/∂h_1‖/‖∂L/∂h_T‖ {Api.Small(init.FirstOverLast)} at init, {Api.Small(t.FirstOverLast)} at most (update {update}), {Api.Small(last.FirstOverLast)} at update {lastUpdate}{(double.IsFinite(last.Saturated) ? Inv($", {100 * last.Saturated:F0}% saturated") : "")}"));
             data.Add(new JsonObject
             {
                 ["layer"] = t.Layer + 1,
+                ["tensors"] = $"layers.{t.Layer}",
                 ["kind"] = t.Text,
                 ["first_over_last_at_init"] = Finite(init.FirstOverLast),
                 ["first_over_last"] = Finite(t.FirstOverLast),
@@ -337,7 +339,7 @@ public static class Checks
             if (growth > GrowingGrowth && status != Status.Fail)
             {
                 status = growth > ExplodingGrowth ? Status.Fail : Status.Warn;
-                cause = Inv($"the gradient {(growth > ExplodingGrowth ? "explodes" : "grows")} through time in {Api.LayerName(t.Layer)}: at update {update} it reaches step 1 {(double.IsFinite(growth) ? Inv($"{growth:0.0}×") : "infinitely")} larger than it left step {t.StepNorms.Length} (from {init.FirstOverLast:0.0e+00}× at init), so the recurrent weights amplify it.");
+                cause = Inv($"the gradient {(growth > ExplodingGrowth ? "explodes" : "grows")} through time in {Api.LayerName(t.Layer)}: at update {update} it reaches step 1 {(double.IsFinite(growth) ? Inv($"{growth:0.0}×") : "infinitely")} larger than it left step {t.StepNorms.Length} (from {Api.Small(init.FirstOverLast)}× at init), so the recurrent weights amplify it.");
                 if (s.Config.ClipNorm > 0)
                 {
                     fixes.Set("--lr", (s.Config.Lr / 10).ToString("R", CultureInfo.InvariantCulture));
@@ -352,7 +354,7 @@ public static class Checks
             else if (last.FirstOverLast < VanishingGrowth && status == Status.Pass)
             {
                 status = Status.Warn;
-                cause = Inv($"the gradient vanishes through time in {Api.LayerName(t.Layer)}: by update {lastUpdate} step 1 gets {last.FirstOverLast:0.0e+00} of what step {t.StepNorms.Length} gets, so the first rows barely teach it.");
+                cause = Inv($"the gradient vanishes through time in {Api.LayerName(t.Layer)}: by update {lastUpdate} step 1 gets {Api.Small(last.FirstOverLast)} of what step {t.StepNorms.Length} gets, so the first rows barely teach it.");
                 fix = "an LSTM (lstm H) or orthogonal recurrent weights (rnn H orthogonal) in --arch.";
             }
             if (double.IsFinite(last.Saturated) && last.Saturated > WarnUnits && status == Status.Pass)
@@ -385,10 +387,11 @@ public static class Checks
         string? cause = null, fix = null;
         foreach (var r in layers)
         {
-            parts.Add(Inv($"layer {r.Layer + 1} {r.Text}: {100 * r.Silent:F0}% of units < {Diagnostics.rbfLow} and {100 * r.Saturated:F0}% > {Diagnostics.rbfHigh} for every one of {r.Examples} training images, {100 * r.NeverWin:F0}% of centres never the most active"));
+            parts.Add(Inv($"{Api.LayerName(r.Layer, r.Text)}: {100 * r.Silent:F0}% of units < {Diagnostics.rbfLow} and {100 * r.Saturated:F0}% > {Diagnostics.rbfHigh} for every one of {r.Examples} training images, {100 * r.NeverWin:F0}% of centres never the most active"));
             data.Add(new JsonObject
             {
                 ["layer"] = r.Layer + 1,
+                ["tensors"] = $"layers.{r.Layer}",
                 ["kind"] = r.Text,
                 ["examples"] = r.Examples,
                 ["silent"] = r.Silent,
@@ -398,19 +401,19 @@ public static class Checks
             string? replace = null;
             if (r.Silent > RbfWarnUnits && status == Status.Pass)
             {
-                cause = Inv($"{100 * r.Silent:F0}% of layer {r.Layer + 1}'s units stay below {Diagnostics.rbfLow} for every input: their widths are too small, so they pass on almost nothing and their centres get almost no gradient.");
+                cause = Inv($"{100 * r.Silent:F0}% of {Api.LayerName(r.Layer)}'s units stay below {Diagnostics.rbfLow} for every input: their widths are too small, so they pass on almost nothing and their centres get almost no gradient.");
                 fix = $"wider units: {r.Wider}.";
                 replace = r.Wider;
             }
             else if (r.Saturated > RbfWarnUnits && status == Status.Pass)
             {
-                cause = Inv($"{100 * r.Saturated:F0}% of layer {r.Layer + 1}'s units stay above {Diagnostics.rbfHigh} for every input: their widths are so large that they answer alike to every input.");
+                cause = Inv($"{100 * r.Saturated:F0}% of {Api.LayerName(r.Layer)}'s units stay above {Diagnostics.rbfHigh} for every input: their widths are so large that they answer alike to every input.");
                 fix = $"narrower units: {r.Narrower}.";
                 replace = r.Narrower;
             }
             else if (r.NeverWin > RbfWarnUnits && status == Status.Pass)
             {
-                cause = Inv($"{100 * r.NeverWin:F0}% of layer {r.Layer + 1}'s centres are never the most active unit of any training image: they sit where no input is.");
+                cause = Inv($"{100 * r.NeverWin:F0}% of {Api.LayerName(r.Layer)}'s centres are never the most active unit of any training image: they sit where no input is.");
                 fix = $"fewer centres: {r.Fewer} (k-means places every centre among the inputs).";
                 replace = r.Fewer;
             }

@@ -24,6 +24,14 @@ public static class RunFolder
         return dir;
     }
 
+    /// <summary>A path as people typed it: relative to the current folder when it lies below it (run.json records
+    /// a parent run's absolute path, which would otherwise leak into every message).</summary>
+    public static string Shown(string path)
+    {
+        string relative = Path.GetRelativePath(Environment.CurrentDirectory, path);
+        return relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? path : relative.Replace('\\', '/');
+    }
+
     /// <summary>A file's sha256; for an image folder, the sha256 of its listing: each image's path below the folder
     /// and sha256, one per line, so renaming, moving between classes or editing an image changes it.</summary>
     public static string Sha256(string path)
