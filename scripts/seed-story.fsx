@@ -108,7 +108,10 @@ if (seedHistogram |> Array.filter (fun c -> c > 0)).Length > 1 then
 
 // Why: a summed gradient makes each of the 100 updates 100 × 0.4 = 40 times the mean gradient.
 let _, first = Step.step seedHyper fullBatch (Step.initState seedHyper seedNet)
-printfn "   the first update changes the weights by %A of their size (healthy: 1e-4 … 1e-1)" first.UpdateRatios
+
+printfn
+    "   the first update changes the weights by %s of their size (healthy: 1e-4 … 1e-1)"
+    (first.UpdateRatios |> Array.map Display.small |> String.concat ", ")
 
 // ---------------------------------------------------------------------------------------------
 // 2. The gradient check "seemed to match". Our check compares the core's analytic gradient with
@@ -122,9 +125,9 @@ let show title (layers: GradCheck.LayerCheck[]) =
 
     for r in layers do
         printfn
-            "     layer %d: max rel err %.1e, signs agree %.0f%%, ‖num‖/‖ana‖ %+.3f: %s"
-            (r.Layer + 1)
-            r.MaxRelError
+            "     %s: max rel err %s, signs agree %.0f%%, ‖num‖/‖ana‖ %+.3f: %s"
+            (Display.layer r.Layer)
+            (Display.small r.MaxRelError)
             (100.0 * r.SignAgreement)
             r.NormRatio
             (GradCheck.verdict r)
