@@ -195,6 +195,32 @@ let tests =
                 Expect.floatClose Accuracy.high (ce + l2) (hyper["loss"].GetValue<float>()) "the step's loss"
             }
 
+            test
+                "an adversarial step's dump holds the batch it trained on (clean beside attacked) and recomputes bit for bit" {
+                let dump =
+                    dumpOf [ "--optimizer"; "adam"; "--precision"; "float64"; "--adversarial"; "fgsm:0.1" ]
+
+                for name, results in recompute dump do
+                    for prefix, expected in results do
+                        Expect.equal (bits expected) (bits (dumped dump prefix name)) (sprintf "%s%s" prefix name)
+
+                let batch = tensorsOf (Path.Combine(dump, "batch.safetensors"))
+                Expect.equal batch["inputs"].Shape [| 64L; 784L |] "32 clean examples, then their 32 attacked copies"
+                Expect.equal batch["indices"].Shape [| 32L |] "the 32 examples of the step"
+                let x = batch["inputs"].ToDoubles()
+                let clean, attacked = x[.. 32 * 784 - 1], x[32 * 784 ..]
+                let moved = Array.map2 (fun a c -> abs (a - c)) attacked clean
+
+                // The unit scaling maps pixels to [0, 1]: ε = 0.1 of that range.
+                Expect.isLessThanOrEqual (Array.max moved) (0.1 + 1e-12) "inside the ε-ball"
+                Expect.isGreaterThan (Array.max moved) 0.05 "the attacked half was attacked"
+
+                let targets = batch["targets"].ToDoubles()
+                Expect.equal (Array.sum targets[.. 32 * 10 - 1]) 32.0 "clean targets scaled by 2(1 − 0.5) = 1"
+                let acts = tensorsOf (Path.Combine(dump, "activations.safetensors"))
+                Expect.equal acts["layers.1.activation"].Shape [| 64L; 10L |] "the forward pass saw both halves"
+            }
+
             test "inspect prints every tensor's statistics and the metadata of any safetensors file, --json too" {
                 let dir = tempDir ()
                 let path = Path.Combine(dir, "foreign.safetensors")

@@ -163,6 +163,41 @@ type internal TrainerOf<'T
         | None -> struct (ws, batch)
 
 
+    /// A fresh copy of the batch step `steps + 1` trains on, as the network sees it: augmented, and for an
+    /// adversarial run the clean examples beside their attacked copies with the scaled targets. Dumps, traces,
+    /// gradient checks and drift look at this batch, so they describe the step that was taken.
+    let stepBatch order offset count : Batch<'T> =
+        let b = batchOf order offset count
+
+        match adversary with
+        | Some a ->
+            let struct (_, attacked) = a.Prepare(b, steps + 1L)
+
+            {
+                X = attacked.X.Clone()
+                Y = attacked.Y.Clone()
+            }
+        | None -> b
+
+    /// The step's batch in float64: built from the images in float64 (as exactly as they can be), except that an
+    /// adversarial batch is the attack's float 'T batch widened, as the attack ran in 'T.
+    let exactBatch order offset count : Batch<float> =
+        match adversary with
+        | Some _ ->
+            let b = stepBatch order offset count
+
+            let widen (m: MathNet.Numerics.LinearAlgebra.Matrix<'T>) =
+                let w = Tensor.zeros<float> m.RowCount m.ColumnCount
+                let src, dst = Tensor.data m, Tensor.data w
+
+                for i in 0 .. src.Length - 1 do
+                    dst[i] <- Double.CreateTruncating src[i]
+
+                w
+
+            { X = widen b.X; Y = widen b.Y }
+        | None -> TrainBatch.batchFor<float> augmenter config train classes (steps + 1L) order offset count
+
     override _.StepCount = steps
 
     override _.Step(order, offset, count) =
@@ -208,20 +243,23 @@ type internal TrainerOf<'T
             ]
 
     override _.Batch(order, offset, count) =
-        let b = batchOf order offset count
+        let b = stepBatch order offset count
+        let width = b.X.ColumnCount
         // [features × n] column-major has the bytes of [n, features] row-major.
         [|
-            Named.ofValues "inputs" [| count; train.Features |] (Array.copy (Tensor.data b.X))
-            Named.ofValues "targets" [| count; classes |] (Array.copy (Tensor.data b.Y))
+            Named.ofValues "inputs" [| width; train.Features |] (Array.copy (Tensor.data b.X))
+            Named.ofValues "targets" [| width; classes |] (Array.copy (Tensor.data b.Y))
         |]
 
     override _.Gradients(order, offset, count) =
-        let _, grads = gradients hyper (batchOf order offset count) net
+        let _, grads = gradients hyper (stepBatch order offset count) net
 
         Named.ofParams "" arch grads
 
     override _.Activations(order, offset, count) =
-        let pre, acts = Trace.ofStep hyper (batchOf order offset count) net steps
+        let b = stepBatch order offset count
+        let width = b.X.ColumnCount
+        let pre, acts = Trace.ofStep hyper b net steps
 
         let shapes =
             match Arch.shapes arch with
@@ -230,30 +268,22 @@ type internal TrainerOf<'T
 
         [|
             for l in 0 .. acts.Length - 1 do
-                let shape = Array.append [| count |] shapes[l + 1]
+                let shape = Array.append [| width |] shapes[l + 1]
                 Named.ofValues (sprintf "layers.%d.preactivation" l) shape (Array.copy (Tensor.data pre[l]))
                 Named.ofValues (sprintf "layers.%d.activation" l) shape (Array.copy (Tensor.data acts[l]))
         |]
 
     override _.StepGradients(order, offset, count) =
-        let loss, grads = gradientsOfStep hyper (batchOf order offset count) net steps
+        let loss, grads = gradientsOfStep hyper (stepBatch order offset count) net steps
         struct (loss, Named.ofParams "" arch grads)
 
     override _.Drift(order, offset, count) =
-        let _, own = gradients hyper (batchOf order offset count) net
+        let _, own = gradients hyper (stepBatch order offset count) net
 
         let _, exact =
-            gradients
-                hyper
-                (TrainBatch.batchFor<float> augmenter config train classes (steps + 1L) order offset count)
-                (Snapshot.convert<'T, float> net)
+            gradients hyper (exactBatch order offset count) (Snapshot.convert<'T, float> net)
 
         Snapshot.drift own exact
 
     override _.CheckGradients(order, offset, count, perLayer, seed) =
-        GradCheck.check
-            hyper
-            (TrainBatch.batchFor<float> augmenter config train classes (steps + 1L) order offset count)
-            (Snapshot.convert<'T, float> net)
-            perLayer
-            seed
+        GradCheck.check hyper (exactBatch order offset count) (Snapshot.convert<'T, float> net) perLayer seed

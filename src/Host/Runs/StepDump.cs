@@ -83,7 +83,9 @@ public static class StepDump
             },
             ["files"] = new JsonObject
             {
-                ["batch.safetensors"] = "indices (into the training set), inputs [B, features] and targets [B, classes] as the network saw them",
+                ["batch.safetensors"] = run.Config.Adversarial == null
+                    ? "indices (into the training set), inputs [B, features] and targets [B, classes] as the network saw them"
+                    : "indices (into the training set), inputs [2B, features] and targets [2B, classes] as the network saw them: the B clean examples, then their attacked copies; targets scaled by 2(1 - w) and 2w (w = adversarial_weight; only the attacked half, unscaled, when w = 1)",
                 ["before.safetensors"] = "weights before the step",
                 ["optimizer-before.safetensors"] = "optimizer.m.* (momentum's velocity, Adam's first moment), optimizer.v.* (Adam's second moment) before the step; __metadata__ update_count",
                 ["activations.safetensors"] = "layers.{l}.preactivation and layers.{l}.activation of the step's forward pass, [B, output shape]",
