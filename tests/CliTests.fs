@@ -784,7 +784,9 @@ let private resumeReplay =
                 | other -> failtestf "%A" other
             }
             test "drift RUN with its options, and their bounds" {
-                match parse "drift runs/a --from 100 --steps 50 --every 5 --out d.png --test-count 300 --threads 1" with
+                match
+                    parse "drift runs/a --from 100 --steps 50 --every 5 --out d.png --test-count 300 --threads 1 --json"
+                with
                 | Run(Drift d) ->
                     Expect.equal
                         d
@@ -797,6 +799,7 @@ let private resumeReplay =
                             TestCount = 300
                             Threads = 1
                             OtherKernels = false
+                            Json = true
                         }
                         "drift"
                 | other -> failtestf "%A" other

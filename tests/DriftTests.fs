@@ -176,5 +176,40 @@ let tests =
 
                 Expect.isMatch o.Out @"drift: (within rounding|beyond rounding from step \d+ in layer)" "the verdict"
                 Expect.isGreaterThan (FileInfo(png).Length) 10_000L "a PNG"
+
+                // --json: the same figures as one object, nothing else on stdout.
+                let j =
+                    run
+                        repo
+                        [
+                            "drift"
+                            runDir
+                            "--steps"
+                            "40"
+                            "--every"
+                            "20"
+                            "--test-count"
+                            "200"
+                            "--json"
+                        ]
+
+                Expect.equal j.Code 0 j.Err
+                let node = JsonNode.Parse j.Out
+                let samples = node["samples"].AsArray()
+                Expect.equal (samples |> Seq.map (fun s -> s["t"].GetValue<int64>()) |> List.ofSeq) [ 20L; 40L ] "t"
+
+                let table =
+                    Regex.Match(o.Out, @"^\s+20\s+20\s+layer 1 \(layers\.0\)\s+(\S+?)\*?\s", RegexOptions.Multiline)
+
+                let first = samples[0].["layers"].[0]
+                Expect.equal (first["tensors"].GetValue<string>()) "layers.0" "the tensor prefix"
+
+                Expect.equal
+                    (Api.Small(first["weight_rel"].GetValue<float>()))
+                    table.Groups[1].Value
+                    "the JSON's figure is the table's"
+
+                Expect.equal (node["sound"].GetValue<bool>()) true "sound"
+                Expect.isGreaterThan (node["values_compared"].GetValue<int64>()) 0L "something compared"
             }
         ]

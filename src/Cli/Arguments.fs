@@ -545,11 +545,13 @@ type DriftArgs =
     | Test_Count of count: int
     | Threads of count: int
     | Other_Kernels
+    | Json
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
             | Run_Dir _ -> "the run folder (its run.json, checkpoints and data)."
+            | Json -> "print the report as one JSON object (the PNG is still written)."
             | From _ -> "start from the run's state after this step, >= 0 (default 0: the initial weights)."
             | Steps _ -> "steps to train both ways, >= 1 (default: one epoch)."
             | Every _ -> "sample every this many steps, >= 1 (default 25)."

@@ -230,6 +230,8 @@ type DriftOptions =
         /// 0 = the run's own.
         Threads: int
         OtherKernels: bool
+        /// One JSON object instead of the table.
+        Json: bool
     }
 
 type PlotOptions =
@@ -1258,6 +1260,7 @@ module Parser =
             TestCount = testCount
             Threads = threads
             OtherKernels = r.Contains A.DriftArgs.Other_Kernels
+            Json = r.Contains A.DriftArgs.Json
         }
         |> Command.Drift
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Functional.Cli;
 using Functional.Host.Runs;
 
@@ -14,7 +15,8 @@ public static class DriftCommand
 {
     public static int Run(DriftOptions o)
     {
-        var log = Console.Out;
+        // --json: stdout holds the one JSON object alone.
+        var log = o.Json ? TextWriter.Null : Console.Out;
         var run = RunFile.Read(o.Run);
         Threads.Choose(o.Threads > 0 ? o.Threads : run.Threads, run.Config.Batch);
         ReplayCommand.WarnIfEnvironmentDiffers(run);
@@ -65,8 +67,58 @@ public static class DriftCommand
         }
         bool sound = report.Problem == "";
         log.WriteLine(Inv($"drift: {(sound ? "" : "FAIL: ")}{report.Verdict} ({report.Samples.Length} samples, {layersMeasured} layer comparisons, {report.Measured:N0} values compared; * = beyond rounding)"));
+        if (o.Json)
+        {
+            Console.Out.WriteLine(Json(o, run, report, steps, test.Count, report.Samples.Length > 0 ? png : null).ToJsonString());
+        }
         return sound ? ReturnCode.Ok : ReturnCode.CheckFailed;
     }
+
+    /// <summary>The report as one object: every sample and layer, the rule, the verdict ("layer" is 1-based,
+    /// "tensors" the prefix of its tensor names; a NaN or infinity is null, and "sound" false says why).</summary>
+    static JsonObject Json(DriftOptions o, RunFile run, Trajectory.Report r, int steps, int testImages, string? png) => new()
+    {
+        ["command"] = "drift",
+        ["run"] = o.Run,
+        ["network"] = run.Config.LayersText,
+        ["from"] = r.From,
+        ["steps"] = steps,
+        ["every"] = o.Every,
+        ["test_images"] = testImages,
+        ["rule"] = Api.DriftRule,
+        ["samples"] = new JsonArray(r.Samples.Select(s => (JsonNode)new JsonObject
+        {
+            ["step"] = s.Step,
+            ["t"] = s.T,
+            ["bound"] = Api.DriftBound(s.T),
+            ["loss32"] = Finite(s.Loss32),
+            ["loss64"] = Finite(s.Loss64),
+            ["test_agreement"] = Finite(s.Agreement),
+            ["layers"] = new JsonArray(s.Layers.Select(d => (JsonNode)new JsonObject
+            {
+                ["layer"] = d.Layer + 1,
+                ["tensors"] = $"layers.{d.Layer}",
+                ["weight_rel"] = Finite(d.WeightRel),
+                ["beyond_rounding"] = d.WeightRel > Api.DriftBound(s.T),
+                ["grad_rel"] = Finite(d.GradRel),
+                ["grad_cosine"] = Finite(d.GradCosine),
+                ["entries"] = d.Entries,
+            }).ToArray()),
+        }).ToArray()),
+        ["first_beyond_rounding"] = r.FirstBeyondStep < 0 ? null : new JsonObject
+        {
+            ["step"] = r.FirstBeyondStep,
+            ["layer"] = r.FirstBeyondLayer + 1,
+            ["tensors"] = $"layers.{r.FirstBeyondLayer}",
+        },
+        ["sound"] = r.Problem == "",
+        ["problem"] = r.Problem == "" ? null : r.Problem,
+        ["values_compared"] = r.Measured,
+        ["verdict"] = r.Verdict,
+        ["png"] = png,
+    };
+
+    static double? Finite(double x) => double.IsFinite(x) ? x : null;
 
     static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }
