@@ -4,6 +4,7 @@ module Functional.Tests.ImageFolderTests
 
 open System
 open System.IO
+open System.Text.RegularExpressions
 open Expecto
 open SkiaSharp
 open Functional.Host
@@ -154,6 +155,50 @@ let tests =
                 writeGray first 28 28 (Array.zeroCreate 784)
                 let changed = run dir [ "replay"; runDir; "--step"; "3" ]
                 expectOneLineError changed 3 [ "contents changed" ]
+
+            testCase "a model trained with --resize reads the next folder resampled the same way, in eval and predict"
+            <| fun () ->
+                let dir = tempDir ()
+                let set = shippedTrain.Force()
+                let folder = Path.Combine(dir, "big")
+
+                // 200 digits enlarged to 56x56 (2x2 blocks), so --resize 28x28 gives back the originals.
+                for i in 0..199 do
+                    let d = digit set i
+                    let big = Array.init (56 * 56) (fun k -> d[(k / 56 / 2) * 28 + (k % 56) / 2])
+                    writeGray (Path.Combine(folder, words[int set.Labels[i]], $"%05d{i}.png")) 56 56 big
+
+                let runDir = Path.Combine(dir, "run")
+
+                let o =
+                    run
+                        dir
+                        [
+                            "train"
+                            "--train"
+                            folder
+                            "--test"
+                            folder
+                            "--resize"
+                            "28x28"
+                            "--epochs"
+                            "2"
+                            "--validation"
+                            "0"
+                            "--run"
+                            runDir
+                            "--quiet"
+                        ]
+
+                Expect.equal o.Code 0 o.Err
+                let trained = Regex.Match(o.Out, @"test accuracy: (\S+)%").Groups[1].Value
+                let e = run dir [ "eval"; "--model"; runDir; "--data"; folder ]
+                Expect.equal e.Code 0 e.Err
+                Expect.stringContains e.Out "200 images" "every image read"
+                let evaluated = Regex.Match(e.Out, @"accuracy: (\S+)%").Groups[1].Value
+                Expect.equal evaluated trained "eval resamples as training did: the same accuracy"
+                let p = run dir [ "predict"; "--model"; runDir; "--data"; folder; "--index"; "0" ]
+                Expect.equal p.Code 0 p.Err
 
             testCase "bad folders: one line naming the file, exit 3, and a symbolic-link loop does not hang"
             <| fun () ->

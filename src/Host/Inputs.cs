@@ -20,11 +20,11 @@ public static class Inputs
         size == null ? null : (size.Value.Rows, size.Value.Cols);
 
     /// <summary>Loads data for a trained model: a table read as it was in training and with its input transform,
-    /// class names as the model's.</summary>
+    /// an image folder resampled as it was (--resize), class names as the model's.</summary>
     public static LabeledImages LoadFor(string? path, string? labels, DataInfo? info)
     {
         var data = DataFiles.Load(
-            path ?? DataFiles.ShippedPath(TestImages), labels, info?.TableOptions ?? TableOptions.Default, info?.ClassNames);
+            path ?? DataFiles.ShippedPath(TestImages), labels, info?.TableOptions ?? TableOptions.Default, info?.ClassNames, info?.Resize);
         return info is null ? data : info.Apply(data);
     }
 

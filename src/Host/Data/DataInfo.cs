@@ -9,7 +9,7 @@ namespace Functional.Host.Data;
 /// </summary>
 public sealed record DataInfo(
     int Features, int Classes, string[]? ClassNames, bool IsTable, bool? Header, string? LabelColumn,
-    string Scale, float[] Shift, float[] Spread)
+    string Scale, float[] Shift, float[] Spread, (int Rows, int Cols)? Resize = null)
 {
     public TableOptions TableOptions => new(Header, LabelColumn);
 
@@ -40,6 +40,11 @@ public sealed record DataInfo(
             ["table"] = IsTable,
             ["scale"] = Scale,
         };
+        if (Resize is { } size)
+        {
+            // An image folder read with --resize: eval and predict resample a folder to the same size.
+            o["resize"] = new JsonObject { ["rows"] = size.Rows, ["cols"] = size.Cols };
+        }
         if (IsTable)
         {
             o["header"] = Header;
@@ -55,6 +60,9 @@ public sealed record DataInfo(
     {
         float[] Floats(string key) => o[key] is JsonArray a ? [.. a.Select(n => n!.GetValue<float>())] : [];
         string? Text(string key) => o[key] is JsonValue v ? v.GetValue<string>() : null;
+        static int Size(JsonObject size, string key) => size[key]?.GetValue<int>() is int n and >= 1 and <= 4096
+            ? n
+            : throw new FormatException($"'resize' needs {key} from 1 to 4096");
         var info = new DataInfo(
             o["features"]?.GetValue<int>() ?? throw new FormatException("no 'features'"),
             o["classes"]?.GetValue<int>() ?? throw new FormatException("no 'classes'"),
@@ -64,7 +72,8 @@ public sealed record DataInfo(
             Text("label_column"),
             Text("scale") ?? "none",
             Floats("shift"),
-            Floats("spread"));
+            Floats("spread"),
+            o["resize"] is JsonObject size ? (Size(size, "rows"), Size(size, "cols")) : null);
         if (info.Scale != "none" && (info.Shift.Length != info.Features || info.Spread.Length != info.Features))
         {
             throw new FormatException($"the {info.Scale} transform has {info.Shift.Length} shifts and {info.Spread.Length} spreads for {info.Features} features");

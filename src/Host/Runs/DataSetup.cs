@@ -67,7 +67,8 @@ public static class DataSetup
             config = Api.WithoutAugment(config);
         }
         string scale = train.IsTable ? d.FeatureScale ?? "none" : "none";
-        var info = new DataInfo(train.Features, config.Classes, names, train.IsTable, d.Header, d.LabelColumn, scale, [], []);
+        var info = new DataInfo(train.Features, config.Classes, names, train.IsTable, d.Header, d.LabelColumn, scale, [], [],
+            train.IsTable ? null : Inputs.SizeOf(d.Resize));
         return (config, info);
     }
 
