@@ -424,5 +424,94 @@ let tests =
                             (Histogram.Line([| 2; 0 |], names))
                             "Ankle boot:2 T-shirt/top:0 (1 distinct)"
                             "the line"
+
+                    testCase
+                        "doctor, gradcheck and lr-find read a table as train does; attack and show refuse it in one line"
+                    <| fun () ->
+                        let dir = tempDir ()
+                        let rng = Random 3
+
+                        // Two classes by a + b > 45, features in their own units (-5..50), so unscaled they saturate.
+                        let rows =
+                            [
+                                yield "label,a,b,c"
+                                for _ in 1..300 ->
+                                    let a, b, c =
+                                        rng.NextDouble() * 55.0 - 5.0,
+                                        rng.NextDouble() * 55.0 - 5.0,
+                                        rng.NextDouble() * 55.0 - 5.0
+
+                                    String.Format(
+                                        CultureInfo.InvariantCulture,
+                                        "{0},{1:F3},{2:F3},{3:F3}",
+                                        (if a + b > 45.0 then 1 else 0),
+                                        a,
+                                        b,
+                                        c
+                                    )
+                            ]
+
+                        let csv = write (Path.Combine(dir, "t.csv")) (String.Join("\n", rows) + "\n")
+                        let table = [ "--train"; csv; "--layers"; "8" ]
+                        let raw = run dir ([ "doctor"; "--test"; csv ] @ table)
+                        Expect.stringContains raw.Out "train 300 rows" "read as a table: 3 inputs, 2 classes"
+
+                        Expect.stringContains
+                            raw.Out
+                            "--scale standard (each feature"
+                            "large features: the data check's fix"
+
+                        Expect.stringContains
+                            raw.Out
+                            "the loss is held at its floor"
+                            "the gradient check says why it disagrees"
+
+                        Expect.stringContains
+                            raw.Out
+                            "--layers 8 --scale standard"
+                            "the fixed command keeps the table's form"
+
+                        let scaled =
+                            run dir ([ "doctor"; "--test"; csv; "--scale"; "standard"; "--lr"; "0.01" ] @ table)
+
+                        Expect.stringContains scaled.Out "PASS  gradient check" "scaled: the gradients agree"
+
+                        Expect.isFalse
+                            (scaled.Out.Contains "FAIL  output collapse")
+                            "two balanced classes are no collapse"
+
+                        let g = run dir ([ "gradcheck"; "--scale"; "standard" ] @ table)
+                        Expect.equal g.Code 0 g.Out
+                        let png = Path.Combine(dir, "lr.png")
+
+                        let l =
+                            run dir ([ "lr-find"; "--scale"; "standard"; "--png"; png; "--steps"; "50" ] @ table)
+
+                        Expect.equal l.Code 0 l.Err
+                        Expect.stringContains l.Out "suggested lr" "a suggestion"
+                        let runDir = Path.Combine(dir, "run")
+
+                        let t =
+                            run
+                                dir
+                                ([
+                                    "train"
+                                    "--test"
+                                    csv
+                                    "--scale"
+                                    "standard"
+                                    "--epochs"
+                                    "2"
+                                    "--run"
+                                    runDir
+                                    "--quiet"
+                                 ]
+                                 @ table)
+
+                        Expect.equal t.Code 0 t.Err
+                        let a = run dir [ "attack"; runDir; "--data"; csv ]
+                        expectOneLineError a ReturnCode.BadData [ "model.safetensors"; "table" ]
+                        let sh = run dir [ "show"; "--model"; runDir; "--data"; csv ]
+                        expectOneLineError sh ReturnCode.BadData [ "t.csv"; "is a table" ]
                 ]
         ]

@@ -347,10 +347,20 @@ type DoctorArgs =
     | Png of file: string
     | Adversarial of attack: string
     | Adversarial_Weight of weight: float
+    | Header
+    | No_Header
+    | Label_Column of column: string
+    | Classes of file: string
+    | Allow_One_Class
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
+            | Header -> "tables: the first row is a header, as for train (default: detected)."
+            | No_Header -> "tables: the first row is data."
+            | Label_Column _ -> "tables: the column holding the labels, as for train (default first)."
+            | Classes _ -> "a file of class names, one per line, as for train."
+            | Allow_One_Class -> "check even when the training set holds a single class, as for train."
             | Adversarial _ ->
                 "adversarial training, as for train (fgsm:EPS, fgsm:EPS:random, pgd:EPS:STEPS): the doctor then checks for robustness that is only apparent."
             | Adversarial_Weight _ -> "the adversarial part of the loss, as for train (default 0.5)."
@@ -363,10 +373,12 @@ type DoctorArgs =
             | Test _ -> "test images, as for train; default: the shipped MNIST test set."
             | Test_Labels _ -> "labels for IDX test images, as for train."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
-            | Scale _ -> "pixel scaling: unit, book or offset, as for train (default unit)."
+            | Scale _ ->
+                "pixel scaling: unit, book or offset; for tables none, unit or standard; as for train (default unit)."
             | Preset _ ->
                 "start from a named configuration (modern, book, seed, lenet5, cnn, rnn, lstm, rbf, robust-mlp, robust-cnn), as for train."
-            | Layers _ -> "comma-separated layer sizes, as for train (default 784,512,10)."
+            | Layers _ ->
+                "comma-separated layer sizes, or the hidden size alone for a table, as for train (default 784,512,10)."
             | Arch _ -> "the whole network, layer by layer, as for train."
             | Activation _ -> "hidden-layer activation (default relu)."
             | Output _ -> "output-layer activation (default softmax)."
@@ -412,10 +424,16 @@ type Lr_FindArgs =
     | Steps of count: int
     | Png of file: string
     | Json
+    | Header
+    | No_Header
+    | Label_Column of column: string
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
+            | Header -> "tables: the first row is a header, as for train (default: detected)."
+            | No_Header -> "tables: the first row is data."
+            | Label_Column _ -> "tables: the column holding the labels, as for train (default first)."
             | From _ -> "the first learning rate (default 1e-7)."
             | To _ -> "the last learning rate (default 10)."
             | Steps _ -> "steps, one per rate, exponentially spaced from --from to --to (default 300)."
@@ -465,10 +483,16 @@ type GradcheckArgs =
     | Params of count: int
     | Json
     | Model of path: string
+    | Header
+    | No_Header
+    | Label_Column of column: string
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
+            | Header -> "tables: the first row is a header, as for train (default: detected)."
+            | No_Header -> "tables: the first row is data."
+            | Label_Column _ -> "tables: the column holding the labels, as for train (default first)."
             | Model _ ->
                 "check at a saved or imported model's weights (a model file or run folder; its architecture and scaling) instead of the configured network at initialisation."
             | Train _ -> "images the check runs on (their first N); default: the shipped MNIST training set."

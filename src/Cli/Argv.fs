@@ -56,6 +56,20 @@ type Argv =
             match o.Data.Resize with
             | Some size -> yield! [ "--resize"; $"%d{size.Cols}x%d{size.Rows}" ]
             | None -> ()
+            // A table's reading options.
+            if o.Data.Header.HasValue then
+                yield (if o.Data.Header.Value then "--header" else "--no-header")
+
+            match o.Data.LabelColumn with
+            | null -> ()
+            | v -> yield! [ "--label-column"; v ]
+
+            match o.Data.Classes with
+            | null -> ()
+            | v -> yield! [ "--classes"; v ]
+
+            if o.Data.AllowOneClass then
+                yield "--allow-one-class"
             if o.TrainCount <> p.TrainCount then
                 yield! [ "--train-count"; int' o.TrainCount ]
             if c.Arch <> pc.Arch then
@@ -64,7 +78,10 @@ type Argv =
                     let s0, h0, o0, b0 =
                         presetParts |> Option.defaultValue ([| 784; 512; 10 |], Relu, Softmax, true)
 
-                    if sizes <> s0 then
+                    if o.Data.LayersFromData && sizes.Length = 3 then
+                        // The hidden size alone: the table gives the inputs and outputs.
+                        yield! [ "--layers"; string (sizes[1]) ]
+                    elif sizes <> s0 then
                         yield! [ "--layers"; String.Join(",", sizes) ]
 
                     if hidden <> h0 && sizes.Length > 2 then
@@ -91,7 +108,14 @@ type Argv =
                 [
                     "--loss", Loss.name c.Loss, Loss.name pc.Loss
                     "--init", Init.name c.Init, Init.name pc.Init
-                    "--scale", Scale.name c.Scale, Scale.name pc.Scale
+                    // A table's transform (none, unit, standard) is given as --scale too, and always kept.
+                    "--scale",
+                    (match o.Data.FeatureScale with
+                     | null -> Scale.name c.Scale
+                     | f -> f),
+                    (match o.Data.FeatureScale with
+                     | null -> Scale.name pc.Scale
+                     | _ -> "")
                     "--optimizer", name, OptimizerSpec.name pc.Optimizer
                     "--reduction", Reduction.name c.Reduction, Reduction.name pc.Reduction
                     "--precision", Precision.name c.Precision, Precision.name pc.Precision

@@ -905,6 +905,11 @@ module Parser =
                 | A.DoctorArgs.Adversarial v -> Some(A.TrainArgs.Adversarial v)
                 | A.DoctorArgs.Adversarial_Weight v -> Some(A.TrainArgs.Adversarial_Weight v)
                 | A.DoctorArgs.Clip_Norm v -> Some(A.TrainArgs.Clip_Norm v)
+                | A.DoctorArgs.Header -> Some A.TrainArgs.Header
+                | A.DoctorArgs.No_Header -> Some A.TrainArgs.No_Header
+                | A.DoctorArgs.Label_Column v -> Some(A.TrainArgs.Label_Column v)
+                | A.DoctorArgs.Classes v -> Some(A.TrainArgs.Classes v)
+                | A.DoctorArgs.Allow_One_Class -> Some A.TrainArgs.Allow_One_Class
                 | A.DoctorArgs.Json
                 | A.DoctorArgs.Png _ -> None)
 
@@ -940,6 +945,9 @@ module Parser =
                 | A.Lr_FindArgs.Precision v -> Some(A.TrainArgs.Precision v)
                 | A.Lr_FindArgs.Reduction v -> Some(A.TrainArgs.Reduction v)
                 | A.Lr_FindArgs.Threads v -> Some(A.TrainArgs.Threads v)
+                | A.Lr_FindArgs.Header -> Some A.TrainArgs.Header
+                | A.Lr_FindArgs.No_Header -> Some A.TrainArgs.No_Header
+                | A.Lr_FindArgs.Label_Column v -> Some(A.TrainArgs.Label_Column v)
                 | A.Lr_FindArgs.From _
                 | A.Lr_FindArgs.To _
                 | A.Lr_FindArgs.Steps _
@@ -983,6 +991,9 @@ module Parser =
                 | A.GradcheckArgs.L2 v -> Some(A.TrainArgs.L2 v)
                 | A.GradcheckArgs.Seed v -> Some(A.TrainArgs.Seed v)
                 | A.GradcheckArgs.Reduction v -> Some(A.TrainArgs.Reduction v)
+                | A.GradcheckArgs.Header -> Some A.TrainArgs.Header
+                | A.GradcheckArgs.No_Header -> Some A.TrainArgs.No_Header
+                | A.GradcheckArgs.Label_Column v -> Some(A.TrainArgs.Label_Column v)
                 | A.GradcheckArgs.Examples _
                 | A.GradcheckArgs.Params _
                 | A.GradcheckArgs.Json

@@ -7,6 +7,7 @@
 module Functional.Diagnostics
 
 open System
+open System.Runtime.InteropServices
 open System.Collections.Generic
 open System.Numerics
 open System.Numerics.Tensors
@@ -175,27 +176,16 @@ let uninformedLoss<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit ->
     let a = Array.create (Tensor.data y).Length value
     Losses.value loss output Mean classes a (Tensor.data y)
 
-/// Labels, scaled value range and non-finite values of an image set under `scale`.
-let summarize (scale: Scale) (classes: int) (images: Images) : DataSummary =
-    let table = Scale.table<float> scale
-    let counts = Array.zeroCreate<int64> 256
-
-    for p in images.Pixels do
-        counts[int p] <- counts[int p] + 1L
-
-    let total = float images.Pixels.LongLength
-    let used = [| 0..255 |] |> Array.filter (fun p -> counts[p] > 0L)
-    let finite = used |> Array.filter (fun p -> Double.IsFinite table[p])
-    let sum = finite |> Array.sumBy (fun p -> float counts[p] * table[p])
-    let mean = if total = 0.0 then 0.0 else sum / total
+/// Labels, value range and non-finite values of a table's rows (their values are the network's inputs as they are).
+let private summarizeValues (classes: int) (images: Images) : DataSummary =
+    let finite = images.Values |> Array.filter Single.IsFinite |> Array.map float
+    let mean = if finite.Length = 0 then 0.0 else Array.average finite
 
     let var =
-        if total = 0.0 then
+        if finite.Length = 0 then
             0.0
         else
-            (finite
-             |> Array.sumBy (fun p -> float counts[p] * (table[p] - mean) * (table[p] - mean)))
-            / total
+            finite |> Array.averageBy (fun v -> (v - mean) * (v - mean))
 
     let labels = histogram classes (images.Labels |> Array.map int)
 
@@ -204,34 +194,82 @@ let summarize (scale: Scale) (classes: int) (images: Images) : DataSummary =
         Features = images.Features
         LabelCounts = labels
         LabelEntropy = entropyBits labels
-        Min =
-            (if finite.Length = 0 then
-                 nan
-             else
-                 finite |> Array.map (fun p -> table[p]) |> Array.min)
-        Max =
-            (if finite.Length = 0 then
-                 nan
-             else
-                 finite |> Array.map (fun p -> table[p]) |> Array.max)
+        Min = (if finite.Length = 0 then nan else Array.min finite)
+        Max = (if finite.Length = 0 then nan else Array.max finite)
         Mean = mean
         Std = sqrt var
-        NonFinite =
-            used
-            |> Array.filter (fun p -> not (Double.IsFinite table[p]))
-            |> Array.sumBy (fun p -> counts[p])
+        NonFinite = int64 (images.Values.Length - finite.Length)
     }
 
-/// How many images of `test` are byte for byte equal to an image of `train`.
+/// Labels, scaled value range and non-finite values of an image set under `scale` (a table's rows as they are).
+let summarize (scale: Scale) (classes: int) (images: Images) : DataSummary =
+    if images.Values.Length > 0 then
+        summarizeValues classes images
+    else
+        let table = Scale.table<float> scale
+        let counts = Array.zeroCreate<int64> 256
+
+        for p in images.Pixels do
+            counts[int p] <- counts[int p] + 1L
+
+        let total = float images.Pixels.LongLength
+        let used = [| 0..255 |] |> Array.filter (fun p -> counts[p] > 0L)
+        let finite = used |> Array.filter (fun p -> Double.IsFinite table[p])
+        let sum = finite |> Array.sumBy (fun p -> float counts[p] * table[p])
+        let mean = if total = 0.0 then 0.0 else sum / total
+
+        let var =
+            if total = 0.0 then
+                0.0
+            else
+                (finite
+                 |> Array.sumBy (fun p -> float counts[p] * (table[p] - mean) * (table[p] - mean)))
+                / total
+
+        let labels = histogram classes (images.Labels |> Array.map int)
+
+        {
+            Count = images.Count
+            Features = images.Features
+            LabelCounts = labels
+            LabelEntropy = entropyBits labels
+            Min =
+                (if finite.Length = 0 then
+                     nan
+                 else
+                     finite |> Array.map (fun p -> table[p]) |> Array.min)
+            Max =
+                (if finite.Length = 0 then
+                     nan
+                 else
+                     finite |> Array.map (fun p -> table[p]) |> Array.max)
+            Mean = mean
+            Std = sqrt var
+            NonFinite =
+                used
+                |> Array.filter (fun p -> not (Double.IsFinite table[p]))
+                |> Array.sumBy (fun p -> counts[p])
+        }
+
+/// Example n's bytes: an image's pixels, or a table row's values as raw bytes.
+let private rowBytes (images: Images) (n: int) : ReadOnlySpan<byte> =
+    let f = images.Features
+
+    if images.Values.Length > 0 then
+        MemoryMarshal.AsBytes(ReadOnlySpan<float32>(images.Values, n * f, f))
+    else
+        ReadOnlySpan<byte>(images.Pixels, n * f, f)
+
+/// How many examples of `test` are byte for byte equal to an example of `train` (images or table rows).
 let shared (train: Images) (test: Images) =
     let f = train.Features
 
-    if f <> test.Features then
+    if f <> test.Features || (train.Values.Length > 0) <> (test.Values.Length > 0) then
         0
     else
         let key (images: Images) n =
             let mutable h = HashCode()
-            h.AddBytes(ReadOnlySpan<byte>(images.Pixels, n * f, f))
+            h.AddBytes(rowBytes images n)
             h.ToHashCode()
 
         let seen = Dictionary<int, ResizeArray<int>>()
@@ -244,7 +282,7 @@ let shared (train: Images) (test: Images) =
             | _ -> seen[k] <- ResizeArray [ n ]
 
         let same n m =
-            ReadOnlySpan<byte>(test.Pixels, n * f, f).SequenceEqual(ReadOnlySpan<byte>(train.Pixels, m * f, f))
+            (rowBytes test n).SequenceEqual(rowBytes train m)
 
         let mutable count = 0
 

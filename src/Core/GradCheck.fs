@@ -142,7 +142,17 @@ let numericChecked (lossOf: unit -> float) (probe: Network<float>) (value: float
 
 /// Why a layer's figures mean nothing, or "": a NaN or infinity anywhere makes every comparison false, so the
 /// entries would drop out as "below the noise floor" and an empty comparison would read as a pass.
-let private problemOf (loss: float) (grads: float[]) (l: int) nonFiniteNumeric checkedCount kinks measured =
+let private problemOf
+    (loss: float)
+    (grads: float[])
+    (l: int)
+    nonFiniteNumeric
+    checkedCount
+    kinks
+    measured
+    beyond
+    (floored: int, examples: int)
+    =
     let count f = grads |> Array.filter f |> Array.length
     let nans, infs = count Double.IsNaN, count Double.IsInfinity
 
@@ -159,6 +169,12 @@ let private problemOf (loss: float) (grads: float[]) (l: int) nonFiniteNumeric c
             "the numeric gradient of %d entr%s is not finite: the loss overflows within ε of the weights"
             nonFiniteNumeric
             (if nonFiniteNumeric = 1 then "y" else "ies")
+    elif floored > 0 && beyond > 0 then
+        // Not a bug in the gradient: the loss is flat where it is floored.
+        sprintf
+            "the loss is held at its floor (ln 1e-12) for %d of %d examples, which the network answers with a probability below 1e-12 for their label, so the numeric gradient is flat there while the analytic one is not: the outputs are saturated (inputs far too large, or weights; see the doctor's data and loss checks)"
+            floored
+            examples
     elif measured = 0 && kinks = 0 then
         // A huge loss lifts the floor above every gradient: the usual sign of a step that diverged.
         sprintf
@@ -210,6 +226,19 @@ let checkWith
 
     let lossOf () = lossWith bound trace hyper batch probe
 
+    // Examples whose cross-entropy sits at its floor at these weights (the forward pass leaves the outputs in trace).
+    let floored =
+        lossOf () |> ignore
+        let out = trace.Output
+
+        Losses.flooredExamples
+            hyper.Loss
+            (Arch.Arch.output net.Arch)
+            out.RowCount
+            (Tensor.data out)
+            (Tensor.data batch.Y),
+        batch.X.ColumnCount
+
     [|
         for l in 0 .. net.Params.Length - 1 do
             // Layers without parameters (pooling, flattening) have nothing to check.
@@ -255,6 +284,7 @@ let checkWith
                     |> Array.map (fun (a, n, _) -> a, n)
 
                 let errors = pairs |> Array.map (fun (a, n) -> relError a n)
+                let beyond = errors |> Array.filter (fun e -> e >= threshold) |> Array.length
                 let norm xs = sqrt (Array.sumBy (fun x -> x * x) xs)
                 let an, nn = norm (Array.map fst pairs), norm (Array.map snd pairs)
                 let dot = pairs |> Array.sumBy (fun (a, n) -> a * n)
@@ -274,6 +304,8 @@ let checkWith
                             picks.Length
                             kinks
                             pairs.Length
+                            beyond
+                            floored
                     MaxRelError = (if errors.Length = 0 then 0.0 else Array.max errors)
                     MeanRelError = (if errors.Length = 0 then 0.0 else Array.average errors)
                     SignAgreement =
@@ -287,7 +319,7 @@ let checkWith
                         elif an = 0.0 then nan
                         elif dot < 0.0 then -nn / an
                         else nn / an
-                    Beyond = errors |> Array.filter (fun e -> e >= threshold) |> Array.length
+                    Beyond = beyond
                     Factor =
                         if pairs.Length = 0 then
                             nan

@@ -53,6 +53,30 @@ let private floor = 1e-12
 
 let private ln (p: float) = Math.Log(max p floor)
 
+/// The examples (columns of a, y: [classes × B]) whose cross-entropy is held at the floor: a probability the loss
+/// takes the logarithm of is below 1e-12. There the loss stops changing with the weights while dL/dz = a − y does
+/// not, so a numeric gradient disagrees with the analytic one for a reason that is not a bug in either.
+let flooredExamples (loss: Loss) (output: Activation) (rows: int) (a: float[]) (y: float[]) =
+    match loss with
+    | Mse -> 0
+    | CrossEntropy ->
+        let mutable count = 0
+
+        for j in 0 .. a.Length / rows - 1 do
+            let mutable hit = false
+
+            for i in j * rows .. j * rows + rows - 1 do
+                let low = y[i] > 0.0 && a[i] < floor
+                let high = output <> Softmax && y[i] < 1.0 && 1.0 - a[i] < floor
+
+                if low || high then
+                    hit <- true
+
+            if hit then
+                count <- count + 1
+
+        count
+
 /// The loss of a batch (a, y: [classes × B] column-major), accumulated in float64.
 let value<'T when 'T :> IFloatingPointIeee754<'T>>
     (loss: Loss)

@@ -17,7 +17,15 @@ public static class AttackCommand
     public static int Run(AttackOptions o)
     {
         var model = ModelFile.Load(o.Model);
+        if (ModelFile.ReadDataInfo(o.Model) is { IsTable: true })
+        {
+            throw new DataError(ModelFile.Resolve(o.Model), NotImages("was trained on a table"));
+        }
         var data = Inputs.Load(o.Data, o.DataLabels, Inputs.TestImages);
+        if (data.IsTable)
+        {
+            throw new DataError(data.ImagesPath, NotImages("is a table"));
+        }
         Inputs.CheckFits(data, model.Spec);
         // Convolutions unfold every example's patches: smaller chunks keep that scratch small.
         int chunk = model.Spec.ArchText.Contains("conv", StringComparison.Ordinal) ? 100 : 500;
@@ -168,4 +176,7 @@ public static class AttackCommand
     static JsonNode? Finite(double x) => double.IsFinite(x) ? JsonValue.Create(x) : null;
 
     static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    static string NotImages(string what) =>
+        $"{what}, and attack perturbs image pixels within their 0..255 range: a table's features have no such range";
 }

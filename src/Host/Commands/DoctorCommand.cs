@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Functional.Cli;
 using Functional.Host.Doctor;
+using Functional.Host.Runs;
 
 namespace Functional.Host.Commands;
 
@@ -17,19 +18,25 @@ public static class DoctorCommand
     {
         var clock = Stopwatch.StartNew();
         var o = d.Train;
-        var config = o.Config;
-        var resize = Inputs.SizeOf(o.Data.Resize);
-        var train = Subset.First(Inputs.Load(o.Data.Train, o.Data.TrainLabels, Inputs.TrainImages, resize), o.TrainCount);
-        var test = Inputs.Load(o.Data.Test, o.Data.TestLabels, Inputs.TestImages, resize, train.ClassNames);
+        // The data as train reads it: a table with its reading options, its network's ends and its transform.
+        var (train, test) = DataSetup.Load(o.Data, o.TrainCount);
+        var (config, info) = DataSetup.Fit(o.Data, o.Config, train, test);
+        if (train.IsTable && config.Adversarial != null)
+        {
+            throw new UsageError($"--adversarial attacks image pixels within their range; {train.ImagesPath} is a table, whose features have no such range");
+        }
         Inputs.CheckFits(train, config);
         Inputs.CheckFits(test, config);
-        var s = new Subject(o, train, test);
+        info = DataSetup.FitScale(info, train);
+        train = info.Apply(train);
+        test = info.Apply(test);
+        var s = new Subject(o, train, test, c => DataSetup.Fit(o.Data, c, train, test).config);
         Threads.Choose(o.Threads, s.Batch);
         var log = Console.Out;
         if (!d.Json)
         {
             log.WriteLine($"doctor {GradcheckCommand.Describe(config)}, {config.OptimizerName} lr {config.Lr.ToString(CultureInfo.InvariantCulture)}, {(config.Batch <= 0 ? "full batch" : $"batch {config.Batch}")}, {o.Epochs} epochs, {config.PrecisionName}{(o.Preset == "modern" ? "" : $", preset {o.Preset}")}");
-            log.WriteLine($"data   train {train.Count:N0} images ({train.ImagesPath}), test {test.Count:N0} ({test.ImagesPath})");
+            log.WriteLine($"data   train {train.Count:N0} {(train.IsTable ? "rows" : "images")} ({train.ImagesPath}), test {test.Count:N0} ({test.ImagesPath})");
         }
 
         var fixes = new Fixes();

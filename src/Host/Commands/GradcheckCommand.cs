@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Functional.Cli;
+using Functional.Host.Data;
+using Functional.Host.Runs;
 
 namespace Functional.Host.Commands;
 
@@ -18,9 +20,19 @@ public static class GradcheckCommand
     {
         var o = g.Train;
         var model = g.Model is { } path ? ModelFile.Load(path) : null;
-        var config = model == null ? o.Config : Api.ConfigOfModel(o.Config, model.Spec);
-        var train = Subset.First(Inputs.Load(o.Data.Train, o.Data.TrainLabels, Inputs.TrainImages, Inputs.SizeOf(o.Data.Resize)), o.TrainCount);
-        Inputs.CheckFits(train, config);
+        Config config;
+        LabeledImages train;
+        if (model == null)
+        {
+            (train, config) = DataSetup.TrainOnly(o.Data, o.TrainCount, o.Config);
+        }
+        else
+        {
+            // At a model's weights: its data read and transformed as it was in training.
+            config = Api.ConfigOfModel(o.Config, model.Spec);
+            train = Subset.First(Inputs.LoadFor(o.Data.Train ?? DataFiles.ShippedPath(Inputs.TrainImages), o.Data.TrainLabels, ModelFile.ReadDataInfo(g.Model!)), o.TrainCount);
+            Inputs.CheckFits(train, config);
+        }
         Threads.Choose(o.Threads, g.Examples);
         int examples = Math.Min(g.Examples, train.Count);
         var layers = model == null

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Functional.Cli;
+using Functional.Host.Data;
+using Functional.Host.Runs;
 
 namespace Functional.Host.Commands;
 
@@ -16,9 +18,7 @@ public static class LrFindCommand
     public static int Run(LrFindOptions o)
     {
         var t = o.Train;
-        var config = t.Config;
-        var train = Subset.First(Inputs.Load(t.Data.Train, t.Data.TrainLabels, Inputs.TrainImages, Inputs.SizeOf(t.Data.Resize)), t.TrainCount);
-        Inputs.CheckFits(train, config);
+        var (train, config) = DataSetup.TrainOnly(t.Data, t.TrainCount, t.Config);
         Threads.Choose(t.Threads, config.Batch <= 0 ? train.Count : config.Batch);
         string png = Path.GetFullPath(o.Png);
         if (!Directory.Exists(Path.GetDirectoryName(png)))

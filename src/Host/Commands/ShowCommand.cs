@@ -13,6 +13,10 @@ public static class ShowCommand
         }
         Threads.Choose(o.Threads, 500);
         var data = Inputs.Load(o.Data, o.DataLabels, Inputs.TestImages);
+        if (data.IsTable)
+        {
+            throw new DataError(data.ImagesPath, "is a table, and show draws images: eval --data and predict --data report on a table's rows");
+        }
         if (o.Start >= data.Count)
         {
             throw new UsageError($"--start {o.Start} is outside {data.ImagesPath}, which holds images 0..{data.Count - 1}");

@@ -19,6 +19,9 @@ public static class Checks
     /// through time, and below which it vanishes.</summary>
     public const double GrowingGrowth = 1, ExplodingGrowth = 10, VanishingGrowth = 1e-3;
 
+    /// <summary>Largest |input| a table's features may have before the data check asks for --scale standard.</summary>
+    const double TableLimit = 10;
+
     public static Finding Data(Subject s, Fixes fixes)
     {
         var train = Api.Summarize(s.TrainCore, s.Config.Scale, s.Classes);
@@ -29,7 +32,7 @@ public static class Checks
         long nonFinite = train.NonFinite + test.NonFinite;
         double lo = Math.Min(train.Min, test.Min), hi = Math.Max(train.Max, test.Max);
         string figure = Inv(
-            $"train {train.Count:N0} / test {test.Count:N0} images of {train.Features} = {s.Config.Inputs} inputs; labels {least}–{most} per class; inputs {lo:F3}..{hi:F3}, mean {train.Mean:F3} sd {train.Std:F3}; {nonFinite} NaN/Inf; {shared} test images also in train");
+            $"train {train.Count:N0} / test {test.Count:N0} {(s.Train.IsTable ? "rows" : "images")} of {train.Features} = {s.Config.Inputs} inputs; labels {least}–{most} per class; inputs {lo:F3}..{hi:F3}, mean {train.Mean:F3} sd {train.Std:F3}; {nonFinite} NaN/Inf; {shared} test {(s.Train.IsTable ? "rows" : "images")} also in train");
         var data = new JsonObject
         {
             ["train_count"] = train.Count,
@@ -51,7 +54,17 @@ public static class Checks
                 "check the input files and the scaling.")
             { Data = data };
         }
-        if (lo < 0 || hi > 1)
+        if (s.Train.IsTable && Math.Max(Math.Abs(lo), Math.Abs(hi)) > TableLimit)
+        {
+            // A table's features in their own units: large inputs saturate units and make one step's size
+            // depend on the feature's unit.
+            fixes.Set("--scale", "standard");
+            return new Finding("data", Status.Warn, figure,
+                Inv($"the table's inputs run {lo:G4}..{hi:G4}: features this large saturate units, and each feature's step size depends on its unit."),
+                "--scale standard (each feature to mean 0, sd 1 over the training rows).")
+            { Data = data };
+        }
+        if (!s.Train.IsTable && (lo < 0 || hi > 1))
         {
             string to = s.Config.Scale.IsOffset ? "book" : "unit";
             fixes.Set("--scale", to);
@@ -64,7 +77,7 @@ public static class Checks
         {
             return new Finding("data", Status.Warn, figure,
                 Inv($"the inputs' mean {train.Mean:F3} is far from zero compared with their spread {train.Std:F3}, which slows gradient descent."),
-                "centre the inputs, or use --scale unit.")
+                s.Train.IsTable ? "--scale standard." : "centre the inputs, or use --scale unit.")
             { Data = data };
         }
         if (missing > 0 || most > 3 * Math.Max(least, 1))
@@ -79,7 +92,9 @@ public static class Checks
         if (shared > 0)
         {
             return new Finding("data", Status.Warn, figure,
-                $"{shared} test images are also training images, so the test accuracy overstates what was learnt.",
+                s.Train.IsTable
+                    ? $"{shared} test rows are also training rows, so the test accuracy overstates what was learnt."
+                    : $"{shared} test images are also training images, so the test accuracy overstates what was learnt.",
                 "remove them from the test set.")
             { Data = data };
         }
@@ -432,7 +447,7 @@ public static class Checks
     {
         var p = run.Real;
         string figure = Inv(
-            $"{p.Distinct} distinct predicted classes on {p.Count:N0} test images, entropy {p.Entropy:F2} bits (labels: {labelEntropy:F2}); histogram {Histogram.Line(p.Histogram)}");
+            $"{p.Distinct} distinct predicted classes on {p.Count:N0} test images, entropy {p.Entropy:F2} bits (labels: {labelEntropy:F2}); histogram {Histogram.Line(p.Histogram, s.Train.ClassNames)}");
         var data = new JsonObject
         {
             ["distinct"] = p.Distinct,
@@ -440,11 +455,13 @@ public static class Checks
             ["label_entropy_bits"] = labelEntropy,
             ["histogram"] = new JsonArray(p.Histogram.Select(c => (JsonNode)c).ToArray()),
         };
-        if (p.Distinct <= 2 || p.Entropy < 0.5 * labelEntropy)
+        // Two distinct answers among ten classes is a collapse; among two classes it is every answer there is.
+        int collapsedAt = Math.Min(2, s.Classes - 1);
+        if (p.Distinct <= collapsedAt || p.Entropy < 0.5 * labelEntropy)
         {
             int top = Array.IndexOf(p.Histogram, p.Histogram.Max());
             return new Finding("output collapse", Status.Fail, figure,
-                Inv($"the outputs have collapsed: {100 * ((double)p.Histogram[top] / Math.Max(p.Count, 1)):F0}% of test images are called {top}, whatever they show."),
+                Inv($"the outputs have collapsed: {100 * ((double)p.Histogram[top] / Math.Max(p.Count, 1)):F0}% of test images are called {Histogram.ClassName(s.Train.ClassNames, top)}, whatever they show."),
                 "the saturation and schedule fixes.")
             { Data = data };
         }
@@ -503,7 +520,7 @@ public static class Checks
     public static Finding Sweep(Subject s, Fixes fixes)
     {
         var fixedOptions = fixes.Apply(s.Options);
-        var config = fixedOptions.Config;
+        var config = s.Fit(fixedOptions.Config);
         int batch = Subject.BatchOf(config.Batch, s.Train.Count);
         double[] rates = Probes.SweepRates(config.Optimizer);
         int steps = Probes.SweepStepsAt(batch);

@@ -6,16 +6,21 @@ namespace Functional.Host.Doctor;
 /// <summary>The configuration under examination and its data, with the schedule train would follow.</summary>
 public sealed class Subject
 {
-    public Subject(TrainOptions options, LabeledImages train, LabeledImages test)
+    /// <param name="fit">The configuration fitted to the data, as train fits it (a table gives a dense network its
+    /// ends); the doctor's fixed options are fitted the same way.</param>
+    public Subject(TrainOptions options, LabeledImages train, LabeledImages test, Func<Config, Config> fit)
     {
         Options = options;
-        Config = options.Config;
+        Fit = fit;
+        Config = fit(options.Config);
         Train = train;
         Test = test;
         TrainCore = Inputs.ToCore(train);
         TestCore = Inputs.ToCore(test);
-        Batch = BatchOf(options.Config.Batch, train.Count);
+        Batch = BatchOf(Config.Batch, train.Count);
     }
+
+    public Func<Config, Config> Fit { get; }
 
     public TrainOptions Options { get; }
     public Config Config { get; }

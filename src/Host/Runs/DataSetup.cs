@@ -14,8 +14,7 @@ public static class DataSetup
         string[]? names = d.Classes is { } file ? ClassNames.Read(file) : null;
         var table = new TableOptions(d.Header, d.LabelColumn);
         var resize = Inputs.SizeOf(d.Resize);
-        var train = Subset.First(
-            DataFiles.Load(d.Train ?? DataFiles.ShippedPath(Inputs.TrainImages), d.TrainLabels, table, names, resize), trainCount);
+        var train = LoadTrain(d, trainCount, names);
         // An image folder's test set is labelled by the training set's class names, whatever classes it holds.
         var test = DataFiles.Load(
             d.Test ?? DataFiles.ShippedPath(Inputs.TestImages), d.TestLabels, table, names ?? train.ClassNames, resize);
@@ -24,6 +23,20 @@ public static class DataSetup
             throw new DataError(test.ImagesPath, $"has {test.Features} features per row but the training set {train.ImagesPath} has {train.Features}");
         }
         return (train, test);
+    }
+
+    static LabeledImages LoadTrain(DataOptions d, int trainCount, string[]? names) => Subset.First(
+        DataFiles.Load(d.Train ?? DataFiles.ShippedPath(Inputs.TrainImages), d.TrainLabels,
+            new TableOptions(d.Header, d.LabelColumn), names, Inputs.SizeOf(d.Resize)), trainCount);
+
+    /// <summary>The training data alone, as train reads and transforms it, and the configuration fitted to it: for
+    /// the probes that need no test set (gradcheck, lr-find).</summary>
+    public static (LabeledImages train, Config config) TrainOnly(DataOptions d, int trainCount, Config config)
+    {
+        var train = LoadTrain(d, trainCount, d.Classes is { } file ? ClassNames.Read(file) : null);
+        var (fitted, info) = Fit(d, config, train, train);
+        Inputs.CheckFits(train, fitted);
+        return (FitScale(info, train).Apply(train), fitted);
     }
 
     /// <summary>The configuration with the network's ends taken from (or checked against) a table, and the data
