@@ -200,6 +200,80 @@ let tests =
                 let p = run dir [ "predict"; "--model"; runDir; "--data"; folder; "--index"; "0" ]
                 Expect.equal p.Code 0 p.Err
 
+            testCase "a photo's EXIF orientation is applied: the image reads as it is meant to be seen"
+            <| fun () ->
+                // Hand-turned: [[1 2 3] [4 5 6]] shown a quarter turn clockwise (EXIF 6) is [[4 1] [5 2] [6 3]].
+                let small = [| 1uy; 2uy; 3uy; 4uy; 5uy; 6uy |]
+                let cw = GrayImage.Oriented(small, 2, 3, SKEncodedOrigin.RightTop)
+                Expect.equal (cw.Rows, cw.Cols, cw.Pixels) (3, 2, [| 4uy; 1uy; 5uy; 2uy; 6uy; 3uy |]) "a quarter turn"
+                let back = GrayImage.Oriented(cw.Pixels, 3, 2, SKEncodedOrigin.LeftBottom)
+                Expect.equal back.Pixels small "a quarter turn back"
+
+                for o in
+                    [
+                        SKEncodedOrigin.TopRight
+                        SKEncodedOrigin.BottomRight
+                        SKEncodedOrigin.BottomLeft
+                        SKEncodedOrigin.LeftTop
+                        SKEncodedOrigin.RightBottom
+                    ] do
+                    let once = GrayImage.Oriented(small, 2, 3, o)
+                    let twice = GrayImage.Oriented(once.Pixels, once.Rows, once.Cols, o)
+                    Expect.equal twice.Pixels small $"%A{o} twice is the identity"
+
+                // A JPEG as a phone writes it: the sensor's rows, and an APP1 Exif segment with orientation 6.
+                let dir = tempDir ()
+                let set = shippedTrain.Force()
+                let plain = Path.Combine(dir, "plain.jpg")
+                writeGray plain 28 28 (digit set 0)
+                let jpeg = File.ReadAllBytes plain
+
+                let tiff =
+                    [|
+                        0x4Duy
+                        0x4Duy
+                        0uy
+                        0x2Auy
+                        0uy
+                        0uy
+                        0uy
+                        8uy // big-endian TIFF, first IFD at 8
+                        0uy
+                        1uy // one entry
+                        0x01uy
+                        0x12uy
+                        0uy
+                        3uy
+                        0uy
+                        0uy
+                        0uy
+                        1uy
+                        0uy
+                        6uy
+                        0uy
+                        0uy // Orientation, SHORT, 1, = 6
+                        0uy
+                        0uy
+                        0uy
+                        0uy
+                    |] // no next IFD
+
+                let payload = Array.append "Exif\000\000"B tiff
+                let length = payload.Length + 2
+
+                let segment =
+                    Array.append [| 0xFFuy; 0xE1uy; byte (length >>> 8); byte (length &&& 0xFF) |] payload
+
+                let turned = Path.Combine(dir, "turned.jpg")
+                File.WriteAllBytes(turned, Array.concat [ jpeg[..1]; segment; jpeg[2..] ])
+                let read = GrayImage.Read turned
+
+                let expected =
+                    GrayImage.Oriented(GrayImage.Read(plain).Pixels, 28, 28, SKEncodedOrigin.RightTop)
+
+                Expect.equal read.Pixels expected.Pixels "the decoded photo turned a quarter clockwise"
+                Expect.notEqual read.Pixels (GrayImage.Read plain).Pixels "not the sensor's rows"
+
             testCase "bad folders: one line naming the file, exit 3, and a symbolic-link loop does not hang"
             <| fun () ->
                 let dir = tempDir ()

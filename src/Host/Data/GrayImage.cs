@@ -17,7 +17,7 @@ public sealed record GrayImage(byte[] Pixels, int Rows, int Cols)
     public static (int Rows, int Cols) ReadSize(string path)
     {
         using var codec = Open(path);
-        return (codec.Info.Height, codec.Info.Width);
+        return Turned(codec.EncodedOrigin) ? (codec.Info.Width, codec.Info.Height) : (codec.Info.Height, codec.Info.Width);
     }
 
     /// <summary>Decodes the whole image.</summary>
@@ -46,8 +46,44 @@ public sealed record GrayImage(byte[] Pixels, int Rows, int Cols)
             // Over white paper: what a transparent canvas from a paint program looks like.
             gray[i] = (byte)Math.Round(((luminance * a) + (255.0 * (255 - a))) / 255.0);
         }
-        return new GrayImage(gray, h, w);
+        return Oriented(gray, h, w, codec.EncodedOrigin);
     }
+
+    /// <summary>The image as it is meant to be seen: a phone stores a photo as its sensor read it and says in the
+    /// EXIF orientation tag how to turn it, so a digit photographed in portrait would otherwise lie on its side.</summary>
+    public static GrayImage Oriented(byte[] pixels, int rows, int cols, SKEncodedOrigin origin)
+    {
+        if (origin is SKEncodedOrigin.TopLeft or SKEncodedOrigin.Default)
+        {
+            return new GrayImage(pixels, rows, cols);
+        }
+        int h = rows, w = cols;
+        var (outRows, outCols) = Turned(origin) ? (w, h) : (h, w);
+        var turned = new byte[pixels.Length];
+        for (int r = 0; r < outRows; r++)
+        {
+            for (int c = 0; c < outCols; c++)
+            {
+                // The stored pixel that shows at (r, c).
+                var (sr, sc) = origin switch
+                {
+                    SKEncodedOrigin.TopRight => (r, w - 1 - c),
+                    SKEncodedOrigin.BottomRight => (h - 1 - r, w - 1 - c),
+                    SKEncodedOrigin.BottomLeft => (h - 1 - r, c),
+                    SKEncodedOrigin.LeftTop => (c, r),
+                    SKEncodedOrigin.RightTop => (h - 1 - c, r),
+                    SKEncodedOrigin.RightBottom => (h - 1 - c, w - 1 - r),
+                    _ => (c, w - 1 - r), // LeftBottom
+                };
+                turned[(r * outCols) + c] = pixels[(sr * w) + sc];
+            }
+        }
+        return new GrayImage(turned, outRows, outCols);
+    }
+
+    /// <summary>Orientations that swap width and height (a quarter turn, with or without a mirror).</summary>
+    static bool Turned(SKEncodedOrigin origin) =>
+        origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
 
     static SKCodec Open(string path)
     {
