@@ -202,6 +202,28 @@ let private benchTests =
     testList
         "bench"
         [
+            test "the roofline counts every matrix a layer multiplies by: dense weights, convolutions, rbf centres" {
+                let products text =
+                    match Arch.Arch.parse [| 1; 28; 28 |] text with
+                    | Ok a -> Benchmark.products a 32
+                    | Error e -> failtest e
+
+                Expect.equal
+                    (products "input 784, rbf 100, dense 10 softmax")
+                    [| 32, 100, 784; 32, 10, 100 |]
+                    "the centres [100, 784] and the readout [10, 100]"
+
+                Expect.equal
+                    (products "input 784, dense 30 relu, dense 10 softmax")
+                    [| 32, 30, 784; 32, 10, 30 |]
+                    "weights, not biases"
+
+                Expect.equal
+                    (products "conv 4 5x5 relu, flatten, dense 10 softmax")
+                    [| 32 * 24 * 24, 4, 25; 32, 10, 4 * 24 * 24 |]
+                    "a convolution as its patches' product"
+            }
+
             test "--json prints one object per case with every field" {
                 let o =
                     EndToEndTests.run EndToEndTests.repo [ "bench"; "--json"; "--seconds"; "0.05" ]
@@ -213,8 +235,8 @@ let private benchTests =
 
                 Expect.equal
                     lines.Length
-                    14
-                    "float32 and float64 at batch 1, 32, 128 and full; lenet5 and cnn at 32 and 64; rnn and lstm at 64"
+                    15
+                    "float32 and float64 at batch 1, 32, 128 and full; lenet5 and cnn at 32 and 64; rnn and lstm at 64; rbf at 32"
 
                 let fields =
                     [
@@ -256,6 +278,7 @@ let private benchTests =
                             for b in [ 32; 64 ] -> n, "float32", b
                         yield "rnn", "float32", 64
                         yield "lstm", "float32", 64
+                        yield "rbf", "float32", 32
                     ]
                     "the cases, in order"
             }

@@ -66,6 +66,7 @@ module Values =
         | Cnn
         | Rnn
         | Lstm
+        | Rbf
 
     /// Which epoch's weights a run saves as its model.
     [<RequireQualifiedAccess>]

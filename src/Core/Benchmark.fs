@@ -20,7 +20,8 @@ let products (arch: Arch) (batch: int) : (int * int * int)[] =
             for l in 0 .. arch.Layers.Length - 1 do
                 let weights =
                     arch.Layers[l].Params shapes[l]
-                    |> Array.filter (fun p -> p.Decays && p.Shape.Length >= 2)
+                    // Every matrix a layer multiplies by (an rbf layer's centres are not decayed, but are one).
+                    |> Array.filter (fun p -> p.Shape.Length >= 2)
                     |> Array.map (fun p -> p.Shape[0], Array.fold (*) 1 p.Shape[1..])
 
                 if weights.Length > 0 then

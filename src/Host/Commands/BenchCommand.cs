@@ -8,7 +8,7 @@ namespace Functional.Host.Commands;
 /// <summary>
 /// <c>functional bench</c>: training speed of the seed network (784-200-10, sigmoid hidden, softmax + CE, SGD)
 /// in float32 and float64 at batch 1, 32, 128 and full, of the LeNet-5 and cnn presets (Adam, float32) at
-/// batch 32 and 64, and of the rnn and lstm presets at their batch (64), each beside the roofline of the same
+/// batch 32 and 64, and of the rnn, lstm and rbf presets at their batch, each beside the roofline of the same
 /// run's matrix products.
 /// </summary>
 public static class BenchCommand
@@ -36,7 +36,7 @@ public static class BenchCommand
                 cases.Add((preset, Presets.find(preset).Config.WithBatch(batch)));
             }
         }
-        foreach (string preset in new[] { "rnn", "lstm" })
+        foreach (string preset in new[] { "rnn", "lstm", "rbf" })
         {
             cases.Add((preset, Presets.find(preset).Config));
         }
@@ -54,6 +54,7 @@ public static class BenchCommand
             log.WriteLine($"  cnn    = {Api.Describe(Presets.find("cnn").Config)}");
             log.WriteLine($"  rnn    = {Api.Describe(Presets.find("rnn").Config)}");
             log.WriteLine($"  lstm   = {Api.Describe(Presets.find("lstm").Config)}");
+            log.WriteLine($"  rbf    = {Api.Describe(Presets.find("rbf").Config)}");
             log.WriteLine($"blas  {Api.BlasDescription()}");
             log.WriteLine("network  precision  batch  examples/s  s/epoch  GFLOPS  roofline  fraction  bytes/step  peak MB");
         }
