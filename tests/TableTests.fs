@@ -509,6 +509,15 @@ let tests =
                                  @ table)
 
                         Expect.equal t.Code 0 t.Err
+                        // The doctor command train prints after a run that went wrong runs on the table as it is.
+                        let suggested = Runs.RunWarning.DoctorCommand(Runs.RunFile.Read runDir)
+                        Expect.stringContains suggested "--augment none" "the table's run had no augmentation"
+
+                        let args =
+                            suggested.Split(' ', StringSplitOptions.RemoveEmptyEntries) |> List.ofArray
+
+                        let d = run dir args.Tail
+                        Expect.isTrue (d.Code = 0 || d.Code = 1) $"the suggested doctor command runs: %s{d.Err}"
                         let a = run dir [ "attack"; runDir; "--data"; csv ]
                         expectOneLineError a ReturnCode.BadData [ "model.safetensors"; "table" ]
                         let sh = run dir [ "show"; "--model"; runDir; "--data"; csv ]

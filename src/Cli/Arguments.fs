@@ -353,10 +353,13 @@ type DoctorArgs =
     | Label_Column of column: string
     | Classes of file: string
     | Allow_One_Class
+    | Augment of distortions: string
 
     interface IArgParserTemplate with
         member this.Usage =
             match this with
+            | Augment _ ->
+                "distort training images as train does (default shift:2,rotate:10,scale:0.1; none for tables)."
             | Header -> "tables: the first row is a header, as for train (default: detected)."
             | No_Header -> "tables: the first row is data."
             | Label_Column _ -> "tables: the column holding the labels, as for train (default first)."

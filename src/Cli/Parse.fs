@@ -910,6 +910,7 @@ module Parser =
                 | A.DoctorArgs.Label_Column v -> Some(A.TrainArgs.Label_Column v)
                 | A.DoctorArgs.Classes v -> Some(A.TrainArgs.Classes v)
                 | A.DoctorArgs.Allow_One_Class -> Some A.TrainArgs.Allow_One_Class
+                | A.DoctorArgs.Augment v -> Some(A.TrainArgs.Augment v)
                 | A.DoctorArgs.Json
                 | A.DoctorArgs.Png _ -> None)
 
