@@ -14,6 +14,10 @@ open Functional.Network
 open Functional.Optim
 open Functional.Step
 
+// The CLI's default OpenBLAS kernels (Haswell), chosen before the first product: a script's figures then match
+// the CLI's on every machine, whatever kernels OpenBLAS would pick for this CPU.
+Host.Kernels.Use null
+
 /// A shipped data file of the repository's data/ folder ("train-images-idx3-ubyte.gz").
 let shipped (name: string) =
     Path.Combine(__SOURCE_DIRECTORY__, "..", "data", name)

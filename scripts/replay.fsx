@@ -67,6 +67,9 @@ let stepNo = if args.Length = 2 then int64 args[1] else 100L
 
 // The run's config and data, exactly as `functional replay` reads them.
 let run = RunFile.Read runDir
+// The run's recorded OpenBLAS kernels, as `functional replay` uses them: chosen before the first product loads the
+// library, else this process would round with this CPU's own kernels and the hashes would differ.
+Kernels.ForRun(runDir, run, false, "replay")
 let struct (train, _) = run.LoadData Console.Error
 let images = Inputs.ToCore train
 let checkpoint = Checkpoints.NewestValid(runDir, run, stepNo - 1L, Console.Error)

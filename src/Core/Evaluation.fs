@@ -80,6 +80,22 @@ type internal ModelOf<'T
             buffers[count] <- b
             b
 
+    /// The one pass every output of the model comes from: `visit offset count output targets` for each chunk of
+    /// the examples order[0 ..], with products in fixed order (FixedOrder.fs), so an example's outputs have the
+    /// same bits whether it is evaluated alone, among 7 or among 2,000, at any thread count.
+    let pass (images: Images) (order: int[]) (visit: int -> int -> Matrix<'T> -> Matrix<'T> -> unit) =
+        if images.Features <> Arch.inputs arch then
+            invalidArg
+                "images"
+                (sprintf "images have %d values but the network takes %d inputs" images.Features (Arch.inputs arch))
+
+        Tensor.Blas.WithFixedOrder(fun () ->
+            for offset, count in Data.batches order.Length chunk do
+                let bound, y, trace = prepared count images.Features
+                gatherInto scale images order offset trace.Input y
+                forwardWith bound net trace Mode.eval
+                visit offset count trace.Output y)
+
     override _.Spec =
         {
             Arch = arch
@@ -90,23 +106,13 @@ type internal ModelOf<'T
     override _.ParameterCount = Network.parameterCount net
 
     override _.Evaluate images =
-        if images.Features <> Arch.inputs arch then
-            invalidArg
-                "images"
-                (sprintf "images have %d values but the network takes %d inputs" images.Features (Arch.inputs arch))
-
-        let order = Array.init images.Count id
         let predictions = Array.zeroCreate images.Count
         let confusion = Array.init classes (fun _ -> Array.zeroCreate classes)
         let output = Arch.output arch
         let loss = if output = Softmax then CrossEntropy else Mse
         let mutable total = 0.0
 
-        for offset, count in Data.batches images.Count chunk do
-            let bound, y, trace = prepared count images.Features
-            gatherInto scale images order offset trace.Input y
-            forwardWith bound net trace Mode.eval
-            let out = trace.Output
+        pass images (Array.init images.Count id) (fun offset _ out y ->
             total <- total + Losses.value loss output Sum classes (Tensor.data out) (Tensor.data y)
 
             argmaxColumns out
@@ -116,7 +122,7 @@ type internal ModelOf<'T
                 let t = int images.Labels[n]
 
                 if t < classes then
-                    confusion[t][p] <- confusion[t][p] + 1)
+                    confusion[t][p] <- confusion[t][p] + 1))
 
         let correct = Array.init classes (fun c -> confusion[c][c]) |> Array.sum
         let n = max images.Count 1
@@ -134,25 +140,25 @@ type internal ModelOf<'T
             Predictions = predictions
         }
 
-    override _.Outputs(images, index) =
-        let x = Tensor.zeros<'T> images.Features 1
-        let y = Tensor.zeros<'T> classes 1
-        gatherInto scale images [| index |] 0 x y
-        (forward net x).Output |> Tensor.data |> Array.map Double.CreateTruncating
+    override m.Outputs(images, index) =
+        if index < 0 || index >= images.Count then
+            invalidArg "index" (sprintf "image %d is outside 0..%d" index (images.Count - 1))
 
-    override _.OutputsAll images =
-        let order = Array.init images.Count id
-        let all = Array.zeroCreate (images.Count * classes)
+        m.OutputsOf(images, [| index |])
 
-        for offset, count in Data.batches images.Count chunk do
-            let bound, y, trace = prepared count images.Features
-            gatherInto scale images order offset trace.Input y
-            forwardWith bound net trace Mode.eval
+    override m.OutputsAll images =
+        m.OutputsOf(images, Array.init images.Count id)
+
+    /// The outputs of the examples order[..], [order.Length, classes] row-major.
+    member _.OutputsOf(images: Images, order: int[]) =
+        let all = Array.zeroCreate (order.Length * classes)
+
+        pass images order (fun offset count out _ ->
             // [classes × count] column-major is [count, classes] row-major.
-            let out = Tensor.data trace.Output
+            let o = Tensor.data out
 
             for i in 0 .. count * classes - 1 do
-                all[offset * classes + i] <- Double.CreateTruncating out[i]
+                all[offset * classes + i] <- Double.CreateTruncating o[i])
 
         all
 

@@ -256,6 +256,23 @@ type Blas private () =
         finally
             Blas.scoped <- saved
 
+    [<ThreadStatic; DefaultValue>]
+    static val mutable private fixedOrder: bool
+
+    /// True while this thread's products go through FixedOrder (see FixedOrder.fs).
+    static member InFixedOrder = Blas.fixedOrder
+
+    /// Runs f with this thread's products in fixed order: every entry one chain of fused multiply-adds, so its
+    /// bits do not depend on the shape of the product it is part of, the thread count or the CPU's kernels.
+    static member WithFixedOrder(f: unit -> 'a) : 'a =
+        let saved = Blas.fixedOrder
+        Blas.fixedOrder <- true
+
+        try
+            f ()
+        finally
+            Blas.fixedOrder <- saved
+
     /// Threads used by matrix products (OpenBLAS's pool, or MathNet's parallelism).
     static member Threads =
         if Blas.Current = OpenBlas then
@@ -367,6 +384,7 @@ let gemm
     let k = checkGemm (a, 0, aRows, aCols) ta (b, 0, bRows, bCols) tb (c, 0, m, n)
 
     match Blas.Current with
+    | _ when Blas.InFixedOrder -> FixedOrder.gemm alpha (a, 0, aRows, aCols) ta (b, 0, bRows) tb beta (c, 0, m, n)
     | OpenBlas when typeof<'T> = typeof<float32> ->
         Native.cblas_sgemm (
             Native.colMajor,
@@ -419,6 +437,8 @@ let gemmAt
 
     if m > 0 && n > 0 && k > 0 then
         match Blas.Current with
+        | _ when Blas.InFixedOrder ->
+            FixedOrder.gemm alpha (a, aOff, aRows, aCols) ta (b, bOff, bRows) tb beta (c, cOff, m, n)
         | OpenBlas when typeof<'T> = typeof<float32> ->
             Native.cblas_sgemm_at (
                 Native.colMajor,
@@ -492,6 +512,8 @@ let gemv (alpha: 'T) (a: 'T[], rows: int, cols: int) (ta: bool) (x: 'T[]) (beta:
             (sprintf "shapes do not agree: a %dx%d%s, x %d, y %d" rows cols (if ta then "ᵀ" else "") x.Length y.Length)
 
     match Blas.Current with
+    // A one-column product in fixed order is the same chain as that column inside any wider product.
+    | _ when Blas.InFixedOrder -> FixedOrder.gemm alpha (a, 0, rows, cols) ta (x, 0, nx) false beta (y, 0, ny, 1)
     | OpenBlas when typeof<'T> = typeof<float32> ->
         Native.cblas_sgemv (
             Native.colMajor,
