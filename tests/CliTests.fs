@@ -69,6 +69,16 @@ let private defaultTests =
     testList
         "train defaults"
         [
+            test "the network's ends come from the data unless the network is given in full" {
+                let fromData (args: string) =
+                    (train ("train" + args)).Data.LayersFromData
+
+                Expect.isTrue (fromData "") "no network given: the default's hidden layers, the data's ends"
+                Expect.isTrue (fromData " --layers 16") "a hidden size alone"
+                Expect.isTrue (fromData " --activation tanh") "the default's sizes, another activation"
+                Expect.isFalse (fromData " --layers 4,16,3") "every size given"
+                Expect.isFalse (trainArgv [| "--arch"; "dense 3 softmax" |]).Data.LayersFromData "a whole network given"
+            }
             test "no options" {
                 let t = train "train"
                 Expect.isNull t.Data.Train "train"
@@ -522,12 +532,17 @@ let private presetTests =
                         + " --l2 0 --validation 0 --schedule constant --augment none"
                     )
 
-                // The command spells out --schedule, which the preset only implies.
+                // The command spells out --schedule, which the preset only implies, and the network's ends, which
+                // the preset leaves to the data (a table's features and classes; 784 and 10 on MNIST).
                 Expect.equal
                     t
                     { command with
                         Preset = "book"
                         ScheduleGiven = false
+                        Data =
+                            { command.Data with
+                                LayersFromData = true
+                            }
                     }
                     "same options"
             }

@@ -156,6 +156,50 @@ let tests =
                 let changed = run dir [ "replay"; runDir; "--step"; "3" ]
                 expectOneLineError changed 3 [ "contents changed" ]
 
+            testCase "a folder of three classes trains a three-output network, which predicts all three"
+            <| fun () ->
+                // Before: the default 784-512-10 network kept its 10 outputs, 7 of them for classes no folder has, and
+                // the run ended warning that only 3 of 10 classes are ever predicted.
+                let dir = tempDir ()
+                let set = shippedTrain.Force()
+                let names = dict [ 0uy, "zero"; 1uy, "one"; 7uy, "seven" ]
+
+                let picked =
+                    [| 0 .. set.Count - 1 |]
+                    |> Array.filter (fun i -> names.ContainsKey set.Labels[i])
+
+                for k, i in Array.indexed picked[..449] do
+                    let part = if k < 300 then "train" else "test"
+                    writeGray (Path.Combine(dir, part, names[set.Labels[i]], $"%05d{i}.png")) 28 28 (digit set i)
+
+                let runDir = Path.Combine(dir, "run")
+
+                let o =
+                    run
+                        dir
+                        [
+                            "train"
+                            "--train"
+                            Path.Combine(dir, "train")
+                            "--test"
+                            Path.Combine(dir, "test")
+                            "--epochs"
+                            "3"
+                            "--run"
+                            runDir
+                        ]
+
+                Expect.equal o.Code 0 o.Err
+                Expect.stringContains o.Out "train dense 512 relu, dense 3 softmax" "one output per class folder"
+                Expect.equal (Runs.RunFile.Read runDir).Config.Classes 3 "the run's network has 3 outputs"
+
+                Expect.isFalse
+                    (o.Out.Contains "collapsed" || o.Err.Contains "collapsed")
+                    $"no collapse warning: %s{o.Out}"
+
+                Expect.stringContains o.Out "(3 distinct)" "all three classes are predicted"
+                Expect.isGreaterThan (accuracyOf o.Out) 90.0 "three digit classes are easy to tell apart"
+
             testCase "a model trained with --resize reads the next folder resampled the same way, in eval and predict"
             <| fun () ->
                 let dir = tempDir ()

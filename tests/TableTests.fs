@@ -57,6 +57,98 @@ let private expectDataError (path: string) (mentions: string list) (f: unit -> '
 
 let private valuesOf (table: (string * float32[])[]) = table |> Array.collect snd
 
+/// Iris-like measurements: per species, independent normals with the means and standard deviations of Fisher's iris
+/// (cm; setosa stands apart, versicolor and virginica overlap), rounded to 0.1 as iris is; `perClass` rows of each,
+/// in a seeded shuffle.
+let private irisLike (seed: int) (perClass: int) =
+    let species =
+        [|
+            "setosa", [| 5.006; 3.428; 1.462; 0.246 |], [| 0.352; 0.379; 0.174; 0.105 |]
+            "versicolor", [| 5.936; 2.770; 4.260; 1.326 |], [| 0.516; 0.314; 0.470; 0.198 |]
+            "virginica", [| 6.588; 2.974; 5.552; 2.026 |], [| 0.636; 0.322; 0.552; 0.275 |]
+        |]
+
+    let rng = Random seed
+
+    let normal () =
+        sqrt (-2.0 * log (1.0 - rng.NextDouble()))
+        * cos (2.0 * Math.PI * rng.NextDouble())
+
+    let rows =
+        [|
+            for c, (_, mean, sd) in Array.indexed species do
+                for _ in 1..perClass -> c, Array.init 4 (fun j -> Math.Round(mean[j] + sd[j] * normal (), 1))
+        |]
+
+    let order = Array.init rows.Length (fun _ -> rng.Next())
+    Array.zip order rows |> Array.sortBy fst |> Array.map snd, species |> Array.map (fun (n, _, _) -> n)
+
+let private writeIris (path: string) (names: string[]) (rows: (int * float[])[]) =
+    let line (c: int, x: float[]) =
+        String.Join(",", x |> Array.map (fun v -> v.ToString("0.0", CultureInfo.InvariantCulture)))
+        + ","
+        + names[c]
+
+    write
+        path
+        ("sepal_length,sepal_width,petal_length,petal_width,species\n"
+         + String.Join("\n", Array.map line rows)
+         + "\n")
+
+/// The bar, from a classifier that shares nothing with the product: softmax regression on the training rows'
+/// z-scores, by 2,000 steps of full-batch gradient descent (rate 0.5), then its accuracy (%) on `test`.
+let private logisticAccuracy (classes: int) (train: (int * float[])[]) (test: (int * float[])[]) =
+    let f = (snd train[0]).Length
+    let n = float train.Length
+    let mean = Array.init f (fun j -> train |> Array.averageBy (fun (_, x) -> x[j]))
+
+    let sd =
+        Array.init f (fun j -> sqrt (train |> Array.averageBy (fun (_, x) -> (x[j] - mean[j]) ** 2.0)))
+
+    let z (x: float[]) =
+        Array.init f (fun j -> (x[j] - mean[j]) / sd[j])
+
+    let w = Array2D.zeroCreate<float> classes (f + 1)
+
+    let probs (x: float[]) =
+        let s =
+            Array.init classes (fun c -> w[c, f] + Seq.sum (Seq.init f (fun j -> w[c, j] * x[j])))
+
+        let top = Array.max s
+        let e = s |> Array.map (fun v -> exp (v - top))
+        e |> Array.map (fun v -> v / Array.sum e)
+
+    let zs = train |> Array.map (fun (y, x) -> y, z x)
+
+    for _ in 1..2000 do
+        let g = Array2D.zeroCreate<float> classes (f + 1)
+
+        for y, x in zs do
+            let p = probs x
+
+            for c in 0 .. classes - 1 do
+                let d = (p[c] - (if c = y then 1.0 else 0.0)) / n
+                g[c, f] <- g[c, f] + d
+
+                for j in 0 .. f - 1 do
+                    g[c, j] <- g[c, j] + d * x[j]
+
+        for c in 0 .. classes - 1 do
+            for j in 0..f do
+                w[c, j] <- w[c, j] - 0.5 * g[c, j]
+
+    let right =
+        test
+        |> Array.filter (fun (y, x) ->
+            let p = probs (z x)
+            Array.findIndex ((=) (Array.max p)) p = y)
+
+    100.0 * float right.Length / float test.Length
+
+/// The line train (or doctor, gradcheck) prints its configuration on.
+let private configLine (command: string) (out: string) =
+    out.Split('\n') |> Array.find (fun l -> l.StartsWith(command + " "))
+
 [<Tests>]
 let tests =
     testList
@@ -232,6 +324,110 @@ let tests =
             testList
                 "command line"
                 [
+                    testCase
+                        "an iris-like table trains with the defaults and --label-column alone, as well as logistic regression does"
+                    <| fun () ->
+                        // Before: refused (the default network takes 784 inputs); with --layers 16 the rows were taken
+                        // as written (x/255 would not have helped either) and the cosine decayed the rate to zero within
+                        // the table's few hundred updates: 60% on 30 test rows where a PyTorch MLP reaches 93%.
+                        let dir = tempDir ()
+                        let train, names = irisLike 11 50
+                        let test, _ = irisLike 12 50
+                        let trainCsv = writeIris (Path.Combine(dir, "t.csv")) names train
+                        let testCsv = writeIris (Path.Combine(dir, "s.csv")) names test
+                        let runDir = Path.Combine(dir, "run")
+
+                        let o =
+                            run
+                                dir
+                                [
+                                    "train"
+                                    "--train"
+                                    trainCsv
+                                    "--test"
+                                    testCsv
+                                    "--label-column"
+                                    "species"
+                                    "--run"
+                                    runDir
+                                ]
+
+                        Expect.equal o.Code 0 o.Err
+                        let line = configLine "train" o.Out
+                        Expect.stringContains line "dense 512 relu, dense 3 softmax" "outputs: one per species"
+                        Expect.stringContains line ", scale standard, " "the scaling applied: z-scores"
+                        Expect.isFalse (line.Contains "schedule") "a table trains at a constant rate"
+
+                        Expect.stringContains
+                            o.Out
+                            "4 features, 3 classes (setosa, versicolor, virginica), scale standard"
+                            "the data line"
+
+                        let trained = accuracyOf o.Out
+                        let bar = logisticAccuracy 3 train test
+                        // Measured (seed 1): logistic regression 97.33%, the defaults 96.00% (seeds 2, 3: 95.33%, 94.00%); with the
+                        // presets' cosine 93.33%, unscaled 88.67%. Four rows of 150 below the bar leaves the network its
+                        // own noise and still fails either of those.
+                        Expect.isGreaterThanOrEqual
+                            trained
+                            (bar - 400.0 / 150.0)
+                            $"within four rows of logistic regression's %.2f{bar}%%"
+
+                        Expect.isGreaterThanOrEqual trained 90.0 "at least 90%"
+                        // eval reads the table as train did (standardised by the training rows) and agrees.
+                        let e = run dir [ "eval"; "--model"; runDir; "--data"; testCsv ]
+                        Expect.equal e.Code 0 e.Err
+                        let m = Text.RegularExpressions.Regex.Match(e.Out, @"accuracy: ([0-9.]+)%")
+                        Expect.equal (float m.Groups[1].Value) trained "eval: the same accuracy as train's test"
+                        // The probes read it the same way: the same network, the same transform.
+                        let data = [ "--train"; trainCsv; "--label-column"; "species" ]
+                        let d = run dir ([ "doctor"; "--test"; testCsv ] @ data)
+                        Expect.isTrue (d.Code = 0 || d.Code = 1) d.Err
+
+                        Expect.stringContains
+                            (configLine "doctor" d.Out)
+                            "dense 3 softmax; ce, init he, scale standard,"
+                            "doctor's line"
+
+                        Expect.stringContains d.Out "mean -0.000 sd 1.000" "doctor's inputs are z-scores"
+                        let g = run dir ([ "gradcheck" ] @ data)
+                        Expect.equal g.Code 0 g.Out
+                        Expect.stringContains (configLine "gradcheck" g.Out) "scale standard," "gradcheck's line"
+
+                    testCase "the train line names the scaling a table's rows get, whichever was chosen"
+                    <| fun () ->
+                        // Before: it said 'scale unit' (the targets' 0/1) whatever --scale gave the table.
+                        let dir = tempDir ()
+                        let rows, names = irisLike 5 10
+                        let csv = writeIris (Path.Combine(dir, "t.csv")) names rows
+
+                        for scale in [ "none"; "unit"; "standard" ] do
+                            let runDir = Path.Combine(dir, scale)
+
+                            let o =
+                                run
+                                    dir
+                                    [
+                                        "train"
+                                        "--train"
+                                        csv
+                                        "--test"
+                                        csv
+                                        "--label-column"
+                                        "last"
+                                        "--scale"
+                                        scale
+                                        "--epochs"
+                                        "1"
+                                        "--run"
+                                        runDir
+                                    ]
+
+                            Expect.equal o.Code 0 o.Err
+                            Expect.stringContains (configLine "train" o.Out) $", scale %s{scale}, " $"--scale %s{scale}"
+                            let info = (Runs.RunFile.Read runDir).Data
+                            Expect.equal info.Scale scale "run.json records the same transform"
+
                     testCase
                         "the question's debug network (2-5-2, sigmoid, MSE, lr 0.5, full batch) overfits its two examples"
                     <| fun () ->
@@ -453,7 +649,9 @@ let tests =
 
                         let csv = write (Path.Combine(dir, "t.csv")) (String.Join("\n", rows) + "\n")
                         let table = [ "--train"; csv; "--layers"; "8" ]
-                        let raw = run dir ([ "doctor"; "--test"; csv ] @ table)
+                        // The rows as written (tables are standardised unless told otherwise): the doctor's checks
+                        // of unscaled features.
+                        let raw = run dir ([ "doctor"; "--test"; csv; "--scale"; "none" ] @ table)
                         Expect.stringContains raw.Out "train 300 rows" "read as a table: 3 inputs, 2 classes"
 
                         Expect.stringContains

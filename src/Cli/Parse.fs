@@ -30,7 +30,8 @@ type DataOptions =
         /// --classes FILE.
         Classes: string | null
         AllowOneClass: bool
-        /// --layers gave only a hidden size: the inputs and outputs come from the data.
+        /// --layers gave only a hidden size, or no network was given (neither --layers nor --arch): the inputs and
+        /// outputs come from the data (a table's features and classes, an image folder's class folders).
         LayersFromData: bool
         /// Resample the images of image folders to this size; None = they must all have one size.
         Resize: ImageSize option
@@ -813,7 +814,7 @@ module Parser =
                         LayersFromData =
                             match r.TryGetResult A.TrainArgs.Layers with
                             | Some text -> text.Split(',').Length = 1
-                            | None -> false
+                            | None -> not (r.Contains A.TrainArgs.Arch)
                         Resize =
                             r.TryGetResult A.TrainArgs.Resize
                             |> Option.map (fun text -> checks.Result(parseSize text, { Rows = 28; Cols = 28 }))

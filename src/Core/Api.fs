@@ -154,6 +154,9 @@ type Api =
 
     static member Describe(config: Config) = Config.describe config
 
+    /// Describe, naming `scale` as the scaling applied (a table's feature transform).
+    static member Describe(config: Config, scale: string) = Config.describeScaled scale config
+
     static member CreateTrainer(config: Config, train: Images) : Trainer =
         Api.RestoreTrainer(config, train, null, 0L)
 

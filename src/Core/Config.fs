@@ -365,7 +365,9 @@ module Config =
         }
 
     /// One line for logs: "input 784, dense 512 relu, dense 10 softmax; ce, init he, adam lr 0.001 l2 0.0001, …".
-    let describe (c: Config) =
+    /// describe, with `scale` named as the scaling applied: a table's feature transform (none, unit, standard),
+    /// which the host applies before the core sees the rows, where c.Scale is only the targets' 0/1.
+    let describeScaled (scale: string) (c: Config) =
         String.Format(
             CultureInfo.InvariantCulture,
             "{0}; {1}, init {2}, {3} lr {4}{5}{8}{10}, scale {6}, reduction {7}{9}",
@@ -378,7 +380,7 @@ module Config =
                  " l2 " + c.L2.ToString(CultureInfo.InvariantCulture)
              else
                  ""),
-            Scale.name c.Scale,
+            scale,
             Reduction.name c.Reduction,
             (match c.Schedule with
              | Constant -> ""
@@ -401,3 +403,5 @@ module Config =
                    a.Weight
                )
            | None -> "")
+
+    let describe (c: Config) = describeScaled (Scale.name c.Scale) c

@@ -35,7 +35,7 @@ public static class DoctorCommand
         var log = Console.Out;
         if (!d.Json)
         {
-            log.WriteLine($"doctor {GradcheckCommand.Describe(config)}, {config.OptimizerName} lr {config.Lr.ToString(CultureInfo.InvariantCulture)}, {(config.Batch <= 0 ? "full batch" : $"batch {config.Batch}")}, {o.Epochs} epochs, {config.PrecisionName}{(o.Preset == "modern" ? "" : $", preset {o.Preset}")}");
+            log.WriteLine($"doctor {GradcheckCommand.Describe(config, DataSetup.ScaleText(config, train.IsTable, info.Scale))}, {config.OptimizerName} lr {config.Lr.ToString(CultureInfo.InvariantCulture)}, {(config.Batch <= 0 ? "full batch" : $"batch {config.Batch}")}, {o.Epochs} epochs, {config.PrecisionName}{(o.Preset == "modern" ? "" : $", preset {o.Preset}")}");
             log.WriteLine($"data   train {train.Count:N0} {(train.IsTable ? "rows" : "images")} ({train.ImagesPath}), test {test.Count:N0} ({test.ImagesPath})");
         }
 

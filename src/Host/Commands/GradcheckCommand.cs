@@ -22,15 +22,19 @@ public static class GradcheckCommand
         var model = g.Model is { } path ? ModelFile.Load(path) : null;
         Config config;
         LabeledImages train;
+        string tableScale;
         if (model == null)
         {
             (train, config) = DataSetup.TrainOnly(o.Data, o.TrainCount, o.Config);
+            tableScale = DataSetup.TableScale(o.Data);
         }
         else
         {
             // At a model's weights: its data read and transformed as it was in training.
             config = Api.ConfigOfModel(o.Config, model.Spec);
-            train = Subset.First(Inputs.LoadFor(o.Data.Train ?? DataFiles.ShippedPath(Inputs.TrainImages), o.Data.TrainLabels, ModelFile.ReadDataInfo(g.Model!)), o.TrainCount);
+            var info = ModelFile.ReadDataInfo(g.Model!);
+            train = Subset.First(Inputs.LoadFor(o.Data.Train ?? DataFiles.ShippedPath(Inputs.TrainImages), o.Data.TrainLabels, info), o.TrainCount);
+            tableScale = info?.Scale ?? "none";
             Inputs.CheckFits(train, config);
         }
         Threads.Choose(o.Threads, g.Examples);
@@ -47,7 +51,7 @@ public static class GradcheckCommand
         }
 
         var log = Console.Out;
-        log.WriteLine($"gradcheck {Describe(config)}{(o.Preset == "modern" ? "" : $" (preset {o.Preset})")}");
+        log.WriteLine($"gradcheck {Describe(config, DataSetup.ScaleText(config, train.IsTable, tableScale))}{(o.Preset == "modern" ? "" : $" (preset {o.Preset})")}");
         if (g.Model is { } m)
         {
             log.WriteLine($"model  the weights of {ModelFile.Resolve(m)}");
@@ -68,8 +72,9 @@ public static class GradcheckCommand
     /// <summary>The parameters of layer <paramref name="l"/> (0-based): all its tensors.</summary>
     public static int Parameters(Config c, int l) => Api.ParameterCounts(c.Arch)[l];
 
-    public static string Describe(Config c) => Inv(
-        $"{c.LayersText}; {c.LossName}, init {c.InitName}, scale {c.ScaleName}, reduction {c.ReductionName}, l2 {c.L2}, seed {c.Seed}");
+    /// <param name="scale">The scaling applied (a table's transform, <see cref="DataSetup.ScaleText"/>); null: the config's.</param>
+    public static string Describe(Config c, string? scale = null) => Inv(
+        $"{c.LayersText}; {c.LossName}, init {c.InitName}, scale {scale ?? c.ScaleName}, reduction {c.ReductionName}, l2 {c.L2}, seed {c.Seed}");
 
     /// <summary>An error figure, or "–" where nothing was measured (a 0 there would read as a pass).</summary>
     public static string Figure(GradCheck.LayerCheck r, double x) => r.Measured == 0 ? "–" : Api.Small(x);

@@ -39,11 +39,12 @@ public static class TrainCommand
         test = info.Apply(test);
         validation = validation is null ? null : info.Apply(validation);
 
+        var schedule = DataSetup.ScheduleFor(o, train);
         int batch = config.Batch <= 0 || config.Batch >= train.Count ? train.Count : config.Batch;
         // The schedule was given in epochs; the run stores it in steps, so replay needs nothing else.
         config = from != null && !o.ScheduleGiven
             ? config.WithSchedule(from.Parent.Config.Schedule)
-            : config.WithSchedule(Api.ResolveSchedule(o.Schedule, (train.Count + batch - 1) / batch, o.Epochs));
+            : config.WithSchedule(Api.ResolveSchedule(schedule, (train.Count + batch - 1) / batch, o.Epochs));
         if (Api.Problem(config) is { } problem)
         {
             throw new UsageError(problem);
@@ -67,7 +68,9 @@ public static class TrainCommand
         // --quiet: no header, no epoch lines, no bar; the result lines (and a warning) only.
         var log = o.Quiet ? TextWriter.Null : Console.Out;
 
-        log.WriteLine($"train {Api.Describe(config)}, {(config.Batch <= 0 ? "full batch" : $"batch {config.Batch}")}, {o.Epochs} epochs, {config.PrecisionName}, seed {config.Seed}{(o.Preset == "modern" ? "" : $", preset {o.Preset}")}");
+        // The scaling the rows get: a table's transform (run.json's data_info), not the targets' unit.
+        string scaling = DataSetup.ScaleText(config, train.IsTable, info.Scale);
+        log.WriteLine($"train {Api.Describe(config, scaling)}, {(config.Batch <= 0 ? "full batch" : $"batch {config.Batch}")}, {o.Epochs} epochs, {config.PrecisionName}, seed {config.Seed}{(o.Preset == "modern" ? "" : $", preset {o.Preset}")}");
         string held = validationRef switch
         {
             null => "",
@@ -108,7 +111,7 @@ public static class TrainCommand
             Monitor = o.Monitor,
             Keep = o.Keep,
             TestEveryEpoch = o.TestEveryEpoch,
-            ScheduleRequest = from != null && !o.ScheduleGiven ? from.Parent.ScheduleRequest : Schedule.RequestModule.describe(o.Schedule),
+            ScheduleRequest = from != null && !o.ScheduleGiven ? from.Parent.ScheduleRequest : Schedule.RequestModule.describe(schedule),
             Parent = from == null ? null : new ParentRef(Path.GetFullPath(from.Dir), startStep),
             Data = info,
             Resize = resize,

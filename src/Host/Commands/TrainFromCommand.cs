@@ -6,13 +6,19 @@ namespace Functional.Host.Commands;
 /// <summary>A parent run's checkpoint a new run starts from.</summary>
 public sealed record ParentStart(string Dir, RunFile Parent, Checkpoint Checkpoint)
 {
-    /// <summary>The data files: those given, else the parent's.</summary>
-    public DataOptions Data(DataOptions given) => new(
-        given.Train ?? Parent.TrainImages.Path,
-        given.Train == null ? Parent.TrainLabels.Path : given.TrainLabels,
-        given.Test ?? Parent.TestImages.Path,
-        given.Test == null ? Parent.TestLabels.Path : given.TestLabels,
-        given.Header, given.LabelColumn, given.FeatureScale, given.Classes, given.AllowOneClass, given.LayersFromData, given.Resize);
+    /// <summary>The data files: those given, else the parent's; a parent's table is read and transformed as the
+    /// parent read it unless --header, --label-column or --scale say otherwise (its weights learnt those inputs).</summary>
+    public DataOptions Data(DataOptions given)
+    {
+        var table = Parent.Data is { IsTable: true } d ? d : null;
+        return new(
+            given.Train ?? Parent.TrainImages.Path,
+            given.Train == null ? Parent.TrainLabels.Path : given.TrainLabels,
+            given.Test ?? Parent.TestImages.Path,
+            given.Test == null ? Parent.TestLabels.Path : given.TestLabels,
+            given.Header ?? table?.Header, given.LabelColumn ?? table?.LabelColumn, given.FeatureScale ?? table?.Scale,
+            given.Classes, given.AllowOneClass, given.LayersFromData, given.Resize);
+    }
 }
 
 /// <summary><c>functional train --from RUN[@STEP] ...</c>: the command line is read again with the parent run's
