@@ -652,6 +652,7 @@ type SweepArgs =
     | Threads of count: int
     | Slurm_Args of args: string
     | Task of index: int
+    | Max_Points of count: int
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -668,6 +669,8 @@ type SweepArgs =
             | Slurm_Args _ ->
                 "extra sbatch options, as one string: --slurm-args '--partition=debug --time=10:00 --mem=2G'."
             | Task _ -> "run only point I of the sweep folder SPEC (what each Slurm array task runs)."
+            | Max_Points _ ->
+                "refuse a sweep of more points than this, >= 1 (default 10,000: a typo in a range should not start a million runs)."
 
 /// `functional runs`: a table of the runs under a folder.
 [<Unique; HelpFlags("--help", "-h")>]

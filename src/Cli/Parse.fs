@@ -285,6 +285,8 @@ type SweepOptions =
         SlurmArgs: string
         /// Run only this point of the sweep folder Spec; -1 = all.
         Task: int
+        /// The most points a sweep may have.
+        MaxPoints: int
         /// The train options, as typed: "--lr" "0.1,0.3" "--seed" "1..3" "--no-bias" ...
         TrainArgs: string[]
     }
@@ -394,6 +396,10 @@ module Parser =
     module A = Functional.Cli.Arguments
 
     let private nl = Environment.NewLine
+
+    /// OpenBLAS's pool as Debian builds it (MAX_THREADS=64): a larger --threads would be cut to 64 in silence while
+    /// run.json recorded the number asked for.
+    let private maxThreads = 64
 
     let private commandNames =
         [
@@ -778,7 +784,7 @@ module Parser =
         checks.Require (finite clipNorm && clipNorm >= 0.0) "clip-norm" ">= 0 (0 = off)" clipNorm
         checks.Require (finite momentum && momentum >= 0.0 && momentum < 1.0) "momentum" "in [0, 1)" momentum
         checks.Require (epochs >= 1) "epochs" ">= 1" epochs
-        checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
+        checks.Require (threads >= 0 && threads <= maxThreads) "threads" "0..64 (0 = auto)" threads
 
         let optimizer =
             match Config.optimizer optName lr momentum with
@@ -1017,7 +1023,7 @@ module Parser =
 
     let private eval (r: ParseResults<A.EvalArgs>) (checks: Checks) =
         let threads = r.GetResult(A.EvalArgs.Threads, defaultValue = 0)
-        checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
+        checks.Require (threads >= 0 && threads <= maxThreads) "threads" "0..64 (0 = auto)" threads
 
         {
             EvalOptions.Model = r.GetResult A.EvalArgs.Model
@@ -1097,7 +1103,7 @@ module Parser =
             checks.Require (count >= 1) "count" ">= 1" count
 
         let threads = r.GetResult(A.AttackArgs.Threads, defaultValue = 0)
-        checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
+        checks.Require (threads >= 0 && threads <= maxThreads) "threads" "0..64 (0 = auto)" threads
 
         {
             AttackOptions.Model = r.GetResult A.AttackArgs.Model
@@ -1154,7 +1160,7 @@ module Parser =
             checks.Add
                 "option '--show' draws the pictures of '--image': give the pictures with --image a.png [b.jpg ...]."
 
-        checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
+        checks.Require (threads >= 0 && threads <= maxThreads) "threads" "0..64 (0 = auto)" threads
 
         {
             PredictOptions.Model = r.GetResult A.PredictArgs.Model
@@ -1199,7 +1205,7 @@ module Parser =
     let private bench (r: ParseResults<A.BenchArgs>) (checks: Checks) =
         let threads = r.GetResult(A.BenchArgs.Threads, defaultValue = 0)
         let seconds = r.GetResult(A.BenchArgs.Seconds, defaultValue = 2.0)
-        checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
+        checks.Require (threads >= 0 && threads <= maxThreads) "threads" "0..64 (0 = auto)" threads
         checks.Require (finite seconds && seconds > 0.0) "seconds" "> 0" seconds
 
         {
@@ -1222,7 +1228,7 @@ module Parser =
         let epochs = r.GetResult(A.ResumeArgs.Epochs, defaultValue = 0)
         let threads = r.GetResult(A.ResumeArgs.Threads, defaultValue = 0)
         checks.Require (epochs >= 0) "epochs" ">= 1" epochs
-        checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
+        checks.Require (threads >= 0 && threads <= maxThreads) "threads" "0..64 (0 = auto)" threads
 
         {
             ResumeOptions.Run = r.GetResult A.ResumeArgs.Run_Dir
@@ -1290,7 +1296,7 @@ module Parser =
         let threads = r.GetResult(A.ShowArgs.Threads, defaultValue = 0)
         checks.Require (count >= 1 && count <= 400) "count" "in 1..400" count
         checks.Require (start >= 0) "start" ">= 0" start
-        checks.Require (threads >= 0) "threads" ">= 0 (0 = auto)" threads
+        checks.Require (threads >= 0 && threads <= maxThreads) "threads" "0..64 (0 = auto)" threads
 
         {
             ShowOptions.Data = r.TryGetResult A.ShowArgs.Data |> toNull
@@ -1321,6 +1327,7 @@ module Parser =
                 "--name"
                 "--dir"
                 "--executor"
+                "--max-points"
                 "--jobs"
                 "--threads"
                 "--slurm-args"
@@ -1348,6 +1355,8 @@ module Parser =
         checks.Require (jobs >= 0) "jobs" ">= 1" jobs
         checks.Require (threads >= 0) "threads" ">= 1" threads
         checks.Require (not (r.Contains A.SweepArgs.Task) || task >= 0) "task" ">= 0" task
+        let maxPoints = r.GetResult(A.SweepArgs.Max_Points, defaultValue = 10_000)
+        checks.Require (maxPoints >= 1) "max-points" ">= 1" maxPoints
 
         {
             SweepOptions.Spec = r.TryGetResult A.SweepArgs.Spec |> toNull
@@ -1361,6 +1370,7 @@ module Parser =
             Threads = threads
             SlurmArgs = r.GetResult(A.SweepArgs.Slurm_Args, defaultValue = "")
             Task = task
+            MaxPoints = maxPoints
             TrainArgs = Array.ofList trainArgs
         }
         |> Command.Sweep

@@ -363,6 +363,19 @@ type Api =
     /// How many test images are byte for byte equal to a training image.
     static member SharedImages(train: Images, test: Images) = Diagnostics.shared train test
 
+    /// Roughly the bytes training the config's network on `examples` examples takes, per layer (Arch.trainingBytes).
+    static member TrainingBytes(config: Config, examples: int) : float[] =
+        let batch =
+            if config.Batch <= 0 || config.Batch >= examples then
+                max 1 examples
+            else
+                config.Batch
+
+        Arch.trainingBytes config.Arch (if config.Precision = Float64 then 8 else 4) batch
+
+    /// "3.1 TB".
+    static member BytesText(bytes: float) = Arch.bytesText bytes
+
     /// Parameters per layer (0 for layers without any).
     static member ParameterCounts(arch: Arch) =
         Arch.parameters arch

@@ -94,14 +94,63 @@ module Arch =
         let s = shapesOrFail arch
         Shape.size s[s.Length - 1]
 
-    /// Why an architecture cannot be trained, or None: a layer that cannot take its input, or an output that
-    /// is not a probability.
+    /// The most values one tensor may hold: .NET's largest array (Array.MaxLength), which parameters,
+    /// gradients and optimiser moments each live in.
+    let maxTensorValues = 2_147_483_591L
+
+    /// "3.1 TB": a byte count for people, in powers of 1000.
+    let bytesText (bytes: float) =
+        let units = [| "bytes"; "kB"; "MB"; "GB"; "TB"; "PB"; "EB" |]
+        let mutable v = bytes
+        let mutable u = 0
+
+        while v >= 1000.0 && u < units.Length - 1 do
+            v <- v / 1000.0
+            u <- u + 1
+
+        if u = 0 then
+            sprintf "%.0f %s" v units[u]
+        else
+            sprintf "%.1f %s" v units[u]
+
+    /// A layer whose parameters or output hold more values than an array can, counted in 64 bits: an edited
+    /// run.json or a typo (dense 1000000000) must be refused by its size, not by an int overflow when allocating.
+    let private sizeProblem (arch: Arch) (shapes: Shape[]) =
+        // In floating point: the product of a few ints cannot overflow it, and its rounding is far below 2^31.
+        let count (s: int[]) =
+            s |> Array.fold (fun n d -> n * float d) 1.0
+
+        let over (s: int[]) = count s > float maxTensorValues
+
+        let describe l what (s: int[]) =
+            let n = count s
+
+            sprintf
+                "%s: %s [%s] would hold %s values (%s as float32); one tensor holds at most %s"
+                (Display.layerWith l arch.Layers[l].Text)
+                what
+                (Shape.text s)
+                (n.ToString("N0", Globalization.CultureInfo.InvariantCulture))
+                (bytesText (4.0 * n))
+                (maxTensorValues.ToString("N0", Globalization.CultureInfo.InvariantCulture))
+
+        arch.Layers
+        |> Array.indexed
+        |> Array.tryPick (fun (l, layer) ->
+            match layer.Params shapes[l] |> Array.tryFind (fun p -> over p.Shape) with
+            | Some p -> Some(describe l (sprintf "its %s" p.Name) p.Shape)
+            | None when over shapes[l + 1] -> Some(describe l "its output" shapes[l + 1])
+            | None -> None)
+
+    /// Why an architecture cannot be trained, or None: a layer that cannot take its input, a tensor larger than
+    /// an array, or an output that is not a probability.
     let problem (arch: Arch) =
         if arch.Layers.Length = 0 then
             Some "a network needs at least one layer"
         else
             match shapes arch with
             | Error e -> Some e
+            | Ok shapes when (sizeProblem arch shapes).IsSome -> sizeProblem arch shapes
             | Ok shapes ->
                 let last = arch.Layers.Length - 1
 
@@ -211,6 +260,21 @@ module Arch =
             match problem a with
             | Some p -> Error p
             | None -> Ok a)
+
+    /// Roughly the bytes training takes, per layer: its parameters eight times (weights, gradient, two optimiser
+    /// moments, and the copies the destination-passing step is donated) and its output three times per example of
+    /// a batch (activation, its gradient, the layer's cache). Enough to refuse a network that cannot fit before
+    /// allocating it, not a measurement.
+    let trainingBytes (arch: Arch) (elementBytes: int) (batch: int) : float[] =
+        let s = shapesOrFail arch
+
+        let count (shape: int[]) =
+            shape |> Array.fold (fun n d -> n * float d) 1.0
+
+        arch.Layers
+        |> Array.mapi (fun l layer ->
+            let parameters = layer.Params s[l] |> Array.sumBy (fun p -> count p.Shape)
+            float elementBytes * (8.0 * parameters + 3.0 * count s[l + 1] * float batch))
 
     /// Parameters per layer: (info, the layer's input shape).
     let parameters (arch: Arch) : ParamInfo[][] =

@@ -135,6 +135,8 @@ public static class ModelFile
         {
             throw new DataError(path, "no network spec in __metadata__ (not a model written by functional)");
         }
+        // Before the hash: a file of F16 or I64 tensors is refused for its dtype, not sent to --rehash, which refuses it too.
+        var arrays = ToNamedArrays(path, tensors);
         if (checkHash && metadata.TryGetValue("tensor_sha256", out string? hash) && hash != Safetensors.TensorHash(tensors))
         {
             throw new DataError(path,
@@ -162,7 +164,6 @@ public static class ModelFile
         {
             throw new DataError(path, $"the network spec in __metadata__ is not valid: {spec.Error}");
         }
-        var arrays = ToNamedArrays(path, tensors);
         if (Api.TensorsProblem(spec.Value.Arch, arrays, "") is { } problem)
         {
             throw new DataError(path, problem);

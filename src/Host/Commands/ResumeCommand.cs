@@ -11,6 +11,9 @@ public static class ResumeCommand
     {
         var run = RunFile.Read(o.Run);
         using var runLock = RunLock.Acquire(o.Run, Console.Error);
+        // The journal is read only once training starts, after run.json is rewritten: a damaged line found then
+        // would leave run.json changed (its results gone) by a resume that never ran.
+        Journal.Steps(o.Run, TextWriter.Null);
         if (o.Epochs > 0)
         {
             // A cosine or one-cycle schedule was laid out for the run's length; past it the rate stays at its end.

@@ -141,11 +141,14 @@ public static class SweepCommand
         {
             throw new UsageError($"sweep name '{name}' must be letters, digits and . _ - = + (it names a folder)");
         }
-        var points = spec.Points();
-        if (points.Count > 10_000)
+        long count = spec.PointCount();
+        if (count > o.MaxPoints)
         {
-            throw new UsageError($"the sweep has {points.Count:N0} points; at most 10,000");
+            throw new UsageError(count == long.MaxValue
+                ? $"the sweep has more points than can be counted; at most {o.MaxPoints:N0} (--max-points)"
+                : $"the sweep has {count:N0} points; at most {o.MaxPoints:N0} (raise the bound with --max-points {count})");
         }
+        var points = spec.Points();
         var sweep = new SweepFile(name, [.. spec.Axes.Select(a => (a.Name[2..], a.Values.Distinct().ToArray()))], points);
         string dir = Path.Combine(o.Dir, name);
         if (SweepFile.IsSweep(dir))

@@ -116,6 +116,10 @@ public static class TrainCommand
             Data = info,
             Resize = resize,
         };
+        if (Memory.Problem(config, train.Count) is { } tooLarge)
+        {
+            throw new UsageError(tooLarge);
+        }
         run.Write(dir);
         if (from == null)
         {

@@ -126,6 +126,10 @@ public static class Checkpoints
     /// <summary>A trainer in the state of <paramref name="checkpoint"/> (or the run's initial state when null).</summary>
     public static Trainer Restore(RunFile run, global::Functional.Data.Images train, Checkpoint? checkpoint)
     {
+        if (Memory.Problem(run.Config, train.Count) is { } tooLarge)
+        {
+            throw new UsageError($"the run's network: {tooLarge}");
+        }
         if (checkpoint == null)
         {
             return Api.CreateTrainer(run.Config, train);

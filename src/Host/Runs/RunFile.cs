@@ -223,24 +223,28 @@ public sealed record RunFile(
         }
         try
         {
-            var o = JsonNode.Parse(File.ReadAllText(path))?.AsObject()
-                ?? throw new DataError(path, "empty file");
+            var o = JsonNode.Parse(File.ReadAllText(path)) switch
+            {
+                JsonObject root => root,
+                null => throw new DataError(path, "empty file"),
+                JsonNode other => throw new DataError(path, $"is {Kind(other)}, not a JSON object"),
+            };
             string format = Str(o, "format");
             if (format != Format)
             {
                 throw new DataError(path, $"format is '{format}', expected '{Format}'");
             }
-            var config = ConfigOf(o["config"]?.AsObject() ?? throw new DataError(path, "no 'config' object"));
-            var d = o["data"]?.AsObject() ?? throw new DataError(path, "no 'data' object");
+            var config = ConfigOf(Object(path, o, "config"));
+            var d = Object(path, o, "data");
             JsonObject Obj(string key) => d[key] as JsonObject ?? throw new KeyNotFoundException($"missing field 'data.{key}'");
             DataRef R(string key) => new(Str(Obj(key), "path"), Str(Obj(key), "sha256"));
-            var run = new RunFile(config, Get<int>(o, "epochs"), Get<int>(o, "checkpoint_every"),
-                Get<int>(o, "journal_every"), R("train_images"), R("train_labels"), R("test_images"),
+            var run = new RunFile(config, AtLeast(o, "epochs", 1), AtLeast(o, "checkpoint_every", 0),
+                AtLeast(o, "journal_every", 0), R("train_images"), R("train_labels"), R("test_images"),
                 R("test_labels"), Str(o, "blas"), Get<int>(o, "threads"), Str(o, "code_version"))
             {
                 TrainCount = o["train_count"]?.GetValue<int>() ?? 0,
                 Preset = o["preset"]?.GetValue<string>() ?? "modern",
-                Validation = ValidationOf(o["validation"]),
+                Validation = o["validation"] is null ? null : ValidationOf(Object(path, o, "validation")),
                 EarlyStop = o["early_stop"]?.GetValue<int>() ?? 0,
                 Monitor = o["monitor"]?.GetValue<string>() ?? "loss",
                 Keep = o["keep"]?.GetValue<string>() ?? "last",
@@ -265,6 +269,30 @@ public sealed record RunFile(
 
     static string? CoreOf(string blas) =>
         System.Text.RegularExpressions.Regex.Match(blas, @"^OpenBLAS .*\((\w+), \d+ thread") is { Success: true } m ? m.Groups[1].Value : null;
+
+    /// <summary>An object field; a hand-edited file gets the field named, not "the node must be of type JsonObject".</summary>
+    static JsonObject Object(string path, JsonObject o, string key) => o[key] switch
+    {
+        JsonObject value => value,
+        null => throw new DataError(path, $"no '{key}' object"),
+        JsonNode other => throw new DataError(path, $"field '{key}' is {Kind(other)}, expected an object"),
+    };
+
+    static string Kind(JsonNode node) => node.GetValueKind() switch
+    {
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        _ => "not an object",
+    };
+
+    /// <summary>An integer field that must be at least <paramref name="min"/>: a negative epoch count would make a
+    /// finished run of -1 epochs.</summary>
+    static int AtLeast(JsonObject o, string key, int min) =>
+        Get<int>(o, key) is var v && v >= min
+            ? v
+            : throw new KeyNotFoundException($"field '{key}' is {v}, expected an integer >= {min}");
 
     static T Get<T>(JsonObject o, string key) =>
         o[key] is JsonValue v && v.TryGetValue(out T? value) && value is not null

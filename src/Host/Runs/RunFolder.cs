@@ -20,9 +20,28 @@ public static class RunFolder
                 dir = $"{basis}-{k}";
             }
         }
+        if (File.Exists(dir))
+        {
+            throw new UsageError($"--run {dir} is a file, not a folder: give a new or empty folder for the run");
+        }
+        if (Directory.Exists(dir) && !File.Exists(Path.Combine(dir, RunFile.FileName))
+            && Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).FirstOrDefault(n => !IsRunEntry(n!)) is { } other)
+        {
+            // Training writes run.json, checkpoints/ and model files into the folder: a mistyped --run (/, a project
+            // folder) would scatter them among someone's files.
+            throw new UsageError($"--run {dir} is a folder that holds other files ({other}), not a run: give a new or empty folder");
+        }
         Directory.CreateDirectory(dir);
         return dir;
     }
+
+    /// <summary>What a run folder holds before or without run.json: a lock, a sweep point's log, what a killed run
+    /// left, a system's hidden files.</summary>
+    static bool IsRunEntry(string name) =>
+        name is RunLock.FileName or RunFile.FileName or Journal.FileName or Checkpoints.Folder or ModelFile.FileName
+            or KeepBest.FileName or CurvesPlot.FileName or Sweeps.PointRunner.LogName
+        || name.StartsWith('.')
+        || name.Contains(".tmp-", StringComparison.Ordinal);
 
     /// <summary>A path as people typed it: relative to the current folder when it lies below it (run.json records
     /// a parent run's absolute path, which would otherwise leak into every message).</summary>

@@ -244,6 +244,19 @@ public sealed partial class SweepSpec
     /// <summary>The options with several alternatives, in order.</summary>
     public IEnumerable<(string Name, List<string> Values)> Axes => Options.Where(o => o.Values.Distinct().Count() > 1);
 
+    /// <summary>How many points the cross product has, counted without building it (saturating at long.MaxValue):
+    /// four ranges of 10,000 values would otherwise be built before being refused.</summary>
+    public long PointCount()
+    {
+        long count = 1;
+        foreach (var (_, values) in Options)
+        {
+            long n = values.Distinct().Count();
+            count = n == 0 ? 0 : count > long.MaxValue / n ? long.MaxValue : count * n;
+        }
+        return count;
+    }
+
     /// <summary>Every point of the cross product, the first axis varying slowest.</summary>
     public List<SweepPoint> Points()
     {
