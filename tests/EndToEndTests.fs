@@ -249,8 +249,9 @@ let tests =
                         let dir = tempDir ()
                         let f = Path.Combine(dir, "bad.csv")
                         File.WriteAllText(f, "12," + String.Join(",", Array.create 784 "0") + "\n")
-                        let o = run dir [ "train"; "--train"; f ]
-                        // Any integer 0–255 is a class now: the 784-10 network has too few outputs for class 12.
+                        // Any integer 0–255 is a class: a 784-10 network the user asked for has too few outputs for
+                        // class 12 (without --layers the network's ends come from the data).
+                        let o = run dir [ "train"; "--train"; f; "--layers"; "784,10" ]
                         expectOneLineError o 3 [ f; "13 classes"; "10 outputs" ]
 
                     testCase "a CSV row with the wrong number of values"
