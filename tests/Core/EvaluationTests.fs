@@ -35,41 +35,17 @@ let private images =
 let private subset (from: int) (count: int) =
     Images.ofBytes (Array.sub images.Pixels (from * 784) (count * 784)) (Array.sub images.Labels from count) count 784
 
+/// A freshly initialised model of `arch`, as training starts it.
 let private model precision (arch: Arch) =
-    let spec =
-        {
+    let config =
+        { Config.defaults with
             Arch = arch
-            Scale = Unit
             Precision = precision
+            Scale = Unit
+            Seed = 3
         }
 
-    let toNamed (name, shape, values: 'T[]) : NamedArray =
-        match box values with
-        | :? (float32[]) as f ->
-            {
-                Name = name
-                Shape = shape
-                Float32 = f
-                Float64 = null
-            }
-        | _ ->
-            {
-                Name = name
-                Shape = shape
-                Float32 = null
-                Float64 = box values :?> float[]
-            }
-
-    let tensors =
-        match precision with
-        | Float32 ->
-            Snapshot.named "" arch (Network.init<float32> Init.He 3 arch).Params
-            |> Array.map toNamed
-        | Float64 ->
-            Snapshot.named "" arch (Network.init<float> Init.He 3 arch).Params
-            |> Array.map toNamed
-
-    Api.LoadModel(spec, tensors)
+    (Api.CreateTrainer(config, images)).Model
 
 let private sameBits what (a: float[]) (b: float[]) = expectSameBits what [| a |] [| b |]
 
