@@ -312,7 +312,7 @@ let private roundTripTests =
             test "bench, every option" {
                 let b =
                     bench
-                        "bench --train a --train-labels b --test c --test-labels d --json --threads 8 --kernels SkylakeX --seconds 0.5 --network lenet5"
+                        "bench --train a --train-labels b --test c --test-labels d --json --threads 8 --kernels SkylakeX --seconds 0.5 --network lenet5 --preset robust-cnn --profile"
 
                 let expected =
                     {
@@ -325,6 +325,8 @@ let private roundTripTests =
                         Kernels = "SkylakeX"
                         Seconds = 0.5
                         Network = "lenet5"
+                        Preset = "robust-cnn"
+                        Profile = true
                     }
 
                 Expect.equal b expected "bench options"

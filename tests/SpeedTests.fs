@@ -283,6 +283,46 @@ let private benchTests =
                     "the cases, in order"
             }
 
+            test "--profile --json gives every layer of every preset a forward and a backward time" {
+                for name in Functional.Cli.Presets.names do
+                    let o =
+                        EndToEndTests.run
+                            EndToEndTests.repo
+                            [ "bench"; "--profile"; "--json"; "--preset"; name; "--seconds"; "0.05" ]
+
+                    Expect.equal o.Code 0 (sprintf "%s: exit code; stderr: %s" name o.Err)
+                    let arch = (Functional.Cli.Presets.find name).Config.Arch
+
+                    let rows =
+                        o.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries)
+                        |> Array.filter (fun l -> l.StartsWith "{")
+                        |> Array.map (fun l -> JsonDocument.Parse(l).RootElement)
+
+                    Expect.equal rows.Length arch.Layers.Length (sprintf "%s: one row per layer" name)
+
+                    for l, r in Array.indexed rows do
+                        Expect.equal
+                            (r.GetProperty("text").GetString())
+                            arch.Layers[l].Text
+                            (sprintf "%s layer %d" name l)
+
+                        Expect.isGreaterThan
+                            (r.GetProperty("forward_ms").GetDouble())
+                            0.0
+                            (sprintf "%s layer %d forward" name l)
+
+                        Expect.isGreaterThan
+                            (r.GetProperty("backward_ms").GetDouble())
+                            0.0
+                            (sprintf "%s layer %d backward" name l)
+
+                    let withWeights =
+                        rows
+                        |> Array.filter (fun r -> r.GetProperty("roofline_gflops").GetDouble() > 0.0)
+
+                    Expect.isNonEmpty withWeights (sprintf "%s: layers with matrix products have a roofline" name)
+            }
+
             test "train records the BLAS backend and thread count, and runs on the managed backend" {
                 let dir = EndToEndTests.tempDir ()
                 let psiRun = Path.Combine(dir, "run")

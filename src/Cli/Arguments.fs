@@ -298,6 +298,8 @@ type BenchArgs =
     | Kernels of name: string
     | Seconds of seconds: float
     | Network of Bench_Network
+    | Preset of Preset
+    | Profile
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -315,6 +317,9 @@ type BenchArgs =
             | Kernels _ -> kernelsUsage
             | Seconds _ -> "time budget per benchmark case in seconds, > 0 (default 2.0)."
             | Network _ -> "run only this network's cases (default: all)."
+            | Preset _ -> "time this preset alone, at its own batch size (any preset, unlike --network)."
+            | Profile ->
+                "per layer: forward and backward time, GFLOP/s and the fraction of the roofline of its own matrix products, for the cases chosen."
 
 [<Unique; HelpFlags("--help", "-h")>]
 type DoctorArgs =

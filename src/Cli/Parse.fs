@@ -187,8 +187,12 @@ type BenchOptions =
         Kernels: string | null
         /// Time budget per benchmark case, in seconds.
         Seconds: double
-        /// "seed", "lenet5" or "cnn"; null = all three.
+        /// "seed", "lenet5", "cnn", "rnn", "lstm" or "rbf"; null = all.
         Network: string | null
+        /// A preset (Presets.names) timed alone at its own batch; null = the bench's cases.
+        Preset: string | null
+        /// Per-layer times instead of whole steps.
+        Profile: bool
     }
 
 type ResumeOptions =
@@ -1221,6 +1225,8 @@ module Parser =
                 r.TryGetResult A.BenchArgs.Network
                 |> Option.map (fun n -> (string n).ToLowerInvariant())
                 |> toNull
+            Preset = r.TryGetResult A.BenchArgs.Preset |> Option.map preset |> toNull
+            Profile = r.Contains A.BenchArgs.Profile
         }
         |> Command.Bench
 

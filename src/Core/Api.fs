@@ -251,6 +251,12 @@ type Api =
         | Float64 -> Benchmark.action<float> arch batch
         | Float32 -> Benchmark.action<float32> arch batch
 
+    /// Per-layer forward and backward times of training steps of the configuration (Profile.fs).
+    static member ProfileLayers(config: Config, seconds: float) : Profile.LayerTime[] =
+        match config.Precision with
+        | Float64 -> Profile.layers<float> config.Hyper config.Init config.Arch config.Batch seconds
+        | Float32 -> Profile.layers<float32> config.Hyper config.Init config.Arch config.Batch seconds
+
     static member BlasDescription() = Tensor.Blas.Describe()
     /// OpenBLAS's kernel family in use ("Haswell"), "" for the managed provider.
     static member BlasCore() = Tensor.Blas.CoreName

@@ -223,8 +223,15 @@ type Blas private () =
     // Chosen by the host (which reads FUNCTIONAL_BLAS): the core reads no environment.
     static let mutable chosen: Backend option = None
 
-    [<ThreadStatic; DefaultValue>]
-    static val mutable private scoped: int
+    // This thread's scoped choices live in Gang.Context, which pieces of shared work inherit from the thread that
+    // started them: bits 0-1 the backend (0 = the process's, 1 OpenBLAS, 2 managed), bit 2 fixed order.
+    static member private scoped
+        with get () = Gang.Context &&& 3
+        and set (v: int) = Gang.Context <- (Gang.Context &&& ~~~3) ||| v
+
+    static member private fixedOrder
+        with get () = Gang.Context &&& 4 <> 0
+        and set (v: bool) = Gang.Context <- (Gang.Context &&& ~~~4) ||| (if v then 4 else 0)
 
     /// True when libopenblas.so.0 loaded (Debian package libopenblas0-pthread).
     static member NativeAvailable = available.Value
@@ -256,9 +263,6 @@ type Blas private () =
         finally
             Blas.scoped <- saved
 
-    [<ThreadStatic; DefaultValue>]
-    static val mutable private fixedOrder: bool
-
     /// True while this thread's products go through FixedOrder (see FixedOrder.fs).
     static member InFixedOrder = Blas.fixedOrder
 
@@ -273,17 +277,20 @@ type Blas private () =
         finally
             Blas.fixedOrder <- saved
 
-    /// Threads used by matrix products (OpenBLAS's pool, or MathNet's parallelism).
+    /// Threads used by matrix products (the Gang, or MathNet's parallelism).
     static member Threads =
         if Blas.Current = OpenBlas then
-            Native.openblas_get_num_threads ()
+            Gang.Size
         else
             MathNet.Numerics.Control.MaxDegreeOfParallelism
 
+    /// OpenBLAS itself always runs one thread: products are shared by the Gang in pieces cut from their shapes
+    /// alone, so the thread count never changes a bit (OpenBLAS's own split follows its thread count).
     static member SetThreads(n: int) =
         if available.Value then
-            Native.openblas_set_num_threads n
+            Native.openblas_set_num_threads 1
 
+        Gang.Resize n
         MathNet.Numerics.Control.MaxDegreeOfParallelism <- n
 
     /// The kernel family OpenBLAS chose at load (its core type, e.g. "Haswell"); "" for the managed provider.
@@ -306,7 +313,7 @@ type Blas private () =
         | OpenBlas ->
             let cfg = Marshal.PtrToStringAnsi(Native.openblas_get_config ())
             let core = Marshal.PtrToStringAnsi(Native.openblas_get_corename ())
-            sprintf "%s (%s, %d thread(s))" cfg core (Native.openblas_get_num_threads ())
+            sprintf "%s (%s, %d thread(s))" cfg core Gang.Size
         | Managed ->
             sprintf
                 "MathNet managed provider (%d thread(s))%s"
@@ -370,6 +377,222 @@ let private checkGemm
 
     k
 
+/// One OpenBLAS call on blocks at offsets, with explicit leading dimensions.
+let private nativeGemm<'T when 'T :> IFloatingPointIeee754<'T>>
+    (ta: bool)
+    (tb: bool)
+    (m: int)
+    (n: int)
+    (k: int)
+    (alpha: 'T)
+    (a: 'T[], aOff: int, lda: int)
+    (b: 'T[], bOff: int, ldb: int)
+    (beta: 'T)
+    (c: 'T[], cOff: int, ldc: int)
+    =
+    let opA = if ta then Native.trans else Native.noTrans
+    let opB = if tb then Native.trans else Native.noTrans
+
+    if typeof<'T> = typeof<float32> then
+        Native.cblas_sgemm_at (
+            Native.colMajor,
+            opA,
+            opB,
+            m,
+            n,
+            k,
+            Single.CreateTruncating alpha,
+            &(asF32 a).[aOff],
+            lda,
+            &(asF32 b).[bOff],
+            ldb,
+            Single.CreateTruncating beta,
+            &(asF32 c).[cOff],
+            ldc
+        )
+    else
+        Native.cblas_dgemm_at (
+            Native.colMajor,
+            opA,
+            opB,
+            m,
+            n,
+            k,
+            Double.CreateTruncating alpha,
+            &(asF64 a).[aOff],
+            lda,
+            &(asF64 b).[bOff],
+            ldb,
+            Double.CreateTruncating beta,
+            &(asF64 c).[cOff],
+            ldc
+        )
+
+/// How a product is cut for the Gang, from its shape alone: 1 piece below 2 MFLOP (the hand-over would cost
+/// more than it saves), 2 below 8, else 4; along the longer side of c (each piece then re-reads the smaller
+/// operand), in runs of 16 rows or 4 columns. Returns (pieces, along rows, run). Inside a piece of other work
+/// (Gang.Inside) a product is never cut again.
+let piecesOf (m: int) (n: int) (k: int) =
+    let flops = 2.0 * float m * float n * float k
+
+    let want =
+        if flops < 2e6 then 1
+        elif flops < 8e6 then 2
+        else 4
+
+    let alongM = m >= n
+    let len, unit = if alongM then m, 16 else n, 4
+    let pieces = min want (max 1 (len / unit))
+
+    if pieces <= 1 then
+        struct (1, alongM, len)
+    else
+        let run = (len + pieces - 1) / pieces
+        let run = (run + unit - 1) / unit * unit
+        struct ((len + run - 1) / run, alongM, run)
+
+/// A product's pieces: c's rows (or columns) [i·run, (i+1)·run) each, one OpenBLAS call per piece. One instance
+/// per calling thread, refilled per product, so sharing a product allocates nothing.
+[<Sealed; AllowNullLiteral>]
+type private GemmPieces<'T when 'T :> IFloatingPointIeee754<'T>>() =
+    inherit Pieces()
+
+    [<ThreadStatic; DefaultValue>]
+    static val mutable private mine: GemmPieces<'T>
+
+    [<DefaultValue>]
+    val mutable Ta: bool
+
+    [<DefaultValue>]
+    val mutable Tb: bool
+
+    [<DefaultValue>]
+    val mutable AlongM: bool
+
+    [<DefaultValue>]
+    val mutable M: int
+
+    [<DefaultValue>]
+    val mutable N: int
+
+    [<DefaultValue>]
+    val mutable K: int
+
+    [<DefaultValue>]
+    val mutable Run: int
+
+    [<DefaultValue>]
+    val mutable Alpha: 'T
+
+    [<DefaultValue>]
+    val mutable Beta: 'T
+
+    [<DefaultValue>]
+    val mutable A: 'T[]
+
+    [<DefaultValue>]
+    val mutable AOff: int
+
+    [<DefaultValue>]
+    val mutable Lda: int
+
+    [<DefaultValue>]
+    val mutable B: 'T[]
+
+    [<DefaultValue>]
+    val mutable BOff: int
+
+    [<DefaultValue>]
+    val mutable Ldb: int
+
+    [<DefaultValue>]
+    val mutable C: 'T[]
+
+    [<DefaultValue>]
+    val mutable COff: int
+
+    static member Mine =
+        if isNull GemmPieces<'T>.mine then
+            GemmPieces<'T>.mine <- GemmPieces<'T>()
+
+        GemmPieces<'T>.mine
+
+    override w.Do i =
+        let lo = i * w.Run
+
+        if w.AlongM then
+            let rows = min w.Run (w.M - lo)
+            // Rows lo… of op(a): rows of a, or columns when a is stored transposed.
+            let aOff = w.AOff + (if w.Ta then lo * w.Lda else lo)
+
+            nativeGemm
+                w.Ta
+                w.Tb
+                rows
+                w.N
+                w.K
+                w.Alpha
+                (w.A, aOff, w.Lda)
+                (w.B, w.BOff, w.Ldb)
+                w.Beta
+                (w.C, w.COff + lo, w.M)
+        else
+            let cols = min w.Run (w.N - lo)
+            // Columns lo… of op(b): columns of b, or rows when b is stored transposed.
+            let bOff = w.BOff + (if w.Tb then lo else lo * w.Ldb)
+
+            nativeGemm
+                w.Ta
+                w.Tb
+                w.M
+                cols
+                w.K
+                w.Alpha
+                (w.A, w.AOff, w.Lda)
+                (w.B, bOff, w.Ldb)
+                w.Beta
+                (w.C, w.COff + lo * w.M, w.M)
+
+/// c ← alpha·op(a)·op(b) + beta·c through OpenBLAS, shared by the Gang in the pieces piecesOf cuts.
+let private openBlasGemm<'T when 'T :> IFloatingPointIeee754<'T>>
+    (alpha: 'T)
+    (a: 'T[], aOff: int, aRows: int)
+    (ta: bool)
+    (b: 'T[], bOff: int, bRows: int)
+    (tb: bool)
+    (beta: 'T)
+    (c: 'T[], cOff: int, m: int, n: int)
+    (k: int)
+    =
+    let struct (pieces, alongM, run) =
+        if Gang.Inside then struct (1, true, m) else piecesOf m n k
+
+    if pieces = 1 then
+        nativeGemm ta tb m n k alpha (a, aOff, max 1 aRows) (b, bOff, max 1 bRows) beta (c, cOff, max 1 m)
+    else
+        let w = GemmPieces<'T>.Mine
+        w.Ta <- ta
+        w.Tb <- tb
+        w.AlongM <- alongM
+        w.M <- m
+        w.N <- n
+        w.K <- k
+        w.Run <- run
+        w.Alpha <- alpha
+        w.Beta <- beta
+        w.A <- a
+        w.AOff <- aOff
+        w.Lda <- max 1 aRows
+        w.B <- b
+        w.BOff <- bOff
+        w.Ldb <- max 1 bRows
+        w.C <- c
+        w.COff <- cOff
+        Gang.Run(pieces, w)
+        w.A <- null
+        w.B <- null
+        w.C <- null
+
 /// c ← alpha·op(a)·op(b) + beta·c over raw column-major arrays: a is stored aRows × aCols, b bRows × bCols,
 /// c is m × n. Every shape is checked before a native call.
 let gemm
@@ -385,40 +608,16 @@ let gemm
 
     match Blas.Current with
     | _ when Blas.InFixedOrder -> FixedOrder.gemm alpha (a, 0, aRows, aCols) ta (b, 0, bRows) tb beta (c, 0, m, n)
-    | OpenBlas when typeof<'T> = typeof<float32> ->
-        Native.cblas_sgemm (
-            Native.colMajor,
-            (if ta then Native.trans else Native.noTrans),
-            (if tb then Native.trans else Native.noTrans),
-            m,
-            n,
-            k,
-            Single.CreateTruncating alpha,
-            asF32 a,
-            max 1 aRows,
-            asF32 b,
-            max 1 bRows,
-            Single.CreateTruncating beta,
-            asF32 c,
-            max 1 m
-        )
-    | OpenBlas when typeof<'T> = typeof<float> ->
-        Native.cblas_dgemm (
-            Native.colMajor,
-            (if ta then Native.trans else Native.noTrans),
-            (if tb then Native.trans else Native.noTrans),
-            m,
-            n,
-            k,
-            Double.CreateTruncating alpha,
-            asF64 a,
-            max 1 aRows,
-            asF64 b,
-            max 1 bRows,
-            Double.CreateTruncating beta,
-            asF64 c,
-            max 1 m
-        )
+    | OpenBlas when typeof<'T> = typeof<float32> || typeof<'T> = typeof<float> ->
+        if m > 0 && n > 0 && k > 0 then
+            openBlasGemm alpha (a, 0, aRows) ta (b, 0, bRows) tb beta (c, 0, m, n) k
+        elif m > 0 && n > 0 then
+            // An empty sum: c ← beta·c, as BLAS defines it.
+            System.Numerics.Tensors.TensorPrimitives.Multiply<'T>(
+                ReadOnlySpan<'T>(c, 0, m * n),
+                beta,
+                Span<'T>(c, 0, m * n)
+            )
     | _ -> (managed<'T>()).MatrixMultiplyWithUpdate(tr ta, tr tb, alpha, a, aRows, aCols, b, bRows, bCols, beta, c)
 
 /// gemm on contiguous blocks that start at offsets into longer arrays (a recurrent layer's time steps, which
@@ -439,40 +638,8 @@ let gemmAt
         match Blas.Current with
         | _ when Blas.InFixedOrder ->
             FixedOrder.gemm alpha (a, aOff, aRows, aCols) ta (b, bOff, bRows) tb beta (c, cOff, m, n)
-        | OpenBlas when typeof<'T> = typeof<float32> ->
-            Native.cblas_sgemm_at (
-                Native.colMajor,
-                (if ta then Native.trans else Native.noTrans),
-                (if tb then Native.trans else Native.noTrans),
-                m,
-                n,
-                k,
-                Single.CreateTruncating alpha,
-                &(asF32 a).[aOff],
-                max 1 aRows,
-                &(asF32 b).[bOff],
-                max 1 bRows,
-                Single.CreateTruncating beta,
-                &(asF32 c).[cOff],
-                max 1 m
-            )
-        | OpenBlas when typeof<'T> = typeof<float> ->
-            Native.cblas_dgemm_at (
-                Native.colMajor,
-                (if ta then Native.trans else Native.noTrans),
-                (if tb then Native.trans else Native.noTrans),
-                m,
-                n,
-                k,
-                Double.CreateTruncating alpha,
-                &(asF64 a).[aOff],
-                max 1 aRows,
-                &(asF64 b).[bOff],
-                max 1 bRows,
-                Double.CreateTruncating beta,
-                &(asF64 c).[cOff],
-                max 1 m
-            )
+        | OpenBlas when typeof<'T> = typeof<float32> || typeof<'T> = typeof<float> ->
+            openBlasGemm alpha (a, aOff, aRows) ta (b, bOff, bRows) tb beta (c, cOff, m, n) k
         | _ when
             aOff = 0
             && bOff = 0

@@ -145,21 +145,33 @@ module Geometry =
                                             let i = d + ox * stride
                                             dx[i] <- dx[i] + dcols[row + ox - ox0]
 
-/// The kernel unfolds and multiplies `chunk` examples at a time: chunk = B is one product over the whole batch,
-/// chunk = 1 one per example. A chunk's patches are chunk·P·K values, reused by backward when one chunk is the batch.
+/// How many groups a batch of nb examples is cut into: a function of nb alone, so that the Gang's thread count
+/// never changes which examples share a product or the order in which the groups' gradients are summed.
+let groupsOf (nb: int) = max 1 (min nb 4)
+
+/// The kernel cuts the batch into groupsOf groups of consecutive examples, which the Gang shares out; each group
+/// has its own scratch and its own partial ∂L/∂W, summed in group order. Within a group it unfolds and multiplies
+/// `chunk` examples at a time: chunk ≥ the group is one product per group, chunk = 1 one per example. A chunk's
+/// patches are chunk·P·K values, reused by backward when one chunk is the whole group.
 /// Public so that tests and benchmarks can choose the chunk; Bind takes it from chunkFor.
 type Conv2dKernel<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (g: Geometry, cout: int, act: Activation, bias: bool, batch: int, chunk: int) =
     inherit Kernel<'T>()
     let p, k = g.P, g.K
     let outSize = cout * p
+    let inSize = g.C * g.H * g.W
     let ranges = Geometry.columnRanges g
-    let chunk = max 1 (min chunk batch)
-    // cols [(chunk·P) × K] and z [(chunk·P) × Cout]: forward's product, then backward's dZ.
-    let cols: 'T[] = Array.zeroCreate (chunk * p * k)
-    let zc: 'T[] = Array.zeroCreate (chunk * p * cout)
-    // Backward reuses cols for dcols: true while it holds the patches of forward's whole x.
-    let mutable colsHold = false
+    let groups = groupsOf batch
+    let perGroup = (batch + groups - 1) / groups
+    let chunk = max 1 (min chunk perGroup)
+    // Per group: cols [(chunk·P) × K] and z [(chunk·P) × Cout] (forward's product, then backward's dZ), and the
+    // group's share of ∂L/∂W and ∂L/∂b.
+    let cols: 'T[][] = Array.init groups (fun _ -> Array.zeroCreate (chunk * p * k))
+    let zc: 'T[][] = Array.init groups (fun _ -> Array.zeroCreate (chunk * p * cout))
+    let dws: 'T[][] = Array.init groups (fun _ -> Array.zeroCreate (k * cout))
+    let dbs: 'T[][] = Array.init groups (fun _ -> Array.zeroCreate cout)
+    // Backward reuses a group's cols for dcols: true while they hold the patches of forward's whole group.
+    let colsHold = Array.create groups false
 
     let check (x: Matrix<'T>) =
         if x.ColumnCount > batch then
@@ -167,12 +179,12 @@ type Conv2dKernel<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 
 
     // y[:, b0+j] ← f(z_j + bias) for each example j of the chunk, z [n × Cout]: channel c of example j is the
     // run of P at c·n + j·P, and goes to y[c·P …] of its column.
-    let writeColumns (ps: 'T[][]) (n: int) (yd: 'T[]) (b0: int) (nb: int) =
+    let writeColumns (ps: 'T[][]) (z: 'T[]) (n: int) (yd: 'T[]) (b0: int) (nb: int) =
         for j in 0 .. nb - 1 do
             let b = b0 + j
 
             for c in 0 .. cout - 1 do
-                let src = ReadOnlySpan<'T>(zc, c * n + j * p, p)
+                let src = ReadOnlySpan<'T>(z, c * n + j * p, p)
                 let dst = Span<'T>(yd, b * outSize + c * p, p)
 
                 if bias then
@@ -182,35 +194,36 @@ type Conv2dKernel<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 
 
             Activation.applyColumn act (Span<'T>(yd, b * outSize, outSize))
 
-    override _.Forward(ps, x, y, _) =
-        check x
-        let nb = x.ColumnCount
-        let xd, yd = Tensor.data x, Tensor.data y
+    // The call the Gang's pieces serve, set before each Run (fields, so that a step allocates nothing).
+    let mutable forward = true
+    let mutable ps: 'T[][] = null
+    let mutable xd: 'T[] = null
+    let mutable yd: 'T[] = null
+    let mutable dzd: 'T[] = null
+    let mutable dxd: 'T[] = null
+    let mutable wantGrads = false
+    let mutable nbNow = 0
 
-        for b0 in 0..chunk .. nb - 1 do
-            let m = min chunk (nb - b0)
+    let forwardGroup (gi: int) (first: int) (count: int) =
+        let cols, zc = cols[gi], zc[gi]
+
+        for b0 in first..chunk .. first + count - 1 do
+            let m = min chunk (first + count - b0)
             let n = m * p
             Geometry.im2col g ranges xd b0 m cols
             Tensor.gemm 'T.One (cols, n, k) false (ps[0], k, cout) false 'T.Zero (zc, n, cout)
-            writeColumns ps n yd b0 m
+            writeColumns ps zc n yd b0 m
 
-        colsHold <- nb <= chunk
+        colsHold[gi] <- count <= chunk
 
-    override _.Backward(ps, x, _, dz, grads, dx) =
-        check x
-        let nb = x.ColumnCount
-        let xd, dzd = Tensor.data x, Tensor.data dz
+    let backwardGroup (gi: int) (first: int) (count: int) =
+        let cols, zc, dw, db = cols[gi], zc[gi], dws[gi], dbs[gi]
 
-        match dx with
-        | ValueSome dx -> Span<'T>(Tensor.data dx, 0, nb * g.C * g.H * g.W).Clear()
-        | ValueNone -> ()
+        if wantGrads && bias then
+            Array.Clear db
 
-        match grads with
-        | ValueSome gr when bias -> Array.Clear gr[1]
-        | _ -> ()
-
-        for b0 in 0..chunk .. nb - 1 do
-            let m = min chunk (nb - b0)
+        for b0 in first..chunk .. first + count - 1 do
+            let m = min chunk (first + count - b0)
             let n = m * p
 
             // dZ [n × Cout]: channel c of example b0+j is the run dz[(b0+j)·outSize + c·P …].
@@ -218,33 +231,101 @@ type Conv2dKernel<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 
                 for c in 0 .. cout - 1 do
                     ReadOnlySpan<'T>(dzd, (b0 + j) * outSize + c * p, p).CopyTo(Span<'T>(zc, c * n + j * p, p))
 
-            match grads with
-            | ValueSome gr ->
-                if not colsHold then
+            if wantGrads then
+                if not colsHold[gi] then
                     Geometry.im2col g ranges xd b0 m cols
 
-                let beta = if b0 = 0 then 'T.Zero else 'T.One
-                Tensor.gemm 'T.One (cols, n, k) true (zc, n, cout) false beta (gr[0], k, cout)
+                let beta = if b0 = first then 'T.Zero else 'T.One
+                Tensor.gemm 'T.One (cols, n, k) true (zc, n, cout) false beta (dw, k, cout)
 
                 if bias then
-                    let db = gr[1]
-
                     for c in 0 .. cout - 1 do
                         db[c] <- db[c] + TensorPrimitives.Sum<'T>(ReadOnlySpan<'T>(zc, c * n, n))
-            | ValueNone -> ()
 
-            match dx with
-            | ValueSome dx ->
+            if not (isNull dxd) then
                 Tensor.gemm 'T.One (zc, n, cout) false (ps[0], k, cout) true 'T.Zero (cols, n, k)
-                colsHold <- false
-                Geometry.col2im g ranges cols b0 m (Tensor.data dx)
-            | ValueNone -> ()
+                colsHold[gi] <- false
+                Geometry.col2im g ranges cols b0 m dxd
 
-/// Examples per product: the whole batch while its patches fit in 16 MiB (then backward reuses forward's patches),
-/// else one at a time, so each example's patches stay in cache between unfolding and multiplying. Measured on
-/// LeNet-5 and the cnn preset's layers at batch 32 and 64 (2 vCPU, 1 OpenBLAS thread): the whole batch was up to
-/// 2–3× faster than smaller chunks for LeNet's small layers, one example at a time 10–25% faster for conv 64 3x3
-/// on 32x26x26 (21 MB of patches at batch 32), chunks of 2–16 never the fastest.
+    let work =
+        { new Pieces() with
+            member _.Do gi =
+                let per = (nbNow + groupsOf nbNow - 1) / groupsOf nbNow
+                let first = gi * per
+                let count = min per (nbNow - first)
+
+                if count > 0 then
+                    if forward then
+                        forwardGroup gi first count
+                    else
+                        backwardGroup gi first count
+                elif not forward then
+                    // A group without examples (possible only in a short last batch) adds nothing.
+                    Array.Clear dws[gi]
+                    Array.Clear dbs[gi]
+        }
+
+    let release () =
+        ps <- null
+        xd <- null
+        yd <- null
+        dzd <- null
+        dxd <- null
+
+    override _.Forward(parameters, x, y, _) =
+        check x
+        ps <- parameters
+        xd <- Tensor.data x
+        yd <- Tensor.data y
+        nbNow <- x.ColumnCount
+        forward <- true
+        Gang.Run(groupsOf nbNow, work)
+        release ()
+
+    override _.Backward(parameters, x, _, dz, grads, dx) =
+        check x
+        let nb = x.ColumnCount
+
+        match dx with
+        | ValueSome dx -> Span<'T>(Tensor.data dx, 0, nb * inSize).Clear()
+        | ValueNone -> ()
+
+        ps <- parameters
+        xd <- Tensor.data x
+        dzd <- Tensor.data dz
+
+        dxd <-
+            (match dx with
+             | ValueSome dx -> Tensor.data dx
+             | ValueNone -> null)
+
+        wantGrads <- grads.IsSome
+        nbNow <- nb
+        forward <- false
+        let used = groupsOf nb
+        Gang.Run(used, work)
+        release ()
+
+        match grads with
+        | ValueSome gr ->
+            // The groups' shares in group order: the same sum whichever thread computed each.
+            Array.blit dws[0] 0 gr[0] 0 gr[0].Length
+
+            for gi in 1 .. used - 1 do
+                TensorPrimitives.Add<'T>(ReadOnlySpan<'T>(gr[0]), ReadOnlySpan<'T>(dws[gi]), Span<'T>(gr[0]))
+
+            if bias then
+                Array.blit dbs[0] 0 gr[1] 0 gr[1].Length
+
+                for gi in 1 .. used - 1 do
+                    TensorPrimitives.Add<'T>(ReadOnlySpan<'T>(gr[1]), ReadOnlySpan<'T>(dbs[gi]), Span<'T>(gr[1]))
+        | ValueNone -> ()
+
+/// Examples per product within a group: the whole group while the batch's patches fit in 16 MiB (then backward reuses
+/// forward's patches), else one at a time, so each example's patches stay in cache between unfolding and
+/// multiplying. Measured on LeNet-5 and the cnn preset's layers at batch 32 and 64 (2 vCPU, 1 OpenBLAS thread):
+/// the whole batch was up to 2–3× faster than smaller chunks for LeNet's small layers, one example at a time
+/// 10–25% faster for conv 64 3x3 on 32x26x26 (21 MB of patches at batch 32), chunks of 2–16 never the fastest.
 let chunkFor (g: Geometry) (batch: int) (bytesPerValue: int) =
     if int64 batch * int64 g.P * int64 g.K * int64 bytesPerValue <= (16L <<< 20) then
         batch

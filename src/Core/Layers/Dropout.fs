@@ -47,6 +47,19 @@ type internal DropoutKernel<'T
     // The last training forward's mask, already scaled: 1/(1−P) or 0.
     let mask: 'T[] = Array.zeroCreate (size * batch)
     let mutable training = false
+    // Each mask entry is its own draw, so the Gang can share the entries out in fixed runs: same mask.
+    let mutable state = 0UL
+    let mutable count = 0
+    let mutable pieces = 1
+
+    let work =
+        { new Pieces() with
+            member _.Do piece =
+                let struct (lo, hi) = Gang.Range(count, pieces, piece)
+
+                for i in lo .. hi - 1 do
+                    mask[i] <- if draw state i >>> 11 >= threshold then scale else 'T.Zero
+        }
 
     override _.Forward(_, x, y, mode) =
         let n = x.RowCount * x.ColumnCount
@@ -57,10 +70,11 @@ type internal DropoutKernel<'T
         training <- mode.Training
 
         if mode.Training then
-            let state = streamState mode.Seed (stream mode.Step mode.Layer)
-
-            for i in 0 .. n - 1 do
-                mask[i] <- if draw state i >>> 11 >= threshold then scale else 'T.Zero
+            state <- streamState mode.Seed (stream mode.Step mode.Layer)
+            count <- n
+            // Small masks are drawn in one piece: the hand-over would cost more than the draws.
+            pieces <- if n >= 16384 then 4 else 1
+            Gang.Run(pieces, work)
 
             TensorPrimitives.Multiply<'T>(
                 ReadOnlySpan<'T>(Tensor.data x, 0, n),

@@ -28,12 +28,10 @@ type internal MaxPool2dKernel<'T
     let better (v: 'T) (m: 'T) =
         'T.op_GreaterThan (v, m) || ('T.IsNaN v && not ('T.IsNaN m))
 
-    override _.Forward(_, x, y, _) =
-        check x
-        let xd, yd = Tensor.data x, Tensor.data y
+    let forwardExamples (xd: 'T[]) (yd: 'T[]) (b0: int) (b1: int) =
         let hw, howo = h * w, ho * wo
 
-        for b in 0 .. x.ColumnCount - 1 do
+        for b in b0 .. b1 - 1 do
             let xb, yb = b * inSize, b * outSize
 
             for ch in 0 .. c - 1 do
@@ -89,18 +87,49 @@ type internal MaxPool2dKernel<'T
                             yd[out + ox] <- m
                             argmax[out + ox] <- best - xb
 
+    let backwardExamples (dzd: 'T[]) (dxd: 'T[]) (b0: int) (b1: int) =
+        Span<'T>(dxd, b0 * inSize, (b1 - b0) * inSize).Clear()
+
+        for b in b0 .. b1 - 1 do
+            for o in 0 .. outSize - 1 do
+                let i = b * inSize + argmax[b * outSize + o]
+                dxd[i] <- dxd[i] + dzd[b * outSize + o]
+
+    // Examples are independent and pooling is exact: the Gang shares them out in fixed groups.
+    let mutable src: 'T[] = null
+    let mutable dst: 'T[] = null
+    let mutable forward = true
+    let mutable nbNow = 0
+
+    let work =
+        { new Pieces() with
+            member _.Do i =
+                let struct (b0, b1) = Gang.Range(nbNow, Conv2d.groupsOf nbNow, i)
+
+                if forward then
+                    forwardExamples src dst b0 b1
+                else
+                    backwardExamples src dst b0 b1
+        }
+
+    let run (fwd: bool) (a: 'T[]) (b: 'T[]) (nb: int) =
+        src <- a
+        dst <- b
+        forward <- fwd
+        nbNow <- nb
+        Gang.Run(Conv2d.groupsOf nb, work)
+        src <- null
+        dst <- null
+
+    override _.Forward(_, x, y, _) =
+        check x
+        run true (Tensor.data x) (Tensor.data y) x.ColumnCount
+
     override _.Backward(_, x, _, dz, _, dx) =
         check x
 
         match dx with
-        | ValueSome dx ->
-            let dxd, dzd = Tensor.data dx, Tensor.data dz
-            Span<'T>(dxd, 0, x.ColumnCount * inSize).Clear()
-
-            for b in 0 .. x.ColumnCount - 1 do
-                for o in 0 .. outSize - 1 do
-                    let i = b * inSize + argmax[b * outSize + o]
-                    dxd[i] <- dxd[i] + dzd[b * outSize + o]
+        | ValueSome dx -> run false (Tensor.data dz) (Tensor.data dx) x.ColumnCount
         | ValueNone -> ()
 
 /// maxpool K (or maxpool KxK)

@@ -41,11 +41,20 @@ public static class BenchCommand
             cases.Add((preset, Presets.find(preset).Config));
         }
         cases.RemoveAll(c => o.Network is { } only && c.Name != only);
+        if (o.Preset is { } only)
+        {
+            cases.Clear();
+            cases.Add((only, Presets.find(only).Config));
+        }
         foreach (var (_, c) in cases)
         {
             Inputs.CheckFits(train, c);
         }
         var log = Console.Out;
+        if (o.Profile)
+        {
+            return Profile(cases, train.Count, o, log);
+        }
         if (!o.Json)
         {
             log.WriteLine($"bench on {train.Count:N0} images ({train.ImagesPath}), {o.Seconds:F1} s per case");
@@ -130,6 +139,59 @@ public static class BenchCommand
             ["examples"] = n,
         };
     }
+
+    /// <summary>
+    /// <c>bench --profile</c>: each case's layers, forward and backward, as Profile.layers times them: where a step's
+    /// time goes and how close each layer's kernels come to the speed of its own matrix products.
+    /// </summary>
+    static int Profile(List<(string Name, Config Config)> cases, int examples, BenchOptions o, TextWriter log)
+    {
+        foreach (var (name, preset) in cases)
+        {
+            // Batch 0 is the full batch: the training set's size.
+            var config = preset.Batch == 0 ? preset.WithBatch(examples) : preset;
+            Threads.Choose(o.Threads, config.Batch);
+            if (!o.Json && name == cases[0].Name)
+            {
+                log.WriteLine($"blas  {Api.BlasDescription()}");
+            }
+            var rows = Api.ProfileLayers(config, o.Seconds);
+            double step = rows.Sum(r => r.ForwardSeconds + r.BackwardSeconds);
+            if (o.Json)
+            {
+                foreach (var r in rows)
+                {
+                    log.WriteLine(new JsonObject
+                    {
+                        ["network"] = name,
+                        ["batch"] = config.Batch,
+                        ["threads"] = Threads.Current,
+                        ["layer"] = r.Layer,
+                        ["text"] = r.Text,
+                        ["forward_ms"] = r.ForwardSeconds * 1e3,
+                        ["backward_ms"] = r.BackwardSeconds * 1e3,
+                        ["gflops"] = Gflops(r),
+                        ["roofline_gflops"] = r.RooflineGflops,
+                    }.ToJsonString());
+                }
+                continue;
+            }
+            log.WriteLine();
+            log.WriteLine(Inv($"{name}, batch {config.Batch}, {config.PrecisionName}, {Threads.Current} thread(s): {step * 1e3:F2} ms per step, {config.Batch / step:N0} examples/s"));
+            log.WriteLine("layer                           fwd ms  bwd ms  share  GFLOP/s  roofline  fraction");
+            foreach (var r in rows)
+            {
+                double t = r.ForwardSeconds + r.BackwardSeconds;
+                string text = r.Text.Length > 30 ? r.Text[..29] + "…" : r.Text;
+                string speed = r.RooflineGflops > 0 ? Inv($"{Gflops(r),7:F1}  {r.RooflineGflops,8:F1}  {Gflops(r) / r.RooflineGflops,8:P0}") : "";
+                log.WriteLine(Inv($"{r.Layer,2} {text,-28}  {r.ForwardSeconds * 1e3,6:F3}  {r.BackwardSeconds * 1e3,6:F3}  {t / step,5:P0}  {speed}"));
+            }
+        }
+        return ReturnCode.Ok;
+    }
+
+    static double Gflops(Profile.LayerTime r) =>
+        (r.ForwardFlops + r.BackwardFlops) / Math.Max(1e-12, r.ForwardSeconds + r.BackwardSeconds) / 1e9;
 
     /// <summary>Matrix-product-only steps per second at this batch size (the ceiling a step can reach).</summary>
     static double Roofline(Config config, double seconds)
