@@ -71,6 +71,206 @@ let private runJsonCase name (edit: JsonObject -> unit) (mentions: string list) 
         expectOneLineError r ReturnCode.BadData ([ RunFile.FileName ] @ mentions)
         Expect.equal (File.ReadAllBytes(Path.Combine(dir, RunFile.FileName))) before "run.json untouched"
 
+/// A started `functional`, not waited for (its output read, so it never blocks on a full pipe).
+let private start (cwd: string) (args: string list) =
+    let psi = Diagnostics.ProcessStartInfo("dotnet")
+    psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "functional.dll"))
+
+    for a in args do
+        psi.ArgumentList.Add a
+
+    psi.WorkingDirectory <- cwd
+    psi.RedirectStandardOutput <- true
+    psi.RedirectStandardError <- true
+    psi.Environment["CI"] <- "true"
+    let p = Diagnostics.Process.Start psi
+    p.StandardOutput.ReadToEndAsync() |> ignore
+    p.StandardError.ReadToEndAsync() |> ignore
+    p
+
+/// A process's state letter and parent, from /proc (None: gone).
+let private statOf (pid: int) =
+    try
+        let text = File.ReadAllText $"/proc/%d{pid}/stat"
+        let fields = text.Substring(text.LastIndexOf ')' + 2).Split ' '
+        Some(fields[0], int fields[1])
+    with _ ->
+        None
+
+let private childrenOf (pid: int) =
+    [
+        for d in Directory.GetDirectories "/proc" do
+            match Int32.TryParse(Path.GetFileName d) with
+            | true, p ->
+                match statOf p with
+                | Some(_, parent) when parent = pid -> yield p
+                | _ -> ()
+            | _ -> ()
+    ]
+
+/// Alive: not gone, and not a zombie waiting for a parent that does not reap it.
+let private alive (pid: int) =
+    match statOf pid with
+    | Some(state, _) -> state <> "Z" && state <> "X"
+    | None -> false
+
+let private tool (name: string) (args: string list) =
+    use p =
+        Diagnostics.Process.Start(
+            Diagnostics.ProcessStartInfo(name, args, RedirectStandardError = true, RedirectStandardOutput = true)
+        )
+
+    let err = p.StandardError.ReadToEnd()
+    p.StandardOutput.ReadToEnd() |> ignore
+    p.WaitForExit()
+    p.ExitCode, err.Trim()
+
+let private tempFiles (dir: string) =
+    Directory.GetFiles(dir, "*", SearchOption.AllDirectories)
+    |> Array.filter (fun f -> f.Contains ".tmp-")
+
+/// A baseline JPEG of four components (CMYK: an Adobe APP14 segment, transform 0, the values stored inverted as
+/// Photoshop writes them), each 8x8 block one flat colour: DC coefficients only, so the encoder stays small.
+/// `ink bx by` is the block's C, M, Y, K ink, 0..255.
+let private cmykJpeg (blocksWide: int) (blocksHigh: int) (ink: int -> int -> byte[]) =
+    let out = Collections.Generic.List<byte>()
+    let u16 (v: int) = [| byte (v >>> 8); byte v |]
+
+    let segment (marker: byte) (body: byte[]) =
+        out.AddRange [| 0xFFuy; marker |]
+        out.AddRange(u16 (body.Length + 2))
+        out.AddRange body
+
+    let dcCounts =
+        [|
+            0uy
+            1uy
+            5uy
+            1uy
+            1uy
+            1uy
+            1uy
+            1uy
+            1uy
+            0uy
+            0uy
+            0uy
+            0uy
+            0uy
+            0uy
+            0uy
+        |]
+
+    out.AddRange [| 0xFFuy; 0xD8uy |]
+    segment 0xEEuy (Array.concat [ "Adobe"B; u16 100; u16 0; u16 0; [| 0uy |] ])
+    segment 0xDBuy (Array.append [| 0uy |] (Array.create 64 1uy))
+
+    segment
+        0xC0uy
+        (Array.concat
+            [
+                [| 8uy |]
+                u16 (8 * blocksHigh)
+                u16 (8 * blocksWide)
+                [| 4uy |]
+                [|
+                    for c in 1..4 do
+                        yield! [| byte c; 0x11uy; 0uy |]
+                |]
+            ])
+
+    segment 0xC4uy (Array.concat [ [| 0x00uy |]; dcCounts; Array.init 12 byte ])
+    // One AC code, of length 1: end of block.
+    segment 0xC4uy (Array.concat [ [| 0x10uy; 1uy |]; Array.zeroCreate 15; [| 0uy |] ])
+
+    segment
+        0xDAuy
+        (Array.concat
+            [
+                [| 4uy |]
+                [|
+                    for c in 1..4 do
+                        yield! [| byte c; 0uy |]
+                |]
+                [| 0uy; 63uy; 0uy |]
+            ])
+
+    let codes = Array.zeroCreate<int * int> 12
+    let mutable code = 0
+    let mutable symbol = 0
+
+    for length in 1..16 do
+        for _ in 1 .. int dcCounts[length - 1] do
+            codes[symbol] <- (code, length)
+            code <- code + 1
+            symbol <- symbol + 1
+
+        code <- code <<< 1
+
+    let bits = [| 0; 0 |] // accumulated bits, their count
+
+    let put (value: int) (length: int) =
+        for i in length - 1 .. -1 .. 0 do
+            bits[0] <- (bits[0] <<< 1) ||| ((value >>> i) &&& 1)
+            bits[1] <- bits[1] + 1
+
+            if bits[1] = 8 then
+                out.Add(byte bits[0])
+
+                if bits[0] = 0xFF then
+                    out.Add 0uy
+
+                bits[0] <- 0
+                bits[1] <- 0
+
+    let previous = Array.zeroCreate 4
+
+    for by in 0 .. blocksHigh - 1 do
+        for bx in 0 .. blocksWide - 1 do
+            let inks = ink bx by
+
+            for c in 0..3 do
+                let dc = 8 * (255 - int inks[c] - 128)
+                let diff = dc - previous[c]
+                previous[c] <- dc
+
+                let category =
+                    if diff = 0 then
+                        0
+                    else
+                        Numerics.BitOperations.Log2(uint (abs diff)) + 1
+
+                let huffman, length = codes[category]
+                put huffman length
+
+                if category > 0 then
+                    put (if diff < 0 then diff + (1 <<< category) - 1 else diff) category
+
+                put 0 1
+
+    if bits[1] > 0 then
+        put 0x7F (8 - bits[1])
+
+    out.AddRange [| 0xFFuy; 0xD9uy |]
+    out.ToArray()
+
+/// 784 pixels for a class: a pattern of its own, with contrast.
+let private pattern (k: int) =
+    Array.init 784 (fun i -> byte ((i * (k + 3) * 37 + k * 101) % 256))
+
+let private writeFile (path: string) (text: string) =
+    File.WriteAllText(path, text)
+    path
+
+/// An MNIST CSV of 30 rows whose label at line `line` is `label`.
+let private mnistCsvWith (dir: string) (name: string) (line: int) (label: string) =
+    let rows =
+        Array.init 30 (fun r ->
+            let l = if r + 1 = line then label else string (r % 10)
+            l + "," + String.Join(",", Array.init 784 (fun i -> string ((r * 7 + i) % 256))))
+
+    writeFile (Path.Combine(dir, name)) (String.Join("\n", rows) + "\n")
+
 [<Tests>]
 let tests =
     testList
@@ -363,5 +563,335 @@ let tests =
                         File.WriteAllText(wide, "1," + String.Join(",", Array.create 1_000_000 "0") + "\n")
                         let w = run repo [ "eval"; "--model"; trained.Value; "--data"; wide ]
                         expectOneLineError w ReturnCode.BadData [ wide; "1000000 features" ]
+                ]
+
+            testList
+                "faults the tests still missed"
+                [
+                    testCase
+                        "kill -9 of a sweep takes its training child with it; the sweep run again finishes every point"
+                    <| fun () ->
+                        if not (OperatingSystem.IsLinux()) then
+                            skiptest "the child's death signal (prctl PR_SET_PDEATHSIG) is Linux's"
+
+                        let dir = tempDir ()
+
+                        let args =
+                            [
+                                "sweep"
+                                "--name"
+                                "k"
+                                "--jobs"
+                                "1"
+                                "--preset"
+                                "book"
+                                "--train-count"
+                                "2000"
+                                "--epochs"
+                                "40"
+                                "--checkpoint-every"
+                                "100"
+                                "--lr"
+                                "0.03,0.3"
+                            ]
+
+                        use sweep = start dir args
+                        let journal = Path.Combine(dir, "sweeps", "k", "lr=0.03", Journal.FileName)
+                        let clock = Diagnostics.Stopwatch.StartNew()
+                        let mutable children = []
+
+                        while (children.IsEmpty || not (File.Exists journal))
+                              && not sweep.HasExited
+                              && clock.Elapsed.TotalSeconds < 120.0 do
+                            children <- childrenOf sweep.Id
+                            Threading.Thread.Sleep 20
+
+                        Expect.isNonEmpty children "a child trains the first point"
+                        Expect.isFalse sweep.HasExited "the sweep still runs"
+                        sweep.Kill()
+                        sweep.WaitForExit()
+                        let gone = Diagnostics.Stopwatch.StartNew()
+
+                        while List.exists alive children && gone.Elapsed.TotalSeconds < 10.0 do
+                            Threading.Thread.Sleep 50
+
+                        Expect.isEmpty (List.filter alive children) "no child outlives the sweep by 10 s"
+                        let again = run dir args
+                        Expect.equal again.Code 0 again.Err
+                        Expect.stringContains again.Out "all 2 points finished" "the second run completes the sweep"
+
+                    testCase
+                        "a writer that fails midway leaves the old file and no temporary; export and predict --out rename"
+                    <| fun () ->
+                        let dir = tempDir ()
+                        let path = Path.Combine(dir, "kept.csv")
+                        File.WriteAllText(path, "old")
+
+                        Expect.throws
+                            (fun () ->
+                                AtomicFile.Write(
+                                    path,
+                                    fun s ->
+                                        s.Write(Array.create 100_000 1uy, 0, 100_000)
+                                        failwith "killed midway"
+                                ))
+                            "the failure comes through"
+
+                        Expect.equal (File.ReadAllText path) "old" "the old file is intact"
+                        Expect.isEmpty (tempFiles dir) "the temporary is gone"
+                        // A file written in place would change under its second name too; a rename leaves that one old.
+                        let csv = Path.Combine(dir, "p.csv")
+                        let onnx = Path.Combine(dir, "m.onnx")
+
+                        for target, args in
+                            [
+                                csv,
+                                [
+                                    "predict"
+                                    "--model"
+                                    trained.Value
+                                    "--data"
+                                    dataFile "mnist_test_10.csv"
+                                    "--out"
+                                    csv
+                                ]
+                                onnx, [ "export"; trained.Value; "--onnx"; onnx ]
+                            ] do
+                            File.WriteAllText(target, "old")
+                            let code, err = tool "ln" [ target; target + ".link" ]
+                            Expect.equal code 0 err
+                            let r = run repo args
+                            Expect.equal r.Code 0 r.Err
+
+                            Expect.equal
+                                (File.ReadAllText(target + ".link"))
+                                "old"
+                                $"%s{target} was replaced, not overwritten"
+
+                            Expect.notEqual (File.ReadAllText target) "old" "the new file is there"
+
+                    testCase "a full disk: one line naming the file and 'no space left', exit 4, old files intact"
+                    <| fun () ->
+                        let full =
+                            AtomicFile.Failure(
+                                "out.csv",
+                                IOException("No space left on device : 'out.csv.tmp-1'", 28),
+                                "kept"
+                            )
+
+                        Expect.stringContains
+                            full.Message
+                            "out.csv: cannot write: no space left on the device"
+                            "ENOSPC in words"
+
+                        Expect.isFalse (full.Message.Contains ".tmp-") "not the temporary's name"
+                        let dir = Path.Combine(tempDir (), "full")
+                        Directory.CreateDirectory dir |> ignore
+                        let code, err = tool "mount" [ "-t"; "tmpfs"; "-o"; "size=2m"; "tmpfs"; dir ]
+
+                        if code <> 0 then
+                            eprintfn "Hostile full-disk test skipped: cannot mount a 2 MB tmpfs here (%s)" err
+                            skiptest $"cannot mount a 2 MB tmpfs (mount: %s{err}); needs root or CAP_SYS_ADMIN"
+
+                        try
+                            let csv = writeFile (Path.Combine(dir, "p.csv")) "old"
+                            let onnx = writeFile (Path.Combine(dir, "m.onnx")) "old"
+
+                            let fill (leave: int64) =
+                                use f = new FileStream(Path.Combine(dir, "fill"), FileMode.Append)
+                                let chunk = Array.zeroCreate<byte> 4096
+
+                                try
+                                    while DriveInfo(dir).AvailableFreeSpace > leave do
+                                        f.Write(chunk, 0, chunk.Length)
+                                        f.Flush()
+                                with :? IOException ->
+                                    ()
+
+                            fill 40_000L
+                            let run' = Path.Combine(dir, "run")
+                            let t = run repo ([ "train"; "--run"; run' ] @ small)
+                            expectOneLineError t ReturnCode.IoError [ run'; "no space left" ]
+                            fill 0L
+
+                            let p =
+                                run
+                                    repo
+                                    [
+                                        "predict"
+                                        "--model"
+                                        trained.Value
+                                        "--data"
+                                        dataFile "mnist_test_10.csv"
+                                        "--out"
+                                        csv
+                                    ]
+
+                            expectOneLineError p ReturnCode.IoError [ csv; "no space left" ]
+                            let e = run repo [ "export"; trained.Value; "--onnx"; onnx ]
+                            expectOneLineError e ReturnCode.IoError [ onnx; "no space left" ]
+                            Expect.equal (File.ReadAllText csv) "old" "predict's old file is intact"
+                            Expect.equal (File.ReadAllText onnx) "old" "export's old file is intact"
+                            Expect.isEmpty (tempFiles dir) "no temporary left"
+                        finally
+                            tool "umount" [ "-l"; dir ] |> ignore
+
+                    testCase "a CMYK JPEG reads as it looks: white paper, black ink, and predict takes it"
+                    <| fun () ->
+                        let path = Path.Combine(tempDir (), "cmyk.jpg")
+
+                        File.WriteAllBytes(
+                            path,
+                            cmykJpeg 6 6 (fun bx by ->
+                                if bx >= 2 && bx <= 3 && by >= 1 && by <= 4 then
+                                    [| 0uy; 0uy; 0uy; 255uy |]
+                                else
+                                    [| 0uy; 0uy; 0uy; 0uy |])
+                        )
+
+                        let image = Data.GrayImage.Read path
+                        Expect.equal (image.Rows, image.Cols) (48, 48) "its size"
+                        Expect.isGreaterThan image.Pixels[0] 250uy "no ink: white"
+                        Expect.isLessThan image.Pixels[24 * 48 + 24] 5uy "black ink: black"
+                        let r = run repo [ "predict"; "--model"; trained.Value; "--image"; path ]
+                        Expect.equal r.Code 0 r.Err
+                        Expect.stringContains r.Out "cmyk.jpg: " "one line for the picture"
+
+                    testCase
+                        "CSV cells quoted as RFC 4180 has them: a comma inside is the cell's; an unclosed quote is one line"
+                    <| fun () ->
+                        let dir = tempDir ()
+
+                        let t =
+                            Data.DataFiles.Load(
+                                writeFile
+                                    (Path.Combine(dir, "q.csv"))
+                                    "\"cat, tabby\",0.1,0.2\n\"dog\",\"0.3\",0.4\n\"say \"\"hi\"\"\",1,2\n",
+                                null,
+                                Data.TableOptions(),
+                                null
+                            )
+
+                        Expect.equal t.Features 2 "two features, not three"
+                        Expect.equal t.ClassNames [| "cat, tabby"; "dog"; "say \"hi\"" |] "the quoted names"
+                        let bad = writeFile (Path.Combine(dir, "bad.csv")) "1,0.1,0.2\n\"2,0.3,0.4\n"
+                        let r = run repo [ "eval"; "--model"; trained.Value; "--data"; bad ]
+                        expectOneLineError r ReturnCode.BadData [ bad; "row 2"; "not closed" ]
+                        let comma = writeFile (Path.Combine(dir, "comma.csv")) "1,0.1,0.2\n2,\"0,3\",0.4\n"
+                        let c = run repo [ "eval"; "--model"; trained.Value; "--data"; comma ]
+                        expectOneLineError c ReturnCode.BadData [ comma; "row 2, column 1"; "'0,3' is not a number" ]
+
+                    testCase "a float or negative label among integers is named, with its file and line"
+                    <| fun () ->
+                        let dir = tempDir ()
+
+                        for name, line, label in [ "float.csv", 6, "1.5"; "negative.csv", 7, "-1"; "big.csv", 3, "300" ] do
+                            let path = mnistCsvWith dir name line label
+                            let r = run repo [ "eval"; "--model"; trained.Value; "--data"; path ]
+                            expectOneLineError r ReturnCode.BadData [ path; $"row %d{line}: label '%s{label}'" ]
+
+                    testCase "a 10-output model of a 4-class folder names the 4 classes in inspect, export and predict"
+                    <| fun () ->
+                        let dir = tempDir ()
+                        let folder = Path.Combine(dir, "animals")
+
+                        for k, name in List.indexed [ "cat"; "dog"; "eel"; "fox" ] do
+                            for i in 0..2 do
+                                ImageFolderTests.writeGray (Path.Combine(folder, name, $"%d{i}.png")) 28 28 (pattern k)
+
+                        let runDir = Path.Combine(dir, "run")
+
+                        let t =
+                            run
+                                repo
+                                [
+                                    "train"
+                                    "--train"
+                                    folder
+                                    "--test"
+                                    folder
+                                    "--layers"
+                                    "784,16,10"
+                                    "--epochs"
+                                    "1"
+                                    "--run"
+                                    runDir
+                                    "--quiet"
+                                ]
+
+                        Expect.equal t.Code 0 t.Err
+                        let names = "cat,dog,eel,fox,4,5,6,7,8,9"
+                        let i = run repo [ "inspect"; runDir ]
+                        Expect.stringContains i.Out ("classes         " + names) "inspect names them"
+                        let onnx = Path.Combine(dir, "m.onnx")
+                        let e = run repo [ "export"; runDir; "--onnx"; onnx ]
+                        Expect.equal e.Code 0 e.Err
+                        Expect.stringContains (File.ReadAllText onnx) names "the ONNX metadata names them"
+                        let p = run repo [ "predict"; "--model"; runDir; "--data"; folder ]
+                        Expect.stringContains p.Out "p_cat,p_dog,p_eel,p_fox,p_4" "predict's columns"
+                        let rehash = run repo [ "inspect"; runDir; "--rehash" ]
+                        Expect.equal rehash.Code 0 rehash.Err
+
+                        let after =
+                            run repo [ "inspect"; Path.Combine(runDir, ModelFile.FileName); "--json" ]
+
+                        Expect.stringContains after.Out names "the names survive --rehash"
+
+                    testCase "a memory refusal leaves no run folder behind"
+                    <| fun () ->
+                        for arch in
+                            [
+                                "input 784, dense 1000000 relu, dense 10 softmax"
+                                "input 784, dense 1000000000 relu, dense 10 softmax"
+                            ] do
+                            let dir = Path.Combine(tempDir (), "r")
+
+                            let r =
+                                run repo [ "train"; "--run"; dir; "--arch"; arch; "--batch"; "full"; "--quiet" ]
+
+                            Expect.equal r.Code ReturnCode.Usage r.Err
+                            Expect.isFalse (Directory.Exists dir) $"no folder %s{dir}"
+
+                    testCase "a checkpoint whose epoch or offset passes 2^31 is refused, not cast"
+                    <| fun () ->
+                        let dir = Path.Combine(tempDir (), "cp")
+                        copyDir trained.Value dir
+                        let runFile = RunFile.Read dir
+                        let struct (_, newest) = (Checkpoints.List dir)[0]
+                        let struct (tensors, metadata) = Safetensors.Read newest
+
+                        for key in [ "epoch"; "offset" ] do
+                            let edited = Collections.Generic.Dictionary<string, string>(metadata)
+                            edited[key] <- "4294967297"
+                            let path = Path.Combine(dir, $"%s{key}.safetensors")
+                            Safetensors.Write(path, tensors, edited)
+
+                            let message =
+                                try
+                                    Checkpoints.Read(path, runFile) |> ignore
+                                    "read"
+                                with :? DataError as e ->
+                                    e.Message
+
+                            Expect.stringContains
+                                message
+                                $"%s{path}: __metadata__ '%s{key}' is 4294967297"
+                                "refused, named"
+
+                    testCase "predict --model of a CSV or a PNG says it is not a model file"
+                    <| fun () ->
+                        let dir = tempDir ()
+                        let csv = writeFile (Path.Combine(dir, "some.csv")) "label,p0,p1\n1,0,0\n"
+                        let png = Path.Combine(dir, "some.png")
+                        ImageFolderTests.writeGray png 28 28 (pattern 0)
+
+                        for model, says in [ csv, "it starts with text: 'label,p0,p1'"; png, "PNG" ] do
+                            let r =
+                                run repo [ "predict"; "--model"; model; "--data"; dataFile "mnist_test_10.csv" ]
+
+                            expectOneLineError
+                                r
+                                ReturnCode.BadData
+                                [ model; "not a model file (expected safetensors"; says ]
                 ]
         ]

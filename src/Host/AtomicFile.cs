@@ -39,11 +39,26 @@ public static class AtomicFile
             // A file over RLIMIT_FSIZE (EFBIG) surfaces from FileStream as ArgumentOutOfRangeException("value").
             if (e is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException { ParamName: "value" })
             {
-                throw new IOException($"{path}: cannot write (the previous file, if any, is intact): {OneLine(e.Message)}", e);
+                throw Failure(path, e, "the previous file, if any, is intact");
             }
             throw;
         }
     }
+
+    /// <summary>The one-line IOException for a failed write of <paramref name="path"/>. A full disk is said in
+    /// words: the runtime's message names our temporary file, not the one the user asked for.</summary>
+    public static IOException Failure(string path, Exception e, string consequence)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        return IsDiskFull(e)
+            ? new IOException($"{path}: cannot write: no space left on the device ({consequence})", e)
+            : new IOException($"{path}: cannot write ({consequence}): {OneLine(e.Message)}", e);
+    }
+
+    /// <summary>ENOSPC on Linux and macOS (the runtime's HResult is the errno there); ERROR_HANDLE_DISK_FULL and
+    /// ERROR_DISK_FULL on Windows.</summary>
+    public static bool IsDiskFull(Exception e) =>
+        e is IOException { HResult: 28 or unchecked((int)0x80070027) or unchecked((int)0x80070070) };
 
     static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 

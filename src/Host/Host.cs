@@ -9,6 +9,10 @@ public static class Program
     public static int Main(string[] args)
     {
         Terminal.Install();
+        if (!Sweeps.ParentDeath.Arm())
+        {
+            return ReturnCode.Interrupted; // the sweep that started us is gone: nobody would see this run
+        }
         try
         {
             // The backend is the host's choice (the core reads no environment); run.json records it.

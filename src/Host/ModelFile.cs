@@ -75,7 +75,7 @@ public static class ModelFile
     /// the --arch syntax, the input transform as a formula of a pixel x in 0..255, the class names, and what the
     /// outputs are.
     /// </summary>
-    public static Dictionary<string, string> Describe(Model model)
+    public static Dictionary<string, string> Describe(Model model, IReadOnlyList<string>? classNames = null)
     {
         var spec = model.Spec;
         return new Dictionary<string, string>
@@ -83,7 +83,9 @@ public static class ModelFile
             ["architecture"] = spec.ArchText,
             ["input_shape"] = string.Join(",", spec.Arch.Input),
             ["input_transform"] = Api.ScaleFormula(spec.Scale),
-            ["classes"] = string.Join(",", Enumerable.Range(0, spec.Classes)),
+            ["classes"] = classNames is { } names && names.Count == spec.Classes
+                ? string.Join(",", names)
+                : string.Join(",", Enumerable.Range(0, spec.Classes)),
             ["outputs"] = OutputsText(spec),
         };
     }
@@ -92,9 +94,11 @@ public static class ModelFile
     public static string[] ClassNames(string path, Model model)
     {
         // The data info keeps names as a JSON array, so a name with a comma in it survives; "classes" joins them.
-        if (ReadDataInfo(path) is { ClassNames: { } fromInfo } && fromInfo.Length == model.Spec.Classes)
+        // A network given more outputs than the data had classes (--layers 784,16,10 on a folder of 4) keeps its
+        // names for the classes it saw; the others are their numbers.
+        if (ReadDataInfo(path) is { ClassNames: { } fromInfo } info && fromInfo.Length <= model.Spec.Classes)
         {
-            return fromInfo;
+            return [.. Enumerable.Range(0, model.Spec.Classes).Select(info.NameOf)];
         }
         var (_, metadata) = Safetensors.Read(Resolve(path));
         string[]? names = metadata.TryGetValue("classes", out string? text) ? text.Split(',') : null;

@@ -272,6 +272,42 @@ public static class Safetensors
         return header;
     }
 
+    /// <summary>What the file looks like when it is not safetensors (the header must start with '{' at byte 8), or
+    /// null when it could be one; the stream is left after the length.</summary>
+    static string? NotSafetensors(FileStream file)
+    {
+        Span<byte> start = stackalloc byte[24];
+        file.Position = 0;
+        int got = file.ReadAtLeast(start, start.Length, throwOnEndOfStream: false);
+        file.Position = 8;
+        if (got > 8 && start[8] == (byte)'{')
+        {
+            return null;
+        }
+        var head = start[..got];
+        if (head.StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G']))
+        {
+            return "it is a PNG image";
+        }
+        if (head.Length >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF)
+        {
+            return "it is a JPEG image";
+        }
+        if (head.Length >= 2 && head[0] == 0x1F && head[1] == 0x8B)
+        {
+            return "it is gzip data";
+        }
+        foreach (byte b in head)
+        {
+            if (b is < 0x20 and not ((byte)'\t' or (byte)'\n' or (byte)'\r') or > 0x7E)
+            {
+                return "it starts with other bytes";
+            }
+        }
+        string text = System.Text.Encoding.ASCII.GetString(head).Split('\n')[0].TrimEnd('\r');
+        return $"it starts with text: '{text}'";
+    }
+
     /// <summary>
     /// Reads and validates a safetensors file. Tensors come back in data order (the order of their offsets,
     /// which is the header order for files written by <see cref="Write"/>).
@@ -291,6 +327,11 @@ public static class Safetensors
             Span<byte> prefix = stackalloc byte[8];
             file.ReadExactly(prefix);
             ulong n = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+            if ((n < 2 || n > MaxHeaderLength || (long)n > fileLength - 8) && NotSafetensors(file) is { } what)
+            {
+                // A CSV or a PNG given as --model: its first 8 bytes read as a length say nothing useful.
+                throw new DataError(path, $"not a model file (expected safetensors: an 8-byte header length, then a JSON header starting with '{{'); {what}");
+            }
             if (n < 2)
             {
                 throw new DataError(path, $"header length is {n}, too small for a JSON object (at least 2 bytes, {{}})");

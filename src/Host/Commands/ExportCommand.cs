@@ -15,7 +15,8 @@ public static class ExportCommand
         {
             throw new UsageError($"{path} was trained on a table ({info.Features} features, scale {info.Scale}): export --onnx writes image models only");
         }
-        var proto = OnnxFile.Build(path, model, ModelFile.Describe(model));
+        // The class names travel with the graph: an ONNX reader has nothing else to name the outputs by.
+        var proto = OnnxFile.Build(path, model, ModelFile.Describe(model, ModelFile.ClassNames(path, model)));
         OnnxFile.Write(o.Onnx, proto);
         var spec = model.Spec;
         Console.Out.WriteLine($"onnx  {o.Onnx}: {spec.LayersText}");

@@ -47,6 +47,8 @@ public static class InspectCommand
         var described = ModelFile.Describe(model);
         var extra = metadata.Where(kv => kv.Key is not ("format" or "spec" or "tensor_sha256") && !described.ContainsKey(kv.Key))
             .ToDictionary(kv => kv.Key, kv => kv.Value);
+        // Describe alone numbers the classes: the names the file had are kept.
+        extra["classes"] = ModelFile.Describe(model, ModelFile.ClassNames(path, model))["classes"];
         ModelFile.Save(path, model, extra.Count > 0 ? extra : null);
         string written = Safetensors.TensorHash(ModelFile.ToSafetensors(model.Tensors()));
         (o.Json ? Console.Error : Console.Out).WriteLine($"tensor_sha256   {written} (was {stored}): written, the tensors are accepted as they are");
@@ -61,7 +63,7 @@ public static class InspectCommand
         log.WriteLine($"format          {metadata.GetValueOrDefault("format", "(none)")}");
         if (model != null)
         {
-            foreach (var (k, v) in ModelFile.Describe(model))
+            foreach (var (k, v) in ModelFile.Describe(model, ModelFile.ClassNames(path, model)))
             {
                 log.WriteLine($"{k,-15} {v}");
             }

@@ -50,6 +50,10 @@ public static class TrainCommand
             throw new UsageError(problem);
         }
         // Checked before a folder is made: a refused start leaves nothing behind.
+        if (Memory.Problem(config, train.Count) is { } tooLarge)
+        {
+            throw new UsageError(tooLarge);
+        }
         var state = from == null ? null : ParentRun.StartState(from.Checkpoint, from.Parent, config);
         long startStep = from?.Checkpoint.At.Step ?? 0;
         long lastStep = (long)o.Epochs * ((train.Count + batch - 1) / batch);
@@ -116,10 +120,6 @@ public static class TrainCommand
             Data = info,
             Resize = resize,
         };
-        if (Memory.Problem(config, train.Count) is { } tooLarge)
-        {
-            throw new UsageError(tooLarge);
-        }
         run.Write(dir);
         if (from == null)
         {

@@ -49,9 +49,11 @@ public static class Table
         int features = columns - 1;
         var values = new float[(long)data.Count * features];
         var labelText = new string[data.Count];
+        var lines = new int[data.Count];
         for (int r = 0; r < data.Count; r++)
         {
             var (line, cells) = data[r];
+            lines[r] = line;
             if (cells.Length != columns)
             {
                 throw new DataError(path, $"row {line}: expected {columns} values (as in row {rows[0].Line}), found {cells.Length}");
@@ -71,7 +73,7 @@ public static class Table
                 values[((long)r * features) + f++] = Number(path, line, c, cells[c]);
             }
         }
-        var (labels, names) = Labels(path, labelText, knownClasses);
+        var (labels, names) = Labels(path, labelText, lines, knownClasses);
         return new LabeledImages([], labels, data.Count, 1, features, path, path) { Values = values, ClassNames = names };
     }
 
@@ -175,15 +177,70 @@ public static class Table
             {
                 throw new DataError(path, $"row {i + 1}: holds a NUL character: binary data, neither an IDX file (magic 0x00000803) nor a table");
             }
-            string[] cells = line.Split(separator);
-            for (int c = 0; c < cells.Length; c++)
-            {
-                string cell = cells[c].Trim();
-                cells[c] = cell.Length >= 2 && cell[0] == '"' && cell[^1] == '"' ? cell[1..^1] : cell;
-            }
-            rows.Add((i + 1, cells));
+            rows.Add((i + 1, Cells(path, i + 1, line, separator)));
         }
         return rows;
+    }
+
+    /// <summary>A line's cells, spaces around them trimmed. A cell may be quoted as RFC 4180 has it ("a,b" holds
+    /// the separator, "" is a quote): a spreadsheet writes a name with a comma so, and splitting at every comma
+    /// would report a wrong count of columns. A quoted cell must end on its line.</summary>
+    static string[] Cells(string path, int lineNumber, string line, char separator)
+    {
+        var cells = new List<string>();
+        var quoted = new StringBuilder();
+        int i = 0;
+        while (true)
+        {
+            while (i < line.Length && line[i] != separator && char.IsWhiteSpace(line[i]))
+            {
+                i++;
+            }
+            if (i < line.Length && line[i] == '"')
+            {
+                quoted.Clear();
+                int open = i++;
+                while (true)
+                {
+                    if (i >= line.Length)
+                    {
+                        throw new DataError(path, $"row {lineNumber}: the quote at column {open + 1} is not closed on its line (a quoted cell cannot hold a line break)");
+                    }
+                    if (line[i] == '"')
+                    {
+                        if (i + 1 < line.Length && line[i + 1] == '"')
+                        {
+                            quoted.Append('"');
+                            i += 2;
+                            continue;
+                        }
+                        i++;
+                        break;
+                    }
+                    quoted.Append(line[i++]);
+                }
+                while (i < line.Length && line[i] != separator && char.IsWhiteSpace(line[i]))
+                {
+                    i++;
+                }
+                if (i < line.Length && line[i] != separator)
+                {
+                    throw new DataError(path, $"row {lineNumber}: text after the closing quote at column {i}: a quoted cell ends at its separator");
+                }
+                cells.Add(quoted.ToString());
+            }
+            else
+            {
+                int end = line.IndexOf(separator, i);
+                cells.Add(line[i..(end < 0 ? line.Length : end)].Trim());
+                i = end < 0 ? line.Length : end;
+            }
+            if (i >= line.Length)
+            {
+                return [.. cells];
+            }
+            i++; // the separator
+        }
     }
 
     static bool LooksLikeHeader(List<(int Line, string[] Cells)> rows)
@@ -241,6 +298,8 @@ public static class Table
             : $"--label-column {which}: no such column in the header ({string.Join(", ", header.Take(8))}{(header.Length > 8 ? ", …" : "")})");
     }
 
+    static string Shown(string cell) => cell.Length > 24 ? cell[..24] + "…" : cell;
+
     static float Number(string path, int line, int column, string cell)
     {
         if (!double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double x))
@@ -261,17 +320,24 @@ public static class Table
 
     /// <summary>Integer labels 0–255 stand for themselves (no names) unless class names are known; any other label
     /// text is a class name.</summary>
-    static (byte[] labels, string[]? names) Labels(string path, string[] text, string[]? known)
+    static (byte[] labels, string[]? names) Labels(string path, string[] text, int[] lines, string[]? known)
     {
         var labels = new byte[text.Length];
-        bool integers = text.All(t => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v < MaxClasses);
-        if (integers)
+        static bool IsClass(string t) => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v < MaxClasses;
+        if (text.All(IsClass))
         {
             for (int i = 0; i < text.Length; i++)
             {
                 labels[i] = byte.Parse(text[i], NumberStyles.None, CultureInfo.InvariantCulture);
             }
             return (labels, known);
+        }
+        // A column of numbers with a 1.5, a -1 or a 300 among them is a slip or the wrong column, not a table of
+        // text labels: taken as names, "-1" would sort before "0" and move every class by one.
+        if (text.All(IsNumber)
+            && Array.FindIndex(text, t => !IsClass(t) && (known is null || Array.IndexOf(known, t) < 0)) is int bad and >= 0)
+        {
+            throw new DataError(path, $"row {lines[bad]}: label '{Shown(text[bad])}' is not a class: a numeric label must be an integer 0–{MaxClasses - 1} (is the label column right? see --label-column)");
         }
         var names = known is null
             ? text.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList()

@@ -100,7 +100,11 @@ public static class Checkpoints
         long Long(string key) => long.TryParse(Meta(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) && v >= 0
             ? v
             : throw new DataError(path, $"__metadata__ '{key}' is not a non-negative integer");
-        var at = new Position(Long("step"), (int)Long("epoch"), (int)Long("offset"));
+        // Epoch and offset are ints in training: a hand-edited 4294967297 must not come back as 1.
+        int Int(string key) => Long(key) is var v && v <= int.MaxValue
+            ? (int)v
+            : throw new DataError(path, $"__metadata__ '{key}' is {Meta(key)}, more than {int.MaxValue} (2^31 - 1), the most a run counts");
+        var at = new Position(Long("step"), Int("epoch"), Int("offset"));
         var state = ModelFile.ToNamedArrays(path, tensors);
         return new Checkpoint(path, at, state, hash) { Metadata = metadata };
     }

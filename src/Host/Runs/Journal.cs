@@ -29,8 +29,13 @@ public sealed class Journal : IDisposable
 {
     public const string FileName = "journal.jsonl";
     readonly FileStream stream;
+    readonly string path;
 
-    Journal(FileStream stream) => this.stream = stream;
+    Journal(FileStream stream, string path)
+    {
+        this.stream = stream;
+        this.path = path;
+    }
 
     /// <summary>Opens the journal for appending, first dropping every line after step <paramref name="keepUpTo"/>
     /// (lines of steps a resumed run will take again) and a torn last line.</summary>
@@ -50,14 +55,22 @@ public sealed class Journal : IDisposable
             byte[] bytes = Encoding.UTF8.GetBytes(kept.ToString());
             AtomicFile.Write(path, s => s.Write(bytes));
         }
-        return new Journal(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read));
+        return new Journal(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read, 1), path);
     }
 
     public void Write(JsonObject line)
     {
         byte[] bytes = Encoding.UTF8.GetBytes(line.ToJsonString() + "\n");
-        stream.Write(bytes);
-        stream.Flush();
+        try
+        {
+            stream.Write(bytes);
+            stream.Flush();
+        }
+        catch (IOException e)
+        {
+            // A line cut short by a full disk is the torn last line resume already drops.
+            throw AtomicFile.Failure(path, e, "the lines before are intact");
+        }
     }
 
     public void Step(JournalStep s) => Write(new JsonObject

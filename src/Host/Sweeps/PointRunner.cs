@@ -103,6 +103,8 @@ public static class PointRunner
         Line($"== {DateTime.Now:yyyy-MM-dd HH:mm:ss} functional {SelfCommand.Shell(args)}");
         var psi = SelfCommand.StartInfo(args);
         psi.Environment["CI"] = "true"; // plain lines, no progress bar, in the log
+        // Linux sends the death signal when the thread that started the child ends: this one, which waits below.
+        psi.Environment[ParentDeath.Variable] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         using var child = new Process { StartInfo = psi };
         child.OutputDataReceived += (_, e) => Line(e.Data);
         child.ErrorDataReceived += (_, e) => Line(e.Data);
