@@ -670,7 +670,7 @@ type SweepArgs =
             | Executor _ -> "where the points run: local worker processes (default) or a Slurm array job."
             | Jobs _ -> "local: points run at once, >= 1 (default: cores / threads)."
             | Threads _ ->
-                "BLAS threads of each point, >= 1 (default 1: the thread count changes rounding); local: threads × jobs <= cores."
+                "threads of each point, >= 1 (default 1); local: threads × jobs <= cores. A point's bytes do not depend on it."
             | Slurm_Args _ ->
                 "extra sbatch options, as one string: --slurm-args '--partition=debug --time=10:00 --mem=2G'."
             | Task _ -> "run only point I of the sweep folder SPEC (what each Slurm array task runs)."

@@ -24,7 +24,7 @@ public static class ResumeCommand
             }
             run = run with { Epochs = o.Epochs };
         }
-        // The run's own thread count by default: a different one may round differently.
+        // The run's own thread count by default (its bits do not depend on it: Gang.fs; its speed does).
         Threads.Choose(o.Threads > 0 ? o.Threads : run.Threads, run.Config.Batch);
         var (train, validation, test) = run.LoadSplit(Console.Error);
         Inputs.CheckFits(train, run.Config);

@@ -103,8 +103,8 @@ public static class SweepCommand
     }
 
     /// <summary>
-    /// Jobs and BLAS threads per job, sharing the cores: threads × jobs ≤ cores. One thread a point unless asked:
-    /// the thread count changes how OpenBLAS rounds, so a point's bytes then do not depend on --jobs or the executor.
+    /// Jobs and threads per job, sharing the cores: threads × jobs ≤ cores. One thread a point unless asked: points
+    /// side by side use the cores better than threads within one (a point's bytes depend on neither).
     /// </summary>
     public static (int Jobs, int Threads) Share(int jobs, int threads, int cores)
     {
