@@ -213,7 +213,9 @@ type Blas private () =
 
              if NativeLibrary.TryLoad(Native.Lib, &h) then
                  try
-                     Native.openblas_get_num_threads () |> ignore
+                     // One OpenBLAS thread from the start, in every process (scripts too): its own threads
+                     // change bits; the Gang shares work instead (SetThreads).
+                     Native.openblas_set_num_threads 1
                      true
                  with _ ->
                      false
