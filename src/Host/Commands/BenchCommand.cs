@@ -178,13 +178,14 @@ public static class BenchCommand
             }
             log.WriteLine();
             log.WriteLine(Inv($"{name}, batch {config.Batch}, {config.PrecisionName}, {Threads.Current} thread(s): {step * 1e3:F2} ms per step, {config.Batch / step:N0} examples/s"));
-            log.WriteLine("layer                           fwd ms  bwd ms  share  GFLOP/s  roofline  fraction");
+            // 79 columns: the layer's text is cut to fit an 80-column terminal.
+            log.WriteLine("layer                       fwd ms  bwd ms  share  GFLOP/s  roofline  fraction");
             foreach (var r in rows)
             {
                 double t = r.ForwardSeconds + r.BackwardSeconds;
-                string text = r.Text.Length > 30 ? r.Text[..29] + "…" : r.Text;
+                string text = r.Text.Length > 24 ? r.Text[..23] + "…" : r.Text;
                 string speed = r.RooflineGflops > 0 ? Inv($"{Gflops(r),7:F1}  {r.RooflineGflops,8:F1}  {Gflops(r) / r.RooflineGflops,8:P0}") : "";
-                log.WriteLine(Inv($"{r.Layer,2} {text,-28}  {r.ForwardSeconds * 1e3,6:F3}  {r.BackwardSeconds * 1e3,6:F3}  {t / step,5:P0}  {speed}"));
+                log.WriteLine(Inv($"{r.Layer,2} {text,-24}  {r.ForwardSeconds * 1e3,6:F3}  {r.BackwardSeconds * 1e3,6:F3}  {t / step,5:P0}  {speed}").TrimEnd());
             }
         }
         return ReturnCode.Ok;
