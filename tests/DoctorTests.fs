@@ -50,6 +50,10 @@ let tests =
                 expectStatus d.Out "gradient check" "PASS" |> ignore
                 Expect.stringContains d.Out "doctor: FAIL" "summary"
 
+                // Every fix says which option applies it, not only what to change.
+                for m in Regex.Matches(d.Out, @" Fix: (.*)$", RegexOptions.Multiline) do
+                    Expect.stringContains m.Groups[1].Value "--" $"the fix '%s{m.Groups[1].Value}' names an option"
+
                 let fix =
                     Regex.Match(d.Out, @"^fix +(functional train .*)$", RegexOptions.Multiline)
 

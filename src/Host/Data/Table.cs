@@ -147,9 +147,22 @@ public static class Table
         }
         catch (DecoderFallbackException e)
         {
-            throw new DataError(path, $"neither an IDX file (magic 0x00000803) nor UTF-8 text: invalid byte at offset {start + e.Index}");
+            throw new DataError(path, KnownKind(bytes) is { } kind
+                ? $"{kind}, not a data set: give IDX files, a CSV or table, or a folder of class folders (DIR/<class>/*.png); 'functional predict --image' takes pictures"
+                : $"neither an IDX file (magic 0x00000803) nor UTF-8 text: invalid byte at offset {start + e.Index}");
         }
     }
+
+    /// <summary>What a binary file is, by its first bytes, when it is a kind people pass by mistake.</summary>
+    public static string? KnownKind(ReadOnlySpan<byte> b) =>
+        b.StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G']) ? "a PNG picture"
+        : b.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF]) ? "a JPEG picture"
+        : b.StartsWith("GIF8"u8) ? "a GIF picture"
+        : b.StartsWith("BM"u8) && b.Length > 14 ? "a BMP picture"
+        : b.StartsWith("PK\u0003\u0004"u8) ? "a ZIP archive (unpack it first)"
+        : b.StartsWith("%PDF"u8) ? "a PDF document"
+        : b.Length >= 9 && b[8] == (byte)'{' && b[5] == 0 && b[6] == 0 && b[7] == 0 ? "a safetensors file (a model or checkpoint)"
+        : null;
 
     static List<(int Line, string[] Cells)> Rows(string path, string text)
     {

@@ -132,7 +132,7 @@ public static class Checks
         {
             return new Finding("loss at init", Status.Warn, figure,
                 "the untrained network scores better than chance, which suggests the targets leak into the inputs or the loss is mis-scaled.",
-                "check the targets and the loss.")
+                "check --label-column (a label among the inputs?) and --loss.")
             { Data = data };
         }
         string init = s.Config.HasRelu ? "he" : "normal-fanin";
@@ -143,7 +143,7 @@ public static class Checks
         }
         return new Finding("loss at init", ratio > 3 ? Status.Fail : Status.Warn, figure,
             "the initial outputs are already far from uninformed: the initial weights are too large for this network.",
-            canFix ? $"--init {init}." : "smaller initial weights.")
+            canFix ? $"--init {init}." : s.Config.InitName != "xavier" ? "--init xavier (smaller initial weights)." : "--scale unit (smaller inputs: 0..1).")
         { Data = data };
     }
 
@@ -417,19 +417,19 @@ public static class Checks
             if (r.Silent > RbfWarnUnits && status == Status.Pass)
             {
                 cause = Inv($"{100 * r.Silent:F0}% of {Api.LayerName(r.Layer)}'s units stay below {Diagnostics.rbfLow} for every input: their widths are too small, so they pass on almost nothing and their centres get almost no gradient.");
-                fix = $"wider units: {r.Wider}.";
+                fix = $"wider units: {r.Wider} in --arch.";
                 replace = r.Wider;
             }
             else if (r.Saturated > RbfWarnUnits && status == Status.Pass)
             {
                 cause = Inv($"{100 * r.Saturated:F0}% of {Api.LayerName(r.Layer)}'s units stay above {Diagnostics.rbfHigh} for every input: their widths are so large that they answer alike to every input.");
-                fix = $"narrower units: {r.Narrower}.";
+                fix = $"narrower units: {r.Narrower} in --arch.";
                 replace = r.Narrower;
             }
             else if (r.NeverWin > RbfWarnUnits && status == Status.Pass)
             {
                 cause = Inv($"{100 * r.NeverWin:F0}% of {Api.LayerName(r.Layer)}'s centres are never the most active unit of any training image: they sit where no input is.");
-                fix = $"fewer centres: {r.Fewer} (k-means places every centre among the inputs).";
+                fix = $"fewer centres: {r.Fewer} in --arch (k-means places every centre among the inputs).";
                 replace = r.Fewer;
             }
             if (replace is not null)
@@ -462,14 +462,14 @@ public static class Checks
             int top = Array.IndexOf(p.Histogram, p.Histogram.Max());
             return new Finding("output collapse", Status.Fail, figure,
                 Inv($"the outputs have collapsed: {100 * ((double)p.Histogram[top] / Math.Max(p.Count, 1)):F0}% of test images are called {Histogram.ClassName(s.Train.ClassNames, top)}, whatever they show."),
-                "the saturation and schedule fixes.")
+                "the saturation and schedule lines' fixes above (--reduction mean, --init, --lr, --batch).")
             { Data = data };
         }
         if (p.Entropy < 0.85 * labelEntropy)
         {
             return new Finding("output collapse", Status.Warn, figure,
                 "the predictions favour a few classes more than the labels do.",
-                "train longer or check the saturation figures.")
+                "more --epochs, or the saturation lines' fixes above.")
             { Data = data };
         }
         return new Finding("output collapse", Status.Pass, figure) { Data = data };
@@ -545,7 +545,7 @@ public static class Checks
         };
         if (!double.IsFinite(losses[best]))
         {
-            return new Finding("lr sweep", Status.Fail, figure, "every rate tried diverged.", "check the loss and the data.") { Data = data };
+            return new Finding("lr sweep", Status.Fail, figure, "every rate tried diverged.", "check --loss and --scale, then a far smaller --lr (--lr 1e-5).") { Data = data };
         }
         bool far = current > 3 * rate || current < rate / 3;
         if (rate != current && (far || fixes.Any))

@@ -17,6 +17,7 @@ public static class ComparePlot
     const int Height = 560;
     const int TitleHeight = 40;
     const int MaxLegend = 12;
+    const int LegendChars = 32;
 
     public static string Write(Comparison c, string title, string path)
     {
@@ -52,9 +53,15 @@ public static class ComparePlot
         for (int g = 0; g < c.Groups.Count; g++)
         {
             var group = c.Groups[g];
-            string name = c.Keys.Count == 0
-                ? group.Runs[0].Label
-                : string.Join(" ", c.Keys.Select((k, i) => $"{k}={group.Values[i]}")) + (c.BySeed ? $" ({group.Runs.Count} seeds)" : "");
+            // The differing values name a row when they are short; else its run (or its row number, as the narrow
+            // table numbers rows of seeds): entries that all begin "arch=input 1x28x28, …" cannot be told apart.
+            string values = string.Join(" ", c.Keys.Select((k, i) => $"{k}={group.Values[i]}"));
+            string name = c.Keys.Count > 0 && values.Length <= LegendChars ? values
+                : c.BySeed ? $"#{g + 1}" : group.Runs[0].Label;
+            if (c.BySeed)
+            {
+                name += $" ({group.Runs.Count} seeds)";
+            }
             for (int r = 0; r < group.Runs.Count; r++)
             {
                 styles[group.Runs[r]] = (palette.GetColor(g), r == 0 && c.Groups.Count <= MaxLegend ? name : "");
@@ -85,25 +92,32 @@ public static class ComparePlot
         }
         if (drawn == 0)
         {
-            Png.NoData(p, "no run has finished an epoch");
+            Png.NoData(p, "no run has finished an epoch with a validation or test figure");
             return p;
         }
         p.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         if (c.Groups.Count <= MaxLegend)
         {
-            p.ShowLegend(Alignment.LowerRight);
+            // Outside the data area, so that no point (a run of one epoch has one) hides behind it.
+            p.ShowLegend(Edge.Bottom);
         }
         return p;
     }
 
     static Plot LossCurves(Comparison c)
     {
-        var p = Panel("training loss per journaled step (EMA over 30+ steps)", "step", "loss");
+        var journals = c.Runs.Select(r => Journal.Steps(r.Dir, TextWriter.Null).Values.Where(s => double.IsFinite(s.Loss)).ToArray()).ToList();
+        // The title says what is drawn: smoothed only where a run has more than 30 journaled steps.
+        int most = journals.Count == 0 ? 0 : journals.Max(j => j.Length);
+        var p = Panel(most > 30 ? "training loss per journaled step (EMA over 30+ steps)"
+            : most <= 3 ? $"training loss per journaled step ({most} per run: --journal-every N)"
+            : "training loss per journaled step", "step", "loss");
         var styles = Styles(c);
         int drawn = 0;
-        foreach (var r in c.Runs)
+        for (int i = 0; i < c.Runs.Count; i++)
         {
-            var steps = Journal.Steps(r.Dir, TextWriter.Null).Values.Where(s => double.IsFinite(s.Loss)).ToArray();
+            var r = c.Runs[i];
+            var steps = journals[i];
             if (steps.Length == 0)
             {
                 continue;
@@ -122,7 +136,7 @@ public static class ComparePlot
         p.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         if (c.Groups.Count <= MaxLegend)
         {
-            p.ShowLegend(Alignment.UpperRight);
+            p.ShowLegend(Edge.Bottom);
         }
         return p;
     }

@@ -254,6 +254,11 @@ public static class CurvesPlot
             }
         }
         var notes = new List<string>();
+        int tiny = h.Steps.Count(s => Tiny(h, s));
+        if (tiny > 0 && series.Count > 0)
+        {
+            notes.Add($"left out: {tiny} step(s) of a last batch under half the batch size (a fraction of one image's units)");
+        }
         if (notMeasured.Count > 0)
         {
             string which = string.Join(", ", notMeasured.Select(Api.LayerName));
@@ -264,9 +269,19 @@ public static class CurvesPlot
         return new UnitFractions(series, notes);
     }
 
+    /// <summary>
+    /// A step whose batch holds under half the run's largest: the last batch of an epoch (7,201 = 225·32 + 1) measures
+    /// dead or saturated units on a few images, and its jump reads as a training fault.
+    /// </summary>
+    static bool Tiny(RunHistory h, StepPoint s)
+    {
+        int most = h.Steps.Count == 0 ? 0 : h.Steps.Max(x => x.Examples);
+        return s.Examples > 0 && 2 * s.Examples < most;
+    }
+
     static UnitSeries? Series(RunHistory h, int layer, Func<StepPoint, double[]?> values, string label)
     {
-        var points = h.Steps.Where(s => values(s) is { } v && v.Length > layer && double.IsFinite(v[layer])).ToArray();
+        var points = h.Steps.Where(s => !Tiny(h, s) && values(s) is { } v && v.Length > layer && double.IsFinite(v[layer])).ToArray();
         return points.Length == 0 ? null
             : new UnitSeries(label, [.. points.Select(s => (double)s.Step)], [.. points.Select(s => values(s)![layer])]);
     }
@@ -295,16 +310,11 @@ public static class CurvesPlot
             line.LineWidth = 2;
             line.MarkerSize = u.Steps.Length <= 30 ? 5 : 0;
         }
-        // Room above 1 for the note, so it covers no line.
-        p.Axes.SetLimitsY(FractionMin, units.Notes.Count > 0 ? FractionMax + 0.25 : FractionMax);
+        // A fraction's axis stays 0..1 (a little beyond, so lines on 0 or 1 show); the notes go under it.
+        p.Axes.SetLimitsY(FractionMin, FractionMax);
         if (units.Notes.Count > 0)
         {
-            var a = p.Add.Annotation(string.Join("\n", units.Notes), Alignment.UpperLeft);
-            a.LabelStyle.FontSize = 12;
-            a.LabelStyle.ForeColor = Colors.DarkRed;
-            a.LabelStyle.BackgroundColor = Colors.White;
-            a.LabelStyle.BorderColor = Colors.DarkRed;
-            a.LabelStyle.BorderWidth = 1;
+            p.XLabel("step\n" + string.Join("\n", units.Notes), 11);
         }
         p.ShowLegend(Alignment.UpperRight);
         return p;

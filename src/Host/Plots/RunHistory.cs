@@ -23,6 +23,9 @@ public sealed record StepPoint(long Step, int Epoch, double Loss, double[] GradN
 {
     /// <summary>The learning rate of the step (NaN: not recorded).</summary>
     public double Lr { get; init; } = double.NaN;
+
+    /// <summary>The examples of the step's batch (0: not recorded, an older journal).</summary>
+    public int Examples { get; init; }
 }
 
 /// <summary>
@@ -170,7 +173,7 @@ public sealed record RunHistory(string Dir, string Title, IReadOnlyList<EpochPoi
         Num(o, "step") is { } step && Num(o, "loss") is { } loss
             ? new StepPoint((long)step, (int)(Num(o, "epoch") ?? 0), loss, Nums(o, "grad_norms") ?? [],
                 Nums(o, "update_ratios") ?? [], Nums(o, "saturation"), Nums(o, "dead"))
-            { Lr = Num(o, "lr") ?? double.NaN }
+            { Lr = Num(o, "lr") ?? double.NaN, Examples = (int)(Num(o, "examples") ?? 0) }
             : null;
 
     /// <summary>"name: 784-32-10 relu/softmax ce, adam lr 0.001, batch 32", from run.json's "config"

@@ -16,6 +16,9 @@ public sealed record JournalStep(long Step, int Epoch, int Position, double Loss
     /// <summary>The learning rate the step used (NaN: not recorded).</summary>
     public double Lr { get; init; } = double.NaN;
 
+    /// <summary>The examples in the step's batch (0: not recorded): the last batch of an epoch may hold one.</summary>
+    public int Examples { get; init; }
+
     /// <summary>The factor gradient clipping scaled the step's gradient by, 1 when it did not (NaN: the run does not clip).</summary>
     public double Clip { get; init; } = double.NaN;
 }
@@ -86,6 +89,7 @@ public sealed class Journal : IDisposable
         ["dead"] = Nullable(s.Dead),
         ["lr"] = double.IsFinite(s.Lr) ? s.Lr : null,
         ["clip"] = double.IsFinite(s.Clip) ? s.Clip : null,
+        ["examples"] = s.Examples,
     });
 
     /// <summary>null for layers without the quantity (NaN): JSON has no NaN.</summary>

@@ -100,6 +100,7 @@ public static class TrainLoop
                     Dead = measured.Dead,
                     Lr = Api.LrAt(run.Config, step - 1),
                     Clip = run.Config.ClipNorm > 0 ? measured.Clip : double.NaN,
+                    Examples = count,
                 });
             }
             lossSum += loss * count;

@@ -122,11 +122,80 @@ public sealed class Comparison
                 }
             }
         }
-        Table(w, header, rows, rightFrom: header.Count - (BySeed ? 2 : 3));
+        int rightFrom = header.Count - (BySeed ? 2 : 3);
+        if (TableWidth(header, rows) <= Width || Keys.Count == 0)
+        {
+            Table(w, header, rows, rightFrom);
+        }
+        else
+        {
+            PrintNarrow(w, header, rows, rightFrom);
+        }
         if (Differing.Count == 0 && Runs.Count > 1)
         {
             w.WriteLine("no setting differs between these runs");
         }
+    }
+
+    /// <summary>The columns a table may take: a terminal's 80.</summary>
+    public const int Width = 80;
+
+    static int TableWidth(List<string> header, List<List<string>> rows) =>
+        Enumerable.Range(0, header.Count).Sum(c => Math.Max(header[c].Length, rows.Max(r => c < r.Count ? r[c].Length : 0)))
+            + 2 * (header.Count - 1);
+
+    /// <summary>
+    /// A table too wide for the terminal (long settings such as an architecture): the results first, one row per
+    /// run (or group of seeds), then each setting that differs with every row's value, wrapped to 80 columns.
+    /// </summary>
+    void PrintNarrow(TextWriter w, List<string> header, List<List<string>> rows, int rightFrom)
+    {
+        // Rows are named by their run, or by number when a row is a group of seeds.
+        string[] names = BySeed
+            ? [.. Enumerable.Range(1, rows.Count).Select(i => $"#{i}")]
+            : [.. rows.Select(r => r[0])];
+        int first = BySeed ? 0 : 1;
+        var resultHeader = new List<string> { BySeed ? "row" : "run" };
+        resultHeader.AddRange(header.Skip(first + Keys.Count));
+        var resultRows = rows.Select((r, i) => new List<string> { names[i] }.Concat(r.Skip(first + Keys.Count)).ToList()).ToList();
+        Table(w, resultHeader, resultRows, rightFrom: resultHeader.Count - (header.Count - rightFrom));
+        w.WriteLine();
+        w.WriteLine("settings that differ:");
+        int keyWidth = Keys.Max(k => k.Length), nameWidth = names.Max(n => n.Length);
+        for (int k = 0; k < Keys.Count; k++)
+        {
+            for (int i = 0; i < rows.Count; i++)
+            {
+                string lead = $"  {(i == 0 ? Keys[k] : "").PadRight(keyWidth)}  {names[i].PadRight(nameWidth)}  ";
+                var lines = Wrap(rows[i][first + k], Math.Max(20, Width - lead.Length));
+                w.WriteLine((lead + lines[0]).TrimEnd());
+                foreach (string more in lines.Skip(1))
+                {
+                    w.WriteLine((new string(' ', lead.Length) + more).TrimEnd());
+                }
+            }
+        }
+    }
+
+    /// <summary>Text cut into lines of at most <paramref name="width"/> columns at spaces (a longer word stays whole).</summary>
+    public static List<string> Wrap(string text, int width)
+    {
+        var lines = new List<string>();
+        string line = "";
+        foreach (string word in text.Split(' '))
+        {
+            if (line.Length > 0 && line.Length + 1 + word.Length > width)
+            {
+                lines.Add(line);
+                line = word;
+            }
+            else
+            {
+                line = line.Length == 0 ? word : line + " " + word;
+            }
+        }
+        lines.Add(line);
+        return lines;
     }
 
     /// <summary>Columns padded to their widest cell; columns from <paramref name="rightFrom"/> on are right-aligned.</summary>

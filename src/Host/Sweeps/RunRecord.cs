@@ -102,7 +102,18 @@ public sealed record RunRecord(string Dir, string Label, JsonObject Json)
 
     /// <summary>(epoch, accuracy) for each finished epoch: on the validation set when the run has one (what a
     /// careful comparison chooses on), else on the test set, as older runs and --test-every-epoch record it.</summary>
-    public List<(int Epoch, double TestAccuracy)> TestCurve() => Curve(HasValidation ? "val_accuracy" : "test_accuracy");
+    public List<(int Epoch, double TestAccuracy)> TestCurve()
+    {
+        var curve = Curve(HasValidation ? "val_accuracy" : "test_accuracy");
+        // Without a validation set the test set is measured once, at the end (unless --test-every-epoch): that one
+        // point, at the last epoch, rather than nothing.
+        int done = (Results?["epochs"] as JsonArray ?? []).Count;
+        if (curve.Count == 0 && !HasValidation && TestAccuracy is { } a && done > 0)
+        {
+            curve.Add((done, a));
+        }
+        return curve;
+    }
 
     /// <summary>True when the run measured a validation set after each epoch.</summary>
     public bool HasValidation => (Results?["epochs"] as JsonArray ?? []).Any(e => e?["val_accuracy"] is JsonValue);
