@@ -151,8 +151,8 @@ let fuzz (name: string) (file: string) (seeds: byte[][]) (read: string -> unit) 
 
     let seconds = clock.Elapsed.TotalSeconds
     eprintfn "fuzz %-22s %6d cases  %5d parsed  %5d rejected  %5.1f s" name (parsed + rejected) parsed rejected seconds
+    // The time is printed, not asserted: on a loaded machine it says nothing about the readers.
     Expect.equal (parsed + rejected) cases "every case ran"
-    Expect.isLessThan seconds 60.0 "within CI's time"
 
 let private withTemp (f: string -> unit) =
     let dir =

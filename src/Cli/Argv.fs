@@ -99,7 +99,7 @@ type Argv =
                     yield!
                         [
                             "--arch"
-                            (if Parser.parseArch layers = Ok c.Arch then
+                            (if NetworkGroup.parseArch layers = Ok c.Arch then
                                  layers
                              else
                                  Arch.text c.Arch)

@@ -13,6 +13,8 @@ open Functional.Arch
 type Preset =
     {
         Name: string
+        /// What it is, in one line of train's --help.
+        Summary: string
         Config: Config
         Epochs: int
         /// 0 = every training image.
@@ -35,6 +37,8 @@ let private arch (text: string) =
 let modern =
     {
         Name = "modern"
+        Summary =
+            "these defaults (the recipe measured in the docs: 30 epochs, cosine schedule, augment shift:2,rotate:10,scale:0.1)"
         Config =
             { Config.defaults with
                 Augment =
@@ -61,6 +65,8 @@ let modern =
 let book =
     {
         Name = "book"
+        Summary =
+            "the working setup of Rashid's Make Your Own Neural Network (784-200-10 sigmoid, MSE, normal-fanin, x/255·0.99+0.01, SGD 0.1, batch 1, 5 epochs, no L2, no validation split)"
         Config =
             { Config.defaults with
                 Arch = Arch.dense [| 784; 200; 10 |] Sigmoid Sigmoid true
@@ -85,6 +91,8 @@ let book =
 let seed =
     {
         Name = "seed"
+        Summary =
+            "the original question's network exactly (784-200-10 sigmoid, no biases, MSE summed over the full batch of 100 images, inputs 0.1..1.09, SGD 0.4, 100 iterations, float64)"
         Config =
             { Config.defaults with
                 Arch = Arch.dense [| 784; 200; 10 |] Sigmoid Sigmoid false
@@ -111,6 +119,7 @@ let seed =
 let lenet5 () =
     {
         Name = "lenet5"
+        Summary = "LeNet-5 (LeCun et al. 1998, ReLU and max-pooling, dropout 0.3, L2 5e-4, 20 epochs)"
         Config =
             { Config.defaults with
                 Arch =
@@ -134,6 +143,7 @@ let lenet5 () =
 let cnn () =
     {
         Name = "cnn"
+        Summary = "the CNN of PyTorch's MNIST example (two 3x3 convolutions, pooling, dense 128, its dropout, batch 64)"
         Config =
             { Config.defaults with
                 Arch =
@@ -155,6 +165,8 @@ let cnn () =
 let robustMlp =
     { modern with
         Name = "robust-mlp"
+        Summary =
+            "the 784-512-10 MLP trained against FGSM at ε 0.1 from a random start (30 epochs, cosine, no augmentation)"
         Config =
             { Config.defaults with
                 Adversarial = Some(Attacks.Adversarial.parse 1.0 "fgsm:0.1:random" |> Result.defaultWith failwith)
@@ -172,6 +184,7 @@ let robustCnn () =
 
     { c with
         Name = "robust-cnn"
+        Summary = "the cnn trained against PGD at ε 0.3"
         Config =
             { c.Config with
                 Adversarial = Some(Attacks.Adversarial.parse 0.5 "pgd:0.3:7" |> Result.defaultWith failwith)
@@ -190,6 +203,7 @@ let robustCnn () =
 let rnn () =
     {
         Name = "rnn"
+        Summary = "an Elman RNN of 128 reading the image row by row (orthogonal, --clip-norm 1, 20 epochs)"
         Config =
             { Config.defaults with
                 Arch = arch "input 1x28x28, rnn 128 orthogonal, dense 10 softmax"
@@ -211,6 +225,7 @@ let rnn () =
 let lstm () =
     {
         Name = "lstm"
+        Summary = "an LSTM of 128 reading rows (orthogonal, Adam 2e-3, --clip-norm 1, 20 epochs)"
         Config =
             { Config.defaults with
                 Arch = arch "input 1x28x28, lstm 128 orthogonal, dense 10 softmax"
@@ -234,6 +249,8 @@ let lstm () =
 let rbf () =
     {
         Name = "rbf"
+        Summary =
+            "1,000 Gaussian RBF units from k-means, trained end to end with a softmax readout (Adam 1e-2, no L2, 30 epochs, cosine)"
         Config =
             { modern.Config with
                 Arch = arch "input 784, rbf 1000, dense 10 softmax"
@@ -249,6 +266,7 @@ let rbf () =
             }
     }
 
+/// Every preset's name, as --preset spells it.
 let names =
     [
         "modern"
@@ -277,3 +295,17 @@ let find (name: string) =
     | "lstm" -> lstm ()
     | "rbf" -> rbf ()
     | _ -> invalidArg (nameof name) $"unknown preset '%s{name}'"
+
+/// The preset named `name`, or a sentence naming the presets there are.
+let tryFind (option: string) (name: string) =
+    if List.contains name names then
+        Ok(find name)
+    else
+        let known = String.concat ", " names
+        Error $"option '%s{option}': unknown preset '%s{name}' (one of: %s{known})."
+
+/// Every preset with what it is, as --preset's help lists them.
+let usage () =
+    names
+    |> List.map (fun n -> $"%s{n} = %s{(find n).Summary}")
+    |> String.concat "; "

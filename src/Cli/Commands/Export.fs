@@ -1,0 +1,27 @@
+namespace Functional.Cli
+
+open Argu
+open Functional.Cli.Parsing
+
+/// `functional export`: a model as a file other programs run.
+[<RequireQualifiedAccess; Unique; HelpFlags("--help", "-h")>]
+type ExportArgs =
+    | [<MainCommand; Mandatory>] Model of model: string
+    | [<Mandatory>] Onnx of file: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Model _ -> "a model.safetensors, or a run folder holding one."
+            | Onnx _ ->
+                "the ONNX file to write (opset 17): raw pixels 0..255 in ([N,784], or [N,1,28,28] for networks on images), the model's scaling inside, class scores out."
+
+/// `functional export`.
+type ExportOptions = { Model: string; Onnx: string }
+
+module internal Export =
+    let parse (r: ParseResults<ExportArgs>) =
+        {
+            Model = r.GetResult ExportArgs.Model
+            Onnx = r.GetResult ExportArgs.Onnx
+        }
