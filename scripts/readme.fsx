@@ -1,4 +1,4 @@
-// The README's F# Interactive example, whole: `dotnet fsi scripts/readme.fsx` (after `dotnet build src/Host -c Release`).
+// docs/scripts.md's F# Interactive example, whole: `dotnet fsi scripts/readme.fsx` (after `dotnet build src/Host -c Release`).
 #load "Scripting.fsx"
 
 open Functional

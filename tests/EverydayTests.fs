@@ -244,14 +244,16 @@ let tests =
             testCase "--batch 0 is refused, naming --batch full"
             <| fun () -> Expect.stringContains (invalidMessage "train --batch 0") "--batch full" "the way to say it"
 
-            testCase "the README's F# script is scripts/readme.fsx, verbatim"
+            testCase "docs/scripts.md's F# script is scripts/readme.fsx, verbatim"
             <| fun () ->
                 let script =
                     File.ReadAllText(Path.Combine(repo, "scripts", "readme.fsx")).Replace("\r\n", "\n").TrimEnd()
 
-                let readme = File.ReadAllText(Path.Combine(repo, "README.md")).Replace("\r\n", "\n")
+                let readme =
+                    File.ReadAllText(Path.Combine(repo, "docs", "scripts.md")).Replace("\r\n", "\n")
+
                 Expect.stringContains script "#load \"Scripting.fsx\"" "it uses the scripting entry point"
-                Expect.stringContains readme ("```fsharp\n" + script + "\n```") "the README prints the whole script"
+                Expect.stringContains readme ("```fsharp\n" + script + "\n```") "the page prints the whole script"
 
             testCase "eval's sample never repeats an index"
             <| fun () ->

@@ -101,7 +101,7 @@ let tests =
                 Expect.floatClose Accuracy.high (float now[3] - float before[3]) 0.5 "edited value kept"
                 Expect.equal (run dir [ "inspect"; edited ]).Code 0 "the hash now matches"
 
-            testCase "the README's PyTorch snippet is bench/from_metadata.py's, verbatim"
+            testCase "docs/models.md's PyTorch snippet is bench/from_metadata.py's, verbatim"
             <| fun () ->
                 let between (text: string) (first: string) (last: string) =
                     let a = text.IndexOf first
@@ -110,7 +110,7 @@ let tests =
                     text[a .. b - 1].Replace("\r\n", "\n").Trim()
 
                 let py = File.ReadAllText(Path.Combine(repo, "bench", "from_metadata.py"))
-                let readme = File.ReadAllText(Path.Combine(repo, "README.md"))
+                let readme = File.ReadAllText(Path.Combine(repo, "docs", "models.md"))
 
                 let snippet =
                     between py "import json, struct, torch" "# --- end of README snippet ---"
