@@ -704,6 +704,7 @@ type CompareArgs =
 type ExportArgs =
     | [<MainCommand; Mandatory>] Model of model: string
     | [<Mandatory>] Onnx of file: string
+    | Force
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -711,6 +712,7 @@ type ExportArgs =
             | Model _ -> "a model.safetensors, or a run folder holding one."
             | Onnx _ ->
                 "the ONNX file to write (opset 17): raw pixels 0..255 in ([N,784], or [N,1,28,28] for networks on images), the model's scaling inside, class scores out."
+            | Force -> "replace the ONNX file if it exists (a run's own files are never replaced)."
 
 /// `functional inspect`: what any safetensors file holds, and accepting a model's tensors changed elsewhere.
 [<Unique; HelpFlags("--help", "-h")>]

@@ -312,7 +312,13 @@ type CompareOptions =
     }
 
 /// `functional export`.
-type ExportOptions = { Model: string; Onnx: string }
+type ExportOptions =
+    {
+        Model: string
+        Onnx: string
+        /// Replace an existing file (never a run's own).
+        Force: bool
+    }
 
 /// `functional inspect`.
 type InspectOptions =
@@ -404,6 +410,11 @@ module Parser =
     /// OpenBLAS's pool as Debian builds it (MAX_THREADS=64): a larger --threads would be cut to 64 in silence while
     /// run.json recorded the number asked for.
     let private maxThreads = 64
+
+    /// The most epochs a run may ask for: 2^31 - 1 epochs would never end, and a run.json holding more is refused
+    /// by the same rule.
+    [<Literal>]
+    let MaxEpochs = 1_000_000
 
     let private commandNames =
         [
@@ -788,6 +799,7 @@ module Parser =
         checks.Require (finite clipNorm && clipNorm >= 0.0) "clip-norm" ">= 0 (0 = off)" clipNorm
         checks.Require (finite momentum && momentum >= 0.0 && momentum < 1.0) "momentum" "in [0, 1)" momentum
         checks.Require (epochs >= 1) "epochs" ">= 1" epochs
+        checks.Require (epochs <= MaxEpochs) "epochs" "at most 1,000,000" epochs
         checks.Require (threads >= 0 && threads <= maxThreads) "threads" "0..64 (0 = auto)" threads
 
         let optimizer =
@@ -1184,6 +1196,7 @@ module Parser =
             {
                 Model = r.GetResult A.ExportArgs.Model
                 Onnx = r.GetResult A.ExportArgs.Onnx
+                Force = r.Contains A.ExportArgs.Force
             }
 
     let private inspect (r: ParseResults<A.InspectArgs>) =
@@ -1234,6 +1247,7 @@ module Parser =
         let epochs = r.GetResult(A.ResumeArgs.Epochs, defaultValue = 0)
         let threads = r.GetResult(A.ResumeArgs.Threads, defaultValue = 0)
         checks.Require (epochs >= 0) "epochs" ">= 1" epochs
+        checks.Require (epochs <= MaxEpochs) "epochs" "at most 1,000,000" epochs
         checks.Require (threads >= 0 && threads <= maxThreads) "threads" "0..64 (0 = auto)" threads
 
         {
