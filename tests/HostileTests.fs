@@ -271,6 +271,70 @@ let private mnistCsvWith (dir: string) (name: string) (line: int) (label: string
 
     writeFile (Path.Combine(dir, name)) (String.Join("\n", rows) + "\n")
 
+/// Device nodes of our own (/dev/full's 1,7 and /dev/null's 1,3) in `dir`: a writer that renamed over them would
+/// replace them, never the system's. Without mknod (not root) the system's, which a non-root rename cannot replace.
+let private devices (dir: string) =
+    let full, nul = Path.Combine(dir, "full"), Path.Combine(dir, "null")
+
+    let made =
+        [ full, "7"; nul, "3" ]
+        |> List.map (fun (p, minor) -> fst (tool "mknod" [ "-m"; "666"; p; "c"; "1"; minor ]))
+
+    let usable () =
+        try
+            File.AppendAllText(nul, "")
+            true
+        with _ ->
+            false
+
+    if List.forall ((=) 0) made && usable () then
+        full, nul
+    elif Environment.UserName <> "root" then
+        "/dev/full", "/dev/null"
+    else
+        skiptest "cannot make a device node to write to (mknod failed or the file system is nodev)"
+
+let private isCharDevice (path: string) =
+    let code, _ = tool "test" [ "-c"; path ]
+    code = 0
+
+/// A minimal RFC 4180 reader (quoted cells may hold separators, doubled quotes and line breaks), independent of the
+/// product's, to read predict --out back.
+let private rfc4180 (text: string) =
+    let rows = Collections.Generic.List<string list>()
+    let cells = Collections.Generic.List<string>()
+    let cell = StringBuilder()
+    let mutable i = 0
+    let mutable quoted = false
+
+    while i < text.Length do
+        let c = text[i]
+
+        if quoted then
+            if c = '"' && i + 1 < text.Length && text[i + 1] = '"' then
+                cell.Append '"' |> ignore
+                i <- i + 1
+            elif c = '"' then
+                quoted <- false
+            else
+                cell.Append c |> ignore
+        elif c = '"' then
+            quoted <- true
+        elif c = ',' then
+            cells.Add(cell.ToString())
+            cell.Clear() |> ignore
+        elif c = '\n' then
+            cells.Add(cell.ToString())
+            cell.Clear() |> ignore
+            rows.Add(List.ofSeq cells)
+            cells.Clear()
+        else
+            cell.Append c |> ignore
+
+        i <- i + 1
+
+    List.ofSeq rows
+
 [<Tests>]
 let tests =
     testList
@@ -655,7 +719,7 @@ let tests =
                                     "--out"
                                     csv
                                 ]
-                                onnx, [ "export"; trained.Value; "--onnx"; onnx ]
+                                onnx, [ "export"; trained.Value; "--onnx"; onnx; "--force" ]
                             ] do
                             File.WriteAllText(target, "old")
                             let code, err = tool "ln" [ target; target + ".link" ]
@@ -728,7 +792,7 @@ let tests =
                                     ]
 
                             expectOneLineError p ReturnCode.IoError [ csv; "no space left" ]
-                            let e = run repo [ "export"; trained.Value; "--onnx"; onnx ]
+                            let e = run repo [ "export"; trained.Value; "--onnx"; onnx; "--force" ]
                             expectOneLineError e ReturnCode.IoError [ onnx; "no space left" ]
                             Expect.equal (File.ReadAllText csv) "old" "predict's old file is intact"
                             Expect.equal (File.ReadAllText onnx) "old" "export's old file is intact"
@@ -893,5 +957,289 @@ let tests =
                                 r
                                 ReturnCode.BadData
                                 [ model; "not a model file (expected safetensors"; says ]
+                ]
+
+            testList
+                "writers and edited runs (issue 34)"
+                [
+                    testCase "a device is written into: /dev/full says no space left (exit 4), /dev/null stays a device"
+                    <| fun () ->
+                        let full, nul = devices (tempDir ())
+                        let e = run repo [ "export"; trained.Value; "--onnx"; full ]
+                        expectOneLineError e ReturnCode.IoError [ full; "no space left on the device" ]
+                        Expect.isTrue (isCharDevice full) $"%s{full} is still a device"
+
+                        let p =
+                            run
+                                repo
+                                [
+                                    "predict"
+                                    "--model"
+                                    trained.Value
+                                    "--data"
+                                    dataFile "mnist_test_10.csv"
+                                    "--out"
+                                    nul
+                                ]
+
+                        Expect.equal p.Code 0 p.Err
+                        Expect.isTrue (isCharDevice nul) $"%s{nul} is still a device"
+
+                    testCase "a symbolic link is followed: its target is replaced, the link kept"
+                    <| fun () ->
+                        let dir = tempDir ()
+                        Directory.CreateDirectory(Path.Combine(dir, "real")) |> ignore
+                        let csv = writeFile (Path.Combine(dir, "real", "p.csv")) "old"
+                        let onnx = writeFile (Path.Combine(dir, "real", "m.onnx")) "old"
+
+                        for target, link, args in
+                            [
+                                csv,
+                                Path.Combine(dir, "p.csv"),
+                                [
+                                    "predict"
+                                    "--model"
+                                    trained.Value
+                                    "--data"
+                                    dataFile "mnist_test_10.csv"
+                                    "--out"
+                                ]
+                                onnx, Path.Combine(dir, "m.onnx"), [ "export"; trained.Value; "--force"; "--onnx" ]
+                            ] do
+                            File.CreateSymbolicLink(link, Path.Combine("real", Path.GetFileName target))
+                            |> ignore
+
+                            let r = run repo (args @ [ link ])
+                            Expect.equal r.Code 0 r.Err
+                            Expect.isNotNull (FileInfo link).LinkTarget $"%s{link} is still a link"
+                            Expect.notEqual (File.ReadAllText target) "old" "its target holds the new file"
+                            Expect.isEmpty (tempFiles dir) "no temporary left"
+
+                    testCase "export refuses an existing file without --force, and a run's own files even with it"
+                    <| fun () ->
+                        let dir = editedRun ignore
+                        let mine = writeFile (Path.Combine(tempDir (), "m.onnx")) "mine"
+                        let r = run repo [ "export"; dir; "--onnx"; mine ]
+                        expectOneLineError r ReturnCode.Usage [ mine; "exists"; "--force" ]
+                        Expect.equal (File.ReadAllText mine) "mine" "the file is untouched"
+                        let forced = run repo [ "export"; dir; "--onnx"; mine; "--force" ]
+                        Expect.equal forced.Code 0 forced.Err
+                        let struct (_, checkpoint) = (Checkpoints.List dir)[0]
+
+                        for own in
+                            [
+                                Path.Combine(dir, RunFile.FileName)
+                                Path.Combine(dir, ModelFile.FileName)
+                                Path.Combine(dir, Journal.FileName)
+                                checkpoint
+                            ] do
+                            let before = File.ReadAllBytes own
+                            let o = run repo [ "export"; dir; "--onnx"; own; "--force" ]
+                            expectOneLineError o ReturnCode.Usage [ own; "a file of a run" ]
+                            Expect.equal (File.ReadAllBytes own) before $"%s{own} untouched"
+
+                        let beside = run repo [ "export"; dir; "--onnx"; Path.Combine(dir, "model.onnx") ]
+                        Expect.equal beside.Code 0 $"a new file beside the run's is the user's: %s{beside.Err}"
+
+                    runJsonCase
+                        "train_count -1, as --train-count refuses it"
+                        (fun o -> o["train_count"] <- -1)
+                        [ "'train_count' is -1" ]
+                    runJsonCase
+                        "epochs 2^31 - 1, as --epochs refuses it"
+                        (fun o -> o["epochs"] <- Int32.MaxValue)
+                        [ "'epochs' is 2147483647"; "1..1,000,000" ]
+                    runJsonCase
+                        "train_count as a string names the field"
+                        (fun o -> o["train_count"] <- "x")
+                        [ "'train_count'" ]
+                    runJsonCase
+                        "monitor as a number names the field"
+                        (fun o -> o["monitor"] <- 3)
+                        [ "'monitor' is a number" ]
+                    runJsonCase "keep that is neither best nor last" (fun o -> o["keep"] <- "all") [ "'keep' is 'all'" ]
+
+                    runJsonCase
+                        "epochs raised past a cosine schedule (what resume --epochs refuses)"
+                        (fun o -> o["epochs"] <- 2)
+                        [ "'epochs' is 2"; "schedule" ]
+
+                    testCase "an edited config is refused naming the field; model, journal and checkpoints untouched"
+                    <| fun () ->
+                        for edit, says in
+                            [
+                                (fun (o: JsonObject) -> o["config"].["batch"] <- 1_000_000_000),
+                                "'batch' is '1000000000', the run trained with '32'"
+                                (fun (o: JsonObject) -> o["config"].["lr"] <- 0.01),
+                                "'lr' is '0.01', the run trained with '0.001'"
+                            ] do
+                            let dir = editedRun edit
+                            let files = Directory.GetFiles(dir, "*", SearchOption.AllDirectories) |> Array.sort
+                            let before = files |> Array.map File.ReadAllBytes
+                            let r = run repo [ "resume"; dir; "--quiet" ]
+                            expectOneLineError r ReturnCode.BadData [ RunFile.FileName; "edited"; says ]
+
+                            Expect.equal
+                                (Directory.GetFiles(dir, "*", SearchOption.AllDirectories) |> Array.sort)
+                                files
+                                "no file added or removed"
+
+                            Expect.equal (files |> Array.map File.ReadAllBytes) before "every file untouched"
+
+                    testCase "--epochs 2147483647 is refused by train and resume"
+                    <| fun () ->
+                        let t =
+                            run repo [ "train"; "--run"; Path.Combine(tempDir (), "r"); "--epochs"; "2147483647" ]
+
+                        expectOneLineError t ReturnCode.Usage [ "--epochs"; "at most 1,000,000"; "2147483647" ]
+                        let r = run repo [ "resume"; trained.Value; "--epochs"; "2147483647" ]
+                        expectOneLineError r ReturnCode.Usage [ "--epochs"; "at most 1,000,000"; "2147483647" ]
+
+                    testCase "--run below a file or in /proc is one line naming the folder, not the runtime's words"
+                    <| fun () ->
+                        let file = writeFile (Path.Combine(tempDir (), "afile")) "mine"
+                        let below = Path.Combine(file, "run")
+                        let f = run repo ([ "train"; "--run"; below ] @ small)
+                        expectOneLineError f ReturnCode.Usage [ below; $"%s{file} is a file" ]
+
+                        if OperatingSystem.IsLinux() then
+                            let p = run repo ([ "train"; "--run"; "/proc/self/run" ] @ small)
+
+                            expectOneLineError
+                                p
+                                ReturnCode.IoError
+                                [ "--run /proc/self/run"; "cannot create the folder" ]
+
+                            Expect.isFalse (p.Err.Contains "Could not find") p.Err
+
+                    testCase "predict --out quotes class names holding a comma, a quote or a line break, and reads back"
+                    <| fun () ->
+                        let dir = tempDir ()
+                        let folder = Path.Combine(dir, "odd")
+                        let names = [ "a,b"; "say \"hi\""; "two\nlines"; "plain" ]
+
+                        for k, name in List.indexed names do
+                            for i in 0..2 do
+                                ImageFolderTests.writeGray (Path.Combine(folder, name, $"%d{i}.png")) 28 28 (pattern k)
+
+                        let runDir = Path.Combine(dir, "run")
+
+                        let t =
+                            run
+                                repo
+                                [
+                                    "train"
+                                    "--train"
+                                    folder
+                                    "--test"
+                                    folder
+                                    "--layers"
+                                    "784,16,4"
+                                    "--epochs"
+                                    "1"
+                                    "--run"
+                                    runDir
+                                    "--quiet"
+                                ]
+
+                        Expect.equal t.Code 0 t.Err
+                        let out = Path.Combine(dir, "p.csv")
+                        let p = run repo [ "predict"; "--model"; runDir; "--data"; folder; "--out"; out ]
+                        Expect.equal p.Code 0 p.Err
+                        let rows = rfc4180 (File.ReadAllText out)
+                        let sorted = List.sortWith (fun a b -> String.CompareOrdinal(a, b)) names
+
+                        Expect.equal
+                            rows.Head
+                            ([ "index"; "label"; "predicted" ] @ (sorted |> List.map (fun n -> "p_" + n)))
+                            "the header"
+
+                        Expect.equal rows.Length 13 "a header and 12 rows"
+
+                        for row in rows.Tail do
+                            Expect.equal row.Length 7 $"7 cells: %A{row}"
+                            Expect.contains names row[1] "the label is a class name"
+                            Expect.contains names row[2] "the prediction is a class name"
+
+                        Expect.equal
+                            (rows.Tail |> List.map (fun r -> r[1]) |> List.countBy id |> List.length)
+                            4
+                            "every class labels rows"
+
+                    testCase "a CSV error quotes at most 60 characters of a huge cell"
+                    <| fun () ->
+                        let dir = tempDir ()
+                        let rows = [ "label,a,b"; "0,1,2"; "1," + String('1', 1_000_000) + ",2"; "0,3,4" ]
+
+                        let path =
+                            writeFile (Path.Combine(dir, "huge.csv")) (String.Join("\n", rows) + "\n")
+
+                        let r =
+                            run
+                                repo
+                                ([ "train"; "--train"; path; "--test"; path; "--run"; Path.Combine(dir, "r") ]
+                                 @ small.Tail.Tail)
+
+                        expectOneLineError r ReturnCode.BadData [ path; "row 3, column 1"; String('1', 60) + "…" ]
+                        Expect.isLessThan r.Err.Length 300 $"the message is short (%d{r.Err.Length} characters)"
+
+                    testCase "a PNG with a bad CRC or an impossible bit depth is called so, not truncated"
+                    <| fun () ->
+                        let dir = tempDir ()
+                        let good = Path.Combine(dir, "good.png")
+                        ImageFolderTests.writeGray good 28 28 (pattern 1)
+                        let bytes = File.ReadAllBytes good
+
+                        let find (kind: string) =
+                            let k = Encoding.ASCII.GetBytes kind
+                            seq { 8 .. bytes.Length - 8 } |> Seq.find (fun i -> bytes[i .. i + 3] = k)
+
+                        let idat = find "IDAT"
+
+                        let length =
+                            int (
+                                Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(
+                                    ReadOnlySpan bytes[idat - 4 .. idat - 1]
+                                )
+                            )
+
+                        let crc = Array.copy bytes
+                        crc[idat + 4 + length] <- crc[idat + 4 + length] ^^^ 0xFFuy
+                        let depth = Array.copy bytes
+                        depth[24] <- 3uy // IHDR's bit depth: 8 + 4 + 4 + width and height
+                        let ihdr = crc32 depth[12..28]
+                        Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(Span(depth, 29, 4), ihdr)
+
+                        for name, content, says in
+                            [
+                                "crc.png", crc, "chunk 'IDAT' at byte"
+                                "depth.png", depth, "bit depth 3 is not valid for colour type 0"
+                                "cut.png", bytes[.. idat + 20], "truncated"
+                            ] do
+                            let path = Path.Combine(dir, name)
+                            File.WriteAllBytes(path, content)
+                            let r = run repo [ "predict"; "--model"; trained.Value; "--image"; path ]
+                            expectOneLineError r ReturnCode.BadData [ path; says ]
+
+                            if name <> "cut.png" then
+                                Expect.isFalse (r.Err.Contains "truncated") r.Err
+
+                    testCase "a model holding NaN is refused by eval, naming the tensor, not scored at 10%"
+                    <| fun () ->
+                        let dir = editedRun ignore
+                        let model = Path.Combine(dir, ModelFile.FileName)
+                        let struct (tensors, metadata) = Safetensors.Read model
+                        let first = tensors[0]
+                        let data = Array.copy first.Data
+                        BitConverter.GetBytes(Single.NaN).CopyTo(data, 0)
+                        let nan = Tensor(first.Name, first.Dtype, first.Shape, data)
+                        let edited = [| yield nan; yield! Seq.skip 1 tensors |]
+                        let meta = Collections.Generic.Dictionary<string, string>(metadata)
+                        meta["tensor_sha256"] <- Safetensors.TensorHash edited
+                        Safetensors.Write(model, edited, meta)
+                        let r = run repo [ "eval"; "--model"; dir; "--data"; dataFile "mnist_test_10.csv" ]
+                        expectOneLineError r ReturnCode.BadData [ model; $"'%s{first.Name}'"; "NaN" ]
+                        let i = run repo [ "inspect"; model ]
+                        Expect.equal i.Code 0 $"inspect still shows it: %s{i.Err}"
                 ]
         ]

@@ -26,15 +26,20 @@ type internal Checks() =
         this.Require (threads >= 0 && threads <= 64) "threads" "0..64 (0 = auto)" threads
 
 /// Small readers shared by the commands' parsers.
-module internal Parsing =
-    let toNull (value: string option) : string | null =
+module Parsing =
+    /// The most epochs a run may ask for: 2^31 - 1 epochs would never end, and a run.json holding more is refused
+    /// by the same rule.
+    [<Literal>]
+    let MaxEpochs = 1_000_000
+
+    let internal toNull (value: string option) : string | null =
         match value with
         | Some s -> s
         | None -> null
 
-    let parseInt (s: string) =
+    let internal parseInt (s: string) =
         match Int32.TryParse(s.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture) with
         | true, n -> Some n
         | _ -> None
 
-    let finite (x: float) = Double.IsFinite x
+    let internal finite (x: float) = Double.IsFinite x

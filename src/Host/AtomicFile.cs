@@ -9,6 +9,9 @@ public static class AtomicFile
     /// Creates the parent folder, lets <paramref name="write"/> fill a temporary file in the same folder
     /// (<c>path + ".tmp-PID-RANDOM"</c>), flushes it to disk and renames it over <paramref name="path"/>.
     /// On any failure the temporary file is deleted and the previous content of <paramref name="path"/> is intact.
+    /// A symbolic link is followed: its final target is replaced (atomically, beside it) and the link kept. A
+    /// device, FIFO or socket (<c>/dev/null</c>, <c>/dev/stdout</c>) is written into directly, as a shell's
+    /// <c>&gt;</c> does: renaming over it would replace the device by a plain file.
     /// I/O failures (disk full, file too large, access denied) become an <see cref="IOException"/> whose one-line
     /// message names the file (exit code 4, <see cref="ReturnCode.IoError"/>); exceptions thrown by
     /// <paramref name="write"/> itself are rethrown unchanged.
@@ -17,7 +20,20 @@ public static class AtomicFile
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(write);
-        string full = Path.GetFullPath(path);
+        string full;
+        try
+        {
+            full = Target(Path.GetFullPath(path));
+        }
+        catch (IOException e)
+        {
+            throw Failure(path, e, "nothing was written");
+        }
+        if (FileKind.IsSpecial(full))
+        {
+            WriteInto(path, full, write);
+            return;
+        }
         string? dir = Path.GetDirectoryName(full);
         string temp = $"{full}.tmp-{Environment.ProcessId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}";
         try
@@ -36,14 +52,39 @@ public static class AtomicFile
         catch (Exception e)
         {
             TryDelete(temp);
-            // A file over RLIMIT_FSIZE (EFBIG) surfaces from FileStream as ArgumentOutOfRangeException("value").
-            if (e is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException { ParamName: "value" })
+            if (IsWriteFailure(e))
             {
                 throw Failure(path, e, "the previous file, if any, is intact");
             }
             throw;
         }
     }
+
+    /// <summary>Where a write of <paramref name="full"/> lands: the final target of a link (a chain of links
+    /// followed; a loop is an IOException), else the path itself.</summary>
+    public static string Target(string full) =>
+        new FileInfo(full) is { LinkTarget: not null } link && link.ResolveLinkTarget(returnFinalTarget: true) is { } target
+            ? target.FullName
+            : full;
+
+    /// <summary>Writes straight into a device or FIFO: there is no previous content to keep.</summary>
+    static void WriteInto(string path, string device, Action<Stream> write)
+    {
+        try
+        {
+            using var stream = new FileStream(device, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1 << 16);
+            write(stream);
+            stream.Flush();
+        }
+        catch (Exception e) when (IsWriteFailure(e))
+        {
+            throw Failure(path, e, "a device, written directly");
+        }
+    }
+
+    // A file over RLIMIT_FSIZE (EFBIG) surfaces from FileStream as ArgumentOutOfRangeException("value").
+    static bool IsWriteFailure(Exception e) =>
+        e is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException { ParamName: "value" };
 
     /// <summary>The one-line IOException for a failed write of <paramref name="path"/>. A full disk is said in
     /// words: the runtime's message names our temporary file, not the one the user asked for.</summary>

@@ -172,6 +172,24 @@ public static class ModelFile
         {
             throw new DataError(path, problem);
         }
+        if (checkHash && NonFinite(arrays) is { } bad)
+        {
+            // Its outputs would all be NaN and the arg-max class 0: eval would print ~10% as if the model were merely bad.
+            throw new DataError(path, $"tensor '{bad.Name}' holds {bad.Count:N0} NaN or infinite values: its outputs would be NaN (look with: functional inspect {path})");
+        }
         return Api.LoadModel(spec.Value, arrays);
+    }
+
+    static (string Name, int Count)? NonFinite(NamedArray[] arrays)
+    {
+        foreach (var a in arrays)
+        {
+            int n = a.Float32 is { } f ? f.Count(x => !float.IsFinite(x)) : a.Float64.Count(x => !double.IsFinite(x));
+            if (n > 0)
+            {
+                return (a.Name, n);
+            }
+        }
+        return null;
     }
 }

@@ -33,6 +33,7 @@ module internal Resume =
         let epochs = r.GetResult(ResumeArgs.Epochs, defaultValue = 0)
         let threads = r.GetResult(ResumeArgs.Threads, defaultValue = 0)
         checks.Require (epochs >= 0) "epochs" ">= 1" epochs
+        checks.Require (epochs <= MaxEpochs) "epochs" "at most 1,000,000" epochs
         checks.Threads threads
 
         {

@@ -157,6 +157,7 @@ module internal TrainingGroup =
         checks.Require (finite clipNorm && clipNorm >= 0.0) "clip-norm" ">= 0 (0 = off)" clipNorm
         checks.Require (finite momentum && momentum >= 0.0 && momentum < 1.0) "momentum" "in [0, 1)" momentum
         checks.Require (epochs >= 1) "epochs" ">= 1" epochs
+        checks.Require (epochs <= MaxEpochs) "epochs" "at most 1,000,000" epochs
 
         let optimizer =
             match Config.optimizer optName lr momentum with

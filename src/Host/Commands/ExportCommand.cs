@@ -9,6 +9,7 @@ public static class ExportCommand
     public static int Run(ExportOptions o)
     {
         string path = ModelFile.Resolve(o.Model);
+        Runs.RunFiles.CheckOutput(o.Onnx, "--onnx", o.Force);
         var model = ModelFile.Load(o.Model);
         // The graph's first nodes scale pixels 0..255; a table's inputs are not pixels (and its transform is not there).
         if (ModelFile.ReadDataInfo(o.Model) is { IsTable: true } info)

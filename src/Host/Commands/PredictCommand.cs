@@ -64,7 +64,7 @@ public static class PredictCommand
         csv.Append("index,label,predicted");
         for (int c = 0; c < k; c++)
         {
-            csv.Append(',').Append(prefix).Append(classes[c]);
+            csv.Append(',').Append(Data.Csv.Cell(prefix + classes[c]));
         }
         csv.Append('\n');
         for (int i = 0; i < data.Count; i++)
@@ -72,7 +72,7 @@ public static class PredictCommand
             var row = outputs.AsSpan(i * k, k);
             int best = row.IndexOf(Max(row));
             csv.Append(i.ToString(CultureInfo.InvariantCulture)).Append(',')
-                .Append(classes[data.Labels[i]]).Append(',').Append(classes[best]);
+                .Append(Data.Csv.Cell(classes[data.Labels[i]])).Append(',').Append(Data.Csv.Cell(classes[best]));
             foreach (double v in row)
             {
                 // The shortest text that reads back as the same value in the model's precision.

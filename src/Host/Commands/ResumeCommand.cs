@@ -10,6 +10,7 @@ public static class ResumeCommand
     public static int Run(ResumeOptions o)
     {
         var run = RunFile.Read(o.Run);
+        run.CheckUnedited(o.Run, Checkpoints.NewestFields(o.Run));
         using var runLock = RunLock.Acquire(o.Run, Console.Error);
         // The journal is read only once training starts, after run.json is rewritten: a damaged line found then
         // would leave run.json changed (its results gone) by a resume that never ran.
@@ -46,6 +47,11 @@ public static class ResumeCommand
             start = checkpoint?.At ?? new Position(0, 0, 0);
         }
         long lastStep = (long)run.Epochs * ((train.Count + run.BatchSize(train.Count) - 1) / run.BatchSize(train.Count));
+        if (run.Parent == null && Api.ScheduleLength(run.Config) is var laid and >= 0 && lastStep > laid)
+        {
+            // What --epochs refuses above, reached by an edit of run.json's "epochs".
+            throw new DataError(Path.Combine(o.Run, RunFile.FileName), $"field 'epochs' is {run.Epochs} ({lastStep:N0} steps), but its learning-rate schedule is laid out for {laid:N0} steps ({run.Config.ScheduleText}); after them it would train at the schedule's end rate: undo the edit, or train a new run with more --epochs");
+        }
         var keepBest = fromParent ? KeepBest.None : KeepBest.Of(checkpoint?.Metadata);
         bool done = start.Step >= lastStep || keepBest.ShouldStop(run.EarlyStop);
         if (done && File.Exists(Path.Combine(o.Run, ModelFile.FileName)))

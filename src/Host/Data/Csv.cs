@@ -68,6 +68,16 @@ public static class Csv
         });
     }
 
+    /// <summary>A cell as RFC 4180 writes it: quoted, its quotes doubled, when it holds a comma, a quote or a line
+    /// break (a class name from a folder or a spreadsheet can), or spaces at its ends, which readers trim.</summary>
+    public static string Cell(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return text.AsSpan().IndexOfAny(",\"\r\n") >= 0 || text.Length != text.Trim().Length
+            ? "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
+            : text;
+    }
+
     static int Put(byte[] line, int at, byte value)
     {
         if (value >= 100)

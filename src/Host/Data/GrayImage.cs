@@ -35,7 +35,9 @@ public sealed record GrayImage(byte[] Pixels, int Rows, int Cols)
         var result = codec.GetPixels(info, bitmap.GetPixels());
         if (result != SKCodecResult.Success)
         {
-            throw new DataError(path, $"the {Kind(codec)} pixel data is {Reason(result)} ({w}x{h} declared)");
+            throw new DataError(path, codec.EncodedFormat == SKEncodedImageFormat.Png && PngCheck.Problem(path) is { } png
+                ? $"the PNG is {png} ({w}x{h} declared)"
+                : $"the {Kind(codec)} pixel data is {Reason(result)} ({w}x{h} declared)");
         }
         ReadOnlySpan<byte> rgba = bitmap.GetPixelSpan();
         var gray = new byte[w * h];
@@ -110,7 +112,7 @@ public sealed record GrayImage(byte[] Pixels, int Rows, int Cols)
         if (codec is null)
         {
             throw new DataError(path, StartsLikeAnImage(path)
-                ? $"a damaged image: its header cannot be decoded ({Reason(result)})"
+                ? PngCheck.Problem(path) is { } png ? $"a damaged PNG: {png}" : $"a damaged image: its header cannot be decoded ({Reason(result)})"
                 : "not a PNG or JPEG image: it does not start with either's signature");
         }
         if (codec.EncodedFormat is not (SKEncodedImageFormat.Png or SKEncodedImageFormat.Jpeg))

@@ -308,25 +308,26 @@ public static class Table
         }
         throw new DataError(path, header is null
             ? $"--label-column {which}: no header row to find that name in (give first, last or a 0-based index)"
-            : $"--label-column {which}: no such column in the header ({string.Join(", ", header.Take(8))}{(header.Length > 8 ? ", …" : "")})");
+            : $"--label-column {which}: no such column in the header ({string.Join(", ", header.Take(8).Select(Shown))}{(header.Length > 8 ? ", …" : "")})");
     }
 
-    static string Shown(string cell) => cell.Length > 24 ? cell[..24] + "…" : cell;
+    /// <summary>A cell as a message quotes it: at most 60 characters, cut with "…", so a 200 MB cell is not copied
+    /// into the message (and printed).</summary>
+    internal static string Shown(string cell) => cell.Length > 60 ? cell[..60] + "…" : cell;
 
     static float Number(string path, int line, int column, string cell)
     {
         if (!double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double x))
         {
-            string shown = cell.Length > 24 ? cell[..24] + "…" : cell;
-            throw new DataError(path, $"row {line}, column {column}: '{shown}' is not a number");
+            throw new DataError(path, $"row {line}, column {column}: '{Shown(cell)}' is not a number");
         }
         if (!double.IsFinite(x))
         {
-            throw new DataError(path, $"row {line}, column {column}: '{cell}' is not a finite number");
+            throw new DataError(path, $"row {line}, column {column}: '{Shown(cell)}' is not a finite number");
         }
         if (Math.Abs(x) > float.MaxValue)
         {
-            throw new DataError(path, $"row {line}, column {column}: {cell} is outside the float32 range (±3.4e38)");
+            throw new DataError(path, $"row {line}, column {column}: {Shown(cell)} is outside the float32 range (±3.4e38)");
         }
         return (float)x;
     }
@@ -372,7 +373,7 @@ public static class Table
             }
             if (c >= MaxClasses)
             {
-                throw new DataError(path, $"more than {MaxClasses} different labels (row values like '{text[i]}'): is the label column right?");
+                throw new DataError(path, $"more than {MaxClasses} different labels (row values like '{Shown(text[i])}'): is the label column right?");
             }
             labels[i] = (byte)c;
         }

@@ -45,6 +45,7 @@ public static class Checkpoints
             ["offset"] = at.Offset.ToString(CultureInfo.InvariantCulture),
             ["seed"] = run.Config.Seed.ToString(CultureInfo.InvariantCulture),
             ["config_sha256"] = run.ConfigHash(),
+            ["config"] = run.HashedFields().ToJsonString(),
             ["parent_sha256"] = parent,
             ["spec"] = ModelFile.SpecJson(trainer.Model.Spec).ToJsonString(),
             ["tensor_sha256"] = hash,
@@ -122,6 +123,28 @@ public static class Checkpoints
             catch (DataError e)
             {
                 warnings.WriteLine($"warning: {e.Message}; falling back to the previous checkpoint");
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The hashed fields the newest checkpoint that has them was written with (null: none has), to name
+    /// what an edit of run.json changed.</summary>
+    public static System.Text.Json.Nodes.JsonObject? NewestFields(string runDir)
+    {
+        foreach (var (_, path) in List(runDir))
+        {
+            try
+            {
+                var (_, metadata) = Safetensors.Read(path);
+                if (metadata.TryGetValue("config", out string? text) && System.Text.Json.Nodes.JsonNode.Parse(text) is System.Text.Json.Nodes.JsonObject o)
+                {
+                    return o;
+                }
+            }
+            catch (Exception e) when (e is DataError or System.Text.Json.JsonException)
+            {
+                // An unreadable checkpoint only loses the detail of the message.
             }
         }
         return null;

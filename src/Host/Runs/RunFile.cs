@@ -67,6 +67,10 @@ public sealed record RunFile(
     /// <summary>The run and checkpoint step this run started from (train --from); null = from its seed.</summary>
     public ParentRef? Parent { get; init; }
 
+    /// <summary>The config_sha256 run.json was written with (null in a file without one): a hand edit of the
+    /// config changes <see cref="ConfigHash"/> but not this.</summary>
+    public string? StoredConfigHash { get; init; }
+
     /// <summary>Features, classes and names, how a table was read and its input transform; null in runs written
     /// before tables (images, digits).</summary>
     public DataInfo? Data { get; init; }
@@ -99,6 +103,53 @@ public sealed record RunFile(
             + (Resize is { } size ? $"|resize={size.Cols}x{size.Rows}" : "");
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
     }
+
+    /// <summary>What <see cref="ConfigHash"/> hashes, named: a checkpoint keeps them, so an edit of run.json can
+    /// be said field by field.</summary>
+    public JsonObject HashedFields()
+    {
+        var o = new JsonObject();
+        foreach (var (key, value) in Api.ConfigFields(Config))
+        {
+            o[key] = value;
+        }
+        o["train_count"] = TrainCount.ToString(CultureInfo.InvariantCulture);
+        o["data.train_images.sha256"] = TrainImages.Sha256;
+        o["data.train_labels.sha256"] = TrainLabels.Sha256;
+        if (Validation is { IsFile: false } v)
+        {
+            o["validation.fraction"] = v.Fraction.ToString("R", CultureInfo.InvariantCulture);
+        }
+        if (Resize is { } size)
+        {
+            o["data.resize"] = $"{size.Cols}x{size.Rows}";
+        }
+        return o;
+    }
+
+    /// <summary>Refuses a run.json whose hashed fields were edited since it was written: resume would reject every
+    /// checkpoint (their config_sha256 differs) and train again from step 0 over the model and journal. The fields
+    /// that differ are named from <paramref name="checkpointFields"/> (a checkpoint's "config"), when there is one.</summary>
+    public void CheckUnedited(string dir, JsonObject? checkpointFields)
+    {
+        if (StoredConfigHash is not { } stored || stored == ConfigHash())
+        {
+            return;
+        }
+        string path = System.IO.Path.Combine(dir, FileName);
+        var now = HashedFields();
+        var changed = checkpointFields is null
+            ? []
+            : now.Where(f => checkpointFields[f.Key]?.ToString() != f.Value?.ToString())
+                .Select(f => $"'{f.Key}' is {Quoted(f.Value?.ToString())}, the run trained with {Quoted(checkpointFields[f.Key]?.ToString())}")
+                .ToList();
+        string what = changed.Count > 0
+            ? string.Join("; ", changed)
+            : "its config, train_count, data files or validation fraction no longer give its config_sha256";
+        throw new DataError(path, $"edited since the run wrote it: {what}. Its checkpoints cannot continue another configuration: undo the edit, or start a new run from one with the change (functional train --from {RunFolder.Shown(dir)} ...)");
+    }
+
+    static string Quoted(string? value) => value is null ? "absent" : $"'{(value.Length > 60 ? value[..60] + "…" : value)}'";
 
     /// <summary>run.json's "config": the configuration's fields, numbers as JSON numbers.</summary>
     public static JsonObject ConfigJson(Config config)
@@ -203,7 +254,7 @@ public sealed record RunFile(
             return null;
         }
         DataRef? R(string key) => o[key] is JsonObject r ? new(Str(r, "path"), Str(r, "sha256")) : null;
-        return new ValidationRef(o["fraction"]?.GetValue<double>() ?? 0, R("images"), R("labels"), Get<int>(o, "count"));
+        return new ValidationRef(o["fraction"] is null ? 0 : Get<double>(o, "fraction"), R("images"), R("labels"), Get<int>(o, "count"));
     }
 
     public void Write(string dir, JsonObject? results = null) =>
@@ -238,23 +289,25 @@ public sealed record RunFile(
             var d = Object(path, o, "data");
             JsonObject Obj(string key) => d[key] as JsonObject ?? throw new KeyNotFoundException($"missing field 'data.{key}'");
             DataRef R(string key) => new(Str(Obj(key), "path"), Str(Obj(key), "sha256"));
-            var run = new RunFile(config, AtLeast(o, "epochs", 1), AtLeast(o, "checkpoint_every", 0),
+            // The command line's limits: a run.json is as much the user's input as --epochs is.
+            var run = new RunFile(config, Between(o, "epochs", 1, Functional.Cli.Parsing.MaxEpochs), AtLeast(o, "checkpoint_every", 0),
                 AtLeast(o, "journal_every", 0), R("train_images"), R("train_labels"), R("test_images"),
-                R("test_labels"), Str(o, "blas"), Get<int>(o, "threads"), Str(o, "code_version"))
+                R("test_labels"), Str(o, "blas"), Between(o, "threads", 0, 64), Str(o, "code_version"))
             {
-                TrainCount = o["train_count"]?.GetValue<int>() ?? 0,
-                Preset = o["preset"]?.GetValue<string>() ?? "modern",
+                TrainCount = o["train_count"] is null ? 0 : AtLeast(o, "train_count", 0),
+                Preset = OptStr(o, "preset") ?? "modern",
                 Validation = o["validation"] is null ? null : ValidationOf(Object(path, o, "validation")),
-                EarlyStop = o["early_stop"]?.GetValue<int>() ?? 0,
-                Monitor = o["monitor"]?.GetValue<string>() ?? "loss",
-                Keep = o["keep"]?.GetValue<string>() ?? "last",
-                TestEveryEpoch = o["test_every_epoch"]?.GetValue<bool>() ?? true,
-                ScheduleRequest = o["schedule_request"]?.GetValue<string>() ?? "constant",
-                Backend = o["backend"]?.GetValue<string>(),
+                EarlyStop = o["early_stop"] is null ? 0 : AtLeast(o, "early_stop", 0),
+                Monitor = OneOf(o, "monitor", "loss", "accuracy"),
+                Keep = OneOf(o, "keep", "last", "best"),
+                TestEveryEpoch = o["test_every_epoch"] is null || Get<bool>(o, "test_every_epoch"),
+                ScheduleRequest = OptStr(o, "schedule_request") ?? "constant",
+                Backend = OptStr(o, "backend"),
                 // Runs written before blas_core existed name their kernels in "blas": "OpenBLAS ... (Haswell, 1 thread(s))".
-                BlasCore = o["blas_core"]?.GetValue<string>() ?? CoreOf(Str(o, "blas")),
-                Kernels = o["kernels"]?.GetValue<string>(),
-                Cpu = o["cpu"]?.GetValue<string>(),
+                BlasCore = OptStr(o, "blas_core") ?? CoreOf(Str(o, "blas")),
+                Kernels = OptStr(o, "kernels"),
+                Cpu = OptStr(o, "cpu"),
+                StoredConfigHash = OptStr(o, "config_sha256"),
                 Parent = o["parent"] is JsonObject p ? new ParentRef(Str(p, "run"), Get<long>(p, "step")) : null,
                 Data = o["data_info"] is JsonObject info ? DataInfo.FromJson(info) : null,
                 Resize = d["resize"] is JsonObject size ? (Get<int>(size, "rows"), Get<int>(size, "cols")) : null,
@@ -294,13 +347,33 @@ public sealed record RunFile(
             ? v
             : throw new KeyNotFoundException($"field '{key}' is {v}, expected an integer >= {min}");
 
+    static int Between(JsonObject o, string key, int min, int max) =>
+        Get<int>(o, key) is var v && v >= min && v <= max
+            ? v
+            : throw new KeyNotFoundException($"field '{key}' is {v}, expected an integer {min}..{max:N0}");
+
+    /// <summary>A string field that may be absent (its default) or one of <paramref name="allowed"/>.</summary>
+    static string OneOf(JsonObject o, string key, params string[] allowed)
+    {
+        string v = OptStr(o, key) ?? allowed[0];
+        return allowed.Contains(v) ? v : throw new KeyNotFoundException($"field '{key}' is '{v}', expected {string.Join(" or ", allowed)}");
+    }
+
+    /// <summary>A string field that may be absent or null; any other type is an error naming it.</summary>
+    static string? OptStr(JsonObject o, string key) => o[key] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue(out string? s) => s,
+        JsonNode other => throw new KeyNotFoundException($"field '{key}' is {Kind(other)}, expected a string"),
+    };
+
     static T Get<T>(JsonObject o, string key) =>
         o[key] is JsonValue v && v.TryGetValue(out T? value) && value is not null
             ? value
             : throw new KeyNotFoundException($"missing or mistyped field '{key}' ({typeof(T).Name.ToLowerInvariant()} expected)");
 
     static string Str(JsonObject o, string key) =>
-        o[key]?.GetValue<string>() ?? throw new KeyNotFoundException($"missing field '{key}'");
+        OptStr(o, key) ?? throw new KeyNotFoundException($"missing field '{key}'");
 
     /// <summary>Loads the training data a run trained on (its validation part held out) and its test set, warning
     /// when a file changed since.</summary>

@@ -31,8 +31,33 @@ public static class RunFolder
             // folder) would scatter them among someone's files.
             throw new UsageError($"--run {dir} is a folder that holds other files ({other}), not a run: give a new or empty folder");
         }
-        Directory.CreateDirectory(dir);
+        MakeFolder(dir);
         return dir;
+    }
+
+    /// <summary>Creates the run folder; the runtime's message for a folder it cannot make names neither the folder
+    /// nor why ("Could not find file '/proc/self/x'").</summary>
+    static void MakeFolder(string dir)
+    {
+        try
+        {
+            Directory.CreateDirectory(dir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            string? above = Path.GetDirectoryName(Path.GetFullPath(dir));
+            while (above != null && !Path.Exists(above))
+            {
+                above = Path.GetDirectoryName(above);
+            }
+            if (above != null && File.Exists(above))
+            {
+                throw new UsageError($"--run {dir}: {above} is a file, not a folder: give a new or empty folder for the run");
+            }
+            throw new IOException(e is UnauthorizedAccessException
+                ? $"--run {dir}: cannot create the folder: permission denied in {above}"
+                : $"--run {dir}: cannot create the folder: {above} does not take new folders (a system or read-only file system)", e);
+        }
     }
 
     /// <summary>What a run folder holds before or without run.json: a lock, a sweep point's log, what a killed run
