@@ -141,6 +141,7 @@ type TrainArgs =
     | Test_Every_Epoch
     | Early_Stop of patience: int
     | Monitor of Monitor
+    | On_Nonfinite of policy: string
     | Keep of Keep
     | Schedule of schedule: string
     | Warmup of epochs: float
@@ -212,6 +213,8 @@ type TrainArgs =
             | Early_Stop _ ->
                 "stop when the validation figure (--monitor) has not improved for N epochs (default 0: train every epoch)."
             | Monitor _ -> "the validation figure early stopping and --keep best watch: loss (default) or accuracy."
+            | On_Nonfinite _ ->
+                "a step that would put a NaN or infinity into the weights is not applied: stop (default) keeps the state before it as a checkpoint and stops naming the tensor and the examples; skip[:K] drops that batch, journals it and goes on, stopping after K skips (default 10)."
             | Keep _ ->
                 "which epoch's weights model.safetensors holds: best = the best validation epoch (default when there is a validation set), last = the final epoch."
             | Schedule _ ->
@@ -569,6 +572,27 @@ type ReplayArgs =
             | Threads _ -> "worker threads, 0 = auto (default: the run's own)."
 
 [<Unique; HelpFlags("--help", "-h")>]
+type BisectArgs =
+    | [<MainCommand; ExactlyOnce>] Run_Dir of run: string
+    | [<Mandatory>] Until of condition: string
+    | Dump of dir: string
+    | Probe of count: int
+    | Threads of count: int
+    | Other_Kernels
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Run_Dir _ -> "the run folder to search (its journal, checkpoints and data; nothing is retrained)."
+            | Until _ ->
+                "the condition: nan (a NaN or infinity in the loss, a gradient or the weights), spike[:FACTOR] (the loss above FACTOR, default 3, times the median of the 25 before), collapse (every probe image called one class), dead:P (a layer's dead or saturated share above P), accuracy<X (the probe accuracy falls below X after reaching it), loss>V, grad>V (the global gradient norm)."
+            | Dump _ -> "where the dumps of the step found and the one before go (default: <run>/bisect)."
+            | Probe _ -> "test images collapse and accuracy<X are measured on, >= 1 (default 500: the first 500)."
+            | Threads _ -> "worker threads, 0 = auto (default: the run's own)."
+            | Other_Kernels ->
+                "search even where this machine cannot use the OpenBLAS kernels the run recorded (then with its own; steps may differ in the last bits)."
+
+[<Unique; HelpFlags("--help", "-h")>]
 type DriftArgs =
     | [<MainCommand; ExactlyOnce>] Run_Dir of run: string
     | From of step: int64
@@ -810,6 +834,7 @@ type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Resume of ParseResults<ResumeArgs>
     | [<CliPrefix(CliPrefix.None)>] Replay of ParseResults<ReplayArgs>
     | [<CliPrefix(CliPrefix.None)>] Drift of ParseResults<DriftArgs>
+    | [<CliPrefix(CliPrefix.None)>] Bisect of ParseResults<BisectArgs>
     | [<CliPrefix(CliPrefix.None)>] Plot of ParseResults<PlotArgs>
     | [<CliPrefix(CliPrefix.None)>] Show of ParseResults<ShowArgs>
     | [<CliPrefix(CliPrefix.None)>] Sweep of ParseResults<SweepArgs>
@@ -836,6 +861,8 @@ type FunctionalArgs =
                 "the learning-rate range test: train while the rate grows exponentially, plot loss against rate, suggest one."
             | Resume _ -> "continue an interrupted run from its newest valid checkpoint."
             | Replay _ -> "re-execute a run's steps bit for bit and inspect one of them."
+            | Bisect _ ->
+                "find the first step of a run where a condition holds (nan, spike, collapse, ...) by its journal, checkpoints and replay."
             | Drift _ ->
                 "train a run's steps in float32 and float64 side by side: how far the trajectories drift, per layer, and whether rounding explains it."
             | Plot _ -> "draw a run's training curves into a PNG."

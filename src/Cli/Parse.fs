@@ -69,6 +69,8 @@ type TrainOptions =
         EarlyStop: int
         /// "loss" or "accuracy": the validation figure early stopping and keep-best watch.
         Monitor: string
+        /// "stop", "skip" or "skip:K": what a step that would make the weights non-finite does (checked by the host).
+        OnNonFinite: string
         /// "best" or "last": the epoch model.safetensors holds.
         Keep: string
         /// The learning-rate schedule in epochs, resolved to steps once the training set's size is known.
@@ -103,6 +105,7 @@ type TrainOptions =
             TestEveryEpoch = false
             EarlyStop = 0
             Monitor = "loss"
+            OnNonFinite = "stop"
             Keep = (if hasValidation then "best" else "last")
             Schedule = p.Schedule
             ScheduleGiven = false
@@ -217,6 +220,20 @@ type ReplayOptions =
         /// 0 = the run's own.
         Threads: int
         /// Replay with this machine's kernels where it cannot use the run's.
+        OtherKernels: bool
+    }
+
+type BisectOptions =
+    {
+        Run: string
+        /// The condition, as typed (checked by the host).
+        Until: string
+        /// Where the dumps go; null = <run>/bisect.
+        Dump: string | null
+        /// Test images the probe conditions are measured on.
+        Probe: int
+        /// 0 = the run's own.
+        Threads: int
         OtherKernels: bool
     }
 
@@ -372,6 +389,7 @@ type Command =
     | Resume of ResumeOptions
     | Replay of ReplayOptions
     | Drift of DriftOptions
+    | Bisect of BisectOptions
     | Gradcheck of GradcheckOptions
     | Doctor of DoctorOptions
     | Plot of PlotOptions
@@ -413,6 +431,7 @@ module Parser =
             "bench"
             "resume"
             "replay"
+            "bisect"
             "drift"
             "gradcheck"
             "doctor"
@@ -862,6 +881,7 @@ module Parser =
                 TestEveryEpoch = r.Contains A.TrainArgs.Test_Every_Epoch
                 EarlyStop = earlyStop
                 Monitor = monitor
+                OnNonFinite = r.GetResult(A.TrainArgs.On_Nonfinite, defaultValue = "stop")
                 Keep = keep
                 Schedule = scheduleRequest
                 ScheduleGiven = r.Contains A.TrainArgs.Schedule || r.Contains A.TrainArgs.Warmup
@@ -1264,6 +1284,22 @@ module Parser =
         }
         |> Command.Replay
 
+    let private bisect (r: ParseResults<A.BisectArgs>) (checks: Checks) =
+        let probe = r.GetResult(A.BisectArgs.Probe, defaultValue = 500)
+        let threads = r.GetResult(A.BisectArgs.Threads, defaultValue = 0)
+        checks.Require (probe >= 1) "probe" ">= 1" probe
+        checks.Require (threads >= 0) "threads" ">= 0 (0 = the run's own)" threads
+
+        {
+            BisectOptions.Run = r.GetResult A.BisectArgs.Run_Dir
+            Until = r.GetResult A.BisectArgs.Until
+            Dump = r.TryGetResult A.BisectArgs.Dump |> toNull
+            Probe = probe
+            Threads = threads
+            OtherKernels = r.Contains A.BisectArgs.Other_Kernels
+        }
+        |> Command.Bisect
+
     let private drift (r: ParseResults<A.DriftArgs>) (checks: Checks) =
         let from = r.GetResult(A.DriftArgs.From, defaultValue = 0L)
         let steps = r.GetResult(A.DriftArgs.Steps, defaultValue = 0)
@@ -1532,6 +1568,7 @@ module Parser =
                     | Some(A.FunctionalArgs.Resume r) -> Some(resume r checks)
                     | Some(A.FunctionalArgs.Replay r) -> Some(replay r checks)
                     | Some(A.FunctionalArgs.Drift r) -> Some(drift r checks)
+                    | Some(A.FunctionalArgs.Bisect r) -> Some(bisect r checks)
                     | Some(A.FunctionalArgs.Gradcheck r) -> Some(gradcheck r checks)
                     | Some(A.FunctionalArgs.Doctor r) -> Some(doctor r checks)
                     | Some(A.FunctionalArgs.Plot r) -> Some(plot r checks)

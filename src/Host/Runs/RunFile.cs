@@ -40,6 +40,9 @@ public sealed record RunFile(
     /// <summary>"loss" or "accuracy": the validation figure early stopping and keep-best watch.</summary>
     public string Monitor { get; init; } = "loss";
 
+    /// <summary>The steps --on-nonfinite skip:K may leave out before the run stops; 0 = stop at the first (stop).</summary>
+    public int MaxSkips { get; init; }
+
     /// <summary>"best" or "last": which epoch model.safetensors holds.</summary>
     public string Keep { get; init; } = "last";
 
@@ -142,6 +145,7 @@ public sealed record RunFile(
             ["validation"] = Validation is { } v ? ValidationJson(v) : null,
             ["early_stop"] = EarlyStop,
             ["monitor"] = Monitor,
+            ["on_nonfinite"] = NonFinitePolicy.Text(MaxSkips),
             ["keep"] = Keep,
             ["test_every_epoch"] = TestEveryEpoch,
             ["schedule_request"] = ScheduleRequest,
@@ -247,6 +251,7 @@ public sealed record RunFile(
                 Validation = o["validation"] is null ? null : ValidationOf(Object(path, o, "validation")),
                 EarlyStop = o["early_stop"]?.GetValue<int>() ?? 0,
                 Monitor = o["monitor"]?.GetValue<string>() ?? "loss",
+                MaxSkips = o["on_nonfinite"] is { } policy ? NonFinitePolicy.Parse(policy.GetValue<string>(), why => new DataError(path, $"on_nonfinite {why}")) : 0,
                 Keep = o["keep"]?.GetValue<string>() ?? "last",
                 TestEveryEpoch = o["test_every_epoch"]?.GetValue<bool>() ?? true,
                 ScheduleRequest = o["schedule_request"]?.GetValue<string>() ?? "constant",
