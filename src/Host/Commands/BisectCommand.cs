@@ -65,6 +65,8 @@ public static class BisectCommand
         else
         {
             long before = 0, first = 0;
+            // A run started --from another continues its parent's losses: a spike is measured against them too.
+            losses = ParentLosses(run);
             foreach (var (step, s) in journal)
             {
                 if (until.OfFigures(s.Loss, s.GradNorms, s.Dead, s.Saturation, losses) is { holds: true })
@@ -81,18 +83,25 @@ public static class BisectCommand
                 return ReturnCode.CheckFailed;
             }
             (lo, hi) = (before, first);
-            narrowed = $"{journal.Count} journal lines: first at journaled step {first}, not at step {before}";
+            narrowed = $"{journal.Count} journal lines: first at journaled step {first}, {(before > 0 ? $"not at journaled step {before}" : "the first journaled")}";
         }
 
         // 2. Replay the interval from the newest valid checkpoint at or before lo.
         var checkpoint = Checkpoints.NewestValid(o.Run, run, lo, TextWriter.Null);
-        Trainer trainer = checkpoint == null && run.Parent is not null
-            ? ParentRun.Start(run, images).trainer
-            : Checkpoints.Restore(run, images, checkpoint);
+        Trainer trainer;
+        if (checkpoint == null && run.Parent is not null)
+        {
+            // A run started --from another: before its own first checkpoint, from the parent's.
+            (trainer, checkpoint) = ParentRun.Start(run, images);
+        }
+        else
+        {
+            trainer = Checkpoints.Restore(run, images, checkpoint);
+        }
         long from = trainer.StepCount;
         if (until.Kind == "spike")
         {
-            losses = journal.Where(j => j.Key <= from).Select(j => j.Value.Loss).TakeLast(Until.Window).ToList();
+            losses = [.. ParentLosses(run).Concat(journal.Where(j => j.Key <= from).Select(j => j.Value.Loss)).TakeLast(Until.Window)];
         }
         var rewind = new Rewind(run, images, trainer);
         foreach (long s in skipped.Where(s => s > from))
@@ -220,6 +229,11 @@ public static class BisectCommand
         }
         return (lo, 0, read, armed);
     }
+
+    /// <summary>The journaled losses of the parent run up to the step this run started from (none without a parent).</summary>
+    static List<double> ParentLosses(RunFile run) => run.Parent is { } p && Directory.Exists(p.Run)
+        ? [.. Journal.Steps(p.Run, TextWriter.Null).Where(j => j.Key <= p.Step).Select(j => j.Value.Loss)]
+        : [];
 
     static (bool holds, string where, double accuracy) Evaluate(Trainer t, global::Functional.Data.Images probe, Until until, IReadOnlyList<string>? names)
     {
