@@ -18,6 +18,20 @@ open Functional.Step
 // the CLI's on every machine, whatever kernels OpenBLAS would pick for this CPU.
 Host.Kernels.Use null
 
+/// A run folder's record, for a script that replays its steps: the run must have used the kernels chosen above
+/// (the default), else this refuses in one line, as `functional replay` does, and ends the script with exit 2;
+/// scripts/replay.fsx reads the run first and so replays runs of any kernels.
+let openRun (dir: string) =
+    try
+        let run = Host.Runs.RunFile.Read dir
+        Host.Kernels.ForRun(dir, run, false, "replay")
+        run
+    with
+    | :? Host.UsageError
+    | :? Host.DataError as e ->
+        eprintfn "%s" e.Message
+        exit 2
+
 /// A shipped data file of the repository's data/ folder ("train-images-idx3-ubyte.gz").
 let shipped (name: string) =
     Path.Combine(__SOURCE_DIRECTORY__, "..", "data", name)

@@ -65,11 +65,20 @@ let runDir =
 
 let stepNo = if args.Length = 2 then int64 args[1] else 100L
 
-// The run's config and data, exactly as `functional replay` reads them.
-let run = RunFile.Read runDir
-// The run's recorded OpenBLAS kernels, as `functional replay` uses them: chosen before the first product loads the
-// library, else this process would round with this CPU's own kernels and the hashes would differ.
-Kernels.ForRun(runDir, run, false, "replay")
+// The run's config and data, exactly as `functional replay` reads them; its recorded OpenBLAS kernels, as
+// `functional replay` uses them: chosen before the first product loads the library, else this process would round
+// with this CPU's own kernels and the hashes would differ. A run this machine cannot replay is one line, exit 2.
+let run =
+    try
+        let run = RunFile.Read runDir
+        Kernels.ForRun(runDir, run, false, "replay")
+        run
+    with
+    | :? UsageError
+    | :? DataError as e ->
+        eprintfn "%s" e.Message
+        exit 2
+
 let struct (train, _) = run.LoadData Console.Error
 let images = Inputs.ToCore train
 let checkpoint = Checkpoints.NewestValid(runDir, run, stepNo - 1L, Console.Error)
@@ -130,10 +139,17 @@ let batchOf<'T
 
 let start = if isNull (box checkpoint) then 0L else checkpoint.At.Step
 
+// Steps that `train --on-nonfinite skip` left out are counted and not taken, as the run did.
+let skipped = Journal.Skips(runDir, Console.Error)
+
 let before =
     [ start + 1L .. stepNo - 1L ]
     |> List.fold
-        (fun state s -> fst (step hyper (batchOf<float32> s) state))
+        (fun state s ->
+            if skipped.Contains s then
+                { state with Step = state.Step + 1L }
+            else
+                fst (step hyper (batchOf<float32> s) state))
         {
             Step = start
             Network = net

@@ -228,6 +228,7 @@ let private roundTripTests =
                         TestEveryEpoch = true
                         EarlyStop = 4
                         Monitor = "accuracy"
+                        OnNonFinite = "stop"
                         Keep = "last"
                         Schedule =
                             {

@@ -18,6 +18,7 @@ type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Resume of ParseResults<ResumeArgs>
     | [<CliPrefix(CliPrefix.None)>] Replay of ParseResults<ReplayArgs>
     | [<CliPrefix(CliPrefix.None)>] Drift of ParseResults<DriftArgs>
+    | [<CliPrefix(CliPrefix.None)>] Bisect of ParseResults<BisectArgs>
     | [<CliPrefix(CliPrefix.None)>] Plot of ParseResults<PlotArgs>
     | [<CliPrefix(CliPrefix.None)>] Show of ParseResults<ShowArgs>
     | [<CliPrefix(CliPrefix.None)>] Sweep of ParseResults<SweepArgs>
@@ -44,6 +45,8 @@ type FunctionalArgs =
                 "the learning-rate range test: train while the rate grows exponentially, plot loss against rate, suggest one."
             | Resume _ -> "continue an interrupted run from its newest valid checkpoint."
             | Replay _ -> "re-execute a run's steps bit for bit and inspect one of them."
+            | Bisect _ ->
+                "find the first step of a run where a condition holds (nan, spike, collapse, ...) by its journal, checkpoints and replay."
             | Drift _ ->
                 "train a run's steps in float32 and float64 side by side: how far the trajectories drift, per layer, and whether rounding explains it."
             | Plot _ -> "draw a run's training curves into a PNG."
@@ -66,6 +69,7 @@ type Command =
     | Resume of ResumeOptions
     | Replay of ReplayOptions
     | Drift of DriftOptions
+    | Bisect of BisectOptions
     | Gradcheck of GradcheckOptions
     | Doctor of DoctorOptions
     | Plot of PlotOptions
@@ -265,6 +269,7 @@ module Parser =
                     | Some(FunctionalArgs.Resume r) -> Some(Command.Resume(Resume.parse r checks))
                     | Some(FunctionalArgs.Replay r) -> Some(Command.Replay(Replay.parse r checks))
                     | Some(FunctionalArgs.Drift r) -> Some(Command.Drift(Drift.parse r checks))
+                    | Some(FunctionalArgs.Bisect r) -> Some(Command.Bisect(Bisect.parse r checks))
                     | Some(FunctionalArgs.Gradcheck r) -> Some(Command.Gradcheck(Gradcheck.parse r trainArgs checks))
                     | Some(FunctionalArgs.Doctor r) -> Some(Command.Doctor(Doctor.parse r trainArgs checks))
                     | Some(FunctionalArgs.Plot r) -> Some(Command.Plot(Plot.parse r checks))

@@ -41,6 +41,11 @@ type Trainer() =
     abstract Model: Model
     /// SHA-256 of every parameter's bytes (the journal's weights hash).
     abstract WeightsHash: unit -> string
+    /// True when every weight is finite: one vectorised pass, cheap enough to run after every step.
+    abstract WeightsFinite: unit -> bool
+    /// Counts a step without taking it (train --on-nonfinite skip): the weights and moments stay as they are,
+    /// the next step is the one after it (its batch, its dropout masks, its learning rate).
+    abstract Skip: unit -> unit
     /// Weights and optimiser moments as named row-major tensors (a checkpoint's contents).
     abstract State: unit -> NamedArray[]
     /// The batch as fed to the network: inputs [n, features] and targets [n, classes], row-major.
@@ -233,6 +238,14 @@ type internal TrainerOf<'T
     override _.Model = model
 
     override _.WeightsHash() = Snapshot.hash (Network.arrays net)
+
+    override _.WeightsFinite() =
+        Network.arrays net
+        |> Array.forall (fun a ->
+            a.Length = 0
+            || Numerics.Tensors.TensorPrimitives.IsFiniteAll(ReadOnlySpan<'T>(a)))
+
+    override _.Skip() = steps <- steps + 1L
 
     override _.State() =
         Array.concat

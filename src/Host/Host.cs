@@ -76,6 +76,7 @@ public static class Program
             case Command.Resume r: Kernels.ForRun(r.Item.Run, Runs.RunFile.Read(r.Item.Run), other: false, "resume"); break;
             case Command.Replay r: Kernels.ForRun(r.Item.Run, Runs.RunFile.Read(r.Item.Run), r.Item.OtherKernels, "replay"); break;
             case Command.Drift d: Kernels.ForRun(d.Item.Run, Runs.RunFile.Read(d.Item.Run), d.Item.OtherKernels, "drift"); break;
+            case Command.Bisect b: Kernels.ForRun(b.Item.Run, Runs.RunFile.Read(b.Item.Run), b.Item.OtherKernels, "bisect"); break;
             default: Kernels.Use(null); break;
         }
     }
@@ -90,6 +91,7 @@ public static class Program
         Command.Bench b => BenchCommand.Run(b.Item),
         Command.Resume r => ResumeCommand.Run(r.Item),
         Command.Replay r => ReplayCommand.Run(r.Item),
+        Command.Bisect b => BisectCommand.Run(b.Item),
         Command.Gradcheck g => GradcheckCommand.Run(g.Item),
         Command.Doctor d => DoctorCommand.Run(d.Item),
         Command.Plot p => PlotCommand.Run(p.Item),

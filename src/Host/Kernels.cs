@@ -136,8 +136,18 @@ public static class Kernels
         }
     }
 
+    /// <summary>The kernels this process loaded OpenBLAS with, once <see cref="Load"/> ran.</summary>
+    static string? loaded;
+
     static void Load(string name)
     {
+        // OpenBLAS reads the variable once: a second choice (a script that chose the default, then opens a run of
+        // other kernels) would go unheard and the steps would round differently, so it is refused.
+        if (loaded != null && !loaded.Equals(name, StringComparison.OrdinalIgnoreCase) && !Api.BlasCore().Equals(name, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new UsageError($"OpenBLAS is already loaded in this process with its {Api.BlasCore()} kernels, and it reads its kernels only when it loads; {name} must be chosen before the first matrix product (in a script: read the run and call Kernels.ForRun first, as scripts/replay.fsx does)");
+        }
+        loaded = name;
         Requested = name;
         // Before the library loads; a no-op for the managed provider, which reads nothing.
         _ = name == Auto ? UnsetEnv("OPENBLAS_CORETYPE") : SetEnv("OPENBLAS_CORETYPE", name, 1);

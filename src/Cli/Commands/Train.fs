@@ -36,6 +36,8 @@ type TrainOptions =
         EarlyStop: int
         /// "loss" or "accuracy": the validation figure early stopping and keep-best watch.
         Monitor: string
+        /// "stop", "skip" or "skip:K": what a step that would make the weights non-finite does (checked by the host).
+        OnNonFinite: string
         /// "best" or "last": the epoch model.safetensors holds.
         Keep: string
         /// The learning-rate schedule in epochs, resolved to steps once the training set's size is known.
@@ -70,6 +72,7 @@ type TrainOptions =
             TestEveryEpoch = false
             EarlyStop = 0
             Monitor = "loss"
+            OnNonFinite = "stop"
             Keep = (if hasValidation then "best" else "last")
             Schedule = p.Schedule
             ScheduleGiven = false
@@ -116,6 +119,7 @@ module internal Train =
                 TestEveryEpoch = output.TestEveryEpoch
                 EarlyStop = training.EarlyStop
                 Monitor = training.Monitor
+                OnNonFinite = r.GetResult(TrainArgs.On_Nonfinite, defaultValue = "stop")
                 Keep = training.Keep
                 Schedule = training.Schedule
                 ScheduleGiven = training.ScheduleGiven

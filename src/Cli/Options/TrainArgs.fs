@@ -73,6 +73,7 @@ type TrainArgs =
     | Test_Every_Epoch
     | Early_Stop of patience: int
     | Monitor of Monitor
+    | On_Nonfinite of policy: string
     | Keep of Keep
     | Schedule of schedule: string
     | Warmup of epochs: float
@@ -146,6 +147,8 @@ type TrainArgs =
             | Early_Stop _ ->
                 "stop when the validation figure (--monitor) has not improved for N epochs (default 0: train every epoch)."
             | Monitor _ -> "the validation figure early stopping and --keep best watch: loss (default) or accuracy."
+            | On_Nonfinite _ ->
+                "a step that would put a NaN or infinity into the weights is not applied: stop (default) keeps the state before it as a checkpoint and stops naming the tensor and the examples; skip[:K] drops that batch, journals it and goes on, stopping after K skips (default 10)."
             | Keep _ ->
                 "which epoch's weights model.safetensors holds: best = the best validation epoch (default when there is a validation set), last = the final epoch."
             | Schedule _ ->

@@ -21,6 +21,7 @@ public static class ReplayCommand
         var (train, _) = run.LoadData(Console.Error);
         Inputs.CheckFits(train, run.Config);
         var journal = Journal.Steps(o.Run, Console.Error);
+        var skipped = Journal.Skips(o.Run, TextWriter.Null);
         var checkpoint = Checkpoints.NewestValid(o.Run, run, o.Step - 1, Console.Error);
         var coreTrain = Inputs.ToCore(train);
         Trainer trainer;
@@ -62,6 +63,11 @@ public static class ReplayCommand
             {
                 progress.Dispose();
                 inspected = Inspect(o, run, coreTrain, trainer, order, offset, count, step, epoch);
+            }
+            if (skipped.Contains(step))
+            {
+                trainer.Skip(); // train --on-nonfinite skip left this step out, and so does its replay
+                continue;
             }
             if (journal.TryGetValue(step, out var expected))
             {

@@ -17,6 +17,7 @@ public static class TrainCommand
         // Before anything is created or trained: a refusal leaves nothing behind.
         var labelWarnings = LabelChecks.Run(train, test, config.Classes, files.AllowOneClass);
         var resize = Inputs.SizeOf(files.Resize);
+        int maxSkips = NonFinitePolicy.Parse(o.OnNonFinite, why => new UsageError($"--on-nonfinite {why}"));
         Inputs.CheckFits(train, config);
         Inputs.CheckFits(test, config);
         // The validation set: a separate file, or a stratified part of the training set held out from training.
@@ -113,6 +114,7 @@ public static class TrainCommand
             Validation = validationRef,
             EarlyStop = o.EarlyStop,
             Monitor = o.Monitor,
+            MaxSkips = maxSkips,
             Keep = o.Keep,
             TestEveryEpoch = o.TestEveryEpoch,
             ScheduleRequest = from != null && !o.ScheduleGiven ? from.Parent.ScheduleRequest : Schedule.RequestModule.describe(schedule),

@@ -132,6 +132,29 @@ public sealed class Journal : IDisposable
         return result;
     }
 
+    /// <summary>A per-layer fraction array as written by <see cref="Nullable"/> (null: NaN), empty when absent.</summary>
+    static double[] Fractions(JsonNode? node) =>
+        node is JsonArray a ? a.Select(n => n is null ? double.NaN : n.GetValue<double>()).ToArray() : [];
+
+    /// <summary>The steps train --on-nonfinite skip left out (lines of kind "skip").</summary>
+    public static SortedSet<long> Skips(string dir, TextWriter warnings)
+    {
+        string path = Path.Combine(dir, FileName);
+        var skips = new SortedSet<long>();
+        if (!File.Exists(path))
+        {
+            return skips;
+        }
+        foreach (var (_, o) in ReadLines(path, warnings))
+        {
+            if (o["kind"]?.GetValue<string>() == "skip")
+            {
+                skips.Add(o["step"] is JsonValue v && v.TryGetValue(out long s) ? s : throw new DataError(path, "a skip line has no step"));
+            }
+        }
+        return skips;
+    }
+
     /// <summary>The step lines of a run's journal, by step.</summary>
     public static SortedDictionary<long, JournalStep> Steps(string dir, TextWriter warnings)
     {
@@ -151,7 +174,11 @@ public sealed class Journal : IDisposable
             {
                 var s = new JournalStep(o["step"]!.GetValue<long>(), o["epoch"]!.GetValue<int>(), o["position"]!.GetValue<int>(),
                     o["loss"]!.GetValue<double>(), o["grad_norms"]!.AsArray().Select(n => n!.GetValue<double>()).ToArray(),
-                    o["update_ratios"]!.AsArray().Select(n => n!.GetValue<double>()).ToArray(), o["weights_sha256"]!.GetValue<string>());
+                    o["update_ratios"]!.AsArray().Select(n => n!.GetValue<double>()).ToArray(), o["weights_sha256"]!.GetValue<string>())
+                {
+                    Saturation = Fractions(o["saturation"]),
+                    Dead = Fractions(o["dead"]),
+                };
                 steps[s.Step] = s;
             }
             catch (Exception e) when (e is InvalidOperationException or NullReferenceException or FormatException or ArgumentException)

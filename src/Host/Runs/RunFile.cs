@@ -40,6 +40,9 @@ public sealed record RunFile(
     /// <summary>"loss" or "accuracy": the validation figure early stopping and keep-best watch.</summary>
     public string Monitor { get; init; } = "loss";
 
+    /// <summary>The steps --on-nonfinite skip:K may leave out before the run stops; 0 = stop at the first (stop).</summary>
+    public int MaxSkips { get; init; }
+
     /// <summary>"best" or "last": which epoch model.safetensors holds.</summary>
     public string Keep { get; init; } = "last";
 
@@ -193,6 +196,7 @@ public sealed record RunFile(
             ["validation"] = Validation is { } v ? ValidationJson(v) : null,
             ["early_stop"] = EarlyStop,
             ["monitor"] = Monitor,
+            ["on_nonfinite"] = NonFinitePolicy.Text(MaxSkips),
             ["keep"] = Keep,
             ["test_every_epoch"] = TestEveryEpoch,
             ["schedule_request"] = ScheduleRequest,
@@ -299,6 +303,7 @@ public sealed record RunFile(
                 Validation = o["validation"] is null ? null : ValidationOf(Object(path, o, "validation")),
                 EarlyStop = o["early_stop"] is null ? 0 : AtLeast(o, "early_stop", 0),
                 Monitor = OneOf(o, "monitor", "loss", "accuracy"),
+                MaxSkips = o["on_nonfinite"] is { } policy ? NonFinitePolicy.Parse(OptStr(o, "on_nonfinite")!, why => new DataError(path, $"on_nonfinite {why}")) : 0,
                 Keep = OneOf(o, "keep", "last", "best"),
                 TestEveryEpoch = o["test_every_epoch"] is null || Get<bool>(o, "test_every_epoch"),
                 ScheduleRequest = OptStr(o, "schedule_request") ?? "constant",

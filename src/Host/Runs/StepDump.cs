@@ -72,9 +72,10 @@ public static class StepDump
             ["precision"] = run.Config.PrecisionName,
             ["seed"] = run.Config.Seed,
             ["augment"] = config["augment"]?.DeepClone(),
-            ["loss"] = loss,
+            // JSON has no NaN or infinity: a dump of a step that went non-finite says so in words.
+            ["loss"] = double.IsFinite(loss) ? loss : loss.ToString(CultureInfo.InvariantCulture),
             // The update used grads × clip_scale (1 = not clipped); grads.safetensors holds them before clipping.
-            ["clip_scale"] = taken.Clip,
+            ["clip_scale"] = double.IsFinite(taken.Clip) ? taken.Clip : taken.Clip.ToString(CultureInfo.InvariantCulture),
             ["batch"] = new JsonObject
             {
                 ["size"] = indices.Length,

@@ -28,6 +28,9 @@ public static class TrainLoop
         // The epochs before a resumed run's start stay in its history (the journal holds them).
         var epochs = new JsonArray(EpochLinesUpTo(dir, start.Step).ToArray());
         using var journal = Journal.Open(dir, start.Step, Console.Error);
+        // The skips before a resumed run's start count against --on-nonfinite skip:K as they did then.
+        int skips = Journal.Skips(dir, TextWriter.Null).Count;
+        var rewind = new Rewind(run, coreTrain, trainer);
         using var stop = new StopSignal();
         long lastCheckpoint = start.Step;
         var best = keepBest ?? KeepBest.None;
@@ -72,24 +75,55 @@ public static class TrainLoop
             {
                 loss = trainer.Step(order, offset, count);
             }
-            // The fast path's only check: one comparison a step. The weights are checked below, where a
-            // checkpoint copies them out anyway; a NaN weight makes the next step's loss NaN in any case.
-            if (!double.IsFinite(loss))
+            // Every step is checked before anything is written: the loss, the measured norms, and the weights (one
+            // vectorised pass). A bad step is taken back: the state before it is rebuilt from the last good one.
+            string? bad = !double.IsFinite(loss) ? $"the loss became {loss.ToString(CultureInfo.InvariantCulture)}"
+                : measured != null && (Divergence.FirstNonFiniteLayer(measured.GradNorms) ?? Divergence.FirstNonFiniteLayer(measured.UpdateRatios)) is int layer
+                    ? $"the gradient norm or update ratio of {Api.LayerName(layer)} is not finite"
+                    : !trainer.WeightsFinite() ? "a weight became NaN or infinite" : null;
+            bool skippedNow = false;
+            if (bad != null)
             {
-                return Divergence.Stop(dir, run, step, epoch, $"the loss became {loss.ToString(CultureInfo.InvariantCulture)}",
-                    Divergence.Culprit(trainer, order, offset, count), lastCheckpoint);
-            }
-            if (measured != null && (Divergence.FirstNonFiniteLayer(measured.GradNorms) ?? Divergence.FirstNonFiniteLayer(measured.UpdateRatios)) is int layer)
-            {
-                return Divergence.Stop(dir, run, step, epoch, $"the gradient norm or update ratio of {Api.LayerName(layer)} is not finite",
-                    Divergence.Culprit(trainer, order, offset, count), lastCheckpoint);
+                var after = trainer.State();
+                (trainer, _) = rewind.To(step - 1);
+                var (_, culprit) = Divergence.InStep(trainer, after, run.Config, order, offset, count);
+                string examples = Examples(order, offset, count);
+                if (skips >= run.MaxSkips)
+                {
+                    if (step - 1 > lastCheckpoint)
+                    {
+                        // The state before the bad step, as the checkpoint resume and replay start from.
+                        Checkpoints.Write(dir, run, trainer, trainer.State(), new Position(step - 1, epoch, offset), parent,
+                            Metadata(best, false, lossSum, seen, secondsBefore + clock.Elapsed.TotalSeconds));
+                        lastCheckpoint = step - 1;
+                    }
+                    string limit = run.MaxSkips > 0 ? $" ({skips} step(s) skipped already, the most --on-nonfinite {NonFinitePolicy.Text(run.MaxSkips)} allows)" : "";
+                    return Divergence.Stop(dir, run, step, epoch, bad + limit, $"{culprit}; the batch: examples {examples}", lastCheckpoint);
+                }
+                skips++;
+                rewind.Skipped(step);
+                trainer.Skip();
+                skippedNow = true;
+                measured = null;
+                journal.Write(new JsonObject
+                {
+                    ["kind"] = "skip",
+                    ["step"] = step,
+                    ["epoch"] = epoch,
+                    ["position"] = offset + count,
+                    ["reason"] = bad,
+                    ["culprit"] = culprit,
+                    ["examples"] = new JsonArray(order[offset..(offset + count)].Select(i => (JsonNode)i).ToArray()),
+                });
+                progress.Line($"skipped step {step} (epoch {epoch + 1}, skip {skips} of {run.MaxSkips}): {bad}; {culprit}; examples {examples}", "");
             }
             var next = endOfEpoch ? new Position(step, epoch + 1, 0) : new Position(step, epoch, offset + count);
             bool stopping = stop.Requested; // read once: the signal may arrive in between
             NamedArray[]? state = checkpointNow || stopping ? trainer.State() : null;
             if (state != null && Divergence.FirstNonFinite(state) != null)
             {
-                return Divergence.Stop(dir, run, step, epoch, "a weight became NaN or infinite",
+                // The weights are checked every step; this catches the optimiser's moments, so no checkpoint holds a NaN.
+                return Divergence.Stop(dir, run, step, epoch, "the optimiser state became NaN or infinite",
                     Divergence.Culprit(trainer, order, offset, count), lastCheckpoint);
             }
             if (measured != null)
@@ -103,9 +137,12 @@ public static class TrainLoop
                     Examples = count,
                 });
             }
-            lossSum += loss * count;
-            seen += count;
-            progress.Step(step, epoch + 1, run.Epochs, loss, count);
+            if (!skippedNow)
+            {
+                lossSum += loss * count;
+                seen += count;
+                progress.Step(step, epoch + 1, run.Epochs, loss, count);
+            }
             if (endOfEpoch)
             {
                 best = EndOfEpoch(run, dir, trainer, journal, epochs, progress, best, bestPath, coreTrain, coreValidation, coreTest,
@@ -115,6 +152,7 @@ public static class TrainLoop
             {
                 parent = Checkpoints.Write(dir, run, trainer, state!, next, parent, Metadata(best, endOfEpoch, lossSum, seen, secondsBefore + clock.Elapsed.TotalSeconds));
                 lastCheckpoint = step;
+                rewind.Good(state!, step);
             }
             if (endOfEpoch && best.ShouldStop(run.EarlyStop) && step < lastStep)
             {
@@ -153,7 +191,7 @@ public static class TrainLoop
         {
             ["steps"] = trainer.StepCount,
             ["test_accuracy"] = final.Accuracy,
-            ["test_loss"] = final.Loss,
+            ["test_loss"] = Finite(final.Loss),
             ["kept_epoch"] = keptEpoch,
             ["kept"] = keptBest ? "best" : "last",
             ["epochs"] = epochs,
@@ -180,6 +218,10 @@ public static class TrainLoop
         return ReturnCode.Ok;
     }
 
+    /// <summary>A batch's example indices, the first eight and the count of the others when there are more.</summary>
+    static string Examples(int[] order, int offset, int count) =>
+        string.Join(", ", order[offset..(offset + Math.Min(count, 8))]) + (count > 8 ? $" and {count - 8} more" : "");
+
     /// <summary>A checkpoint's extra metadata: keep-best's state, and inside an epoch the epoch's sums so far.</summary>
     static Dictionary<string, string> Metadata(KeepBest best, bool endOfEpoch, double lossSum, int seen, double seconds)
     {
@@ -193,6 +235,10 @@ public static class TrainLoop
         }
         return m;
     }
+
+    /// <summary>JSON has no infinity: an epoch's loss that overflowed (float32 outputs near their limit after a run
+    /// skipped non-finite steps) is written as null, which the readers take as "not measured".</summary>
+    static JsonNode? Finite(double x) => double.IsFinite(x) ? x : null;
 
     static string Figure(string monitor, double value) => monitor == "accuracy"
         ? string.Create(CultureInfo.InvariantCulture, $"{100 * value:F2}%")
@@ -213,7 +259,7 @@ public static class TrainLoop
             ["kind"] = "epoch",
             ["step"] = trainer.StepCount,
             ["epoch"] = epoch + 1,
-            ["loss"] = meanLoss,
+            ["loss"] = Finite(meanLoss),
             ["train_accuracy"] = trainEval.Accuracy,
             ["lr"] = Api.LrAt(run.Config, trainer.StepCount - 1),
             ["seconds"] = seconds,
@@ -221,7 +267,7 @@ public static class TrainLoop
         bool improved = false;
         if (validationEval != null)
         {
-            line["val_loss"] = validationEval.Loss;
+            line["val_loss"] = Finite(validationEval.Loss);
             line["val_accuracy"] = validationEval.Accuracy;
             var after = best.After(epoch + 1, run.Monitor == "accuracy" ? validationEval.Accuracy : validationEval.Loss, run.Monitor);
             improved = after.BestEpoch == epoch + 1;
