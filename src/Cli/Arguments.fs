@@ -699,6 +699,18 @@ type CompareArgs =
             | Runs _ -> "run folders and sweep folders (holding sweep.json) to compare."
             | Png _ -> "the PNG to draw (default: SWEEP/compare.png for one sweep, else compare.png)."
 
+/// `functional report`: one self-contained HTML page of runs and sweeps.
+[<Unique; HelpFlags("--help", "-h")>]
+type ReportArgs =
+    | [<MainCommand; Mandatory>] Runs of dirs: string list
+    | Out of file: string
+
+    interface IArgParserTemplate with
+        member this.Usage =
+            match this with
+            | Runs _ -> "a run folder, or several run folders and sweep folders (holding sweep.json) to compare."
+            | Out _ -> "the HTML file to write (default: RUN/report.html for one run or sweep, else report.html)."
+
 /// `functional export`: a model as a file other programs run.
 [<Unique; HelpFlags("--help", "-h")>]
 type ExportArgs =
@@ -815,6 +827,7 @@ type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Sweep of ParseResults<SweepArgs>
     | [<CliPrefix(CliPrefix.None)>] Runs of ParseResults<RunsArgs>
     | [<CliPrefix(CliPrefix.None)>] Compare of ParseResults<CompareArgs>
+    | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportArgs>
     | [<CliPrefix(CliPrefix.None)>] Export of ParseResults<ExportArgs>
     | [<CliPrefix(CliPrefix.None)>] Inspect of ParseResults<InspectArgs>
     | [<CliPrefix(CliPrefix.None)>] Import of ParseResults<ImportArgs>
@@ -844,6 +857,7 @@ type FunctionalArgs =
             | Runs _ -> "list runs: architecture, optimiser, epochs, test accuracy, time, status."
             | Attack _ -> "attack a saved model with FGSM and PGD: accuracy against ε, pictures, masking warnings."
             | Compare _ -> "compare runs and sweeps: the options that differ, results (mean ± std over seeds), a PNG."
+            | Report _ -> "write one self-contained HTML page of a run (curves, confusion matrix, filters) or of several runs and sweeps."
             | Export _ -> "write a model as ONNX, for ONNX Runtime and other programs."
             | Inspect _ ->
                 "print what a safetensors file holds: metadata, every tensor's shape, dtype, min/max/mean/std and non-finite count (--json); for a model its architecture and hash (--rehash accepts edited tensors)."

@@ -311,6 +311,15 @@ type CompareOptions =
         Png: string | null
     }
 
+/// `functional report`.
+type ReportOptions =
+    {
+        /// Run folders and sweep folders.
+        Runs: string[]
+        /// null = RUN/report.html for one run or sweep, else report.html.
+        Out: string | null
+    }
+
 /// `functional export`.
 type ExportOptions = { Model: string; Onnx: string }
 
@@ -379,6 +388,7 @@ type Command =
     | Sweep of SweepOptions
     | Runs of RunsOptions
     | Compare of CompareOptions
+    | Report of ReportOptions
     | Export of ExportOptions
     | Inspect of InspectOptions
     | Import of ImportOptions
@@ -424,6 +434,7 @@ module Parser =
             "import"
             "runs"
             "compare"
+            "report"
             "attack"
             "lr-find"
         ]
@@ -1394,6 +1405,13 @@ module Parser =
         }
         |> Command.Compare
 
+    let private report (r: ParseResults<A.ReportArgs>) (_: Checks) =
+        {
+            ReportOptions.Runs = r.GetResult A.ReportArgs.Runs |> Array.ofList
+            Out = r.TryGetResult A.ReportArgs.Out |> toNull
+        }
+        |> Command.Report
+
     /// train's options, from its Argu union: what a sweep may forward.
     let trainOptions =
         Reflection.FSharpType.GetUnionCases typeof<A.TrainArgs>
@@ -1539,6 +1557,7 @@ module Parser =
                     | Some(A.FunctionalArgs.Sweep r) -> Some(sweep r sweepTrain checks)
                     | Some(A.FunctionalArgs.Runs r) -> Some(runs r checks)
                     | Some(A.FunctionalArgs.Compare r) -> Some(compare r checks)
+                    | Some(A.FunctionalArgs.Report r) -> Some(report r checks)
                     | Some(A.FunctionalArgs.Export r) -> Some(export r)
                     | Some(A.FunctionalArgs.Inspect r) -> Some(inspect r)
                     | Some(A.FunctionalArgs.Import r) -> Some(import r checks)
