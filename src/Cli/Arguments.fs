@@ -857,7 +857,8 @@ type FunctionalArgs =
             | Runs _ -> "list runs: architecture, optimiser, epochs, test accuracy, time, status."
             | Attack _ -> "attack a saved model with FGSM and PGD: accuracy against ε, pictures, masking warnings."
             | Compare _ -> "compare runs and sweeps: the options that differ, results (mean ± std over seeds), a PNG."
-            | Report _ -> "write one self-contained HTML page of a run (curves, confusion matrix, filters) or of several runs and sweeps."
+            | Report _ ->
+                "write one self-contained HTML page of a run (curves, confusion matrix, filters) or of several runs and sweeps."
             | Export _ -> "write a model as ONNX, for ONNX Runtime and other programs."
             | Inspect _ ->
                 "print what a safetensors file holds: metadata, every tensor's shape, dtype, min/max/mean/std and non-finite count (--json); for a model its architecture and hash (--rehash accepts edited tensors)."

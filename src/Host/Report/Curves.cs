@@ -51,9 +51,11 @@ public static class Curves
             ? (kept, $"kept: epoch {kept}" + (h.StoppedEarlyAfter is int e ? $" (stopped after {e})" : h.Kept == "best" ? " (best)" : ""))
             : (null, null);
 
-    public static List<SvgChart> PerStep(RunHistory h, string dir, string prefix)
+    /// <summary>The step charts; <paramref name="journalUnread"/>: the journal is there but could not be read.</summary>
+    public static List<SvgChart> PerStep(RunHistory h, string dir, string prefix, bool journalUnread = false)
     {
-        string none = h.HasJournal ? "journal.jsonl has no step lines" : "no journal.jsonl in the run folder";
+        string none = journalUnread ? "journal.jsonl could not be read (see above)"
+            : h.HasJournal ? "journal.jsonl has no step lines" : "no journal.jsonl in the run folder";
         double[] xs = [.. h.Steps.Select(s => (double)s.Step)];
         double[] losses = [.. h.Steps.Select(s => s.Loss)];
         var loss = new SvgChart

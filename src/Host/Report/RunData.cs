@@ -25,6 +25,8 @@ public sealed class RunData
 
     public List<string> Problems { get; } = [];
 
+    readonly HashSet<string> problemFiles = [];
+
     /// <summary>Warnings the readers printed (a torn journal line, a test file changed since the run).</summary>
     public List<string> Warnings { get; } = [];
 
@@ -43,6 +45,13 @@ public sealed class RunData
         d.Try(() => d.Record = RunRecord.Read(dir, label));
         d.Try(() => d.Run = RunFile.Read(dir));
         d.Try(() => d.History = RunHistory.Load(dir));
+        if (d.History is null)
+        {
+            // One corrupt file of the two: the curves of the other.
+            string journal = Path.Combine(dir, Journal.FileName);
+            bool runOk = d.Record is not null;
+            d.Try(() => d.History = RunHistory.Load(dir, readRun: runOk, readJournal: runOk ? false : File.Exists(journal)));
+        }
         if (d.Run is { } run)
         {
             d.Try(() => d.LoadData(run, warnings));
@@ -92,10 +101,10 @@ public sealed class RunData
         }
         catch (Exception e) when (e is DataError or IOException or UnauthorizedAccessException or FormatException or InvalidOperationException or UsageError)
         {
-            string message = e.Message;
-            if (!Problems.Contains(message))
+            // One line per file: run.json is read three ways, and a corrupt one would otherwise be said three times.
+            if (e is not DataError { FilePath: var file } || problemFiles.Add(Path.GetFullPath(file)))
             {
-                Problems.Add(message);
+                Problems.Add(e.Message);
             }
         }
     }

@@ -36,7 +36,7 @@ public static class RunSection
             }
             sb.Append("</div><h2>Per step</h2>");
             sb.Append("<p class=\"hint\">Point at a curve (or focus it and use ← →) for the values and the command that replays that step; click to keep the point.</p><div class=\"charts\">");
-            foreach (var chart in Curves.PerStep(h, d.Dir, "s"))
+            foreach (var chart in Curves.PerStep(h, Shell.Quote(d.Dir), "s", !h.HasJournal && File.Exists(Path.Combine(d.Dir, Journal.FileName))))
             {
                 sb.Append(chart.Render());
             }
