@@ -24,6 +24,7 @@ type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Sweep of ParseResults<SweepArgs>
     | [<CliPrefix(CliPrefix.None)>] Runs of ParseResults<RunsArgs>
     | [<CliPrefix(CliPrefix.None)>] Compare of ParseResults<CompareArgs>
+    | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportArgs>
     | [<CliPrefix(CliPrefix.None)>] Export of ParseResults<ExportArgs>
     | [<CliPrefix(CliPrefix.None)>] Inspect of ParseResults<InspectArgs>
     | [<CliPrefix(CliPrefix.None)>] Import of ParseResults<ImportArgs>
@@ -54,6 +55,8 @@ type FunctionalArgs =
             | Sweep _ -> "train the cross product of option lists, locally or as a Slurm array job."
             | Runs _ -> "list runs: architecture, optimiser, epochs, test accuracy, time, status."
             | Attack _ -> "attack a saved model with FGSM and PGD: accuracy against ε, pictures, masking warnings."
+            | Report _ ->
+                "write one self-contained HTML page of a run (curves, confusion matrix, filters) or of several runs and sweeps."
             | Compare _ -> "compare runs and sweeps: the options that differ, results (mean ± std over seeds), a PNG."
             | Export _ -> "write a model as ONNX, for ONNX Runtime and other programs."
             | Inspect _ ->
@@ -77,6 +80,7 @@ type Command =
     | Sweep of SweepOptions
     | Runs of RunsOptions
     | Compare of CompareOptions
+    | Report of ReportOptions
     | Export of ExportOptions
     | Inspect of InspectOptions
     | Import of ImportOptions
@@ -277,6 +281,7 @@ module Parser =
                     | Some(FunctionalArgs.Sweep r) -> Some(Command.Sweep(Sweep.parse r trainArgs checks))
                     | Some(FunctionalArgs.Runs r) -> Some(Command.Runs(Runs.parse r checks))
                     | Some(FunctionalArgs.Compare r) -> Some(Command.Compare(Compare.parse r checks))
+                    | Some(FunctionalArgs.Report r) -> Some(Command.Report(Report.parse r))
                     | Some(FunctionalArgs.Export r) -> Some(Command.Export(Export.parse r))
                     | Some(FunctionalArgs.Inspect r) -> Some(Command.Inspect(Inspect.parse r))
                     | Some(FunctionalArgs.Import r) -> Some(Command.Import(Import.parse r checks))

@@ -99,6 +99,7 @@ public static class Program
         Command.Sweep s => SweepCommand.Run(s.Item),
         Command.Runs r => RunsCommand.Run(r.Item),
         Command.Compare c => CompareCommand.Run(c.Item),
+        Command.Report r => ReportCommand.Run(r.Item),
         Command.Export e => ExportCommand.Run(e.Item),
         Command.Inspect i => InspectCommand.Run(i.Item),
         Command.Import i => ImportCommand.Run(i.Item),

@@ -65,42 +65,17 @@ public static class ShowCommand
         return ReturnCode.Ok;
     }
 
-    /// <summary>RBF centres drawn: at most this many, as square images.</summary>
-    const int CentresShown = 64;
-
     /// <summary><c>show --filters RUN</c>: the first convolution layer's filters of a model, or the first RBF
     /// centres of a network without one (each centre [F] as a √F×√F image).</summary>
     static int Filters(string path, string output)
     {
         var model = ModelFile.Load(path);
-        var weight = model.Tensors().FirstOrDefault(t => t.Shape.Length == 4 && t.Name.EndsWith(".weight", StringComparison.Ordinal))
-            ?? CentresAsFilters(model.Tensors())
+        var (weight, title) = FirstFilters.Of(model, dense: false)
             ?? throw new UsageError($"{ModelFile.Resolve(path)} has no convolution layer and no rbf layer of square inputs ({model.Spec.LayersText}): --filters draws a convolution's filters or an rbf layer's centres");
-        string layer = weight.Name.Split('.')[1];
-        int index = int.Parse(layer, System.Globalization.CultureInfo.InvariantCulture);
-        string text = model.Spec.LayersText.Split(", ")[index];
-        string written = Plots.Filters(output, weight,
-            $"{Api.LayerName(index, text)}: {weight.Shape[0]} filters of {weight.Shape[1]}x{weight.Shape[2]}x{weight.Shape[3]}, each scaled min (black) to max (white)");
+        string written = Plots.Filters(output, weight, title);
         Console.Out.WriteLine($"show  {weight.Name} [{string.Join(",", weight.Shape)}] of {ModelFile.Resolve(path)}");
         Console.Out.WriteLine($"png   {written}");
         return ReturnCode.Ok;
-    }
-
-    /// <summary>The first rbf layer's first centres as one-channel filters [k, 1, side, side], when its inputs are square.</summary>
-    static NamedArray? CentresAsFilters(NamedArray[] tensors)
-    {
-        var c = tensors.FirstOrDefault(t => t.Shape.Length == 2 && t.Name.EndsWith(".centres", StringComparison.Ordinal));
-        if (c is null)
-        {
-            return null;
-        }
-        int side = (int)Math.Round(Math.Sqrt(c.Shape[1]));
-        if (side * side != c.Shape[1])
-        {
-            return null;
-        }
-        int k = Math.Min(c.Shape[0], CentresShown), n = k * side * side;
-        return new NamedArray(c.Name, [k, 1, side, side], c.Float32?[..n]!, c.Float64?[..n]!);
     }
 
     static int ArgMax(double[] p)

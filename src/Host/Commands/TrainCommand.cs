@@ -73,28 +73,16 @@ public static class TrainCommand
         // --quiet: no header, no epoch lines, no bar; the result lines (and a warning) only.
         var log = o.Quiet ? TextWriter.Null : Console.Out;
 
-        // The scaling the rows get: a table's transform (run.json's data_info), not the targets' unit.
-        string scaling = DataSetup.ScaleText(config, train.IsTable, info.Scale);
-        log.WriteLine($"train {Api.Describe(config, scaling)}, {(config.Batch <= 0 ? "full batch" : $"batch {config.Batch}")}, {o.Epochs} epochs, {config.PrecisionName}, seed {config.Seed}{(o.Preset == "modern" ? "" : $", preset {o.Preset}")}");
-        string held = validationRef switch
+        var header = TrainHeader.Lines(config, o.Epochs, o.Preset, train, validationRef, validation, test, info, Api.BlasDescription());
+        foreach (string line in header[..^1])
         {
-            null => "",
-            { IsFile: true } => $", validation {validation!.Count:N0} ({validation.ImagesPath})",
-            _ => $", validation {validation!.Count:N0} held out of them",
-        };
-        string rows = train.IsTable ? "rows" : "images";
-        log.WriteLine($"data  train {train.Count:N0} {rows} ({train.ImagesPath}){held}, test {test.Count:N0} ({test.ImagesPath})");
-        if (train.IsTable || info.ClassNames is not null)
-        {
-            string scaleText = train.IsTable ? $", scale {info.Scale}" : "";
-            string features = train.IsTable ? $"{info.Features} features, " : "";
-            log.WriteLine($"      {features}{info.Classes} classes ({string.Join(", ", Enumerable.Range(0, info.Classes).Select(info.NameOf))}){scaleText}");
+            log.WriteLine(line);
         }
         foreach (string warning in labelWarnings)
         {
             Console.Error.WriteLine(warning);
         }
-        log.WriteLine($"blas  {Api.BlasDescription()}");
+        log.WriteLine(header[^1]);
         log.WriteLine($"run   {dir}");
         if (from != null)
         {

@@ -58,10 +58,19 @@ public static class DigitGrid
         string path, byte[] pixels, byte[] labels, int rows, int cols, int[] indices, int[]? predictions, string title,
         string[]? names = null)
     {
+        byte[] png = Encode(pixels, labels, rows, cols, indices, predictions, title, names);
+        AtomicFile.Write(path, s => s.Write(png));
+        return path;
+    }
+
+    /// <summary>The PNG bytes <see cref="Write"/> writes.</summary>
+    public static byte[] Encode(
+        byte[] pixels, byte[] labels, int rows, int cols, int[] indices, int[]? predictions, string title, string[]? names = null)
+    {
         int count = indices.Length;
         var (width, height) = Size(count, rows, cols);
         int scale = ScaleFor(rows, cols);
-        return Png.Write(path, width, height, canvas =>
+        return Png.Encode(width, height, canvas =>
         {
             Png.Text(canvas, title, width / 2f, 26, 15, SKColors.Black, bold: true, maxWidth: width - 2 * Margin);
             using var paint = new SKPaint { IsAntialias = false, Style = SKPaintStyle.Fill };

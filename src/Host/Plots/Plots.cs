@@ -45,6 +45,14 @@ public static class Plots
     /// </summary>
     public static string Filters(string path, NamedArray weight, string title, int zoom = 6)
     {
+        byte[] png = FiltersPng(weight, title, zoom);
+        AtomicFile.Write(path, s => s.Write(png));
+        return path;
+    }
+
+    /// <summary>The PNG bytes <see cref="Filters"/> writes.</summary>
+    public static byte[] FiltersPng(NamedArray weight, string title, int zoom = 6)
+    {
         int outs = weight.Shape[0], ins = weight.Shape[1], kh = weight.Shape[2], kw = weight.Shape[3];
         double[] w = weight.Float32 is { } f ? [.. f.Select(x => (double)x)] : weight.Float64;
         int rows = kh * zoom, cols = kw * zoom, count = outs * ins;
@@ -69,7 +77,7 @@ public static class Plots
             }
             labels[k] = (byte)Math.Min(k / ins, 255);
         }
-        return DigitGrid.Write(path, pixels, labels, rows, cols, [.. Enumerable.Range(0, count)], null, title);
+        return DigitGrid.Encode(pixels, labels, rows, cols, [.. Enumerable.Range(0, count)], null, title);
     }
 
     /// <summary>The confusion matrix of <paramref name="evaluation"/> as a heatmap.</summary>

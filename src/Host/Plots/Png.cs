@@ -9,6 +9,14 @@ public static class Png
     /// <summary>Draws with <paramref name="draw"/> on a white <paramref name="width"/>×<paramref name="height"/> canvas and writes it to <paramref name="path"/>.</summary>
     public static string Write(string path, int width, int height, Action<SKCanvas> draw)
     {
+        byte[] png = Encode(width, height, draw);
+        AtomicFile.Write(path, s => s.Write(png));
+        return path;
+    }
+
+    /// <summary>The PNG bytes of what <paramref name="draw"/> draws on a white canvas (the report inlines them).</summary>
+    public static byte[] Encode(int width, int height, Action<SKCanvas> draw)
+    {
         PlotFonts.Register();
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul);
         using var surface = SKSurface.Create(info)
@@ -18,8 +26,7 @@ public static class Png
         surface.Canvas.Flush();
         using var image = surface.Snapshot();
         using var data = image.Encode(SKEncodedImageFormat.Png, 100);
-        AtomicFile.Write(path, s => data.SaveTo(s));
-        return path;
+        return data.ToArray();
     }
 
     /// <summary>Lays <paramref name="plots"/> out in a grid of <paramref name="columns"/> columns below a title strip.</summary>

@@ -56,7 +56,9 @@ public sealed record RunHistory(string Dir, string Title, IReadOnlyList<EpochPoi
     public const string RunFile = "run.json";
     public const string JournalFile = "journal.jsonl";
 
-    public static RunHistory Load(string dir)
+    /// <summary>Reads the run folder; without <paramref name="readRun"/> or <paramref name="readJournal"/> the file is
+    /// passed over as if absent (the report still draws what the other one holds when one is corrupt).</summary>
+    public static RunHistory Load(string dir, bool readRun = true, bool readJournal = true)
     {
         if (!Directory.Exists(dir))
         {
@@ -68,7 +70,7 @@ public sealed record RunHistory(string Dir, string Title, IReadOnlyList<EpochPoi
         {
             throw new DataError(dir, $"not a run folder: neither {RunFile} nor {JournalFile} is there");
         }
-        JsonObject? run = File.Exists(runPath) ? ParseObject(runPath, File.ReadAllText(runPath), 0) : null;
+        JsonObject? run = readRun && File.Exists(runPath) ? ParseObject(runPath, File.ReadAllText(runPath), 0) : null;
         var epochs = new SortedDictionary<int, EpochPoint>();
         // run.json keeps the epochs under "results" (older runs: at the top level).
         foreach (var e in (run?["results"] as JsonObject)?["epochs"] as JsonArray ?? run?["epochs"] as JsonArray ?? [])
@@ -80,7 +82,7 @@ public sealed record RunHistory(string Dir, string Title, IReadOnlyList<EpochPoi
         }
         var steps = new List<StepPoint>();
         long lastEpochStep = (long)((run?["results"] as JsonObject) is { } r0 ? Num(r0, "steps") ?? 0 : 0);
-        bool hasJournal = File.Exists(journalPath);
+        bool hasJournal = readJournal && File.Exists(journalPath);
         if (hasJournal)
         {
             var journalEpochs = new SortedDictionary<int, EpochPoint>();
