@@ -753,7 +753,7 @@ type AttackStart =
     | Clean
     | Random
 
-/// `functional attack`: FGSM and PGD against a saved model.
+/// `functional attack`: FGSM, PGD, APGD, Square and AutoAttack against a saved model.
 [<Unique; HelpFlags("--help", "-h")>]
 type AttackArgs =
     | [<MainCommand; ExactlyOnce>] Model of path: string
@@ -763,6 +763,7 @@ type AttackArgs =
     | Eps of values: string
     | Pixels
     | Steps of count: int
+    | Queries of count: int
     | Alpha of step: float
     | Restarts of count: int
     | Start of AttackStart
@@ -780,11 +781,13 @@ type AttackArgs =
             | Model _ -> "the model: a model.safetensors or a run folder holding one."
             | Data _ -> "images to attack (IDX, raw or .gz, or CSV); default: the shipped MNIST test set."
             | Data_Labels _ -> "labels (IDX) for IDX images; default: beside the images."
-            | Method _ -> "fgsm, pgd, or both as fgsm,pgd (default fgsm,pgd)."
+            | Method _ ->
+                "fgsm, pgd, apgd-ce, apgd-t (targeted DLR loss), square (no gradients) or autoattack (apgd-ce, apgd-t, then square, the worst case per example), comma-separated (default fgsm,pgd)."
             | Eps _ ->
                 "the L∞ budgets, comma-separated, in [0, 1] units of the pixel range (default 0,0.05,0.1,0.2,0.3); with --pixels, in grey levels 0..255."
             | Pixels -> "read --eps and --alpha in grey levels (0..255) instead of [0, 1] units."
-            | Steps _ -> "PGD's steps, >= 1 (default 40)."
+            | Steps _ -> "PGD's and APGD's steps, >= 1 (default 40 for PGD, 100 for APGD)."
+            | Queries _ -> "Square's forward passes per example and restart, >= 1 (default 5000)."
             | Alpha _ -> "PGD's step, > 0, in --eps's units (default 2.5·eps/steps)."
             | Restarts _ ->
                 "PGD's random restarts, >= 1; an example counts as robust only if it survives all (default 1)."

@@ -344,7 +344,10 @@ type AttackOptions =
         Eps: float[]
         /// ε and α are grey levels (0..255) rather than [0, 1] units.
         Pixels: bool
+        /// 0 = the method's own (PGD 40, APGD 100).
         Steps: int
+        /// Square's budget per example and restart.
+        Queries: int
         /// NaN = 2.5·ε/steps.
         Alpha: float
         Restarts: int
@@ -1046,11 +1049,12 @@ module Parser =
                 .GetResult(A.AttackArgs.Method, defaultValue = "fgsm,pgd")
                 .Split(',', StringSplitOptions.RemoveEmptyEntries)
             |> Array.choose (fun m ->
-                match m.Trim().ToLowerInvariant() with
-                | "fgsm" -> Some Attacks.Fgsm
-                | "pgd" -> Some Attacks.Pgd
-                | other ->
-                    checks.Add $"option '--method': unknown method '%s{other}' (expected fgsm, pgd or fgsm,pgd)."
+                match Attacks.Method.tryParse m with
+                | Some m -> Some m
+                | None ->
+                    checks.Add
+                        $"option '--method': unknown method '%s{m.Trim().ToLowerInvariant()}' (expected fgsm, pgd, apgd-ce, apgd-t, square or autoattack, comma-separated)."
+
                     None)
             |> Array.distinct
 
@@ -1087,8 +1091,13 @@ module Parser =
         if eps.Length = 0 && checks.Errors.IsEmpty then
             checks.Add "option '--eps' needs at least one value."
 
-        let steps = r.GetResult(A.AttackArgs.Steps, defaultValue = 40)
-        checks.Require (steps >= 1) "steps" ">= 1" steps
+        let steps = r.GetResult(A.AttackArgs.Steps, defaultValue = 0)
+
+        if r.Contains A.AttackArgs.Steps then
+            checks.Require (steps >= 1) "steps" ">= 1" steps
+
+        let queries = r.GetResult(A.AttackArgs.Queries, defaultValue = 5000)
+        checks.Require (queries >= 1) "queries" ">= 1" queries
         let alpha = r.GetResult(A.AttackArgs.Alpha, defaultValue = nan)
 
         if r.Contains A.AttackArgs.Alpha then
@@ -1117,6 +1126,7 @@ module Parser =
             Eps = eps
             Pixels = pixels
             Steps = steps
+            Queries = queries
             Alpha = alpha
             Restarts = restarts
             RandomStart =
