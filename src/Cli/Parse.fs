@@ -1058,6 +1058,20 @@ module Parser =
                     None)
             |> Array.distinct
 
+        let own =
+            methods
+            |> Array.filter (fun m -> m <> Attacks.Fgsm && m <> Attacks.Pgd)
+            |> Array.map Attacks.Method.name
+
+        if
+            own.Length > 0
+            && (r.Contains A.AttackArgs.Target
+                || r.Contains A.AttackArgs.Start
+                || r.Contains A.AttackArgs.Alpha)
+        then
+            checks.Add
+                $"options '--target', '--start' and '--alpha' are FGSM's and PGD's; %s{String.Join(',', own)} sets its own."
+
         let pixels = r.Contains A.AttackArgs.Pixels
         let top = if pixels then 255.0 else 1.0
 

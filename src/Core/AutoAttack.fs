@@ -68,6 +68,7 @@ let run<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T
             [|
                 for stage in stages attack.Method do
                     let indices = all |> Array.filter (fun i -> standing[i])
+                    let forwards, backwards = pool.Forwards, pool.Backwards
 
                     let found =
                         if attack.Eps = 0.0 || indices.Length = 0 then
@@ -81,7 +82,6 @@ let run<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T
                             | _ -> Some(Square.run pool shape r a indices label chunk)
 
                     let mutable fooled = 0
-                    let forwards, backwards = pool.Forwards, pool.Backwards
 
                     match found with
                     | None -> ()

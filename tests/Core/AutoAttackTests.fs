@@ -297,6 +297,11 @@ let tests =
                         $"eps %g{eps}: the stages broke what clean accuracy lost"
 
                     Expect.equal
+                        (200L + (aa.Stages |> Array.sumBy (fun s -> s.Forwards)))
+                        aa.Forwards
+                        $"eps %g{eps}: the clean pass and the stages' passes make the total"
+
+                    Expect.equal
                         (aa.Stages |> Array.map (fun s -> s.Method))
                         [| ApgdCe; ApgdT; Square |]
                         "the stages in order"

@@ -43,12 +43,8 @@ public static class AttackCommand
         int targets = Math.Min(9, Api.Classes(model.Spec.Arch) - 1);
         foreach (var method in o.Methods)
         {
+            // The parser refuses --target, --start and --alpha for the others.
             bool classic = method.IsFgsm || method.IsPgd;
-            if (!classic && (o.Target >= 0 || o.RandomStart is not null || !double.IsNaN(o.Alpha)))
-            {
-                Console.Error.WriteLine($"functional: --target, --start and --alpha are FGSM's and PGD's; {Api.MethodName(method)} sets its own. Run 'functional attack --help' for usage.");
-                return ReturnCode.Usage;
-            }
             foreach (double e in o.Eps)
             {
                 double eps = e * unit;
