@@ -25,6 +25,9 @@ let tests =
                         [ "--steps"; "0" ], "'--steps' must be >= 1"
                         [ "--restarts"; "0" ], "'--restarts' must be >= 1"
                         [ "--method"; "cw" ], "unknown method 'cw'"
+                        [ "--method"; "apgd"; "--eps"; "0.1" ], "unknown method 'apgd'"
+                        [ "--method"; "square"; "--queries"; "-5" ], "'--queries' must be >= 1"
+                        [ "--method"; "autoattack"; "--target"; "3" ], "FGSM's and PGD's"
                     ] do
                     let o = run dir ([ "attack"; "model.safetensors" ] @ args)
                     Expect.equal o.Code 2 $"exit code for %A{args} (stderr: %s{o.Err})"
@@ -121,4 +124,54 @@ let tests =
 
                 let acc = result.GetProperty("accuracy").GetDouble()
                 Expect.isLessThanOrEqual acc (root.GetProperty("clean_accuracy").GetDouble()) "an attack does not help"
+
+                let aa =
+                    run
+                        dir
+                        [
+                            "attack"
+                            "r"
+                            "--data"
+                            dataFile "test-images-idx3-ubyte.gz"
+                            "--count"
+                            "60"
+                            "--method"
+                            "square,autoattack"
+                            "--eps"
+                            "0.1"
+                            "--steps"
+                            "5"
+                            "--queries"
+                            "40"
+                            "--json"
+                        ]
+
+                Expect.equal aa.Code 0 $"attack --method square,autoattack --json (stderr: %s{aa.Err})"
+                use doc = JsonDocument.Parse aa.Out
+                let results = doc.RootElement.GetProperty("results")
+                let square, ensemble = results[0], results[1]
+                Expect.equal (square.GetProperty("method").GetString()) "square" "Square's row"
+                Expect.equal (square.GetProperty("backward_passes").GetInt64()) 0L "Square runs no backward pass"
+                Expect.equal (square.GetProperty("queries").GetInt32()) 40 "Square's budget"
+                Expect.equal (ensemble.GetProperty("method").GetString()) "autoattack" "the ensemble's row"
+
+                let stages =
+                    [
+                        for s in ensemble.GetProperty("stages").EnumerateArray() -> s.GetProperty("method").GetString()
+                    ]
+
+                Expect.equal stages [ "apgd-ce"; "apgd-t"; "square" ] "the ensemble's stages"
+
+                let broken =
+                    [
+                        for s in ensemble.GetProperty("stages").EnumerateArray() -> s.GetProperty("broken").GetInt32()
+                    ]
+                    |> List.sum
+
+                let clean = doc.RootElement.GetProperty("clean_accuracy").GetDouble()
+
+                Expect.equal
+                    broken
+                    (int (round ((clean - ensemble.GetProperty("accuracy").GetDouble()) * 60.0)))
+                    "the stages broke what clean accuracy lost"
         ]

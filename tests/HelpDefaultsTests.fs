@@ -193,12 +193,6 @@ let private cases: (string * string * (unit -> string)) list =
             | Command.Attack a -> a.Eps |> Array.map g |> String.concat ","
             | _ -> "")
         "attack",
-        "--steps",
-        (fun () ->
-            match run "attack m" with
-            | Command.Attack a -> string a.Steps
-            | _ -> "")
-        "attack",
         "--restarts",
         (fun () ->
             match run "attack m" with

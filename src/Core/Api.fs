@@ -408,15 +408,38 @@ type Api =
 
     static member Pgd(eps: float, steps: int, restarts: int, seed: int) = Attacks.pgd eps steps restarts seed
 
+    static member ApgdCe(eps: float, steps: int, restarts: int, seed: int) = Attacks.apgdCe eps steps restarts seed
+
+    static member ApgdT(eps: float, steps: int, restarts: int, targets: int, seed: int) =
+        Attacks.apgdT eps steps restarts targets seed
+
+    static member Square(eps: float, queries: int, restarts: int, seed: int) =
+        Attacks.square eps queries restarts seed
+
+    static member AutoAttack(eps: float, steps: int, queries: int, restarts: int, targets: int, seed: int) =
+        Attacks.autoAttack eps steps queries restarts targets seed
+
+    /// How many classes the network tells apart.
+    static member Classes(arch: Arch) = Arch.classes arch
+
+    static member MethodName(m: Attacks.Method) = Attacks.Method.name m
+
     /// `attack` on the first `count` images, in chunks of `chunk` examples, keeping `keep` adversarial inputs.
     static member Attack(model: Model, images: Images, count: int, chunk: int, keep: int, attack: Attacks.Attack) =
         let spec = model.Spec
 
         match spec.Precision with
         | Float64 ->
-            Attacks.run (Named.network<float> spec.Arch (model.Tensors())) spec.Scale images count chunk keep attack
+            AutoAttack.run (Named.network<float> spec.Arch (model.Tensors())) spec.Scale images count chunk keep attack
         | Float32 ->
-            Attacks.run (Named.network<float32> spec.Arch (model.Tensors())) spec.Scale images count chunk keep attack
+            AutoAttack.run
+                (Named.network<float32> spec.Arch (model.Tensors()))
+                spec.Scale
+                images
+                count
+                chunk
+                keep
+                attack
 
     /// The fraction of the first `count` images whose input gradient is exactly zero.
     static member ZeroGradients(model: Model, images: Images, count: int, chunk: int) =

@@ -19,12 +19,36 @@ open Functional.Data
 type Method =
     | Fgsm
     | Pgd
+    /// Auto-PGD on cross-entropy (Croce & Hein 2020): step 2ε halved at checkpoints, momentum 0.75.
+    | ApgdCe
+    /// Auto-PGD on the targeted DLR loss, once per target among the top classes.
+    | ApgdT
+    /// The score-based Square attack (Andriushchenko et al. 2020): random squares, forward passes only.
+    | Square
+    /// APGD-CE, then APGD-T, then Square, each on the examples still standing.
+    | AutoAttack
 
 module Method =
     let name =
         function
         | Fgsm -> "fgsm"
         | Pgd -> "pgd"
+        | ApgdCe -> "apgd-ce"
+        | ApgdT -> "apgd-t"
+        | Square -> "square"
+        | AutoAttack -> "autoattack"
+
+    /// Every method, in the order of `name`.
+    let all = [ Fgsm; Pgd; ApgdCe; ApgdT; Square; AutoAttack ]
+
+    let tryParse (s: string) =
+        all |> List.tryFind (fun m -> name m = s.Trim().ToLowerInvariant())
+
+    /// Methods that follow the input gradient (Square and the ensemble's last stage do not).
+    let usesGradient =
+        function
+        | Square -> false
+        | _ -> true
 
 /// One attack. Eps and Alpha are in the network's input units (after its scaling: see `range`).
 type Attack =
@@ -33,8 +57,13 @@ type Attack =
         Eps: float
         /// The step of each iteration (FGSM without a random start: ε).
         Alpha: float
+        /// Iterations (FGSM 1); Square: its query budget per example.
         Steps: int
         Restarts: int
+        /// APGD-T: how many of the clean input's top other classes it targets in turn (0 for the others).
+        Targets: int
+        /// Square (alone or in the ensemble): its query budget per example (0 for the others).
+        Queries: int
         RandomStart: bool
         /// Targeted at this class; -1 = untargeted.
         Target: int
@@ -64,6 +93,8 @@ let fgsm eps randomStart seed =
         Alpha = (if randomStart then 1.25 * eps else eps)
         Steps = 1
         Restarts = 1
+        Targets = 0
+        Queries = 0
         RandomStart = randomStart
         Target = -1
         Seed = seed
@@ -77,9 +108,41 @@ let pgd eps steps restarts seed =
         Alpha = 2.5 * eps / float (max steps 1)
         Steps = steps
         Restarts = restarts
+        Targets = 0
+        Queries = 0
         RandomStart = true
         Target = -1
         Seed = seed
+    }
+
+/// APGD on cross-entropy with `steps` iterations (100 in the AutoAttack protocol), its start at random.
+let apgdCe eps steps restarts seed =
+    { pgd eps steps restarts seed with
+        Method = ApgdCe
+        Alpha = 2.0 * eps
+    }
+
+/// APGD on the targeted DLR loss against each of the `targets` highest other classes (9 on ten classes).
+let apgdT eps steps restarts targets seed =
+    { apgdCe eps steps restarts seed with
+        Method = ApgdT
+        Targets = targets
+    }
+
+/// Square with `queries` forward passes per example at most (5,000 in the AutoAttack protocol).
+let square eps queries restarts seed =
+    { pgd eps queries restarts seed with
+        Method = Square
+        Alpha = 2.0 * eps
+        Queries = queries
+    }
+
+/// The standard AutoAttack ensemble: APGD-CE and APGD-T (`steps` iterations, `targets` targets), then Square
+/// (`queries` queries), each with `restarts` restarts.
+let autoAttack eps steps queries restarts targets seed =
+    { apgdT eps steps restarts targets seed with
+        Method = AutoAttack
+        Queries = queries
     }
 
 /// Adversarial training: every step trains on its batch attacked by the network as it stands before the step,
@@ -106,6 +169,7 @@ module Adversarial =
         match a.Method with
         | Fgsm -> sprintf "fgsm:%s%s" (g a.Eps) (if a.RandomStart then ":random" else "")
         | Pgd -> sprintf "pgd:%s:%d" (g a.Eps) a.Steps
+        | m -> Method.name m
 
     let private number (s: string) =
         match Double.TryParse(s, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
@@ -153,6 +217,7 @@ module Adversarial =
         match a.Method with
         | Fgsm -> fgsm eps a.RandomStart seed
         | Pgd -> pgd eps a.Steps 1 seed
+        | m -> invalidArg "a" (sprintf "%s is not a training attack" (Method.name m))
 
 /// Why an attack cannot run (in the units it was given), or None.
 let problem (a: Attack) (r: Range) =
@@ -160,10 +225,14 @@ let problem (a: Attack) (r: Range) =
         Some(sprintf "epsilon must be >= 0, but is %g" a.Eps)
     elif a.Eps > r.Width + 1e-12 then
         Some(sprintf "epsilon %g is larger than the whole input range (%g..%g)" a.Eps r.Lo r.Hi)
+    elif (a.Method = Square || a.Method = AutoAttack) && a.Queries < 1 then
+        Some(sprintf "Square's queries must be >= 1, but are %d" a.Queries)
     elif a.Steps < 1 then
         Some(sprintf "steps must be >= 1, but is %d" a.Steps)
     elif a.Restarts < 1 then
         Some(sprintf "restarts must be >= 1, but is %d" a.Restarts)
+    elif (a.Method = ApgdT || a.Method = AutoAttack) && a.Targets < 1 then
+        Some(sprintf "APGD-T's target classes must be >= 1, but are %d" a.Targets)
     elif not (Double.IsFinite a.Alpha) || a.Alpha <= 0.0 && a.Eps > 0.0 then
         Some(sprintf "alpha must be > 0, but is %g" a.Alpha)
     else
@@ -207,17 +276,33 @@ type internal Scratch<'T
     member _.Output = trace.Output
     member _.Dx = dx
     member _.Classes = classes
+    /// The output layer's activation (how its outputs relate to logits).
+    member _.OutputActivation = output
+    /// dL/dz of the output layer's pre-activation, which `Backward` propagates to Dx.
+    member _.OutputDelta = deltas[deltas.Length - 1]
 
-    member _.Forward() = forwardWith bound net trace Mode.eval
+    /// Forward and backward passes run, one example each: the cost an attack reports is counted here, where it
+    /// is spent.
+    member val Forwards = 0L with get, set
+    member val Backwards = 0L with get, set
+
+    member this.Forward() =
+        this.Forwards <- this.Forwards + int64 batch
+        forwardWith bound net trace Mode.eval
+
+    /// ∂L/∂X into Dx from OutputDelta, through the trace of the last Forward.
+    member this.Backward() =
+        this.Backwards <- this.Backwards + int64 batch
+        backwardWith bound net trace deltas ValueNone wanted (ValueSome dx)
 
     /// Forward on X, then ∂L/∂X into Dx (L summed over the columns, targets y).
     member this.Gradient(y: Matrix<'T>) =
         this.Forward()
         let a = Tensor.data trace.Output
         Losses.outputGradInto CrossEntropy output Sum classes a (Tensor.data y) (Tensor.data deltas[deltas.Length - 1])
-        backwardWith bound net trace deltas ValueNone wanted (ValueSome dx)
+        this.Backward()
 
-let private column<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+let internal column<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (m: Matrix<'T>)
     j
     =
@@ -234,7 +319,7 @@ let internal oneHot<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -
     for j in 0 .. classes.Length - 1 do
         yd[j * y.RowCount + classes[j]] <- 'T.One
 
-let private predictions<'T
+let internal predictions<'T
     when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
     (out: Matrix<'T>)
     count
@@ -340,6 +425,15 @@ let internal attackBatch<'T
         FooledFirstRestart = fooledFirstRestart
     }
 
+/// One stage of an ensemble: the examples it was the first to break, and the passes it ran.
+type Stage =
+    {
+        Method: Method
+        Broken: int
+        Forwards: int64
+        Backwards: int64
+    }
+
 /// The accuracy of a network under one attack at one ε.
 type Outcome =
     {
@@ -358,6 +452,11 @@ type Outcome =
         Predictions: int[]
         /// The first `keep` adversarial inputs (input units, [features] each).
         Examples: float[][]
+        /// The attack's cost: forward and backward passes, one example each, summed over the examples.
+        Forwards: int64
+        Backwards: int64
+        /// The ensemble's stages, in order (empty for a single attack).
+        Stages: Stage[]
     }
 
 /// Runs `attack` over the first `count` images (scaled by `scale`) in chunks of `chunk`, keeping the first
@@ -453,6 +552,9 @@ let run<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T
         Confidence = confidence / float (max count 1)
         Predictions = predictionsAll
         Examples = examples.ToArray()
+        Forwards = scratch.Values |> Seq.sumBy (fun (s, _, _) -> s.Forwards)
+        Backwards = scratch.Values |> Seq.sumBy (fun (s, _, _) -> s.Backwards)
+        Stages = [||]
     }
 
 /// The fraction of the first `count` images whose input gradient is exactly zero (L∞ norm 0): FGSM and PGD cannot

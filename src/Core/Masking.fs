@@ -1,7 +1,8 @@
 /// Robustness that is only apparent: signs in an attack's numbers that its gradients, not the network, stopped it
 /// (gradient masking, or the catastrophic overfitting of single-step adversarial training). Carlini et al. 2019
 /// ("On Evaluating Adversarial Robustness") list them: accuracy that rises with ε, single-step attacks beating
-/// iterative ones, iterations that do not help, and gradients that vanish.
+/// iterative ones, iterations that do not help, a gradient-free attack beating gradient ones, and gradients that
+/// vanish.
 module Functional.Masking
 
 open System
@@ -99,6 +100,52 @@ let warnings (attack: string) (epsText: float -> string) (zeroGradients: float) 
                 o.Attack.Restarts
                 (stronger o.Attack.Eps))
 
+    let ensemble (eps: float) =
+        sprintf "%s --method autoattack --eps %s" attack (epsText eps)
+
+    let sameEps (a: Outcome) (b: Outcome) =
+        abs (a.Attack.Eps - b.Attack.Eps) < 1e-12
+
+    // A score-based attack sees only outputs: when it does better than following the gradient, the gradient lies.
+    let squareBeats =
+        [|
+            for sq in untargeted do
+                if sq.Attack.Method = Square then
+                    let followers =
+                        untargeted
+                        |> Array.filter (fun o ->
+                            Method.usesGradient o.Attack.Method
+                            && o.Attack.Method <> AutoAttack
+                            && sameEps o sq)
+
+                    if followers.Length > 0 then
+                        let best = followers |> Array.minBy (fun o -> o.Accuracy)
+
+                        if sq.Accuracy < best.Accuracy - 0.02 then
+                            yield
+                                sprintf
+                                    "Square, which reads only the outputs, leaves %s%% at epsilon %s but %s, following the gradient, %s%%: an attack without gradients beating those with them means the gradients are masked (saturated, quantised or flat), and the gradient attacks' figure is not a robustness figure. Trust the lower one, and evaluate with: %s"
+                                    (pct sq.Accuracy)
+                                    (epsText sq.Attack.Eps)
+                                    (Method.name best.Attack.Method)
+                                    (pct best.Accuracy)
+                                    (ensemble sq.Attack.Eps)
+
+            for o in untargeted do
+                for stage in o.Stages do
+                    let broke = stage.Broken
+
+                    if stage.Method = Square && broke >= 2 && float broke > 0.01 * float o.Count then
+                        yield
+                            sprintf
+                                "in AutoAttack at epsilon %s, Square broke %d examples (of %d) that APGD-CE and APGD-T had left standing: an attack without gradients beating those with them means the gradients are masked (saturated, quantised or flat). The ensemble's figure (%s%%) counts them; a PGD or APGD figure alone would not."
+                                (epsText o.Attack.Eps)
+                                broke
+                                o.Count
+                                (pct o.Accuracy)
+        |]
+        |> Array.truncate 1
+
     let vanished =
         if zeroGradients > 0.1 then
             [|
@@ -110,4 +157,4 @@ let warnings (attack: string) (epsText: float -> string) (zeroGradients: float) 
         else
             [||]
 
-    List.ofArray (Array.concat [ rising; beaten; stuck; unconverged; vanished ])
+    List.ofArray (Array.concat [ rising; beaten; stuck; unconverged; squareBeats; vanished ])

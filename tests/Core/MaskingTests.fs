@@ -16,6 +16,9 @@ let private outcome (attack: Attack) accuracy first =
         Confidence = 0.9
         Predictions = [||]
         Examples = [||]
+        Forwards = 0L
+        Backwards = 0L
+        Stages = [||]
     }
 
 let private fgsm eps accuracy =

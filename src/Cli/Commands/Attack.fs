@@ -13,7 +13,7 @@ type AttackStart =
     | Clean
     | Random
 
-/// `functional attack`: FGSM and PGD against a saved model.
+/// `functional attack`: FGSM, PGD, APGD, Square and AutoAttack against a saved model.
 [<RequireQualifiedAccess; Unique; HelpFlags("--help", "-h")>]
 type AttackArgs =
     | [<MainCommand; ExactlyOnce>] Model of path: string
@@ -25,6 +25,7 @@ type AttackArgs =
     | Steps of count: int
     | Alpha of step: float
     | Restarts of count: int
+    | Queries of count: int
     | Start of AttackStart
     | Target of digit: int
     | Count of count: int
@@ -40,11 +41,13 @@ type AttackArgs =
             | Model _ -> "the model: a model.safetensors or a run folder holding one."
             | Data _ -> "images to attack (IDX, raw or .gz, or CSV); default: the shipped MNIST test set."
             | Data_Labels _ -> "labels (IDX) for IDX images; default: beside the images."
-            | Method _ -> "fgsm, pgd, or both as fgsm,pgd (default fgsm,pgd)."
+            | Method _ ->
+                "fgsm, pgd, apgd-ce, apgd-t (targeted DLR loss), square (no gradients) or autoattack (apgd-ce, apgd-t, then square, the worst case per example), comma-separated (default fgsm,pgd)."
             | Eps _ ->
                 "the L∞ budgets, comma-separated, in [0, 1] units of the pixel range (default 0,0.05,0.1,0.2,0.3); with --pixels, in grey levels 0..255."
             | Pixels -> "read --eps and --alpha in grey levels (0..255) instead of [0, 1] units."
-            | Steps _ -> "PGD's steps, >= 1 (default 40)."
+            | Steps _ -> "PGD's and APGD's steps, >= 1 (default 40 for PGD, 100 for APGD)."
+            | Queries _ -> "Square's forward passes per example and restart, >= 1 (default 5000)."
             | Alpha _ -> "PGD's step, > 0, in --eps's units (default 2.5·eps/steps)."
             | Restarts _ ->
                 "PGD's random restarts, >= 1; an example counts as robust only if it survives all (default 1)."
@@ -71,10 +74,13 @@ type AttackOptions =
         Eps: float[]
         /// ε and α are grey levels (0..255) rather than [0, 1] units.
         Pixels: bool
+        /// 0 = the method's own (PGD 40, APGD 100).
         Steps: int
         /// NaN = 2.5·ε/steps.
         Alpha: float
         Restarts: int
+        /// Square's budget per example and restart.
+        Queries: int
         /// None = clean for FGSM, random for PGD.
         RandomStart: bool option
         /// -1 = untargeted.
@@ -93,11 +99,12 @@ module internal Attack =
         let methods =
             r.GetResult(AttackArgs.Method, defaultValue = "fgsm,pgd").Split(',', StringSplitOptions.RemoveEmptyEntries)
             |> Array.choose (fun m ->
-                match m.Trim().ToLowerInvariant() with
-                | "fgsm" -> Some Attacks.Fgsm
-                | "pgd" -> Some Attacks.Pgd
-                | other ->
-                    checks.Add $"option '--method': unknown method '%s{other}' (expected fgsm, pgd or fgsm,pgd)."
+                match Attacks.Method.tryParse m with
+                | Some m -> Some m
+                | None ->
+                    checks.Add
+                        $"option '--method': unknown method '%s{m.Trim().ToLowerInvariant()}' (expected fgsm, pgd, apgd-ce, apgd-t, square or autoattack, comma-separated)."
+
                     None)
             |> Array.distinct
 
@@ -134,8 +141,27 @@ module internal Attack =
         if eps.Length = 0 && checks.Errors.IsEmpty then
             checks.Add "option '--eps' needs at least one value."
 
-        let steps = r.GetResult(AttackArgs.Steps, defaultValue = 40)
-        checks.Require (steps >= 1) "steps" ">= 1" steps
+        let own =
+            methods
+            |> Array.filter (fun m -> m <> Attacks.Fgsm && m <> Attacks.Pgd)
+            |> Array.map Attacks.Method.name
+
+        if
+            own.Length > 0
+            && (r.Contains AttackArgs.Target
+                || r.Contains AttackArgs.Start
+                || r.Contains AttackArgs.Alpha)
+        then
+            checks.Add
+                $"options '--target', '--start' and '--alpha' are FGSM's and PGD's; %s{String.Join(',', own)} sets its own."
+
+        let steps = r.GetResult(AttackArgs.Steps, defaultValue = 0)
+
+        if r.Contains AttackArgs.Steps then
+            checks.Require (steps >= 1) "steps" ">= 1" steps
+
+        let queries = r.GetResult(AttackArgs.Queries, defaultValue = 5000)
+        checks.Require (queries >= 1) "queries" ">= 1" queries
         let alpha = r.GetResult(AttackArgs.Alpha, defaultValue = nan)
 
         if r.Contains AttackArgs.Alpha then
@@ -166,6 +192,7 @@ module internal Attack =
             Steps = steps
             Alpha = alpha
             Restarts = restarts
+            Queries = queries
             RandomStart = r.TryGetResult AttackArgs.Start |> Option.map (fun s -> s = AttackStart.Random)
             Target = target
             Count = count

@@ -7,7 +7,7 @@ using Functional.Cli;
 namespace Functional.Host.Commands;
 
 /// <summary>
-/// <c>functional attack</c>: FGSM and PGD against a saved model at each ε, a table of accuracy and confidence, the
+/// <c>functional attack</c>: FGSM, PGD, APGD-CE, APGD-T, Square and AutoAttack against a saved model at each ε, a table of accuracy and confidence, the
 /// robustness curve and a grid of adversarial digits, and the signs of robustness that is only apparent.
 /// </summary>
 public static class AttackCommand
@@ -39,14 +39,30 @@ public static class AttackCommand
         string EpsText(double inputEps) => (inputEps / unit).ToString("0.####", CultureInfo.InvariantCulture);
 
         var attacks = new List<Attacks.Attack>();
+        // APGD-T targets the top other classes: all nine on ten classes, as the AutoAttack protocol does.
+        int targets = Math.Min(9, Api.Classes(model.Spec.Arch) - 1);
         foreach (var method in o.Methods)
         {
+            // The parser refuses --target, --start and --alpha for the others.
+            bool classic = method.IsFgsm || method.IsPgd;
             foreach (double e in o.Eps)
             {
                 double eps = e * unit;
-                var a = method.IsFgsm ? Api.Fgsm(eps, o.RandomStart?.Value ?? false, o.Seed) : Api.Pgd(eps, o.Steps, o.Restarts, o.Seed);
-                a = new Attacks.Attack(a.Method, a.Eps, double.IsNaN(o.Alpha) ? a.Alpha : o.Alpha * unit, a.Steps, a.Restarts,
-                    o.RandomStart?.Value ?? a.RandomStart, o.Target, a.Seed);
+                int steps = o.Steps > 0 ? o.Steps : method.IsPgd ? 40 : 100;
+                var a = method.Tag switch
+                {
+                    Attacks.Method.Tags.Fgsm => Api.Fgsm(eps, o.RandomStart?.Value ?? false, o.Seed),
+                    Attacks.Method.Tags.Pgd => Api.Pgd(eps, steps, o.Restarts, o.Seed),
+                    Attacks.Method.Tags.ApgdCe => Api.ApgdCe(eps, steps, o.Restarts, o.Seed),
+                    Attacks.Method.Tags.ApgdT => Api.ApgdT(eps, steps, o.Restarts, targets, o.Seed),
+                    Attacks.Method.Tags.Square => Api.Square(eps, o.Queries, o.Restarts, o.Seed),
+                    _ => Api.AutoAttack(eps, steps, o.Queries, o.Restarts, targets, o.Seed),
+                };
+                if (classic)
+                {
+                    a = new Attacks.Attack(a.Method, a.Eps, double.IsNaN(o.Alpha) ? a.Alpha : o.Alpha * unit, a.Steps, a.Restarts,
+                        a.Targets, a.Queries, o.RandomStart?.Value ?? a.RandomStart, o.Target, a.Seed);
+                }
                 if (Api.AttackProblem(a, range) is { } problem)
                 {
                     Console.Error.WriteLine($"functional: {problem}. Run 'functional attack --help' for usage.");
@@ -108,11 +124,13 @@ public static class AttackCommand
                 var a = x.Attack;
                 results.Add(new JsonObject
                 {
-                    ["method"] = a.Method.IsFgsm ? "fgsm" : "pgd",
+                    ["method"] = Api.MethodName(a.Method),
                     ["eps"] = a.Eps / unit,
                     ["eps_input"] = a.Eps,
                     ["alpha"] = a.Alpha / unit,
                     ["steps"] = a.Steps,
+                    ["queries"] = a.Queries > 0 ? a.Queries : null,
+                    ["targets"] = a.Targets > 0 ? a.Targets : null,
                     ["restarts"] = a.Restarts,
                     ["random_start"] = a.RandomStart,
                     ["target"] = a.Target >= 0 ? a.Target : null,
@@ -122,6 +140,15 @@ public static class AttackCommand
                     ["confidence"] = x.Confidence,
                     ["seconds"] = seconds[i],
                     ["forward_passes_per_example"] = seconds[i] / forwards[i],
+                    ["forward_passes"] = x.Forwards,
+                    ["backward_passes"] = x.Backwards,
+                    ["stages"] = new JsonArray([.. x.Stages.Select(st => (JsonNode?)new JsonObject
+                    {
+                        ["method"] = Api.MethodName(st.Method),
+                        ["broken"] = st.Broken,
+                        ["forward_passes"] = st.Forwards,
+                        ["backward_passes"] = st.Backwards,
+                    })]),
                 });
             }
             var doc = new JsonObject
@@ -148,14 +175,19 @@ public static class AttackCommand
         log.WriteLine(o.Pixels
             ? "eps   in grey levels 0..255 (L∞), inputs clipped to the valid range"
             : Inv($"eps   in [0, 1] units of the pixel range (0.1 = 25.5 grey levels; L∞), inputs clipped to the valid range"));
-        log.WriteLine(Inv($"{"method",-10} {"eps",6} {"alpha",7} {"steps",5} {"restarts",8} {"accuracy",9} {"confidence",10} {"seconds",8} {"× forward",9}"));
+        log.WriteLine(Inv($"{"method",-16} {"eps",6} {"alpha",7} {"steps",5} {"restarts",8} {"accuracy",9} {"confidence",10} {"seconds",8} {"× forward",9} {"fwd/ex",7} {"bwd/ex",7}"));
         for (int i = 0; i < outcomes.Count; i++)
         {
             var x = outcomes[i];
             var a = x.Attack;
             string acc = Inv($"{100 * x.Accuracy:F2} %");
-            log.WriteLine(Inv($"{Label(a),-10} {EpsText(a.Eps),6} {EpsText(a.Alpha),7} {a.Steps,5} {a.Restarts,8} {acc,9} {x.Confidence,10:F3} {seconds[i],8:F2} {seconds[i] / forwards[i],9:F0}")
+            log.WriteLine(Inv($"{Label(a),-16} {EpsText(a.Eps),6} {EpsText(a.Alpha),7} {a.Steps,5} {a.Restarts,8} {acc,9} {x.Confidence,10:F3} {seconds[i],8:F2} {seconds[i] / forwards[i],9:F0} {x.Forwards / (double)count,7:F0} {x.Backwards / (double)count,7:F0}")
                 + (a.Target >= 0 ? Inv($"  target hit {100 * x.TargetHits:F1}%") : ""));
+            if (x.Stages.Length > 0)
+            {
+                log.WriteLine("  broke " + string.Join(", ", x.Stages.Select(st =>
+                    Inv($"{Api.MethodName(st.Method)} {st.Broken} ({st.Forwards / (double)count:F0} fwd, {st.Backwards / (double)count:F0} bwd per example)"))));
+            }
         }
         log.WriteLine(Inv($"input gradient exactly zero on {100 * zero:F1}% of the examples"));
         foreach (var w in warnings)
@@ -167,8 +199,13 @@ public static class AttackCommand
         return ReturnCode.Ok;
     }
 
-    static string Label(Attacks.Attack a) =>
-        a.Method.IsFgsm ? (a.RandomStart ? "fgsm-rs" : "fgsm") : Inv($"pgd-{a.Steps}");
+    static string Label(Attacks.Attack a) => a.Method.Tag switch
+    {
+        Attacks.Method.Tags.Fgsm => a.RandomStart ? "fgsm-rs" : "fgsm",
+        Attacks.Method.Tags.Square => Inv($"square-{a.Queries}"),
+        Attacks.Method.Tags.AutoAttack => Inv($"autoattack-{a.Steps}"),
+        _ => Inv($"{Api.MethodName(a.Method)}-{a.Steps}"),
+    };
 
     static double Accuracy(Evaluation e, int count, byte[] labels) =>
         Enumerable.Range(0, count).Count(i => e.Predictions[i] == labels[i]) / (double)count;
