@@ -134,6 +134,7 @@ type TrainArgs =
     | Threads of count: int
     | Kernels of name: string
     | Quiet
+    | Report
     | Preset of Preset
     | Train_Count of count: int
     | Validation of fraction_or_file: string
@@ -201,6 +202,8 @@ type TrainArgs =
             | Kernels _ -> kernelsUsage
             | Quiet ->
                 "print only the result: the model, predicted-classes, plot and test accuracy lines (and any warning); no header, epoch lines or progress bar."
+            | Report ->
+                "rewrite RUN/report.html after every epoch (the page reloads itself, so a browser tab follows the run), and the full report at the end."
             | Preset _ ->
                 "start from a named configuration, explicit options override it: modern = these defaults (the recipe measured in the README: 30 epochs, cosine schedule, augment shift:2,rotate:10,scale:0.1); book = the working setup of Rashid's Make Your Own Neural Network (784-200-10 sigmoid, MSE, normal-fanin, x/255·0.99+0.01, SGD 0.1, batch 1, 5 epochs, no L2, no validation split); seed = the original question's network exactly (784-200-10 sigmoid, no biases, MSE summed over the full batch of 100 images, inputs 0.1..1.09, SGD 0.4, 100 iterations, float64); lenet5 = LeNet-5 (LeCun et al. 1998, ReLU and max-pooling, dropout 0.3, L2 5e-4, 20 epochs); cnn = the CNN of PyTorch's MNIST example (two 3x3 convolutions, pooling, dense 128, its dropout, batch 64); rnn = an Elman RNN of 128 reading the image row by row (orthogonal, --clip-norm 1, 20 epochs); lstm = an LSTM of 128 reading rows (orthogonal, Adam 2e-3, --clip-norm 1, 20 epochs); rbf = 1,000 Gaussian RBF units from k-means, trained end to end with a softmax readout (Adam 1e-2, no L2, 30 epochs, cosine); robust-mlp = the 784-512-10 MLP trained against FGSM at ε 0.1 from a random start (30 epochs, cosine, no augmentation); robust-cnn = the cnn trained against PGD at ε 0.3."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."

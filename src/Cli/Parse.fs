@@ -54,6 +54,8 @@ type TrainOptions =
         /// OpenBLAS's kernels: a family ("Haswell"), "auto"; null = the default (Haswell).
         Kernels: string | null
         Quiet: bool
+        /// Rewrite RUN/report.html after each epoch (train --report).
+        Report: bool
         /// The preset the other fields started from (Presets.names).
         Preset: string
         /// Use only the first TrainCount training images; 0 = all.
@@ -95,6 +97,7 @@ type TrainOptions =
             Threads = 0
             Kernels = null
             Quiet = false
+            Report = false
             Preset = preset
             TrainCount = trainCount
             Validation = p.Validation
@@ -865,6 +868,7 @@ module Parser =
                 Threads = threads
                 Kernels = r.TryGetResult A.TrainArgs.Kernels |> toNull
                 Quiet = r.Contains A.TrainArgs.Quiet
+                Report = r.Contains A.TrainArgs.Report
                 Preset = presetName
                 TrainCount = trainCount
                 Validation = validation
