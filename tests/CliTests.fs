@@ -220,6 +220,7 @@ let private roundTripTests =
                         Threads = 4
                         Kernels = "auto"
                         Quiet = true
+                        Report = false
                         Preset = "modern"
                         TrainCount = 0
                         Validation = 0.2

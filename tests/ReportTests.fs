@@ -369,6 +369,74 @@ let browserTests =
                     (testAccuracy runDir)
                     "the test accuracy"
 
+            testCase "train --report: after an epoch a page that reloads itself, at the end the whole page"
+            <| fun () ->
+                let dir = tempDir ()
+                let psi = ProcessStartInfo("dotnet")
+
+                for a in
+                    [
+                        Path.Combine(AppContext.BaseDirectory, "functional.dll")
+                        "train"
+                        "--train"
+                        dataFile "train-images-idx3-ubyte.gz"
+                        "--test"
+                        dataFile "test-images-idx3-ubyte.gz"
+                        "--layers"
+                        "784,32,10"
+                        "--train-count"
+                        "1000"
+                        "--epochs"
+                        "4"
+                        "--run"
+                        "live"
+                        "--report"
+                        "--quiet"
+                    ] do
+                    psi.ArgumentList.Add a
+
+                psi.WorkingDirectory <- dir
+                psi.RedirectStandardOutput <- true
+                psi.RedirectStandardError <- true
+                use p = Process.Start psi
+                let out = p.StandardOutput.ReadToEndAsync()
+                let err = p.StandardError.ReadToEndAsync()
+                let page = Path.Combine(dir, "live", "report.html")
+                let mutable live = None
+
+                // The page of a run in progress, read while the run goes on (it is renamed into place whole).
+                while not p.HasExited && live.IsNone do
+                    if File.Exists page then
+                        let html = File.ReadAllText page
+
+                        if html.Contains "http-equiv=\"refresh\"" then
+                            live <- Some html
+
+                    Threading.Thread.Sleep 20
+
+                p.WaitForExit()
+                Expect.equal p.ExitCode 0 $"train --report (stderr: %s{err.Result})"
+                let written = Path.Combine("live", "report.html")
+                Expect.stringContains out.Result $"report %s{written}" "says where the page is"
+
+                match live with
+                | None -> failtest "no self-reloading page was seen while the run trained"
+                | Some html ->
+                    Expect.stringContains html "class=\"live\"" "says the run is training"
+                    let copy = Path.Combine(dir, "live-copy.html")
+                    File.WriteAllText(copy, html)
+                    let dom, console = browse copy
+                    expectClean dom console
+
+                let final = File.ReadAllText page
+                Expect.isFalse (final.Contains "http-equiv=\"refresh\"") "the finished run's page stays put"
+                Expect.equal (confusion final).Length 100 "and has the model's sections"
+
+                Expect.equal
+                    (num (figure final "test_accuracy"))
+                    (testAccuracy (Path.Combine(dir, "live")))
+                    "run.json's test accuracy"
+
             testCase "a comparison's page in Chromium: no console message, a row per run"
             <| fun () ->
                 let dir, _ = copyRun "one"

@@ -21,6 +21,8 @@ type TrainOptions =
         /// OpenBLAS's kernels: a family ("Haswell"), "auto"; null = the default (Haswell).
         Kernels: string | null
         Quiet: bool
+        /// Rewrite RUN/report.html after each epoch (train --report).
+        Report: bool
         /// The preset the other fields started from (Presets.names).
         Preset: string
         /// Use only the first TrainCount training images; 0 = all.
@@ -64,6 +66,7 @@ type TrainOptions =
             Threads = 0
             Kernels = null
             Quiet = false
+            Report = false
             Preset = preset
             TrainCount = trainCount
             Validation = p.Validation
@@ -111,6 +114,7 @@ module internal Train =
                 Threads = output.Threads
                 Kernels = output.Kernels
                 Quiet = output.Quiet
+                Report = r.Contains TrainArgs.Report
                 Preset = p.Name
                 TrainCount = trainCount
                 Validation = validation

@@ -66,6 +66,7 @@ type TrainArgs =
     | Threads of count: int
     | Kernels of name: string
     | Quiet
+    | Report
     | Preset of name: string
     | Train_Count of count: int
     | Validation of fraction_or_file: string
@@ -137,6 +138,8 @@ type TrainArgs =
             | Kernels _ -> Defaults.kernels
             | Quiet ->
                 "print only the result: the model, predicted-classes, plot and test accuracy lines (and any warning); no header, epoch lines or progress bar."
+            | Report ->
+                "rewrite RUN/report.html after every epoch (the page reloads itself, so a browser tab follows the run), and the full report at the end."
             | Preset _ -> $"start from a named configuration, explicit options override it: %s{Presets.usage ()}."
             | Train_Count _ -> "use only the first N training images, 0 = all (default 0)."
             | Validation _ ->

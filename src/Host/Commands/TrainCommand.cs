@@ -114,7 +114,7 @@ public static class TrainCommand
         if (from == null)
         {
             var trainer = Api.CreateTrainer(config, Inputs.ToCore(train));
-            return TrainLoop.Run(run, dir, trainer, train, validation, test, new Position(0, 0, 0), "", o.Quiet);
+            return TrainLoop.Run(run, dir, trainer, train, validation, test, new Position(0, 0, 0), "", o.Quiet, report: o.Report);
         }
         Trainer child;
         try
@@ -129,6 +129,6 @@ public static class TrainCommand
         var start = new Position(startStep, next.Epoch, next.Offset);
         // The parent's sums of a split epoch carry over when the child's epoch is the same one (same batching).
         var soFar = start == from.Checkpoint.At ? EpochSoFar.Of(from.Checkpoint.Metadata, start) : EpochSoFar.None;
-        return TrainLoop.Run(run, dir, child, train, validation, test, start, from.Checkpoint.TensorHash, o.Quiet, null, soFar);
+        return TrainLoop.Run(run, dir, child, train, validation, test, start, from.Checkpoint.TensorHash, o.Quiet, null, soFar, o.Report);
     }
 }

@@ -106,6 +106,7 @@ public static class PageScript
               r.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { pick(); e.preventDefault(); } });
             });
           });
+          root.setAttribute("data-ready-ms", String(Math.round(performance.now())));
           root.setAttribute("data-ready", "1");
         })();
         """;

@@ -12,6 +12,7 @@ public static class PageStyle
         pre.header{background:#f5f5f5;padding:8px 10px;white-space:pre-wrap;overflow-wrap:anywhere;font-size:13px;border-radius:4px}
         .problems{border:2px solid var(--bad);border-radius:4px;padding:4px 10px;margin:8px 0;color:var(--bad)}
         .problems li.warning{color:#7a4b00}
+        p.live{background:#fff4d6;border:1px solid #E69F00;border-radius:4px;padding:6px 10px}
         dl.figures{display:flex;flex-wrap:wrap;gap:6px 22px;margin:8px 0}dl.figures div{min-width:7em}dt{color:var(--muted);font-size:.85em}dd{margin:0;font-weight:600;font-size:1.1em}
         .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,560px),1fr));gap:12px}
         figure{margin:0}figure.chart{border:1px solid var(--line);border-radius:4px;padding:6px}

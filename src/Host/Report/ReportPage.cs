@@ -9,6 +9,8 @@ namespace Functional.Host.Report;
 /// </summary>
 public static class ReportPage
 {
+    public const string FileName = "report.html";
+
     /// <summary>The runs the targets name: a sweep folder stands for its points that have run; anything else that is
     /// not a run folder is the one-line error (exit 3).</summary>
     public static (List<(string Dir, string Label)> Runs, List<string> Notes) Collect(IReadOnlyList<string> targets)
@@ -56,8 +58,9 @@ public static class ReportPage
         return (runs, notes);
     }
 
-    /// <summary>The page; <paramref name="reloadSeconds"/> &gt; 0 makes it reload itself (a run still training).</summary>
-    public static string Build(IReadOnlyList<string> targets, int reloadSeconds = 0)
+    /// <summary>The page; <paramref name="live"/>: of a run still training, without the model's sections (written at
+    /// the end), reloading itself every <see cref="LiveReport.ReloadSeconds"/>.</summary>
+    public static string Build(IReadOnlyList<string> targets, bool live = false)
     {
         var (runs, notes) = Collect(targets);
         bool single = runs.Count == 1 && !targets.Any(SweepFile.IsSweep);
@@ -65,9 +68,9 @@ public static class ReportPage
         string body;
         if (single)
         {
-            var d = RunData.Load(runs[0].Dir, runs[0].Label, evaluate: true);
+            var d = RunData.Load(runs[0].Dir, runs[0].Label, evaluate: !live);
             title = $"{d.Label}: functional report";
-            body = RunSection.Render(d);
+            body = (live ? Live(d) : "") + RunSection.Render(d);
         }
         else
         {
@@ -81,9 +84,9 @@ public static class ReportPage
         sb.Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
         // Nothing may be fetched: the page is read from file://, often offline.
         sb.Append("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">");
-        if (reloadSeconds > 0)
+        if (live)
         {
-            sb.Append(Html.Inv($"<meta http-equiv=\"refresh\" content=\"{reloadSeconds}\">"));
+            sb.Append(Html.Inv($"<meta http-equiv=\"refresh\" content=\"{LiveReport.ReloadSeconds}\">"));
         }
         sb.Append("<meta name=\"generator\" content=\"functional ").Append(Html.Esc(Program.Version)).Append("\">");
         sb.Append("<title>").Append(Html.Esc(title)).Append("</title><style>").Append(PageStyle.Css).Append("</style></head><body>");
@@ -93,10 +96,17 @@ public static class ReportPage
         return sb.ToString();
     }
 
-    /// <summary>Writes the page atomically: a browser reloading it never reads half a page.</summary>
-    public static string Write(IReadOnlyList<string> targets, string path, int reloadSeconds = 0)
+    static string Live(RunData d)
     {
-        byte[] bytes = Encoding.UTF8.GetBytes(Build(targets, reloadSeconds));
+        int done = d.History?.Epochs.Count ?? 0;
+        string of = d.Run is { } run ? Html.Inv($" of {run.Epochs}") : "";
+        return Html.Inv($"<p class=\"live\" role=\"status\">Training: epoch {done}{of} done, {DateTime.Now:HH:mm:ss}. This page reloads itself every {LiveReport.ReloadSeconds} s; the model's sections come at the end.</p>");
+    }
+
+    /// <summary>Writes the page atomically: a browser reloading it never reads half a page.</summary>
+    public static string Write(IReadOnlyList<string> targets, string path, bool live = false)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(Build(targets, live));
         AtomicFile.Write(path, s => s.Write(bytes));
         return path;
     }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Functional.Host.Data;
+using Functional.Host.Report;
 
 namespace Functional.Host.Runs;
 
@@ -16,7 +17,8 @@ namespace Functional.Host.Runs;
 public static class TrainLoop
 {
     public static int Run(RunFile run, string dir, Trainer trainer, LabeledImages train, LabeledImages? validation,
-        LabeledImages test, Position start, string parent, bool quiet, KeepBest? keepBest = null, EpochSoFar? soFar = null)
+        LabeledImages test, Position start, string parent, bool quiet, KeepBest? keepBest = null, EpochSoFar? soFar = null,
+        bool report = false)
     {
         var log = Console.Out;
         int n = train.Count;
@@ -147,6 +149,10 @@ public static class TrainLoop
             {
                 best = EndOfEpoch(run, dir, trainer, journal, epochs, progress, best, bestPath, coreTrain, coreValidation, coreTest,
                     epoch, lossSum, seen, secondsBefore + clock.Elapsed.TotalSeconds, updatesPerEpoch, quiet);
+                if (report)
+                {
+                    LiveReport.Epoch(dir, progress);
+                }
             }
             if (checkpointNow)
             {
@@ -213,6 +219,10 @@ public static class TrainLoop
         log.WriteLine($"model {modelPath}");
         log.WriteLine($"predicted classes on test: {Histogram.Line(Histogram.Of(final.Predictions, run.Config.Classes), run.Data?.ClassNames)}");
         log.WriteLine($"plot  {Plots.TryCurves(dir)}");
+        if (report)
+        {
+            log.WriteLine($"report {LiveReport.Final(dir)}");
+        }
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {100 * final.Accuracy:F2}%"));
         RunWarning.Print(log, dir, run, Histogram.Of(final.Predictions, run.Config.Classes), final.Accuracy);
         return ReturnCode.Ok;
