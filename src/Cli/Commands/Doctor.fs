@@ -27,40 +27,16 @@ type DoctorOptions =
 module internal Doctor =
     /// The train options that shape what the doctor examines (not where a run is written or how it is shown).
     let trainOptions =
-        [
-            "--train"
-            "--train-labels"
-            "--resize"
-            "--test"
-            "--test-labels"
-            "--train-count"
-            "--scale"
-            "--preset"
-            "--layers"
-            "--arch"
-            "--activation"
-            "--output"
-            "--loss"
-            "--init"
-            "--no-bias"
-            "--optimizer"
+        Forwarded.dataOptions
+        @ [ "--test"; "--test-labels"; "--classes"; "--allow-one-class" ]
+        @ Forwarded.networkOptions
+        @ Forwarded.optimiserOptions
+        @ [
             "--lr"
-            "--l2"
-            "--momentum"
             "--epochs"
-            "--batch"
-            "--seed"
-            "--precision"
-            "--reduction"
-            "--threads"
             "--clip-norm"
             "--adversarial"
             "--adversarial-weight"
-            "--header"
-            "--no-header"
-            "--label-column"
-            "--classes"
-            "--allow-one-class"
             "--augment"
         ]
 

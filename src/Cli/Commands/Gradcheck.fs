@@ -33,28 +33,7 @@ type GradcheckOptions =
 
 module internal Gradcheck =
     /// What defines the loss at one point: data, network, loss, L2 and seed; nothing of the optimiser.
-    let trainOptions =
-        [
-            "--train"
-            "--train-labels"
-            "--resize"
-            "--train-count"
-            "--scale"
-            "--preset"
-            "--layers"
-            "--arch"
-            "--activation"
-            "--output"
-            "--loss"
-            "--init"
-            "--no-bias"
-            "--l2"
-            "--seed"
-            "--reduction"
-            "--header"
-            "--no-header"
-            "--label-column"
-        ]
+    let trainOptions = Forwarded.dataOptions @ Forwarded.networkOptions
 
     let parse (r: ParseResults<GradcheckArgs>) (trainArgs: string list) (checks: Checks) =
         let examples = r.GetResult(GradcheckArgs.Examples, defaultValue = 10)

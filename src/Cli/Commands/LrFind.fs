@@ -35,32 +35,7 @@ type LrFindOptions =
 module internal LrFind =
     /// The rate is searched, so --lr is not taken; nor is anything about epochs, stopping or the run folder.
     let trainOptions =
-        [
-            "--train"
-            "--train-labels"
-            "--resize"
-            "--train-count"
-            "--scale"
-            "--preset"
-            "--layers"
-            "--arch"
-            "--activation"
-            "--output"
-            "--loss"
-            "--init"
-            "--no-bias"
-            "--optimizer"
-            "--l2"
-            "--momentum"
-            "--batch"
-            "--seed"
-            "--precision"
-            "--reduction"
-            "--threads"
-            "--header"
-            "--no-header"
-            "--label-column"
-        ]
+        Forwarded.dataOptions @ Forwarded.networkOptions @ Forwarded.optimiserOptions
 
     let parse (r: ParseResults<Lr_FindArgs>) (trainArgs: string list) (checks: Checks) =
         let lo = r.GetResult(Lr_FindArgs.From, defaultValue = 1e-7)

@@ -28,6 +28,39 @@ module internal Forwarded =
 
     let trainOptions = optionsOf typeof<TrainArgs>
 
+    /// Train's option groups that other commands take, composed into each command's allow-list.
+    let dataOptions =
+        [
+            "--train"
+            "--train-labels"
+            "--resize"
+            "--train-count"
+            "--scale"
+            "--header"
+            "--no-header"
+            "--label-column"
+        ]
+
+    /// The network and the loss at one point: what a gradient check needs.
+    let networkOptions =
+        [
+            "--preset"
+            "--layers"
+            "--arch"
+            "--activation"
+            "--output"
+            "--loss"
+            "--init"
+            "--no-bias"
+            "--l2"
+            "--seed"
+            "--reduction"
+        ]
+
+    /// How steps are taken, but not how fast (--lr) or how long (--epochs).
+    let optimiserOptions =
+        [ "--optimizer"; "--momentum"; "--batch"; "--precision"; "--threads" ]
+
     /// Splits a command's arguments into its own (for Argu: its main argument, its options and --help) and the
     /// train options it forwards, kept as typed. The main argument is the first, when it is not an option.
     let split (own: TrainOption[]) (hasMain: bool) (args: string list) =
@@ -60,6 +93,11 @@ module internal Forwarded =
 
     /// Train's options of `command`'s arguments, refusing those not in `allowed`.
     let parse (command: string) (allowed: string list) (trainArgs: string list) (checks: Checks) =
+        // A misspelt name in an allow-list would drop an option in silence: a bug, reported as one.
+        for a in allowed do
+            if not (Array.exists (fun o -> o.Name = a) trainOptions) then
+                invalidOp $"%s{command}'s allow-list names '%s{a}', which is not a train option"
+
         for a in trainArgs do
             if
                 a.StartsWith "--"

@@ -218,7 +218,7 @@ public static class Checks
         {
             return new Finding("baseline", Status.Fail, figure,
                 "the network does no better on real images than on blank ones, so its answer does not depend on its input.",
-                "the saturation, collapse and schedule fixes below.")
+                "the saturation, collapse and schedule lines' fixes below (--reduction mean, --init, --lr, --batch).")
             { Data = data };
         }
         return new Finding("baseline", Status.Pass, figure) { Data = data };
