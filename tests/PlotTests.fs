@@ -162,9 +162,10 @@ let tests =
                     [ "layer 1 (layers.0): dead (ReLU)" ]
                     "one line"
 
-                Expect.equal
+                // The run's last batch is small, so the tiny-batch note (PapercutTests) may stand beside it.
+                Expect.contains
                     (List.ofSeq u.Notes)
-                    [ "not measured: layer 2 (layers.1): neither sigmoid/tanh nor ReLU" ]
+                    "not measured: layer 2 (layers.1): neither sigmoid/tanh nor ReLU"
                     "a note"
 
                 Directory.Delete(dir, true)

@@ -192,7 +192,7 @@ let tests =
                 Expect.stringStarts line "WARN" "a warning"
                 Expect.stringContains line "100% of units < 0.01" "every unit silent"
                 Expect.stringContains line "widths are too small" "the cause"
-                Expect.stringContains line "Fix: wider units: rbf 20." "the fix: the default width"
+                Expect.stringContains line "Fix: wider units: rbf 20 in --arch." "the fix: the default width"
                 Expect.stringContains o.Out "--arch 'rbf 20, dense 10 softmax'" "in the command it prints"
 
             testCase "show --filters draws the first centres as 28x28 images"
