@@ -731,6 +731,8 @@ let private doctorCliTests =
             rejects "doctor --epochs 0" "--epochs"
             rejects "doctor --preset ancient" "--preset"
             rejects "doctor --run x" "--run"
+            rejects "report runs/a --bogus" "--bogus"
+            rejects "compare runs/a --bogus" "--bogus"
             rejects "gradcheck --examples 0" "--examples"
             rejects "gradcheck --params 0" "--params"
             rejects "gradcheck --optimizer adam" "--optimizer"

@@ -20,6 +20,12 @@ type internal Checks() =
             this.Add e
             fallback
 
+    /// Argu takes any word after a command for its list of folders, a mistyped option too.
+    member this.Folders (command: string) (words: string seq) =
+        for w in words do
+            if w.StartsWith "-" then
+                this.Add $"unknown option '%s{w}' (%s{command} takes run folders, sweep folders and its options)."
+
     /// OpenBLAS's pool as Debian builds it (MAX_THREADS=64): a larger --threads would be cut to 64 in silence while
     /// run.json recorded the number asked for.
     member this.Threads(threads: int) =

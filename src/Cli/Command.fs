@@ -281,7 +281,7 @@ module Parser =
                     | Some(FunctionalArgs.Sweep r) -> Some(Command.Sweep(Sweep.parse r trainArgs checks))
                     | Some(FunctionalArgs.Runs r) -> Some(Command.Runs(Runs.parse r checks))
                     | Some(FunctionalArgs.Compare r) -> Some(Command.Compare(Compare.parse r checks))
-                    | Some(FunctionalArgs.Report r) -> Some(Command.Report(Report.parse r))
+                    | Some(FunctionalArgs.Report r) -> Some(Command.Report(Report.parse r checks))
                     | Some(FunctionalArgs.Export r) -> Some(Command.Export(Export.parse r))
                     | Some(FunctionalArgs.Inspect r) -> Some(Command.Inspect(Inspect.parse r))
                     | Some(FunctionalArgs.Import r) -> Some(Command.Import(Import.parse r checks))

@@ -25,8 +25,11 @@ type CompareOptions =
     }
 
 module internal Compare =
-    let parse (r: ParseResults<CompareArgs>) (_: Checks) =
+    let parse (r: ParseResults<CompareArgs>) (checks: Checks) =
+        let runs = r.GetResult CompareArgs.Runs |> Array.ofList
+        checks.Folders "compare" runs
+
         {
-            Runs = r.GetResult CompareArgs.Runs |> Array.ofList
+            Runs = runs
             Png = r.TryGetResult CompareArgs.Png |> toNull
         }

@@ -25,8 +25,12 @@ type ReportOptions =
     }
 
 module internal Report =
-    let parse (r: ParseResults<ReportArgs>) =
+    let parse (r: ParseResults<ReportArgs>) (checks: Checks) =
+        let runs = r.GetResult ReportArgs.Runs |> Array.ofList
+
+        checks.Folders "report" runs
+
         {
-            Runs = r.GetResult ReportArgs.Runs |> Array.ofList
+            Runs = runs
             Out = r.TryGetResult ReportArgs.Out |> toNull
         }
