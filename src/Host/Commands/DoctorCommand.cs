@@ -67,7 +67,7 @@ public static class DoctorCommand
         {
             Add(rbf);
         }
-        var labels = Api.Summarize(s.TestCore, config.Scale, s.Classes);
+        var labels = Api.Data.Summarize(s.TestCore, config.Scale, s.Classes);
         Add(Checks.Collapse(s, run, labels.LabelEntropy));
         Add(Checks.Schedule(s, fixes));
         Add(Checks.Sweep(s, fixes));
@@ -79,7 +79,7 @@ public static class DoctorCommand
         if (d.Png is { } png)
         {
             var layers = run.ValuesAfter
-                .Select((v, l) => new LayerValues(Api.LayerName(l), v.Activations, v.Gradients)).ToList();
+                .Select((v, l) => new LayerValues(Api.Display.LayerName(l), v.Activations, v.Gradients)).ToList();
             string written = Plots.Histograms(png, layers, $"activations and weight gradients after {run.Updates} updates");
             if (!d.Json)
             {
