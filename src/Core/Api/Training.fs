@@ -39,6 +39,15 @@ type Training =
             Precision = spec.Precision
         }
 
+    /// Whether the configuration trains on attacked copies too (--adversarial).
+    static member IsAdversarial(config: Config) = config.Adversarial.IsSome
+
+    /// The configuration's --adversarial attack; ask IsAdversarial first.
+    static member Adversarial(config: Config) : Attacks.Adversarial =
+        match config.Adversarial with
+        | Some a -> a
+        | None -> invalidArg "config" "the configuration trains without adversarial examples"
+
     static member WithoutAugment(config: Config) = config.WithAugment Augment.Augment.none
 
     /// Whether the configuration distorts its training images.

@@ -21,7 +21,7 @@ public static class DoctorCommand
         // The data as train reads it: a table with its reading options, its network's ends and its transform.
         var (train, test) = DataSetup.Load(o.Data, o.TrainCount);
         var (config, info) = DataSetup.Fit(o.Data, o.Config, train, test);
-        if (train.IsTable && config.Adversarial != null)
+        if (train.IsTable && Api.Training.IsAdversarial(config))
         {
             throw new UsageError($"--adversarial attacks image pixels within their range; {train.ImagesPath} is a table, whose features have no such range");
         }
@@ -71,7 +71,7 @@ public static class DoctorCommand
         Add(Checks.Collapse(s, run, labels.LabelEntropy));
         Add(Checks.Schedule(s, fixes));
         Add(Checks.Sweep(s, fixes));
-        if (config.Adversarial is not null)
+        if (Api.Training.IsAdversarial(config))
         {
             Add(RobustnessCheck.Run(s));
         }

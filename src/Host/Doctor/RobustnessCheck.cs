@@ -15,7 +15,7 @@ public static class RobustnessCheck
 
     public static Finding Run(Subject s)
     {
-        var adversarial = s.Config.Adversarial!.Value;
+        var adversarial = Api.Training.Adversarial(s.Config);
         var trainer = Api.Training.CreateTrainer(s.Config, s.TrainCore);
         int updates = (int)Math.Min(MaxUpdates, s.TotalUpdates);
         foreach (var (order, offset, count) in Subject.Schedule(s.Config.Seed, s.Train.Count, s.Batch).Take(updates))

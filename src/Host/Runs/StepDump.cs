@@ -84,7 +84,7 @@ public static class StepDump
             },
             ["files"] = new JsonObject
             {
-                ["batch.safetensors"] = run.Config.Adversarial == null
+                ["batch.safetensors"] = !Api.Training.IsAdversarial(run.Config)
                     ? "indices (into the training set), inputs [B, features] and targets [B, classes] as the network saw them"
                     : "indices (into the training set), inputs [2B, features] and targets [2B, classes] as the network saw them: the B clean examples, then their attacked copies; targets scaled by 2(1 - w) and 2w (w = adversarial_weight; only the attacked half, unscaled, when w = 1)",
                 ["before.safetensors"] = "weights before the step",
