@@ -23,14 +23,7 @@ let private trained =
          Expect.equal t.Code 0 t.Err
          dir)
 
-let rec private copyDir (from: string) (into: string) =
-    Directory.CreateDirectory into |> ignore
-
-    for f in Directory.GetFiles from do
-        File.Copy(f, Path.Combine(into, Path.GetFileName f))
-
-    for d in Directory.GetDirectories from do
-        copyDir d (Path.Combine(into, Path.GetFileName d))
+let private copyDir = Fixtures.copyRun
 
 /// A copy of the trained run with run.json changed by `edit`.
 let private editedRun (edit: JsonObject -> unit) =
