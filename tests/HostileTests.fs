@@ -644,8 +644,9 @@ let tests =
                                 "book"
                                 "--train-count"
                                 "2000"
+                                // A point lasts seconds: far longer than the 20 ms poll below needs to see its child.
                                 "--epochs"
-                                "40"
+                                "10"
                                 "--checkpoint-every"
                                 "100"
                                 "--lr"
