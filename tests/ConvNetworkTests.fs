@@ -71,7 +71,9 @@ let private reshaped (model: string) (name: string) (shape: int64[]) (into: stri
 
 [<Tests>]
 let tests =
-    testSequenced
+    // One at a time within the list, as before, but alongside the other lists: testSequenced would hold the whole
+    // list back until every other test has finished, and then run it on one worker.
+    testSequencedGroup "Conv networks end to end"
     <| testList
         "Conv networks end to end"
         [
