@@ -29,12 +29,19 @@ let private shared (name: string) (args: string list) =
 let tinyRun (preset: string) =
     shared ("tiny-" + preset) [ "--preset"; preset; "--train-count"; "200"; "--epochs"; "1" ]
 
-/// A copy of a shared run in a folder of the caller's, for a test that changes it.
+/// A small dense network (784-16-10) trained for one epoch with a journal line every 10 steps: a real run folder
+/// (run.json, journal, checkpoints, model, curves) for the tests that read, draw or edit one.
+let smallRun () =
+    shared "small" [ "--layers"; "784,16,10"; "--epochs"; "1"; "--journal-every"; "10" ]
+
+/// A copy of a shared run in a folder of the caller's, for a test that changes it. A run.lock is left out: it is
+/// a live process's (a refused resume of the shared run holds one for a moment), never part of the run.
 let rec copyRun (from: string) (into: string) =
     Directory.CreateDirectory into |> ignore
 
     for f in Directory.GetFiles from do
-        File.Copy(f, Path.Combine(into, Path.GetFileName f))
+        if Path.GetFileName f <> Functional.Host.Runs.RunLock.FileName then
+            File.Copy(f, Path.Combine(into, Path.GetFileName f))
 
     for d in Directory.GetDirectories from do
         copyRun d (Path.Combine(into, Path.GetFileName d))

@@ -15,13 +15,8 @@ type private Tensor = Safetensors.Tensor
 
 let private small = [ "--layers"; "784,16,10"; "--epochs"; "1"; "--quiet" ]
 
-/// One small trained run, made once; each test edits a copy.
-let private trained =
-    lazy
-        (let dir = Path.Combine(tempDir (), "base")
-         let t = run repo ([ "train"; "--run"; dir; "--journal-every"; "10" ] @ small)
-         Expect.equal t.Code 0 t.Err
-         dir)
+/// The shared small run (Fixtures.smallRun): a test reads it, or edits a copy.
+let private trained = lazy (Fixtures.smallRun ())
 
 let private copyDir = Fixtures.copyRun
 
