@@ -9,7 +9,9 @@ open Functional.Tests.EndToEndTests
 
 [<Tests>]
 let tests =
-    testSequenced
+    // One at a time within the list, as before, but alongside the other lists: testSequenced would hold the whole
+    // list back until every other test has finished, and then run it on one worker.
+    testSequencedGroup "AttackCommand"
     <| testList
         "AttackCommand"
         [

@@ -71,7 +71,9 @@ let private reshaped (model: string) (name: string) (shape: int64[]) (into: stri
 
 [<Tests>]
 let tests =
-    testSequenced
+    // One at a time within the list, as before, but alongside the other lists: testSequenced would hold the whole
+    // list back until every other test has finished, and then run it on one worker.
+    testSequencedGroup "Conv networks end to end"
     <| testList
         "Conv networks end to end"
         [
@@ -159,25 +161,7 @@ let tests =
             testCase "show --filters of a dense model says there is no convolution"
             <| fun () ->
                 let dir = tempDir ()
-                let runDir = Path.Combine(dir, "run")
-
-                let t =
-                    run
-                        repo
-                        [
-                            "train"
-                            "--run"
-                            runDir
-                            "--layers"
-                            "784,8,10"
-                            "--epochs"
-                            "1"
-                            "--train-count"
-                            "100"
-                            "--quiet"
-                        ]
-
-                Expect.equal t.Code 0 t.Err
+                let runDir = Fixtures.smallRun ()
 
                 let o =
                     run repo [ "show"; "--filters"; runDir; "--out"; Path.Combine(dir, "f.png") ]

@@ -15,22 +15,10 @@ type private Tensor = Safetensors.Tensor
 
 let private small = [ "--layers"; "784,16,10"; "--epochs"; "1"; "--quiet" ]
 
-/// One small trained run, made once; each test edits a copy.
-let private trained =
-    lazy
-        (let dir = Path.Combine(tempDir (), "base")
-         let t = run repo ([ "train"; "--run"; dir; "--journal-every"; "10" ] @ small)
-         Expect.equal t.Code 0 t.Err
-         dir)
+/// The shared small run (Fixtures.smallRun): a test reads it, or edits a copy.
+let private trained = lazy (Fixtures.smallRun ())
 
-let rec private copyDir (from: string) (into: string) =
-    Directory.CreateDirectory into |> ignore
-
-    for f in Directory.GetFiles from do
-        File.Copy(f, Path.Combine(into, Path.GetFileName f))
-
-    for d in Directory.GetDirectories from do
-        copyDir d (Path.Combine(into, Path.GetFileName d))
+let private copyDir = Fixtures.copyRun
 
 /// A copy of the trained run with run.json changed by `edit`.
 let private editedRun (edit: JsonObject -> unit) =
@@ -651,8 +639,9 @@ let tests =
                                 "book"
                                 "--train-count"
                                 "2000"
+                                // A point lasts seconds: far longer than the 20 ms poll below needs to see its child.
                                 "--epochs"
-                                "40"
+                                "10"
                                 "--checkpoint-every"
                                 "100"
                                 "--lr"

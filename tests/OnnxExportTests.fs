@@ -35,30 +35,6 @@ let argmaxRows (classes: int) (values: float[]) =
         let row = values[i * classes .. (i + 1) * classes - 1]
         Array.IndexOf(row, Array.max row))
 
-/// A preset's network trained briefly on the first 200 images, in DIR/PRESET: enough to move the weights away
-/// from initialisation. The export, predict and model-file tests start from it.
-let trainTiny (dir: string) (preset: string) =
-    let runDir = Path.Combine(dir, preset)
-
-    let o =
-        run
-            dir
-            [
-                "train"
-                "--preset"
-                preset
-                "--train-count"
-                "200"
-                "--epochs"
-                "1"
-                "--run"
-                runDir
-                "--quiet"
-            ]
-
-    Expect.equal o.Code 0 (sprintf "train --preset %s: %s" preset o.Err)
-    runDir
-
 /// A kind that has no ONNX export: a dense layer under another name.
 type Opaque =
     | Opaque of Dense
@@ -128,7 +104,7 @@ let tests =
                 testCase (sprintf "preset %s: ONNX Runtime gives eval's outputs on all 2,000 test images" preset)
                 <| fun () ->
                     let dir = tempDir ()
-                    let run = trainTiny dir preset
+                    let run = Fixtures.tinyRun preset
                     // The seed preset collapses within an epoch: every output is below 1e-10, where ONNX Runtime's
                     // float32 Sigmoid gives exactly 0 (ours 2.7e-11), so its rows are ties and no argmax is clear.
                     let metadata, dims = exportMatchesEval dir run preset (preset = "seed")
@@ -183,7 +159,7 @@ let tests =
             testCase "a read-only destination: one line naming it, exit 4, nothing left behind"
             <| fun () ->
                 let dir = tempDir ()
-                let run = trainTiny dir "modern"
+                let run = Fixtures.tinyRun "modern"
                 // procfs refuses new files even to root, so this holds however the tests run.
                 let o =
                     EndToEndTests.run dir [ "export"; run; "--onnx"; "/proc/functional-test.onnx" ]

@@ -45,6 +45,12 @@ let private trainSmall (dir: string) =
     Expect.equal t.Code 0 $"train: %s{t.Err}"
     t, runDir
 
+/// A copy of the shared small run in DIR/run, for a test that rewrites its journal or redraws its curves.
+let private smallCopy (dir: string) =
+    let runDir = Path.Combine(dir, "run")
+    Fixtures.copyRun (Fixtures.smallRun ()) runDir
+    runDir
+
 /// A journal in the shape the training journal writes: step lines every 10 steps, epoch lines, unknown fields.
 let private writeJournal (path: string) (torn: bool) (saturation: bool) =
     use w = new StreamWriter(path)
@@ -134,7 +140,7 @@ let tests =
             testCase "a journal without saturation still draws; the history says which data is missing"
             <| fun () ->
                 let dir = tempDir ()
-                let _, runDir = trainSmall dir
+                let runDir = smallCopy dir
                 writeJournal (Path.Combine(runDir, "journal.jsonl")) false false
                 let p = run dir [ "plot"; runDir ]
                 Expect.equal p.Code 0 $"plot: %s{p.Err}"
@@ -146,7 +152,7 @@ let tests =
             testCase "train journals dead ReLU units per layer; the panel draws them"
             <| fun () ->
                 let dir = tempDir ()
-                let _, runDir = trainSmall dir
+                let runDir = Fixtures.smallRun ()
                 let h = RunHistory.Load runDir
                 Expect.isGreaterThan h.Steps.Count 0 "journalled steps"
 
@@ -252,7 +258,7 @@ let tests =
             testCase "plot: a bad journal line or a folder that is not a run is one line, exit 3"
             <| fun () ->
                 let dir = tempDir ()
-                let _, runDir = trainSmall dir
+                let runDir = smallCopy dir
                 let journal = Path.Combine(runDir, "journal.jsonl")
                 File.WriteAllText(journal, "{\"step\": 1, \"loss\": 2}\nnot json\n{\"step\": 2, \"loss\": 1}\n")
                 expectOneLineError (run dir [ "plot"; runDir ]) 3 [ "journal.jsonl"; "line 2" ]
@@ -321,7 +327,7 @@ let tests =
             testCase "show --model: predictions, wrong ones counted"
             <| fun () ->
                 let dir = tempDir ()
-                let _, runDir = trainSmall dir
+                let runDir = Fixtures.smallRun ()
                 let png = Path.Combine(dir, "p.png")
                 let s = run dir [ "show"; "--model"; runDir; "--count"; "16"; "--out"; png ]
                 Expect.equal s.Code 0 $"show: %s{s.Err}"
@@ -333,7 +339,7 @@ let tests =
             testCase "eval --png: the confusion heatmap"
             <| fun () ->
                 let dir = tempDir ()
-                let _, runDir = trainSmall dir
+                let runDir = Fixtures.smallRun ()
                 let png = Path.Combine(dir, "cm.png")
                 let e = run dir [ "eval"; "--model"; runDir; "--png"; png ]
                 Expect.equal e.Code 0 $"eval: %s{e.Err}"

@@ -8,9 +8,8 @@ open Expecto
 open Functional.Host
 open Functional.Tests.EndToEndTests
 
-let private trainedRun preset =
-    let dir = tempDir ()
-    dir, OnnxExportTests.trainTiny dir preset
+/// A fresh folder for the test's own files, and the shared tiny run of `preset` (read only).
+let private trainedRun preset = tempDir (), Fixtures.tinyRun preset
 
 [<Tests>]
 let tests =

@@ -61,7 +61,9 @@ let private withTensor (model: string) (name: string) (shape: int64[]) (into: st
 
 [<Tests>]
 let tests =
-    testSequenced
+    // One at a time within the list, as before, but alongside the other lists: testSequenced would hold the whole
+    // list back until every other test has finished, and then run it on one worker.
+    testSequencedGroup "RBF networks end to end"
     <| testList
         "RBF networks end to end"
         [

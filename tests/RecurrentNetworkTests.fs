@@ -81,7 +81,9 @@ let private growthFor (s: float) =
 
 [<Tests>]
 let tests =
-    testSequenced
+    // One at a time within the list, as before, but alongside the other lists: testSequenced would hold the whole
+    // list back until every other test has finished, and then run it on one worker.
+    testSequencedGroup "Recurrent networks end to end"
     <| testList
         "Recurrent networks end to end"
         [

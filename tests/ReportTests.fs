@@ -181,7 +181,9 @@ let private expectClean (dom: string) (console: string list) =
 
 [<Tests>]
 let tests =
-    testSequenced
+    // One at a time within the list, as before, but alongside the other lists: testSequenced would hold the whole
+    // list back until every other test has finished, and then run it on one worker.
+    testSequencedGroup "ReportCommand"
     <| testList
         "ReportCommand"
         [
@@ -309,7 +311,9 @@ let tests =
 
 [<Tests>]
 let browserTests =
-    testSequenced
+    // One at a time within the list, as before, but alongside the other lists: testSequenced would hold the whole
+    // list back until every other test has finished, and then run it on one worker.
+    testSequencedGroup "ReportBrowser"
     <| testList
         "ReportBrowser"
         [

@@ -13,7 +13,7 @@ public static class AtomicFile
     /// device, FIFO or socket (<c>/dev/null</c>, <c>/dev/stdout</c>) is written into directly, as a shell's
     /// <c>&gt;</c> does: renaming over it would replace the device by a plain file.
     /// I/O failures (disk full, file too large, access denied) become an <see cref="IOException"/> whose one-line
-    /// message names the file (exit code 4, <see cref="ReturnCode.IoError"/>); exceptions thrown by
+    /// message names the file (exit code 4, <c>ReturnCode.IoError</c>); exceptions thrown by
     /// <paramref name="write"/> itself are rethrown unchanged.
     /// </summary>
     public static void Write(string path, Action<Stream> write)

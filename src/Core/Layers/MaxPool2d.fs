@@ -5,6 +5,8 @@ module Functional.Layers.MaxPool2d
 
 open System
 open System.Numerics
+open System.Runtime.Intrinsics
+open System.Runtime.Intrinsics.X86
 open MathNet.Numerics.LinearAlgebra
 open Functional
 open Functional.Activations
@@ -28,8 +30,49 @@ type internal MaxPool2dKernel<'T
     let better (v: 'T) (m: 'T) =
         'T.op_GreaterThan (v, m) || ('T.IsNaN v && not ('T.IsNaN m))
 
+    // float32 2x2 windows four at a time (SSE): the same choice as `better` entry by entry (first NaN, else first
+    // maximum in row-major order, taken row by row), without the unpredictable branches that cost ~7 ns a window
+    // after ReLU. Returns how many outputs of the row it wrote; the scalar loop does the rest.
+    let vectorRow2x2 (xd: float32[]) (yd: float32[]) (row: int) (out: int) (xb: int) =
+        let step = Vector128.Create(8)
+        let mutable iEven = Vector128.Create(row - xb) + Vector128.Create(0, 2, 4, 6)
+        let mutable ox = 0
+
+        let better (v: Vector128<float32>) (m: Vector128<float32>) =
+            Vector128.GreaterThan(v, m)
+            ||| Vector128.AndNot(Vector128.Equals(m, m), Vector128.Equals(v, v))
+
+        let load i =
+            Vector128.Create<float32>(ReadOnlySpan<float32>(xd, i, 4))
+
+        while ox + 4 <= wo do
+            let i0 = row + 2 * ox
+            let lo, hi = load i0, load (i0 + 4)
+            let lo2, hi2 = load (i0 + w), load (i0 + w + 4)
+            let e, o = Sse.Shuffle(lo, hi, 0x88uy), Sse.Shuffle(lo, hi, 0xDDuy)
+            let e2, o2 = Sse.Shuffle(lo2, hi2, 0x88uy), Sse.Shuffle(lo2, hi2, 0xDDuy)
+            let mt, mb = better o e, better o2 e2
+
+            let vt, vb =
+                Vector128.ConditionalSelect(mt, o, e), Vector128.ConditionalSelect(mb, o2, e2)
+
+            let it = iEven + (mt.AsInt32() &&& Vector128<int>.One)
+            let ib = iEven + Vector128.Create(w) + (mb.AsInt32() &&& Vector128<int>.One)
+            let m = better vb vt
+            Vector128.ConditionalSelect(m, vb, vt).CopyTo(Span(yd, out + ox, 4))
+            Vector128.ConditionalSelect(m.AsInt32(), ib, it).CopyTo(Span(argmax, out + ox, 4))
+            iEven <- iEven + step
+            ox <- ox + 4
+
+        ox
+
+    let fast = kh = 2 && kw = 2 && typeof<'T> = typeof<float32> && Sse.IsSupported
+
     let forwardExamples (xd: 'T[]) (yd: 'T[]) (b0: int) (b1: int) =
         let hw, howo = h * w, ho * wo
+
+        let xf, yf =
+            (if fast then unbox<float32[]>(box xd) else null), (if fast then unbox<float32[]>(box yd) else null)
 
         for b in b0 .. b1 - 1 do
             let xb, yb = b * inSize, b * outSize
@@ -42,8 +85,10 @@ type internal MaxPool2dKernel<'T
                     let out = yc + oy * wo
 
                     if kh = 2 && kw = 2 then
+                        let start = if fast then vectorRow2x2 xf yf row out xb else 0
+
                         // The common window, unrolled: LeNet's and the cnn preset's pooling.
-                        for ox in 0 .. wo - 1 do
+                        for ox in start .. wo - 1 do
                             let i0 = row + 2 * ox
                             let i2 = i0 + w
                             let mutable m = xd[i0]

@@ -17,8 +17,8 @@ public static class DataFiles
     /// Loads images and labels. IDX files (gzip or magic 0x00000803) need a labels file: <paramref name="labelsPath"/>,
     /// or, when null, the file beside the images with the standard MNIST name (<c>-images-idx3-ubyte</c> becomes
     /// <c>-labels-idx1-ubyte</c>, with or without <c>.gz</c>). A CSV file holds its own labels, and so does a folder
-    /// <c>DIR/&lt;class&gt;/*.png</c>, whose images are resampled to <paramref name="resize"/> when given and labelled by
-    /// <paramref name="classes"/> when given (see <see cref="ImageFolder.Read"/>).
+    /// <c>DIR/&lt;class&gt;/*.png</c>, whose images are resampled to <c>resize</c> when given and labelled by
+    /// <c>classes</c> when given (see <see cref="ImageFolder.Read"/>).
     /// </summary>
     /// <exception cref="DataError">Any problem with either file, naming the file.</exception>
     public static LabeledImages Load(string imagesPath, string? labelsPath) =>
@@ -81,7 +81,9 @@ public static class DataFiles
     /// <summary>
     /// Where a file shipped in the repository's <c>data</c> folder is: <c>data/NAME</c> under the current folder,
     /// else under the nearest ancestor of the program's folder that has it (so <c>dotnet run</c> works from
-    /// anywhere); if none has it, the path relative to the current folder.
+    /// anywhere, and the tool finds its packed copy), else in the NuGet package this assembly was loaded from
+    /// (a script's <c>#r "nuget: Functional.Host"</c>: the package's content files); if none has it, the path
+    /// relative to the current folder.
     /// </summary>
     public static string ShippedPath(string fileName)
     {
@@ -91,12 +93,19 @@ public static class DataFiles
         {
             return relative;
         }
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        string? assemblyDir = Path.GetDirectoryName(typeof(DataFiles).Assembly.Location);
+        foreach (string start in new[] { AppContext.BaseDirectory, assemblyDir ?? "" })
         {
-            string candidate = Path.Combine(dir.FullName, "data", fileName);
-            if (File.Exists(candidate))
+            for (var dir = start.Length > 0 ? new DirectoryInfo(start) : null; dir is not null; dir = dir.Parent)
             {
-                return candidate;
+                foreach (string folder in new[] { "data", Path.Combine("contentFiles", "any", "any", "data") })
+                {
+                    string candidate = Path.Combine(dir.FullName, folder, fileName);
+                    if (File.Exists(candidate))
+                    {
+                        return candidate;
+                    }
+                }
             }
         }
         return relative;

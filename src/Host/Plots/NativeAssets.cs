@@ -22,11 +22,16 @@ public static class NativeAssets
                 return;
             }
             installed = true;
-            foreach (var assembly in new[] { typeof(SkiaSharp.SKTypeface).Assembly, typeof(HarfBuzzSharp.Blob).Assembly })
+            // By name: the Functional.Host library reads images with SkiaSharp but draws no text, so ships no HarfBuzz.
+            foreach (string name in new[] { "SkiaSharp", "HarfBuzzSharp" })
             {
                 try
                 {
-                    NativeLibrary.SetDllImportResolver(assembly, Resolve);
+                    NativeLibrary.SetDllImportResolver(Assembly.Load(name), Resolve);
+                }
+                catch (FileNotFoundException)
+                {
+                    // Not part of this program.
                 }
                 catch (InvalidOperationException)
                 {

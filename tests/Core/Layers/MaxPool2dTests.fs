@@ -81,6 +81,44 @@ let private run (layer: ILayer) (input: Shape) (x: float[]) (dz: float[]) (batch
 
 let private text (m: MaxPool2d) = (m :> ILayer).Text
 
+/// float32 forward and backward of a 2x2 pool (its vectorised path), as float64 for comparing.
+let private run32 (input: Shape) (x: float[]) (dz: float[]) (batch: int) =
+    let layer = { Size = (2, 2) } :> ILayer
+    let inSize, outSize = Shape.size input, Shape.size (outShape layer input)
+    let kernel = layer.Bind<float32>(input, batch)
+    let y = Array.zeroCreate<float32>(outSize * batch)
+    let dx = Array.create (inSize * batch) nanf
+    let xm = Tensor.ofColumnMajor inSize batch (Array.map float32 x)
+    let ym = Tensor.ofColumnMajor outSize batch y
+    kernel.Forward([||], xm, ym, Mode.eval)
+
+    kernel.Backward(
+        [||],
+        xm,
+        ym,
+        Tensor.ofColumnMajor outSize batch (Array.map float32 dz),
+        ValueNone,
+        ValueSome(Tensor.ofColumnMajor inSize batch dx)
+    )
+
+    Array.map float y, Array.map float dx
+
+/// Images wide enough for whole runs of four windows, of few distinct values and some NaNs, so that ties and NaNs
+/// fall in every position of a window.
+let private tieCases =
+    gen {
+        let! c = Gen.choose (1, 2)
+        let! h = Gen.choose (2, 7)
+        let! w = Gen.choose (2, 21)
+        let! batch = Gen.choose (1, 3)
+
+        let! values =
+            Gen.arrayOfLength (c * h * w * batch) (Gen.elements [ 0.0; 1.0; 2.0; -1.0; nan ])
+
+        return [| c; h; w |], batch, values
+    }
+    |> Arb.fromGen
+
 [<Tests>]
 let tests =
     testList
@@ -112,6 +150,20 @@ let tests =
                 expected[11] <- 4.0
                 Expect.equal dx expected "each window's dz goes to its first maximum; the rest of dx is zero"
             }
+
+            testPropertyWithConfig (config 200) "float32's vectorised 2x2 windows choose as float64's loop: ties, NaNs"
+            <| Prop.forAll tieCases (fun (input, batch, x) ->
+                let layer = { Size = (2, 2) }
+                let outSize = Shape.size (outShape layer input) * batch
+                let dz = Array.init outSize (fun i -> float (i + 1))
+                let y64, dx64 = run layer input x dz batch
+                let y32, dx32 = run32 input x dz batch
+                // NaN ≠ NaN: compare the bits' meaning, NaN where NaN.
+                let same (a: float[]) (b: float[]) =
+                    Array.forall2 (fun (u: float) v -> u = v || (Double.IsNaN u && Double.IsNaN v)) a b
+
+                Expect.isTrue (same y32 y64) (sprintf "maxima of %A" input)
+                Expect.isTrue (same dx32 dx64) (sprintf "where each window's gradient goes, %A" input))
 
             test "the remainder that floor drops gets a zero gradient" {
                 let rng = Random 5
