@@ -8,6 +8,7 @@
 using Functional;
 using Functional.Host;
 using Functional.Host.Data;
+using Api = Functional.Api;
 
 string outDir = args.Length > 0 ? args[0] : "train-cs";
 Directory.CreateDirectory(outDir);
@@ -15,18 +16,18 @@ Directory.CreateDirectory(outDir);
 var train = ToCore(DataFiles.Load(DataFiles.ShippedPath("train-images-idx3-ubyte.gz"), null));
 var test = ToCore(DataFiles.Load(DataFiles.ShippedPath("test-images-idx3-ubyte.gz"), null));
 
-var arch = Api.ParseArch("dense 64 relu, dense 10 softmax", [784]);
+var arch = Api.Models.ParseArch("dense 64 relu, dense 10 softmax", [784]);
 if (!arch.Ok)
 {
     Console.Error.WriteLine(arch.Error);
     return 2;
 }
-var config = Api.DefaultConfig.WithArch(arch.Value).WithSeed(1);
-var trainer = Api.CreateTrainer(config, train);
+var config = Api.Training.DefaultConfig.WithArch(arch.Value).WithSeed(1);
+var trainer = Api.Training.CreateTrainer(config, train);
 
-// One epoch: the batches of Api.BatchOfStep over the epoch's shuffled order; the state before the last step is saved.
-long last = Api.StepsPerEpoch(train.Count, config.Batch);
-int[] order = Api.Permutation(config.Seed, 0, train.Count);
+// One epoch: the batches of Api.Data.BatchOfStep over the epoch's shuffled order; the state before the last step is saved.
+long last = Api.Data.StepsPerEpoch(train.Count, config.Batch);
+int[] order = Api.Data.Permutation(config.Seed, 0, train.Count);
 string statePath = Path.Combine(outDir, $"state-{last - 1}.safetensors");
 for (long step = 1; step <= last; step++)
 {
@@ -34,7 +35,7 @@ for (long step = 1; step <= last; step++)
     {
         Safetensors.Write(statePath, ModelFile.ToSafetensors(trainer.State()), new Dictionary<string, string>());
     }
-    var batch = Api.BatchOfStep(train.Count, config.Batch, step);
+    var batch = Api.Data.BatchOfStep(train.Count, config.Batch, step);
     trainer.Step(order, batch.Offset, batch.Count);
 }
 string trained = trainer.WeightsHash();
@@ -46,8 +47,8 @@ Console.WriteLine($"after one epoch ({trainer.StepCount} steps): test accuracy {
 
 // Replay: the saved state, one step on the same batch, and the weights compared by hash.
 var (tensors, _) = Safetensors.Read(statePath);
-var replayer = Api.RestoreTrainer(config, train, ModelFile.ToNamedArrays(statePath, tensors), last - 1);
-var again = Api.BatchOfStep(train.Count, config.Batch, last);
+var replayer = Api.Training.RestoreTrainer(config, train, ModelFile.ToNamedArrays(statePath, tensors), last - 1);
+var again = Api.Data.BatchOfStep(train.Count, config.Batch, last);
 replayer.Step(order, again.Offset, again.Count);
 bool same = replayer.WeightsHash() == trained;
 Console.WriteLine($"replayed step {last} from {statePath}: {(same ? "matched bit for bit" : "DIFFERS")}");

@@ -19,21 +19,21 @@ let train = load (shipped "train-images-idx3-ubyte.gz")
 let test = load (shipped "test-images-idx3-ubyte.gz")
 
 let arch =
-    let parsed = Api.ParseArch("dense 64 relu, dense 10 softmax", [| 784 |])
+    let parsed = Api.Models.ParseArch("dense 64 relu, dense 10 softmax", [| 784 |])
 
     if not parsed.Ok then
         failwith parsed.Error
 
     parsed.Value
 
-let config = Api.DefaultConfig.WithArch(arch).WithSeed(1)
-let trainer = Api.CreateTrainer(config, train)
-let order = Api.Permutation(config.Seed, 0, train.Count)
+let config = Api.Training.DefaultConfig.WithArch(arch).WithSeed(1)
+let trainer = Api.Training.CreateTrainer(config, train)
+let order = Api.Data.Permutation(config.Seed, 0, train.Count)
 
 for offset, count in Data.batches train.Count config.Batch do
     trainer.Step(order, offset, count) |> ignore
 
 let result = trainer.Model.Evaluate test
 
-printfn "Functional.Core from %s" typeof<Api>.Assembly.Location
+printfn "Functional.Core from %s" typeof<Api.Models>.Assembly.Location
 printfn "after one epoch (%d steps): test accuracy %.2f%%" trainer.StepCount (100.0 * result.Accuracy)

@@ -1,5 +1,5 @@
 // Trajectory drift from F# Interactive: train the same batches from the same weights in float32 and float64
-// side by side (Api.Drift, Trajectory.fs) and read how far the two trajectories move apart, layer by layer,
+// side by side (Api.Evaluation.Drift, Trajectory.fs) and read how far the two trajectories move apart, layer by layer,
 // with the verdict on whether float32 rounding explains it. The CLI's `functional drift RUN` prints the same.
 // Build once first (CI does): dotnet build src/Host -c Release
 // Then: dotnet fsi scripts/drift.fsx [STEPS [EVERY]]   (default 120 steps sampled every 30, well under a minute)
@@ -34,15 +34,15 @@ let test =
 
 // The default recipe (Adam 1e-3, batch 32, ReLU) on a narrower network, to keep the script quick.
 let config =
-    { Api.DefaultConfig with
-        Arch = Api.DenseArch([| 784; 128; 10 |], Activations.Relu, Activations.Softmax, true)
+    { Api.Training.DefaultConfig with
+        Arch = Api.Models.DenseArch([| 784; 128; 10 |], Activations.Relu, Activations.Softmax, true)
     }
 
 // null: from the initial weights (step 0); a run's Trainer.State() starts from any checkpoint instead.
 let report =
-    Api.Drift(config, Inputs.ToCore train, Inputs.ToCore test, null, 0L, steps, every)
+    Api.Evaluation.Drift(config, Inputs.ToCore train, Inputs.ToCore test, null, 0L, steps, every)
 
-printfn "rule: %s" Api.DriftRule
+printfn "rule: %s" Api.Evaluation.DriftRule
 printfn "%6s  %-19s  %10s  %9s  %10s  %13s  %7s" "step" "layer" "‖ΔW‖/‖W‖" "bound" "‖Δg‖/‖g‖" "cos" "agree"
 
 for s in report.Samples do

@@ -135,10 +135,10 @@ let tests =
                 let classesAt (step: int64) =
                     let trainer =
                         if step = 0L then
-                            Api.CreateTrainer(r.Config, images)
+                            Api.Training.CreateTrainer(r.Config, images)
                         else
                             let c = Checkpoints.Read(Checkpoints.PathFor(runDir, step), r)
-                            Api.RestoreTrainer(r.Config, images, c.State, step)
+                            Api.Training.RestoreTrainer(r.Config, images, c.State, step)
 
                     (trainer.Model.Evaluate probe).Predictions |> Array.distinct |> Array.length
 

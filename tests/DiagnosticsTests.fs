@@ -189,8 +189,8 @@ let private gradCheckTests =
                         Values = [||]
                     }
 
-                let layers = Api.CheckGradients(config, images, 5, 30, 1)
-                Expect.all layers Api.GradCheckPassed "passes"
+                let layers = Api.Evaluation.CheckGradients(config, images, 5, 30, 1)
+                Expect.all layers Api.Evaluation.GradCheckPassed "passes"
             }
         ]
 

@@ -115,7 +115,7 @@ let tests =
                     }
 
                 let images = Core.Helpers.synthetic 7 200
-                let report = Api.Drift(config, images, images, null, 0L, 60, 20)
+                let report = Api.Evaluation.Drift(config, images, images, null, 0L, 60, 20)
                 Expect.isTrue (Trajectory.sound report) report.Verdict
                 Expect.equal (report.Samples |> Array.map _.T) [| 20L; 40L; 60L |] "samples every 20 steps"
 
@@ -139,7 +139,7 @@ let tests =
                     }
 
                 let images = Core.Helpers.synthetic 7 200
-                let report = Api.Drift(config, images, images, null, 0L, 30, 5)
+                let report = Api.Evaluation.Drift(config, images, images, null, 0L, 30, 5)
                 Expect.isFalse (Trajectory.sound report) report.Verdict
                 Expect.stringContains report.Verdict "diverged" report.Verdict
             }
@@ -205,7 +205,7 @@ let tests =
                 Expect.equal (first["tensors"].GetValue<string>()) "layers.0" "the tensor prefix"
 
                 Expect.equal
-                    (Api.Small(first["weight_rel"].GetValue<float>()))
+                    (Api.Display.Small(first["weight_rel"].GetValue<float>()))
                     table.Groups[1].Value
                     "the JSON's figure is the table's"
 

@@ -202,6 +202,36 @@ let tests =
                 Expect.stringContains o.Err "stale lock" "warned"
                 Expect.isFalse (File.Exists(lockFile runDir)) "released at the end"
 
+            testCase "a lock of a zombie (exited, never reaped) is stale too"
+            <| fun () ->
+                if not (Directory.Exists "/proc/self") then
+                    skiptest "zombies are read from /proc"
+
+                let dir = tempDir ()
+                let runDir = Path.Combine(dir, "run")
+                Directory.CreateDirectory runDir |> ignore
+                // sh starts `true` and becomes `sleep`, which never reaps it: `true` stays a zombie for 30 s.
+                use parent =
+                    Process.Start(
+                        ProcessStartInfo("sh", [ "-c"; "true & echo $!; exec sleep 30" ], RedirectStandardOutput = true)
+                    )
+
+                let zombie = int (parent.StandardOutput.ReadLine())
+                let stat () = File.ReadAllText(sprintf "/proc/%d/stat" zombie)
+                let clock = Stopwatch.StartNew()
+
+                while not (stat().Contains ") Z ") && clock.Elapsed.TotalSeconds < 10.0 do
+                    Threading.Thread.Sleep 10
+
+                let fields = (stat ()).Substring((stat ()).LastIndexOf ')' + 2).Split ' '
+                Expect.equal fields[0] "Z" "the lock's owner is a zombie"
+                // The owner as the lock records it: PID and start time, so only the zombie state makes it stale.
+                File.WriteAllText(lockFile runDir, sprintf "%d %s" zombie fields[19])
+                let o = run repo ([ "train"; "--run"; runDir ] @ small @ [ "--epochs"; "1" ])
+                parent.Kill()
+                Expect.equal o.Code 0 o.Err
+                Expect.stringContains o.Err "stale lock" "warned"
+
             testCase "NaN in training: exit 5, the layer named, replay suggested, no bad checkpoint"
             <| fun () ->
                 let dir = tempDir ()

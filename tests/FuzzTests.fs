@@ -312,7 +312,7 @@ let tests =
             <| fun () ->
                 withTemp (fun dir ->
                     let run = runOf ()
-                    let trainer = Api.CreateTrainer(trainConfig, tinyImages)
+                    let trainer = Api.Training.CreateTrainer(trainConfig, tinyImages)
                     Checkpoints.Write(dir, run, trainer, Position(0L, 0, 0), "") |> ignore
                     let seed = File.ReadAllBytes(Checkpoints.PathFor(dir, 0L))
 

@@ -44,7 +44,7 @@ let private restore runDir (step: int64) =
     let run = RunFile.Read runDir
     let struct (train, _) = run.LoadData TextWriter.Null
     let c = Checkpoints.Read(Checkpoints.PathFor(runDir, step), run)
-    run, train, Api.RestoreTrainer(run.Config, Inputs.ToCore train, c.State, step)
+    run, train, Api.Training.RestoreTrainer(run.Config, Inputs.ToCore train, c.State, step)
 
 [<Tests>]
 let tests =
@@ -75,8 +75,8 @@ let tests =
                 Expect.isTrue (trainer.WeightsFinite()) "the kept state is finite"
                 Expect.isNull (Divergence.FirstNonFinite(trainer.State())) "moments too"
                 // Taking the bad step from it goes non-finite: the stop was at the first bad step, not later.
-                let at = Api.BatchOfStep(train.Count, run.BatchSize train.Count, bad)
-                let order = Api.Permutation(run.Config.Seed, at.Epoch, train.Count)
+                let at = Api.Data.BatchOfStep(train.Count, run.BatchSize train.Count, bad)
+                let order = Api.Data.Permutation(run.Config.Seed, at.Epoch, train.Count)
                 let s = trainer.StepMeasured(order, at.Offset, at.Count)
 
                 let finite =

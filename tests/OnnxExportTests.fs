@@ -195,7 +195,7 @@ let tests =
                     |> Array.concat
 
                 let model =
-                    Api.LoadModel(
+                    Api.Models.LoadModel(
                         {
                             Arch = arch
                             Scale = Data.Unit

@@ -185,8 +185,8 @@ let private allocationTests =
                         Adversarial = None
                     }
 
-                let trainer = Api.CreateTrainer(config, images)
-                let order = Api.Permutation(1, 0, 64)
+                let trainer = Api.Training.CreateTrainer(config, images)
+                let order = Api.Data.Permutation(1, 0, 64)
                 let mutable offset = 0
 
                 let bytes =

@@ -17,8 +17,8 @@ let private images =
 /// The weights hash after three full steps and one short one, at `threads` threads.
 let private trainedHash (config: Config) (threads: int) =
     Tensor.Blas.SetThreads threads
-    let trainer = Api.CreateTrainer(config, images)
-    let order = Api.Permutation(config.Seed, 0, images.Count)
+    let trainer = Api.Training.CreateTrainer(config, images)
+    let order = Api.Data.Permutation(config.Seed, 0, images.Count)
     let batch = min config.Batch 64
 
     for s in 0..2 do

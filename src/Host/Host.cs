@@ -18,7 +18,7 @@ public static class Program
             // The backend is the host's choice (the core reads no environment); run.json records it.
             if (Environment.GetEnvironmentVariable("FUNCTIONAL_BLAS") == "managed")
             {
-                Api.UseManagedBlas();
+                Api.Performance.UseManagedBlas();
             }
             return CommandLine.Parse(args) switch
             {

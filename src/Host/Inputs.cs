@@ -29,7 +29,7 @@ public static class Inputs
     }
 
     /// <summary>The core's view of an image set: bytes (or a table's values) and labels, nothing copied.</summary>
-    public static global::Functional.Data.Images ToCore(LabeledImages images) =>
+    public static Functional.Data.Images ToCore(LabeledImages images) =>
         new(images.Pixels, images.Labels, images.Count, images.Features, images.Values ?? []);
 
     public static void CheckFits(LabeledImages images, Config config) =>

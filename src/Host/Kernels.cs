@@ -132,7 +132,7 @@ public static class Kernels
         }
         if (why != null)
         {
-            Console.Error.WriteLine($"warning: the run used OpenBLAS's {recorded} kernels; this uses {Api.BlasCore()} (--other-kernels): steps may differ in the last bits");
+            Console.Error.WriteLine($"warning: the run used OpenBLAS's {recorded} kernels; this uses {Api.Performance.BlasCore()} (--other-kernels): steps may differ in the last bits");
         }
     }
 
@@ -143,23 +143,23 @@ public static class Kernels
     {
         // OpenBLAS reads the variable once: a second choice (a script that chose the default, then opens a run of
         // other kernels) would go unheard and the steps would round differently, so it is refused.
-        if (loaded != null && !loaded.Equals(name, StringComparison.OrdinalIgnoreCase) && !Api.BlasCore().Equals(name, StringComparison.OrdinalIgnoreCase))
+        if (loaded != null && !loaded.Equals(name, StringComparison.OrdinalIgnoreCase) && !Api.Performance.BlasCore().Equals(name, StringComparison.OrdinalIgnoreCase))
         {
-            throw new UsageError($"OpenBLAS is already loaded in this process with its {Api.BlasCore()} kernels, and it reads its kernels only when it loads; {name} must be chosen before the first matrix product (in a script: read the run and call Kernels.ForRun first, as scripts/replay.fsx does)");
+            throw new UsageError($"OpenBLAS is already loaded in this process with its {Api.Performance.BlasCore()} kernels, and it reads its kernels only when it loads; {name} must be chosen before the first matrix product (in a script: read the run and call Kernels.ForRun first, as scripts/replay.fsx does)");
         }
         loaded = name;
         Requested = name;
         // Before the library loads; a no-op for the managed provider, which reads nothing.
         _ = name == Auto ? UnsetEnv("OPENBLAS_CORETYPE") : SetEnv("OPENBLAS_CORETYPE", name, 1);
-        _ = Api.BlasDescription(); // loads OpenBLAS now, so that it reads the variable just set
+        _ = Api.Performance.BlasDescription(); // loads OpenBLAS now, so that it reads the variable just set
     }
 
     /// <summary>Null when OpenBLAS runs the kernels asked for (or OpenBLAS is not in use); else what it did instead.</summary>
     static string? Problem(string name)
     {
-        string core = Api.BlasCore();
+        string core = Api.Performance.BlasCore();
         return name == Auto || core == "" || core.Equals(name, StringComparison.OrdinalIgnoreCase)
             ? null
-            : $"{Api.BlasBackend()} has no {name} kernels (it chose {core})";
+            : $"{Api.Performance.BlasBackend()} has no {name} kernels (it chose {core})";
     }
 }

@@ -8,7 +8,7 @@ public static class Memory
     /// available to this process (naming the largest layer and what it needs), or null.</summary>
     public static string? Problem(Config config, int examples)
     {
-        double[] perLayer = Api.TrainingBytes(config, examples);
+        double[] perLayer = Api.Performance.TrainingBytes(config, examples);
         double total = perLayer.Sum();
         long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         if (total <= available)
@@ -16,8 +16,8 @@ public static class Memory
             return null;
         }
         int largest = Array.IndexOf(perLayer, perLayer.Max());
-        return $"training {config.ArchText} needs about {Api.BytesText(total)} of memory, more than the "
-            + $"{Api.BytesText(available)} this machine has; layer {largest + 1} (layers.{largest}, {Api.LayerText(config.Arch, largest)}) "
-            + $"alone needs {Api.BytesText(perLayer[largest])}. Use fewer units, a smaller --batch or float32";
+        return $"training {config.ArchText} needs about {Api.Display.BytesText(total)} of memory, more than the "
+            + $"{Api.Display.BytesText(available)} this machine has; layer {largest + 1} (layers.{largest}, {Api.Models.LayerText(config.Arch, largest)}) "
+            + $"alone needs {Api.Display.BytesText(perLayer[largest])}. Use fewer units, a smaller --batch or float32";
     }
 }

@@ -55,15 +55,15 @@ public static class ModelFile
         }).ToArray();
 
     /// <summary>The same model reading its inputs with another scaling (None or its own: unchanged).</summary>
-    public static Model WithScale(Model model, Microsoft.FSharp.Core.FSharpOption<global::Functional.Data.Scale>? scale) =>
+    public static Model WithScale(Model model, Microsoft.FSharp.Core.FSharpOption<Functional.Data.Scale>? scale) =>
         scale == null || scale.Value.Equals(model.Spec.Scale)
             ? model
-            : Api.LoadModel(model.Spec.WithScale(scale.Value), model.Tensors());
+            : Api.Models.LoadModel(model.Spec.WithScale(scale.Value), model.Tensors());
 
     public static JsonObject SpecJson(ModelSpec spec)
     {
         var o = new JsonObject();
-        foreach (var (k, v) in Api.ModelSpecFields(spec))
+        foreach (var (k, v) in Api.Models.ModelSpecFields(spec))
         {
             o[k] = v;
         }
@@ -82,7 +82,7 @@ public static class ModelFile
         {
             ["architecture"] = spec.ArchText,
             ["input_shape"] = string.Join(",", spec.Arch.Input),
-            ["input_transform"] = Api.ScaleFormula(spec.Scale),
+            ["input_transform"] = Api.Data.ScaleFormula(spec.Scale),
             ["classes"] = classNames is { } names && names.Count == spec.Classes
                 ? string.Join(",", names)
                 : string.Join(",", Enumerable.Range(0, spec.Classes)),
@@ -108,11 +108,11 @@ public static class ModelFile
     }
 
     /// <summary>What the output values are: probabilities only when they are a softmax's.</summary>
-    public static string OutputsText(ModelSpec spec) => Api.OutputActivation(spec.Arch) switch
+    public static string OutputsText(ModelSpec spec) => Api.Models.OutputActivation(spec.Arch) switch
     {
         var a when a.IsSoftmax => "softmax probabilities (sum to 1)",
         var a when a.IsSigmoid => "sigmoid outputs, one per class in 0..1 (they do not sum to 1)",
-        var a => $"{Api.ActivationName(a)} outputs, one per class",
+        var a => $"{Api.Models.ActivationName(a)} outputs, one per class",
     };
 
     /// <summary>A model file, or the model.safetensors of a run folder.</summary>
@@ -147,11 +147,11 @@ public static class ModelFile
                 "the tensors do not match the tensor_sha256 in __metadata__: they were changed after the file was written "
                 + $"(edited elsewhere, or damaged). If the change is yours, accept it with: functional inspect {path} --rehash");
         }
-        Checked<ModelSpec> spec;
+        Api.Checked<ModelSpec> spec;
         try
         {
             var o = JsonNode.Parse(specText)?.AsObject() ?? throw new FormatException("empty spec");
-            spec = Api.ModelSpecOfFields(key => o[key] switch
+            spec = Api.Models.ModelSpecOfFields(key => o[key] switch
             {
                 null => null,
                 JsonArray a => string.Join(",", a.Select(n => n?.ToString())),
@@ -168,7 +168,7 @@ public static class ModelFile
         {
             throw new DataError(path, $"the network spec in __metadata__ is not valid: {spec.Error}");
         }
-        if (Api.TensorsProblem(spec.Value.Arch, arrays, "") is { } problem)
+        if (Api.Models.TensorsProblem(spec.Value.Arch, arrays, "") is { } problem)
         {
             throw new DataError(path, problem);
         }
@@ -177,7 +177,7 @@ public static class ModelFile
             // Its outputs would all be NaN and the arg-max class 0: eval would print ~10% as if the model were merely bad.
             throw new DataError(path, $"tensor '{bad.Name}' holds {bad.Count:N0} NaN or infinite values: its outputs would be NaN (look with: functional inspect {path})");
         }
-        return Api.LoadModel(spec.Value, arrays);
+        return Api.Models.LoadModel(spec.Value, arrays);
     }
 
     static (string Name, int Count)? NonFinite(NamedArray[] arrays)

@@ -50,14 +50,14 @@ public static partial class SequentialImport
         {
             throw new DataError(path, $"tensors of dtype {string.Join(" and ", dtypes)}; import takes F32 or F64 (all one dtype): convert with .float() or .double() first");
         }
-        var layerParams = Api.ParameterInfos(arch);
+        var layerParams = Api.Models.ParameterInfos(arch);
         int[] ours = Enumerable.Range(0, layerParams.Length).Where(l => layerParams[l].Length > 0).ToArray();
         int[] theirs = modules.Keys.ToArray();
         if (ours.Length != theirs.Length)
         {
             throw new DataError(path,
                 $"{theirs.Length} modules with parameters ({string.Join(", ", theirs)}) but the architecture has {ours.Length} layers with parameters ("
-                + string.Join(", ", ours.Select(l => Api.LayerName(l, Api.LayerText(arch, l)))) + ")");
+                + string.Join(", ", ours.Select(l => Api.Display.LayerName(l, Api.Models.LayerText(arch, l)))) + ")");
         }
         var named = new List<NamedArray>();
         for (int k = 0; k < ours.Length; k++)
@@ -65,7 +65,7 @@ public static partial class SequentialImport
             int l = ours[k];
             var module = modules[theirs[k]];
             string Theirs(string param) => $"{(prefix is { Length: > 0 } ? prefix + "." : "")}{theirs[k]}.{param}";
-            string layer = Api.LayerName(l, Api.LayerText(arch, l));
+            string layer = Api.Display.LayerName(l, Api.Models.LayerText(arch, l));
             foreach (var info in layerParams[l])
             {
                 if (!module.Remove(info.Name, out var t))

@@ -11,6 +11,6 @@ public static class Threads
     public static void Choose(int requested, int batch)
     {
         Current = requested > 0 ? requested : batch < 32 ? 1 : Math.Max(1, Environment.ProcessorCount);
-        Api.SetThreads(Current);
+        Api.Performance.SetThreads(Current);
     }
 }

@@ -19,8 +19,8 @@ open Functional.Step
 open Functional.Tests.Core.Helpers
 
 let private trainOneEpoch (config: Config) (train: Images) =
-    let trainer = Api.CreateTrainer(config, train)
-    let order = Api.Permutation(config.Seed, 0, train.Count)
+    let trainer = Api.Training.CreateTrainer(config, train)
+    let order = Api.Data.Permutation(config.Seed, 0, train.Count)
 
     let losses =
         Data.batches train.Count config.Batch
@@ -46,7 +46,7 @@ let endToEndTests =
             test "784-64-10 relu/softmax/ce, adam 1e-3, batch 32: one epoch learns a synthetic set" {
                 let train, heldOut = synthetic 1 2000, synthetic 2 500
                 let config = trainConfig Float32
-                Expect.isNull (Api.Problem config) "a valid configuration"
+                Expect.isNull (Api.Training.Problem config) "a valid configuration"
                 let trainer, losses = trainOneEpoch config train
                 Expect.equal trainer.StepCount 63L "⌈2000/32⌉ steps"
                 Expect.all losses Double.IsFinite "finite losses"
@@ -62,7 +62,7 @@ let endToEndTests =
                 Expect.equal probs.Length 10 "ten outputs"
                 Expect.floatClose { absolute = 1e-5; relative = 0.0 } (Array.sum probs) 1.0 "probabilities"
                 Expect.equal (Array.IndexOf(probs, Array.max probs)) eval.Predictions[0] "Outputs agrees"
-                let loaded = Api.LoadModel(model.Spec, model.Tensors())
+                let loaded = Api.Models.LoadModel(model.Spec, model.Tensors())
                 expectSameModel model loaded heldOut
             }
 
@@ -90,12 +90,12 @@ let endToEndTests =
                     Expect.equal tensors.Length (if bias then 2 * layers else layers) "tensor count"
                     Expect.equal tensors[0].Name "layers.0.weight" "names"
                     Expect.equal tensors[0].Shape [| sizes[1]; 784 |] "PyTorch's [out, in]"
-                    expectSameModel model (Api.LoadModel(model.Spec, tensors)) train
+                    expectSameModel model (Api.Models.LoadModel(model.Spec, tensors)) train
             }
 
             test "Tensors are row-major [out, in]" {
                 let trainer =
-                    Api.CreateTrainer(
+                    Api.Training.CreateTrainer(
                         { trainConfig Float64 with
                             Arch = dense [| 784; 3; 10 |] Relu Softmax true
                         },
@@ -116,7 +116,7 @@ let endToEndTests =
                     }
 
                 let rebuilt =
-                    Api.LoadModel(
+                    Api.Models.LoadModel(
                         trainer.Model.Spec,
                         tensors
                         |> Array.map (fun t ->

@@ -228,7 +228,7 @@ let archTests =
                     }
 
                 let mismatch tensors =
-                    Api.TensorsProblem(arch, tensors, "") |> Option.ofObj
+                    Api.Models.TensorsProblem(arch, tensors, "") |> Option.ofObj
 
                 mismatch [| tensor "layers.0.weight" [| 3; 4 |]; tensor "layers.0.bias" [| 3 |] |]
                 |> says "tensor 'layers.1.weight' is missing (layer 2 (layers.1, dense 2 softmax))"

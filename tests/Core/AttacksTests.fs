@@ -153,8 +153,8 @@ let tests =
             <| fun () ->
                 let train = synthetic 11 600
                 let config = trainConfig Float32
-                let trainer = Api.CreateTrainer(config, train)
-                let order = Api.Permutation(1, 0, train.Count)
+                let trainer = Api.Training.CreateTrainer(config, train)
+                let order = Api.Data.Permutation(1, 0, train.Count)
 
                 for o, n in Data.batches train.Count 32 do
                     trainer.Step(order, o, n) |> ignore
@@ -163,16 +163,16 @@ let tests =
                 let test = synthetic 12 300
 
                 let clean =
-                    (Api.Attack(model, test, 300, 100, 0, Attacks.fgsm 0.0 false 1)).Accuracy
+                    (Api.Attacks.Run(model, test, 300, 100, 0, Attacks.fgsm 0.0 false 1)).Accuracy
 
-                let f = Api.Attack(model, test, 300, 100, 0, Attacks.fgsm 0.15 false 1)
-                let p = Api.Attack(model, test, 300, 100, 0, Attacks.pgd 0.15 20 1 1)
+                let f = Api.Attacks.Run(model, test, 300, 100, 0, Attacks.fgsm 0.15 false 1)
+                let p = Api.Attacks.Run(model, test, 300, 100, 0, Attacks.pgd 0.15 20 1 1)
                 Expect.isGreaterThan clean 0.9 "the network learnt the synthetic classes"
                 Expect.isLessThan f.Accuracy clean "FGSM lowers accuracy"
                 Expect.isLessThanOrEqual p.Accuracy f.Accuracy "PGD-20 does no worse than FGSM"
 
                 let targeted =
-                    Api.Attack(
+                    Api.Attacks.Run(
                         model,
                         test,
                         300,
@@ -227,7 +227,7 @@ let tests =
                         Adversarial = Adversarial.parse 0.5 "pgd:0.1:3" |> Result.toOption
                     }
 
-                let order = Api.Permutation(1, 0, train.Count)
+                let order = Api.Data.Permutation(1, 0, train.Count)
                 let schedule = Data.batches train.Count 32
 
                 let runFrom (trainer: Trainer) first =
@@ -236,18 +236,24 @@ let tests =
 
                     trainer.WeightsHash()
 
-                let a = runFrom (Api.CreateTrainer(config, train)) 0
-                let b = runFrom (Api.CreateTrainer(config, train)) 0
+                let a = runFrom (Api.Training.CreateTrainer(config, train)) 0
+                let b = runFrom (Api.Training.CreateTrainer(config, train)) 0
                 Expect.equal b a "two runs, same bits"
 
-                let half = Api.CreateTrainer(config, train)
+                let half = Api.Training.CreateTrainer(config, train)
 
                 for o, n in schedule[..2] do
                     half.Step(order, o, n) |> ignore
 
-                let resumed = Api.RestoreTrainer(config, train, half.State(), half.StepCount)
+                let resumed =
+                    Api.Training.RestoreTrainer(config, train, half.State(), half.StepCount)
+
                 Expect.equal (runFrom resumed 3) a "resumed after 3 steps, same bits"
-                Expect.notEqual (runFrom (Api.CreateTrainer(plain, train)) 0) a "the adversary changes training"
+
+                Expect.notEqual
+                    (runFrom (Api.Training.CreateTrainer(plain, train)) 0)
+                    a
+                    "the adversary changes training"
 
             testCase "adversarial settings survive run.json's fields, and leave other runs' fields as they were"
             <| fun () ->

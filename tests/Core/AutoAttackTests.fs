@@ -146,8 +146,8 @@ let private paperApgd
 let private trained =
     lazy
         (let train = synthetic 11 600
-         let trainer = Api.CreateTrainer(trainConfig Float32, train)
-         let order = Api.Permutation(1, 0, train.Count)
+         let trainer = Api.Training.CreateTrainer(trainConfig Float32, train)
+         let order = Api.Data.Permutation(1, 0, train.Count)
 
          for o, n in Data.batches train.Count 32 do
              trainer.Step(order, o, n) |> ignore
@@ -279,9 +279,12 @@ let tests =
                 let seen = ResizeArray()
 
                 for eps in [ 0.02; 0.05; 0.1; 0.2 ] do
-                    let pgd = Api.Attack(model, test, 200, 100, 0, Attacks.pgd eps 40 1 1)
-                    let aa = Api.Attack(model, test, 200, 100, 0, Attacks.autoAttack eps 20 100 1 3 1)
-                    let clean = Api.Attack(model, test, 200, 100, 0, Attacks.fgsm 0.0 false 1)
+                    let pgd = Api.Attacks.Run(model, test, 200, 100, 0, Attacks.pgd eps 40 1 1)
+
+                    let aa =
+                        Api.Attacks.Run(model, test, 200, 100, 0, Attacks.autoAttack eps 20 100 1 3 1)
+
+                    let clean = Api.Attacks.Run(model, test, 200, 100, 0, Attacks.fgsm 0.0 false 1)
 
                     seen.Add(eps, clean.Accuracy, pgd.Accuracy, aa.Accuracy)
 
@@ -354,7 +357,9 @@ let tests =
                 let saved = Tensor.Blas.Threads
 
                 let run seed =
-                    [ for a in everyMethod 0.2 seed -> Api.Attack(model, test, 120, 50, 120, a) ]
+                    [
+                        for a in everyMethod 0.2 seed -> Api.Attacks.Run(model, test, 120, 50, 120, a)
+                    ]
 
                 try
                     Tensor.Blas.SetThreads 1
@@ -382,12 +387,12 @@ let tests =
             <| fun () ->
                 let model = trained.Force()
                 let test = synthetic 14 100
-                let clean = Api.Attack(model, test, 100, 100, 0, Attacks.fgsm 0.0 false 1)
+                let clean = Api.Attacks.Run(model, test, 100, 100, 0, Attacks.fgsm 0.0 false 1)
                 let correct = int (round (clean.Accuracy * 100.0))
-                let sq = Api.Attack(model, test, 100, 100, 0, Attacks.square 0.2 50 1 1)
+                let sq = Api.Attacks.Run(model, test, 100, 100, 0, Attacks.square 0.2 50 1 1)
                 Expect.equal sq.Backwards 0L "Square: no backward pass"
                 Expect.isGreaterThan sq.Forwards 100L "Square: queries beyond the clean pass"
-                let ce = Api.Attack(model, test, 100, 100, 0, Attacks.apgdCe 0.2 10 1 1)
+                let ce = Api.Attacks.Run(model, test, 100, 100, 0, Attacks.apgdCe 0.2 10 1 1)
                 Expect.equal ce.Backwards (int64 correct * 11L) "APGD-CE: start and 10 steps per attacked example"
                 Expect.equal ce.Forwards (100L + int64 correct * 11L) "APGD-CE: the clean pass, then one per gradient"
 

@@ -166,7 +166,7 @@ let configTests =
                     "the rest"
 
                 Expect.isNone (Config.problem c) "trainable"
-                Expect.equal (Api.DefaultConfig) c "Api's defaults are Config's"
+                Expect.equal (Api.Training.DefaultConfig) c "Api's defaults are Config's"
             }
 
             test "a missing or bad field is an error naming it" {

@@ -38,7 +38,7 @@ let dataTests =
                 let p = Data.permutation c.Seed c.Epoch c.N
                 Expect.equal (Array.sort p) (Array.init c.N id) "a permutation of 0..n−1"
                 Expect.equal (Data.permutation c.Seed c.Epoch c.N) p "deterministic for (seed, epoch)"
-                Expect.equal (Api.Permutation(c.Seed, c.Epoch, c.N)) p "Api.Permutation is the same"
+                Expect.equal (Api.Data.Permutation(c.Seed, c.Epoch, c.N)) p "Api.Data.Permutation is the same"
 
                 if c.N >= 20 then
                     Expect.notEqual (Data.permutation c.Seed (c.Epoch + 1) c.N) p "the next epoch differs"
@@ -74,7 +74,7 @@ let dataTests =
             test "an empty set has no batches" {
                 Expect.equal (Data.batches 0 32) [||] "0 examples, batch 32"
                 Expect.equal (Data.batches 0 0) [||] "0 examples, full batch"
-                let trainer = Api.CreateTrainer(trainConfig Float32, synthetic 5 1)
+                let trainer = Api.Training.CreateTrainer(trainConfig Float32, synthetic 5 1)
 
                 let empty: Images =
                     {
@@ -106,7 +106,7 @@ let dataTests =
                     let per = Data.stepsPerEpoch n b
                     let size = if b <= 0 || b >= n then n else b
                     Expect.equal per ((n + size - 1) / size) "steps per epoch"
-                    Expect.equal (Api.StepsPerEpoch(n, b)) per "Api.StepsPerEpoch"
+                    Expect.equal (Api.Data.StepsPerEpoch(n, b)) per "Api.Data.StepsPerEpoch"
 
                     for e in 0 .. epochs - 1 do
                         let steps = Array.init per (fun k -> Data.batchOfStep n b (int64 (e * per + k + 1)))
@@ -128,7 +128,7 @@ let dataTests =
 
                         for s in steps do
                             Expect.equal (Data.stepAt n b s.Epoch s.Offset) s.Step "stepAt inverts batchOfStep"
-                            Expect.equal (Api.BatchOfStep(n, b, s.Step)) s "Api.BatchOfStep")
+                            Expect.equal (Api.Data.BatchOfStep(n, b, s.Step)) s "Api.Data.BatchOfStep")
 
             test "batchOfStep by hand, and its refusals" {
                 let s = Data.batchOfStep 10 4 3L

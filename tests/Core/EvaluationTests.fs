@@ -45,7 +45,7 @@ let private model precision (arch: Arch) =
             Seed = 3
         }
 
-    (Api.CreateTrainer(config, images)).Model
+    (Api.Training.CreateTrainer(config, images)).Model
 
 let private sameBits what (a: float[]) (b: float[]) = expectSameBits what [| a |] [| b |]
 

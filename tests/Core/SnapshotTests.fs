@@ -49,7 +49,7 @@ let snapshotTests =
                 Snapshot.load "optimizer.v." (fun name _ -> failtestf "asked for %s" name) a sgd.V
 
                 let trainer =
-                    Api.CreateTrainer(
+                    Api.Training.CreateTrainer(
                         { trainConfig Float32 with
                             Optimizer = Sgd 0.1
                         },

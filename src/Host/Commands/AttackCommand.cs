@@ -28,11 +28,11 @@ public static class AttackCommand
         }
         Inputs.CheckFits(data, model.Spec);
         // Convolutions unfold every example's patches: smaller chunks keep that scratch small.
-        int chunk = model.Spec.ArchText.Contains("conv", StringComparison.Ordinal) ? 100 : 500;
+        int chunk = Api.Models.IsConvolutional(model.Spec.Arch) ? 100 : 500;
         Threads.Choose(o.Threads, chunk);
         var images = Inputs.ToCore(data);
         int count = o.Count == 0 ? data.Count : Math.Min(o.Count, data.Count);
-        var range = Api.AttackRange(model.Spec.Scale);
+        var range = Api.Attacks.Range(model.Spec.Scale);
         // Input units per unit of --eps.
         double unit = o.Pixels ? range.Width / 255 : range.Width;
         string units = o.Pixels ? "grey levels (0..255)" : "[0, 1] units of the pixel range";
@@ -40,7 +40,7 @@ public static class AttackCommand
 
         var attacks = new List<Attacks.Attack>();
         // APGD-T targets the top other classes: all nine on ten classes, as the AutoAttack protocol does.
-        int targets = Math.Min(9, Api.Classes(model.Spec.Arch) - 1);
+        int targets = Math.Min(9, Api.Models.Classes(model.Spec.Arch) - 1);
         foreach (var method in o.Methods)
         {
             // The parser refuses --target, --start and --alpha for the others.
@@ -51,19 +51,19 @@ public static class AttackCommand
                 int steps = o.Steps > 0 ? o.Steps : method.IsPgd ? 40 : 100;
                 var a = method.Tag switch
                 {
-                    Attacks.Method.Tags.Fgsm => Api.Fgsm(eps, o.RandomStart?.Value ?? false, o.Seed),
-                    Attacks.Method.Tags.Pgd => Api.Pgd(eps, steps, o.Restarts, o.Seed),
-                    Attacks.Method.Tags.ApgdCe => Api.ApgdCe(eps, steps, o.Restarts, o.Seed),
-                    Attacks.Method.Tags.ApgdT => Api.ApgdT(eps, steps, o.Restarts, targets, o.Seed),
-                    Attacks.Method.Tags.Square => Api.Square(eps, o.Queries, o.Restarts, o.Seed),
-                    _ => Api.AutoAttack(eps, steps, o.Queries, o.Restarts, targets, o.Seed),
+                    Attacks.Method.Tags.Fgsm => Api.Attacks.Fgsm(eps, o.RandomStart?.Value ?? false, o.Seed),
+                    Attacks.Method.Tags.Pgd => Api.Attacks.Pgd(eps, steps, o.Restarts, o.Seed),
+                    Attacks.Method.Tags.ApgdCe => Api.Attacks.ApgdCe(eps, steps, o.Restarts, o.Seed),
+                    Attacks.Method.Tags.ApgdT => Api.Attacks.ApgdT(eps, steps, o.Restarts, targets, o.Seed),
+                    Attacks.Method.Tags.Square => Api.Attacks.Square(eps, o.Queries, o.Restarts, o.Seed),
+                    _ => Api.Attacks.AutoAttack(eps, steps, o.Queries, o.Restarts, targets, o.Seed),
                 };
                 if (classic)
                 {
                     a = new Attacks.Attack(a.Method, a.Eps, double.IsNaN(o.Alpha) ? a.Alpha : o.Alpha * unit, a.Steps, a.Restarts,
                         a.Targets, a.Queries, o.RandomStart?.Value ?? a.RandomStart, o.Target, a.Seed);
                 }
-                if (Api.AttackProblem(a, range) is { } problem)
+                if (Api.Attacks.Problem(a, range) is { } problem)
                 {
                     Console.Error.WriteLine($"functional: {problem}. Run 'functional attack --help' for usage.");
                     return ReturnCode.Usage;
@@ -73,7 +73,7 @@ public static class AttackCommand
         }
 
         var clean = model.Evaluate(images);
-        double zero = Api.ZeroGradients(model, images, count, chunk);
+        double zero = Api.Attacks.ZeroGradients(model, images, count, chunk);
         // The cost column: each attack's time over that of one forward pass on the same examples, timed just before
         // and just after it (the faster of the two), so a machine whose load changes still compares like with like.
         double Forward()
@@ -89,13 +89,13 @@ public static class AttackCommand
         {
             double before = Forward();
             var w = Stopwatch.StartNew();
-            outcomes.Add(Api.Attack(model, images, count, chunk, Shown, a));
+            outcomes.Add(Api.Attacks.Run(model, images, count, chunk, Shown, a));
             seconds.Add(w.Elapsed.TotalSeconds);
             forwards.Add(Math.Min(before, Forward()));
         }
 
         string command = "functional attack " + o.Model + (o.Pixels ? " --pixels" : "");
-        string[] warnings = Api.MaskingWarnings(command, EpsText, zero, [.. outcomes]);
+        string[] warnings = Api.Attacks.MaskingWarnings(command, EpsText, zero, [.. outcomes]);
         string dir = Directory.Exists(o.Model) ? o.Model : ".";
         string curvePath = o.Png ?? Path.Combine(dir, "robustness.png");
         string gridPath = o.Grid ?? Path.Combine(dir, "adversarial.png");
@@ -124,7 +124,7 @@ public static class AttackCommand
                 var a = x.Attack;
                 results.Add(new JsonObject
                 {
-                    ["method"] = Api.MethodName(a.Method),
+                    ["method"] = Api.Attacks.MethodName(a.Method),
                     ["eps"] = a.Eps / unit,
                     ["eps_input"] = a.Eps,
                     ["alpha"] = a.Alpha / unit,
@@ -144,7 +144,7 @@ public static class AttackCommand
                     ["backward_passes"] = x.Backwards,
                     ["stages"] = new JsonArray([.. x.Stages.Select(st => (JsonNode?)new JsonObject
                     {
-                        ["method"] = Api.MethodName(st.Method),
+                        ["method"] = Api.Attacks.MethodName(st.Method),
                         ["broken"] = st.Broken,
                         ["forward_passes"] = st.Forwards,
                         ["backward_passes"] = st.Backwards,
@@ -186,7 +186,7 @@ public static class AttackCommand
             if (x.Stages.Length > 0)
             {
                 log.WriteLine("  broke " + string.Join(", ", x.Stages.Select(st =>
-                    Inv($"{Api.MethodName(st.Method)} {st.Broken} ({st.Forwards / (double)count:F0} fwd, {st.Backwards / (double)count:F0} bwd per example)"))));
+                    Inv($"{Api.Attacks.MethodName(st.Method)} {st.Broken} ({st.Forwards / (double)count:F0} fwd, {st.Backwards / (double)count:F0} bwd per example)"))));
             }
         }
         log.WriteLine(Inv($"input gradient exactly zero on {100 * zero:F1}% of the examples"));
@@ -204,7 +204,7 @@ public static class AttackCommand
         Attacks.Method.Tags.Fgsm => a.RandomStart ? "fgsm-rs" : "fgsm",
         Attacks.Method.Tags.Square => Inv($"square-{a.Queries}"),
         Attacks.Method.Tags.AutoAttack => Inv($"autoattack-{a.Steps}"),
-        _ => Inv($"{Api.MethodName(a.Method)}-{a.Steps}"),
+        _ => Inv($"{Api.Attacks.MethodName(a.Method)}-{a.Steps}"),
     };
 
     static double Accuracy(Evaluation e, int count, byte[] labels) =>

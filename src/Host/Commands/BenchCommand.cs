@@ -14,8 +14,8 @@ namespace Functional.Host.Commands;
 public static class BenchCommand
 {
     /// <summary>The seed network as the bench runs it: softmax + CE, plain SGD, no L2 (the fused SGD path).</summary>
-    static Config Seed => Presets.seed.Config.WithArch(Api.DenseArch([784, 200, 10], Activations.Activation.Sigmoid, Activations.Activation.Softmax, true))
-        .WithInit(Init.Init.NormalFanIn).WithReduction(Losses.Reduction.Mean).WithL2(0).WithScale(global::Functional.Data.Scale.Unit);
+    static Config Seed => Presets.seed.Config.WithArch(Api.Models.DenseArch([784, 200, 10], Activations.Activation.Sigmoid, Activations.Activation.Softmax, true))
+        .WithInit(Init.Init.NormalFanIn).WithReduction(Losses.Reduction.Mean).WithL2(0).WithScale(Functional.Data.Scale.Unit);
 
     public static int Run(BenchOptions o)
     {
@@ -58,13 +58,13 @@ public static class BenchCommand
         if (!o.Json)
         {
             log.WriteLine($"bench on {train.Count:N0} images ({train.ImagesPath}), {o.Seconds:F1} s per case");
-            log.WriteLine($"  seed   = {Api.Describe(Seed)}");
-            log.WriteLine($"  lenet5 = {Api.Describe(Presets.find("lenet5").Config)}");
-            log.WriteLine($"  cnn    = {Api.Describe(Presets.find("cnn").Config)}");
-            log.WriteLine($"  rnn    = {Api.Describe(Presets.find("rnn").Config)}");
-            log.WriteLine($"  lstm   = {Api.Describe(Presets.find("lstm").Config)}");
-            log.WriteLine($"  rbf    = {Api.Describe(Presets.find("rbf").Config)}");
-            log.WriteLine($"blas  {Api.BlasDescription()}");
+            log.WriteLine($"  seed   = {Api.Training.Describe(Seed)}");
+            log.WriteLine($"  lenet5 = {Api.Training.Describe(Presets.find("lenet5").Config)}");
+            log.WriteLine($"  cnn    = {Api.Training.Describe(Presets.find("cnn").Config)}");
+            log.WriteLine($"  rnn    = {Api.Training.Describe(Presets.find("rnn").Config)}");
+            log.WriteLine($"  lstm   = {Api.Training.Describe(Presets.find("lstm").Config)}");
+            log.WriteLine($"  rbf    = {Api.Training.Describe(Presets.find("rbf").Config)}");
+            log.WriteLine($"blas  {Api.Performance.BlasDescription()}");
             log.WriteLine("network  precision  batch  examples/s  s/epoch  GFLOPS  roofline  fraction  bytes/step  peak MB");
         }
         using var progress = Progress.Start("bench", cases.Count, show: !o.Json);
@@ -79,19 +79,19 @@ public static class BenchCommand
         return ReturnCode.Ok;
     }
 
-    static JsonObject Case(global::Functional.Data.Images images, string name, Config config, int threads, double seconds)
+    static JsonObject Case(Functional.Data.Images images, string name, Config config, int threads, double seconds)
     {
         int batch = config.Batch;
         Threads.Choose(threads, batch);
-        var trainer = Api.CreateTrainer(config, images);
+        var trainer = Api.Training.CreateTrainer(config, images);
         int n = images.Count;
-        // The run's own schedule: step k takes the batch Api.BatchOfStep names. Every epoch reuses the first
+        // The run's own schedule: step k takes the batch Api.Data.BatchOfStep names. Every epoch reuses the first
         // epoch's order, so that timing never pays for drawing a permutation.
-        int[] order = Api.Permutation(config.Seed, 0, n);
+        int[] order = Api.Data.Permutation(config.Seed, 0, n);
         long k = 0;
         void Step()
         {
-            var at = Api.BatchOfStep(n, batch, ++k);
+            var at = Api.Data.BatchOfStep(n, batch, ++k);
             trainer.Step(order, at.Offset, at.Count);
         }
 
@@ -116,7 +116,7 @@ public static class BenchCommand
         double elapsed = clock.Elapsed.TotalSeconds;
         long bytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
 
-        double flopsPerExample = Api.FlopsPerExample(config.Arch);
+        double flopsPerExample = Api.Performance.FlopsPerExample(config.Arch);
         double examplesPerSecond = steps * (double)batch / elapsed;
         double gflops = examplesPerSecond * flopsPerExample / 1e9;
         double roofline = Roofline(config, seconds / 2) * flopsPerExample * batch / 1e9;
@@ -135,7 +135,7 @@ public static class BenchCommand
             ["bytes_per_step"] = (double)bytes / steps,
             ["peak_working_set_mb"] = Process.GetCurrentProcess().PeakWorkingSet64 / 1e6,
             ["threads"] = Threads.Current,
-            ["blas"] = Api.BlasDescription(),
+            ["blas"] = Api.Performance.BlasDescription(),
             ["examples"] = n,
         };
     }
@@ -153,9 +153,9 @@ public static class BenchCommand
             Threads.Choose(o.Threads, config.Batch);
             if (!o.Json && name == cases[0].Name)
             {
-                log.WriteLine($"blas  {Api.BlasDescription()}");
+                log.WriteLine($"blas  {Api.Performance.BlasDescription()}");
             }
-            var rows = Api.ProfileLayers(config, o.Seconds);
+            var rows = Api.Performance.ProfileLayers(config, o.Seconds);
             double step = rows.Sum(r => r.ForwardSeconds + r.BackwardSeconds);
             if (o.Json)
             {
@@ -198,7 +198,7 @@ public static class BenchCommand
     static double Roofline(Config config, double seconds)
     {
         int batch = config.Batch;
-        var products = Api.MatrixProducts(config.Arch, batch, config.Precision);
+        var products = Api.Performance.MatrixProducts(config.Arch, batch, config.Precision);
         for (int i = 0; i < Math.Max(3, 200 / batch); i++)
         {
             products();

@@ -25,7 +25,7 @@ public static class BisectCommand
         Inputs.CheckFits(train, run.Config);
         var images = Inputs.ToCore(train);
         int n = train.Count, batch = run.BatchSize(n);
-        long lastStep = (long)Api.StepsPerEpoch(n, batch) * run.Epochs;
+        long lastStep = (long)Api.Data.StepsPerEpoch(n, batch) * run.Epochs;
         var journal = Journal.Steps(o.Run, Console.Error);
         var skipped = Journal.Skips(o.Run, TextWriter.Null);
         var probe = until.IsProbe ? Inputs.ToCore(Subset.First(test, Math.Min(o.Probe, test.Count))) : null;
@@ -42,7 +42,7 @@ public static class BisectCommand
         {
             // Training checks every step and writes no NaN into a checkpoint: the first bad step follows the newest.
             lo = Checkpoints.NewestValid(o.Run, run, long.MaxValue, TextWriter.Null)?.At.Step ?? 0;
-            long interval = Math.Max(run.CheckpointEvery > 0 ? run.CheckpointEvery : Api.StepsPerEpoch(n, batch), run.JournalEvery);
+            long interval = Math.Max(run.CheckpointEvery > 0 ? run.CheckpointEvery : Api.Data.StepsPerEpoch(n, batch), run.JournalEvery);
             hi = Math.Min(lastStep, lo + interval);
             narrowed = $"no checkpoint holds a NaN (training checks every step): after the newest valid one, step {lo}";
         }
@@ -59,7 +59,7 @@ public static class BisectCommand
                 : $"no checkpoint shows it ({checkpointsRead} read on {probe!.Count} probe images): after the newest, step {lo}";
             if (hi == 0)
             {
-                hi = Math.Min(lastStep, lo + Math.Max(run.CheckpointEvery > 0 ? run.CheckpointEvery : Api.StepsPerEpoch(n, batch), 1));
+                hi = Math.Min(lastStep, lo + Math.Max(run.CheckpointEvery > 0 ? run.CheckpointEvery : Api.Data.StepsPerEpoch(n, batch), 1));
             }
         }
         else
@@ -121,11 +121,11 @@ public static class BisectCommand
                 trainer.Skip();
                 continue;
             }
-            var at = Api.BatchOfStep(n, batch, step);
+            var at = Api.Data.BatchOfStep(n, batch, step);
             if (at.Epoch != epoch)
             {
                 epoch = at.Epoch;
-                order = Api.Permutation(run.Config.Seed, epoch, n);
+                order = Api.Data.Permutation(run.Config.Seed, epoch, n);
             }
             (offset, count) = (at.Offset, at.Count);
             bool holds;
@@ -177,8 +177,8 @@ public static class BisectCommand
         {
             var (t, back) = rewind.To(step - 1);
             replayed += back;
-            var b = Api.BatchOfStep(n, batch, step);
-            StepDump.Write(Path.Combine(dumps, $"step-{step}"), run, images, t, Api.Permutation(run.Config.Seed, b.Epoch, n), b.Offset, b.Count, step, b.Epoch);
+            var b = Api.Data.BatchOfStep(n, batch, step);
+            StepDump.Write(Path.Combine(dumps, $"step-{step}"), run, images, t, Api.Data.Permutation(run.Config.Seed, b.Epoch, n), b.Offset, b.Count, step, b.Epoch);
         }
         log.WriteLine($"  dumps: {Path.Combine(dumps, $"step-{found}")}{(found > 1 ? $" and {Path.Combine(dumps, $"step-{found - 1}")} (the step before)" : "")}, as replay --dump writes them");
         log.WriteLine("look further:");
@@ -192,8 +192,8 @@ public static class BisectCommand
 
     /// <summary>The checkpoints in order, on the probe set: (the last step where the condition did not hold, the first
     /// checkpoint's step where it did or 0, checkpoints read or -1 when it holds at the start, armed).</summary>
-    static (long lo, long hi, int read, bool armed) ByCheckpoints(BisectOptions o, RunFile run, global::Functional.Data.Images images,
-        global::Functional.Data.Images probe, Until until, IReadOnlyList<string>? names)
+    static (long lo, long hi, int read, bool armed) ByCheckpoints(BisectOptions o, RunFile run, Functional.Data.Images images,
+        Functional.Data.Images probe, Until until, IReadOnlyList<string>? names)
     {
         bool armed = until.Kind != "accuracy";
         long lo = 0;
@@ -219,7 +219,7 @@ public static class BisectCommand
                 continue; // a damaged checkpoint narrows nothing; the replay starts from a valid one
             }
             read++;
-            var e = Evaluate(Api.RestoreTrainer(run.Config, images, c.State, step), probe, until, names);
+            var e = Evaluate(Api.Training.RestoreTrainer(run.Config, images, c.State, step), probe, until, names);
             armed |= until.Kind == "accuracy" && e.accuracy >= until.Value;
             if (armed && e.holds)
             {
@@ -235,7 +235,7 @@ public static class BisectCommand
         ? [.. Journal.Steps(p.Run, TextWriter.Null).Where(j => j.Key <= p.Step).Select(j => j.Value.Loss)]
         : [];
 
-    static (bool holds, string where, double accuracy) Evaluate(Trainer t, global::Functional.Data.Images probe, Until until, IReadOnlyList<string>? names)
+    static (bool holds, string where, double accuracy) Evaluate(Trainer t, Functional.Data.Images probe, Until until, IReadOnlyList<string>? names)
     {
         var e = t.Model.Evaluate(probe);
         var (holds, where) = until.OfProbe(e.Predictions, e.Accuracy, names);

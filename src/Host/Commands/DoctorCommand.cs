@@ -21,7 +21,7 @@ public static class DoctorCommand
         // The data as train reads it: a table with its reading options, its network's ends and its transform.
         var (train, test) = DataSetup.Load(o.Data, o.TrainCount);
         var (config, info) = DataSetup.Fit(o.Data, o.Config, train, test);
-        if (train.IsTable && config.Adversarial != null)
+        if (train.IsTable && Api.Training.IsAdversarial(config))
         {
             throw new UsageError($"--adversarial attacks image pixels within their range; {train.ImagesPath} is a table, whose features have no such range");
         }
@@ -67,11 +67,11 @@ public static class DoctorCommand
         {
             Add(rbf);
         }
-        var labels = Api.Summarize(s.TestCore, config.Scale, s.Classes);
+        var labels = Api.Data.Summarize(s.TestCore, config.Scale, s.Classes);
         Add(Checks.Collapse(s, run, labels.LabelEntropy));
         Add(Checks.Schedule(s, fixes));
         Add(Checks.Sweep(s, fixes));
-        if (config.Adversarial is not null)
+        if (Api.Training.IsAdversarial(config))
         {
             Add(RobustnessCheck.Run(s));
         }
@@ -79,7 +79,7 @@ public static class DoctorCommand
         if (d.Png is { } png)
         {
             var layers = run.ValuesAfter
-                .Select((v, l) => new LayerValues(Api.LayerName(l), v.Activations, v.Gradients)).ToList();
+                .Select((v, l) => new LayerValues(Api.Display.LayerName(l), v.Activations, v.Gradients)).ToList();
             string written = Plots.Histograms(png, layers, $"activations and weight gradients after {run.Updates} updates");
             if (!d.Json)
             {

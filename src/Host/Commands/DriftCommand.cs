@@ -28,7 +28,7 @@ public static class DriftCommand
         }
         var coreTrain = Inputs.ToCore(train);
         int n = train.Count;
-        long perEpoch = Api.StepsPerEpoch(n, run.BatchSize(n));
+        long perEpoch = Api.Data.StepsPerEpoch(n, run.BatchSize(n));
         long last = perEpoch * run.Epochs;
         if (o.From >= last)
         {
@@ -41,21 +41,21 @@ public static class DriftCommand
         var trainer = Checkpoints.Restore(run, coreTrain, checkpoint);
         for (long step = trainer.StepCount + 1; step <= o.From; step++)
         {
-            var b = Api.BatchOfStep(n, run.BatchSize(n), step);
-            trainer.Step(Api.Permutation(run.Config.Seed, b.Epoch, n), b.Offset, b.Count);
+            var b = Api.Data.BatchOfStep(n, run.BatchSize(n), step);
+            trainer.Step(Api.Data.Permutation(run.Config.Seed, b.Epoch, n), b.Offset, b.Count);
         }
         log.WriteLine($"drift {o.Run}: steps {o.From + 1}..{o.From + steps} in float32 and float64 from {(o.From == 0 ? "the initial weights" : $"the state after step {o.From}")}, sampled every {o.Every}; agreement on {test.Count:N0} test images");
-        log.WriteLine($"rule   {Api.DriftRule}");
+        log.WriteLine($"rule   {Api.Evaluation.DriftRule}");
 
-        var report = Api.Drift(run.Config, coreTrain, Inputs.ToCore(test), trainer.State(), o.From, steps, o.Every);
+        var report = Api.Evaluation.Drift(run.Config, coreTrain, Inputs.ToCore(test), trainer.State(), o.From, steps, o.Every);
         log.WriteLine("  step      t  layer                ‖ΔW‖/‖W64‖  4·t·2⁻²⁴  ‖Δg‖/‖g64‖  cos(g32, g64)  |ΔL|/L64  test agree");
         foreach (var s in report.Samples)
         {
             double lossRel = Math.Abs(s.Loss32 - s.Loss64) / Math.Max(Math.Abs(s.Loss64), 1e-300);
             foreach (var d in s.Layers)
             {
-                bool beyond = d.WeightRel > Api.DriftBound(s.T);
-                log.WriteLine(Inv($"{s.Step,6}  {s.T,5}  {Api.LayerName(d.Layer),-19}  {Api.Small(d.WeightRel),10}{(beyond ? "*" : " ")} {Api.Small(Api.DriftBound(s.T)),8}  {Api.Small(d.GradRel),10}  {d.GradCosine,13:F9}  {Api.Small(lossRel),8}  {100 * s.Agreement,9:F2}%"));
+                bool beyond = d.WeightRel > Api.Evaluation.DriftBound(s.T);
+                log.WriteLine(Inv($"{s.Step,6}  {s.T,5}  {Api.Display.LayerName(d.Layer),-19}  {Api.Display.Small(d.WeightRel),10}{(beyond ? "*" : " ")} {Api.Display.Small(Api.Evaluation.DriftBound(s.T)),8}  {Api.Display.Small(d.GradRel),10}  {d.GradCosine,13:F9}  {Api.Display.Small(lossRel),8}  {100 * s.Agreement,9:F2}%"));
             }
         }
         long layersMeasured = report.Samples.Sum(s => (long)s.Layers.Length);
@@ -85,12 +85,12 @@ public static class DriftCommand
         ["steps"] = steps,
         ["every"] = o.Every,
         ["test_images"] = testImages,
-        ["rule"] = Api.DriftRule,
+        ["rule"] = Api.Evaluation.DriftRule,
         ["samples"] = new JsonArray(r.Samples.Select(s => (JsonNode)new JsonObject
         {
             ["step"] = s.Step,
             ["t"] = s.T,
-            ["bound"] = Api.DriftBound(s.T),
+            ["bound"] = Api.Evaluation.DriftBound(s.T),
             ["loss32"] = Finite(s.Loss32),
             ["loss64"] = Finite(s.Loss64),
             ["test_agreement"] = Finite(s.Agreement),
@@ -99,7 +99,7 @@ public static class DriftCommand
                 ["layer"] = d.Layer + 1,
                 ["tensors"] = $"layers.{d.Layer}",
                 ["weight_rel"] = Finite(d.WeightRel),
-                ["beyond_rounding"] = d.WeightRel > Api.DriftBound(s.T),
+                ["beyond_rounding"] = d.WeightRel > Api.Evaluation.DriftBound(s.T),
                 ["grad_rel"] = Finite(d.GradRel),
                 ["grad_cosine"] = Finite(d.GradCosine),
                 ["entries"] = d.Entries,

@@ -21,7 +21,7 @@ public static class ExportCommand
         OnnxFile.Write(o.Onnx, proto);
         var spec = model.Spec;
         Console.Out.WriteLine($"onnx  {o.Onnx}: {spec.LayersText}");
-        Console.Out.WriteLine($"input pixels [{string.Join(", ", Shape(proto.Graph.Input[0]))}] raw 0..255, scaled inside by {Api.ScaleFormula(spec.Scale)}; output scores [N, {spec.Classes}]; opset {proto.OpsetImport[0].Version}");
+        Console.Out.WriteLine($"input pixels [{string.Join(", ", Shape(proto.Graph.Input[0]))}] raw 0..255, scaled inside by {Api.Data.ScaleFormula(spec.Scale)}; output scores [N, {spec.Classes}]; opset {proto.OpsetImport[0].Version}");
         return ReturnCode.Ok;
     }
 

@@ -31,7 +31,7 @@ public static class GradcheckCommand
         else
         {
             // At a model's weights: its data read and transformed as it was in training.
-            config = Api.ConfigOfModel(o.Config, model.Spec);
+            config = Api.Training.ConfigOfModel(o.Config, model.Spec);
             var info = ModelFile.ReadDataInfo(g.Model!);
             train = Subset.First(Inputs.LoadFor(o.Data.Train ?? DataFiles.ShippedPath(Inputs.TrainImages), o.Data.TrainLabels, info), o.TrainCount);
             tableScale = info?.Scale ?? "none";
@@ -40,9 +40,9 @@ public static class GradcheckCommand
         Threads.Choose(o.Threads, g.Examples);
         int examples = Math.Min(g.Examples, train.Count);
         var layers = model == null
-            ? Api.CheckGradients(config, Inputs.ToCore(train), examples, g.Params, config.Seed)
-            : Api.CheckGradientsAt(config, model, Inputs.ToCore(train), examples, g.Params, config.Seed);
-        bool pass = layers.All(Api.GradCheckPassed);
+            ? Api.Evaluation.CheckGradients(config, Inputs.ToCore(train), examples, g.Params, config.Seed)
+            : Api.Evaluation.CheckGradientsAt(config, model, Inputs.ToCore(train), examples, g.Params, config.Seed);
+        bool pass = layers.All(Api.Evaluation.GradCheckPassed);
 
         if (g.Json)
         {
@@ -58,26 +58,26 @@ public static class GradcheckCommand
         }
         log.WriteLine($"data   the first {examples:N0} images of {train.ImagesPath}");
         log.WriteLine($"rule   {EpsilonRule}");
-        log.WriteLine(Inv($"       an entry fails at relative error |a − n| / max(|a|, |n|) ≥ {Api.Small(Api.GradCheckThreshold)}; entries below the noise floor 1e-6·max(1, |L|), where rounding swamps a 1e-4 error, are not judged"));
+        log.WriteLine(Inv($"       an entry fails at relative error |a − n| / max(|a|, |n|) ≥ {Api.Display.Small(Api.Evaluation.GradCheckThreshold)}; entries below the noise floor 1e-6·max(1, |L|), where rounding swamps a 1e-4 error, are not judged"));
         log.WriteLine("layer                params  checked  measured  below noise  kinks  max rel err  mean rel err  signs agree  ‖num‖/‖ana‖  result");
         foreach (var r in layers)
         {
             log.WriteLine(Inv(
-                $"{Api.LayerName(r.Layer),-19}  {Parameters(config, r.Layer),7:N0}  {r.Checked,7:N0}  {r.Measured,8:N0}  {r.BelowNoise,11:N0}  {r.Kinks,5:N0}  {Figure(r, r.MaxRelError),11}  {Figure(r, r.MeanRelError),12}  {(r.Measured == 0 ? "–" : (100 * r.SignAgreement).ToString("F1", CultureInfo.InvariantCulture) + "%"),11}  {(r.Measured == 0 ? "–" : r.NormRatio.ToString("F3", CultureInfo.InvariantCulture)),11}  {(Api.GradCheckPassed(r) ? "PASS" : "FAIL")}  {Api.GradCheckVerdict(r)}"));
+                $"{Api.Display.LayerName(r.Layer),-19}  {Parameters(config, r.Layer),7:N0}  {r.Checked,7:N0}  {r.Measured,8:N0}  {r.BelowNoise,11:N0}  {r.Kinks,5:N0}  {Figure(r, r.MaxRelError),11}  {Figure(r, r.MeanRelError),12}  {(r.Measured == 0 ? "–" : (100 * r.SignAgreement).ToString("F1", CultureInfo.InvariantCulture) + "%"),11}  {(r.Measured == 0 ? "–" : r.NormRatio.ToString("F3", CultureInfo.InvariantCulture)),11}  {(Api.Evaluation.GradCheckPassed(r) ? "PASS" : "FAIL")}  {Api.Evaluation.GradCheckVerdict(r)}"));
         }
         log.WriteLine(Summary(layers, pass));
         return pass ? ReturnCode.Ok : ReturnCode.CheckFailed;
     }
 
     /// <summary>The parameters of layer <paramref name="l"/> (0-based): all its tensors.</summary>
-    public static int Parameters(Config c, int l) => Api.ParameterCounts(c.Arch)[l];
+    public static int Parameters(Config c, int l) => Api.Models.ParameterCounts(c.Arch)[l];
 
     /// <param name="scale">The scaling applied (a table's transform, <see cref="DataSetup.ScaleText"/>); null: the config's.</param>
     public static string Describe(Config c, string? scale = null) => Inv(
         $"{c.LayersText}; {c.LossName}, init {c.InitName}, scale {scale ?? c.ScaleName}, reduction {c.ReductionName}, l2 {c.L2}, seed {c.Seed}");
 
     /// <summary>An error figure, or "–" where nothing was measured (a 0 there would read as a pass).</summary>
-    public static string Figure(GradCheck.LayerCheck r, double x) => r.Measured == 0 ? "–" : Api.Small(x);
+    public static string Figure(GradCheck.LayerCheck r, double x) => r.Measured == 0 ? "–" : Api.Display.Small(x);
 
     /// <summary>The closing line: PASS with how many entries were measured, or FAIL naming the first layer's
     /// reason (a check that measured nothing, or met a NaN, never passes).</summary>
@@ -86,10 +86,10 @@ public static class GradcheckCommand
         int measured = layers.Sum(r => r.Measured), taken = layers.Sum(r => r.Checked);
         if (pass)
         {
-            return Inv($"gradcheck: PASS ({measured:N0} of {taken:N0} entries measured, relative error < {Api.Small(Api.GradCheckThreshold)} on every one)");
+            return Inv($"gradcheck: PASS ({measured:N0} of {taken:N0} entries measured, relative error < {Api.Display.Small(Api.Evaluation.GradCheckThreshold)} on every one)");
         }
-        var bad = layers.First(r => !Api.GradCheckPassed(r));
-        return Inv($"gradcheck: FAIL ({measured:N0} of {taken:N0} entries measured): {Api.LayerName(bad.Layer)}: {Api.GradCheckVerdict(bad)}");
+        var bad = layers.First(r => !Api.Evaluation.GradCheckPassed(r));
+        return Inv($"gradcheck: FAIL ({measured:N0} of {taken:N0} entries measured): {Api.Display.LayerName(bad.Layer)}: {Api.Evaluation.GradCheckVerdict(bad)}");
     }
 
     /// <summary>One layer's figures as JSON ("layer" is 1-based, "tensors" the prefix of its tensor names).</summary>
@@ -97,7 +97,7 @@ public static class GradcheckCommand
     {
         ["layer"] = r.Layer + 1,
         ["tensors"] = $"layers.{r.Layer}",
-        ["kind"] = Api.LayerText(c.Arch, r.Layer),
+        ["kind"] = Api.Models.LayerText(c.Arch, r.Layer),
         ["parameters"] = Parameters(c, r.Layer),
         ["checked"] = r.Checked,
         ["measured"] = r.Measured,
@@ -109,15 +109,15 @@ public static class GradcheckCommand
         ["sign_agreement"] = r.SignAgreement,
         ["norm_ratio"] = double.IsFinite(r.NormRatio) ? r.NormRatio : null,
         ["factor"] = double.IsFinite(r.Factor) ? r.Factor : null,
-        ["pass"] = Api.GradCheckPassed(r),
-        ["verdict"] = Api.GradCheckVerdict(r),
+        ["pass"] = Api.Evaluation.GradCheckPassed(r),
+        ["verdict"] = Api.Evaluation.GradCheckVerdict(r),
     };
 
     static JsonObject Report(Config c, TrainOptions o, int examples, GradCheck.LayerCheck[] layers, bool pass) => new()
     {
         ["command"] = "gradcheck",
         ["pass"] = pass,
-        ["threshold"] = Api.GradCheckThreshold,
+        ["threshold"] = Api.Evaluation.GradCheckThreshold,
         ["rule"] = EpsilonRule,
         ["examples"] = examples,
         ["preset"] = o.Preset,

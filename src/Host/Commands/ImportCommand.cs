@@ -14,9 +14,9 @@ public static class ImportCommand
         }
         var (tensors, _) = Safetensors.Read(o.File);
         var (named, precision) = SequentialImport.Map(o.File, o.Arch, tensors);
-        var model = Api.LoadModel(new ModelSpec(o.Arch, o.Scale, precision), named);
+        var model = Api.Models.LoadModel(new ModelSpec(o.Arch, o.Scale, precision), named);
         ModelFile.Save(output, model, new Dictionary<string, string> { ["imported_from"] = Path.GetFileName(o.File) });
-        Console.Out.WriteLine($"model {output}: {model.Spec.LayersText}, {model.Spec.PrecisionName}, {model.ParameterCount:N0} parameters from {o.File}, input {Api.ScaleFormula(o.Scale)}");
+        Console.Out.WriteLine($"model {output}: {model.Spec.LayersText}, {model.Spec.PrecisionName}, {model.ParameterCount:N0} parameters from {o.File}, input {Api.Data.ScaleFormula(o.Scale)}");
         return ReturnCode.Ok;
     }
 

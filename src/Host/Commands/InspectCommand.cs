@@ -132,5 +132,5 @@ public static class InspectCommand
 
     static string Shape(Safetensors.Tensor t) => "[" + string.Join(",", t.Shape) + "]";
 
-    static string Num(double? v) => v is double d ? Api.Small(d) : "-";
+    static string Num(double? v) => v is double d ? Api.Display.Small(d) : "-";
 }

@@ -25,7 +25,7 @@ public static class LrFindCommand
         {
             throw new DataError(png, "its folder does not exist");
         }
-        var f = Api.LrFind(config, Inputs.ToCore(train), o.From, o.To, o.Steps);
+        var f = Api.Training.LrFind(config, Inputs.ToCore(train), o.From, o.To, o.Steps);
         Plots.LrFind(png, f, $"lr-find: {config.LayersText}; {config.OptimizerName}, batch {(config.Batch <= 0 ? "full" : config.Batch)}");
         if (o.Json)
         {
@@ -45,12 +45,12 @@ public static class LrFindCommand
             return ReturnCode.Ok;
         }
         var log = Console.Out;
-        log.WriteLine(Inv($"lr-find {config.LayersText}; {config.OptimizerName}, batch {(config.Batch <= 0 ? "full" : config.Batch.ToString(CultureInfo.InvariantCulture))}, seed {config.Seed}: {o.Steps} steps from {Api.Small(o.From)} to {Api.Small(o.To)} on {train.Count:N0} images"));
+        log.WriteLine(Inv($"lr-find {config.LayersText}; {config.OptimizerName}, batch {(config.Batch <= 0 ? "full" : config.Batch.ToString(CultureInfo.InvariantCulture))}, seed {config.Seed}: {o.Steps} steps from {Api.Display.Small(o.From)} to {Api.Display.Small(o.To)} on {train.Count:N0} images"));
         log.WriteLine("      rate  smoothed loss");
         int every = Math.Max(1, f.Rates.Length / 12);
         for (int i = 0; i < f.Rates.Length; i += every)
         {
-            log.WriteLine(Inv($"{Api.Small(f.Rates[i]),10}  {f.Smoothed[i],13:F4}"));
+            log.WriteLine(Inv($"{Api.Display.Small(f.Rates[i]),10}  {f.Smoothed[i],13:F4}"));
         }
         if (f.Stopped != "")
         {
@@ -62,8 +62,8 @@ public static class LrFindCommand
             log.WriteLine("no suggestion: the loss was not finite from the first step; lower --from");
             return ReturnCode.CheckFailed;
         }
-        log.WriteLine(Inv($"minimum of the smoothed loss at rate {Api.Small(f.AtMinimum)}; a tenth of it: {Api.Small(f.AtMinimum / 10)}"));
-        log.WriteLine(Inv($"suggested lr: {Api.Small(f.Suggested)} ({Rule})"));
+        log.WriteLine(Inv($"minimum of the smoothed loss at rate {Api.Display.Small(f.AtMinimum)}; a tenth of it: {Api.Display.Small(f.AtMinimum / 10)}"));
+        log.WriteLine(Inv($"suggested lr: {Api.Display.Small(f.Suggested)} ({Rule})"));
         return ReturnCode.Ok;
     }
 

@@ -47,10 +47,10 @@ public static class PredictCommand
     }
 
     /// <summary>The columns of the output values: named for what they are (probabilities only for softmax).</summary>
-    public static string ColumnPrefix(ModelSpec spec) => Api.OutputActivation(spec.Arch) switch
+    public static string ColumnPrefix(ModelSpec spec) => Api.Models.OutputActivation(spec.Arch) switch
     {
         var a when a.IsSoftmax => "p_",
-        var a => Api.ActivationName(a) + "_",
+        var a => Api.Models.ActivationName(a) + "_",
     };
 
     static int All(PredictOptions o, Model model, Data.LabeledImages data, string[] classes)

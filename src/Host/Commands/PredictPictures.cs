@@ -28,7 +28,7 @@ public static class PredictPictures
         {
             seen[i].Pixels.CopyTo(pixels, i * side);
         }
-        double[] outputs = model.OutputsAll(global::Functional.Data.ImagesModule.ofBytes(pixels, new byte[n], n, side));
+        double[] outputs = model.OutputsAll(Api.Data.Images(pixels, new byte[n], n, side));
 
         var log = Console.Out;
         log.WriteLine($"model {ModelFile.Resolve(o.Model)}: {model.Spec.ArchText}; top 3 of {ModelFile.OutputsText(model.Spec)}");

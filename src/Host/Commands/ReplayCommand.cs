@@ -41,7 +41,7 @@ public static class ReplayCommand
         long from = trainer.StepCount;
         int n = train.Count;
         int batch = run.BatchSize(n);
-        long last = (long)Api.StepsPerEpoch(n, batch) * run.Epochs;
+        long last = (long)Api.Data.StepsPerEpoch(n, batch) * run.Epochs;
         if (o.Step > last)
         {
             throw new UsageError($"--step {o.Step} is past the run's last step, {last}");
@@ -56,9 +56,9 @@ public static class ReplayCommand
         for (long step = from + 1; step <= until; step++)
         {
             progress.Advance(step - 1, $"replay step {step:N0} of {from + 1:N0}..{until:N0}");
-            var b = Api.BatchOfStep(n, batch, step);
+            var b = Api.Data.BatchOfStep(n, batch, step);
             int epoch = b.Epoch, offset = b.Offset, count = b.Count;
-            int[] order = Api.Permutation(run.Config.Seed, epoch, n);
+            int[] order = Api.Data.Permutation(run.Config.Seed, epoch, n);
             if (step == o.Step)
             {
                 progress.Dispose();
@@ -107,7 +107,7 @@ public static class ReplayCommand
             double a = s.GradNorms[l], b = expected.GradNorms[l];
             if (a != b)
             {
-                lines.Add(Inv($"  {Api.LayerName(l)}: gradient norm {a:R} vs journal {b:R}: |Δ| {Api.Small(Math.Abs(a - b))}, relative {Api.Small(Math.Abs(a - b) / Math.Max(Math.Abs(b), 1e-300))}"));
+                lines.Add(Inv($"  {Api.Display.LayerName(l)}: gradient norm {a:R} vs journal {b:R}: |Δ| {Api.Display.Small(Math.Abs(a - b))}, relative {Api.Display.Small(Math.Abs(a - b) / Math.Max(Math.Abs(b), 1e-300))}"));
             }
         }
         var saved = Checkpoints.List(dir).Where(c => c.step == step).Select(c => c.path).FirstOrDefault();
@@ -116,7 +116,7 @@ public static class ReplayCommand
             var reference = Checkpoints.Read(saved, run).State;
             foreach (var (name, maxAbs, relative) in Compare(trainer.State(), reference).Where(d => d.maxAbs > 0))
             {
-                lines.Add(Inv($"  {name}: max |Δ| {Api.Small(maxAbs)}, relative L2 difference {Api.Small(relative)} (against {saved})"));
+                lines.Add(Inv($"  {name}: max |Δ| {Api.Display.Small(maxAbs)}, relative L2 difference {Api.Display.Small(relative)} (against {saved})"));
             }
         }
         return string.Join("\n", lines);
@@ -148,7 +148,7 @@ public static class ReplayCommand
 
     /// <summary>Step N seen from the state before it: drift, gradient check, dump. False when the gradient check
     /// failed (a check that measured nothing, or met a NaN, fails).</summary>
-    static bool Inspect(ReplayOptions o, RunFile run, global::Functional.Data.Images images, Trainer trainer, int[] order, int offset, int count, long step, int epoch)
+    static bool Inspect(ReplayOptions o, RunFile run, Functional.Data.Images images, Trainer trainer, int[] order, int offset, int count, long step, int epoch)
     {
         var log = Console.Out;
         bool ok = true;
@@ -158,7 +158,7 @@ public static class ReplayCommand
             log.WriteLine("  layer                relative L2   max |Δ|       cosine");
             foreach (var d in trainer.Drift(order, offset, count))
             {
-                log.WriteLine(Inv($"  {Api.LayerName(d.Layer),-19}  {Api.Small(d.RelativeL2),11}  {Api.Small(d.MaxAbs),8}  {d.Cosine,11:F9}"));
+                log.WriteLine(Inv($"  {Api.Display.LayerName(d.Layer),-19}  {Api.Display.Small(d.RelativeL2),11}  {Api.Display.Small(d.MaxAbs),8}  {d.Cosine,11:F9}"));
             }
         }
         if (o.Gradcheck)
@@ -168,9 +168,9 @@ public static class ReplayCommand
             var layers = trainer.CheckGradients(order, offset, count, o.Params, (int)step);
             foreach (var c in layers)
             {
-                log.WriteLine(Inv($"  {Api.LayerName(c.Layer),-19}  {c.Checked,7}  {c.Measured,8}  {c.BelowNoise,11}  {c.Kinks,5}  {GradcheckCommand.Figure(c, c.MaxRelError),13}  {GradcheckCommand.Figure(c, c.MeanRelError),14}  {(c.Measured == 0 ? "–" : Inv($"{c.SignAgreement:P0}")),11}  {(c.Measured == 0 ? "–" : Inv($"{c.NormRatio:F6}")),20}  {(Api.GradCheckPassed(c) ? "PASS" : "FAIL")}  {Api.GradCheckVerdict(c)}"));
+                log.WriteLine(Inv($"  {Api.Display.LayerName(c.Layer),-19}  {c.Checked,7}  {c.Measured,8}  {c.BelowNoise,11}  {c.Kinks,5}  {GradcheckCommand.Figure(c, c.MaxRelError),13}  {GradcheckCommand.Figure(c, c.MeanRelError),14}  {(c.Measured == 0 ? "–" : Inv($"{c.SignAgreement:P0}")),11}  {(c.Measured == 0 ? "–" : Inv($"{c.NormRatio:F6}")),20}  {(Api.Evaluation.GradCheckPassed(c) ? "PASS" : "FAIL")}  {Api.Evaluation.GradCheckVerdict(c)}"));
             }
-            bool pass = layers.All(Api.GradCheckPassed);
+            bool pass = layers.All(Api.Evaluation.GradCheckPassed);
             log.WriteLine(GradcheckCommand.Summary(layers, pass).Replace("gradcheck:", $"step {step} gradcheck:", StringComparison.Ordinal));
             if (!pass)
             {
@@ -188,7 +188,7 @@ public static class ReplayCommand
     /// <summary>Warns when the machine or code differs from the run's: a replay may then differ in the last bits.</summary>
     public static void WarnIfEnvironmentDiffers(RunFile run)
     {
-        string blas = Api.BlasDescription();
+        string blas = Api.Performance.BlasDescription();
         string BlasName(string d) => d.Split(' ')[0];
         if (BlasName(blas) != BlasName(run.Blas))
         {

@@ -18,10 +18,10 @@ public static class ResumeCommand
         if (o.Epochs > 0)
         {
             // A cosine or one-cycle schedule was laid out for the run's length; past it the rate stays at its end.
-            long laidOut = Api.ScheduleLength(run.Config);
+            long laidOut = Api.Training.ScheduleLength(run.Config);
             if (o.Epochs > run.Epochs && laidOut >= 0)
             {
-                throw new UsageError($"{o.Run} has a learning-rate schedule laid out for its {run.Epochs} epochs ({run.Config.ScheduleText}, {laidOut:N0} steps); after them it would train at the schedule's end rate, {Api.Small(Api.LrAt(run.Config, laidOut))}. Train a new run with --epochs {o.Epochs} instead");
+                throw new UsageError($"{o.Run} has a learning-rate schedule laid out for its {run.Epochs} epochs ({run.Config.ScheduleText}, {laidOut:N0} steps); after them it would train at the schedule's end rate, {Api.Display.Small(Api.Training.LrAt(run.Config, laidOut))}. Train a new run with --epochs {o.Epochs} instead");
             }
             run = run with { Epochs = o.Epochs };
         }
@@ -38,7 +38,7 @@ public static class ResumeCommand
         {
             // A run started --from another, stopped before its own first checkpoint: it starts again from the parent's.
             (trainer, checkpoint) = ParentRun.Start(run, Inputs.ToCore(train));
-            var next = Api.BatchOfStep(train.Count, run.BatchSize(train.Count), parent.Step + 1);
+            var next = Api.Data.BatchOfStep(train.Count, run.BatchSize(train.Count), parent.Step + 1);
             start = new Position(parent.Step, next.Epoch, next.Offset);
         }
         else
@@ -47,7 +47,7 @@ public static class ResumeCommand
             start = checkpoint?.At ?? new Position(0, 0, 0);
         }
         long lastStep = (long)run.Epochs * ((train.Count + run.BatchSize(train.Count) - 1) / run.BatchSize(train.Count));
-        if (run.Parent == null && Api.ScheduleLength(run.Config) is var laid and >= 0 && lastStep > laid)
+        if (run.Parent == null && Api.Training.ScheduleLength(run.Config) is var laid and >= 0 && lastStep > laid)
         {
             // What --epochs refuses above, reached by an edit of run.json's "epochs".
             throw new DataError(Path.Combine(o.Run, RunFile.FileName), $"field 'epochs' is {run.Epochs} ({lastStep:N0} steps), but its learning-rate schedule is laid out for {laid:N0} steps ({run.Config.ScheduleText}); after them it would train at the schedule's end rate: undo the edit, or train a new run with more --epochs");
@@ -58,7 +58,7 @@ public static class ResumeCommand
         {
             throw new UsageError(keepBest.ShouldStop(run.EarlyStop)
                 ? $"{o.Run} is finished: it stopped early after epoch {start.Epoch} ({run.EarlyStop} epochs without a better validation {run.Monitor}); its model holds epoch {(run.Keep == "best" ? keepBest.BestEpoch : start.Epoch)}"
-                : Api.ScheduleLength(run.Config) >= 0
+                : Api.Training.ScheduleLength(run.Config) >= 0
                     ? $"{o.Run} is finished: all {run.Epochs} epochs ({start.Step:N0} steps) are done, and its learning-rate schedule with them; to train longer, start a new run with more --epochs"
                     : $"{o.Run} is finished: all {run.Epochs} epochs ({start.Step:N0} steps) are done; to train it further: functional resume {o.Run} --epochs {run.Epochs + 5}");
         }

@@ -48,16 +48,16 @@ public static class ShowCommand
     }
 
     /// <summary><c>show --augmented SPEC</c>: one image as training sees it in epochs 0..count−1.</summary>
-    static int Augmented(Data.LabeledImages data, global::Functional.Augment.Augment augment, ShowOptions o)
+    static int Augmented(Data.LabeledImages data, Functional.Augment.Augment augment, ShowOptions o)
     {
         int n = data.Rows * data.Cols;
         var pixels = new byte[o.Count * n];
         for (int e = 0; e < o.Count; e++)
         {
-            Api.Augmented(augment, o.Seed, e, o.Start, data.Pixels, data.Rows, data.Cols).CopyTo(pixels, e * n);
+            Api.Data.Augmented(augment, o.Seed, e, o.Start, data.Pixels, data.Rows, data.Cols).CopyTo(pixels, e * n);
         }
         var labels = Enumerable.Repeat(data.Labels[o.Start], o.Count).ToArray();
-        string spec = global::Functional.Augment.AugmentModule.text(augment);
+        string spec = Api.Data.AugmentText(augment);
         string title = $"image {o.Start} of {Path.GetFileName(data.ImagesPath)}, augmented {spec}, epochs 1..{o.Count} (seed {o.Seed})";
         string written = DigitGrid.Write(o.Out, pixels, labels, data.Rows, data.Cols, [.. Enumerable.Range(0, o.Count)], null, title);
         Console.Out.WriteLine($"show  image {o.Start} of {data.ImagesPath}, {o.Count} augmented versions ({spec})");

@@ -45,8 +45,8 @@ public static class TrainCommand
         // The schedule was given in epochs; the run stores it in steps, so replay needs nothing else.
         config = from != null && !o.ScheduleGiven
             ? config.WithSchedule(from.Parent.Config.Schedule)
-            : config.WithSchedule(Api.ResolveSchedule(schedule, (train.Count + batch - 1) / batch, o.Epochs));
-        if (Api.Problem(config) is { } problem)
+            : config.WithSchedule(Api.Training.ResolveSchedule(schedule, (train.Count + batch - 1) / batch, o.Epochs));
+        if (Api.Training.Problem(config) is { } problem)
         {
             throw new UsageError(problem);
         }
@@ -73,7 +73,7 @@ public static class TrainCommand
         // --quiet: no header, no epoch lines, no bar; the result lines (and a warning) only.
         var log = o.Quiet ? TextWriter.Null : Console.Out;
 
-        var header = TrainHeader.Lines(config, o.Epochs, o.Preset, train, validationRef, validation, test, info, Api.BlasDescription());
+        var header = TrainHeader.Lines(config, o.Epochs, o.Preset, train, validationRef, validation, test, info, Api.Performance.BlasDescription());
         foreach (string line in header[..^1])
         {
             log.WriteLine(line);
@@ -87,8 +87,8 @@ public static class TrainCommand
         if (from != null)
         {
             bool kept = ParentRun.KeepsOptimizer(from.Parent.Config, config);
-            string parentOpt = Api.ConfigFields(from.Parent.Config).First(f => f.Key == "optimizer").Value;
-            string opt = Api.ConfigFields(config).First(f => f.Key == "optimizer").Value;
+            string parentOpt = Api.Training.ConfigFields(from.Parent.Config).First(f => f.Key == "optimizer").Value;
+            string opt = Api.Training.ConfigFields(config).First(f => f.Key == "optimizer").Value;
             log.WriteLine($"from  {from.Checkpoint.Path}: step {startStep}; optimizer state {(kept ? $"kept ({opt})" : $"reset ({parentOpt} -> {opt}: moments start at zero)")}");
         }
 
@@ -105,7 +105,7 @@ public static class TrainCommand
             MaxSkips = maxSkips,
             Keep = o.Keep,
             TestEveryEpoch = o.TestEveryEpoch,
-            ScheduleRequest = from != null && !o.ScheduleGiven ? from.Parent.ScheduleRequest : Schedule.RequestModule.describe(schedule),
+            ScheduleRequest = from != null && !o.ScheduleGiven ? from.Parent.ScheduleRequest : Api.Training.ScheduleText(schedule),
             Parent = from == null ? null : new ParentRef(Path.GetFullPath(from.Dir), startStep),
             Data = info,
             Resize = resize,
@@ -113,19 +113,19 @@ public static class TrainCommand
         run.Write(dir);
         if (from == null)
         {
-            var trainer = Api.CreateTrainer(config, Inputs.ToCore(train));
+            var trainer = Api.Training.CreateTrainer(config, Inputs.ToCore(train));
             return TrainLoop.Run(run, dir, trainer, train, validation, test, new Position(0, 0, 0), "", o.Quiet, report: o.Report);
         }
         Trainer child;
         try
         {
-            child = Api.RestoreTrainer(config, Inputs.ToCore(train), state, startStep);
+            child = Api.Training.RestoreTrainer(config, Inputs.ToCore(train), state, startStep);
         }
         catch (ArgumentException e)
         {
             throw new DataError(from.Checkpoint.Path, e.Message);
         }
-        var next = Api.BatchOfStep(train.Count, batch, startStep + 1);
+        var next = Api.Data.BatchOfStep(train.Count, batch, startStep + 1);
         var start = new Position(startStep, next.Epoch, next.Offset);
         // The parent's sums of a split epoch carry over when the child's epoch is the same one (same batching).
         var soFar = start == from.Checkpoint.At ? EpochSoFar.Of(from.Checkpoint.Metadata, start) : EpochSoFar.None;

@@ -20,10 +20,10 @@ public sealed record DataInfo(
         {
             return data;
         }
-        var t = Api.FeatureScaleOf(Scale, Shift, Spread);
+        var t = Api.Data.FeatureScaleOf(Scale, Shift, Spread);
         return new LabeledImages([], data.Labels, data.Count, 1, data.Features, data.ImagesPath, data.LabelsPath)
         {
-            Values = Api.ApplyFeatureScale(t, data.Values!),
+            Values = Api.Data.ApplyFeatureScale(t, data.Values!),
             ClassNames = data.ClassNames,
         };
     }

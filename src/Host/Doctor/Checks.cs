@@ -24,9 +24,9 @@ public static class Checks
 
     public static Finding Data(Subject s, Fixes fixes)
     {
-        var train = Api.Summarize(s.TrainCore, s.Config.Scale, s.Classes);
-        var test = Api.Summarize(s.TestCore, s.Config.Scale, s.Classes);
-        int shared = Api.SharedImages(s.TrainCore, s.TestCore);
+        var train = Api.Data.Summarize(s.TrainCore, s.Config.Scale, s.Classes);
+        var test = Api.Data.Summarize(s.TestCore, s.Config.Scale, s.Classes);
+        int shared = Api.Data.SharedImages(s.TrainCore, s.TestCore);
         int least = train.LabelCounts.Min(), most = train.LabelCounts.Max();
         int missing = train.LabelCounts.Count(c => c == 0);
         long nonFinite = train.NonFinite + test.NonFinite;
@@ -103,7 +103,7 @@ public static class Checks
 
     public static Finding InitialLoss(Subject s, Fixes fixes)
     {
-        var probe = Api.CreateProbe(s.Config, s.Start);
+        var probe = Api.Evaluation.CreateProbe(s.Config, s.Start);
         int[] sample = s.Sample(Probes.LossExamples);
         double measured = probe.Loss(s.TrainCore, sample);
         double expected = probe.UninformedLoss(s.TrainCore, sample);
@@ -150,11 +150,11 @@ public static class Checks
     public static Finding Gradients(Subject s)
     {
         const int examples = 10, perLayer = 50;
-        var layers = Api.CheckGradients(s.Config, s.TrainCore, examples, perLayer, s.Config.Seed);
-        bool pass = layers.All(Api.GradCheckPassed);
+        var layers = Api.Evaluation.CheckGradients(s.Config, s.TrainCore, examples, perLayer, s.Config.Seed);
+        bool pass = layers.All(Api.Evaluation.GradCheckPassed);
         string figure = string.Join("; ", layers.Select(r => Inv(
-            $"{Api.LayerName(r.Layer)}: {r.Measured} of {r.Checked} entries measured, max rel err {Api.Small(r.MaxRelError)}, signs {100 * (r.SignAgreement):F0}%, ‖num‖/‖ana‖ {r.NormRatio:F3}")))
-            + Inv($" ({Math.Min(examples, s.Train.Count)} examples, float64, fail at ≥ {Api.Small(Api.GradCheckThreshold)})");
+            $"{Api.Display.LayerName(r.Layer)}: {r.Measured} of {r.Checked} entries measured, max rel err {Api.Display.Small(r.MaxRelError)}, signs {100 * (r.SignAgreement):F0}%, ‖num‖/‖ana‖ {r.NormRatio:F3}")))
+            + Inv($" ({Math.Min(examples, s.Train.Count)} examples, float64, fail at ≥ {Api.Display.Small(Api.Evaluation.GradCheckThreshold)})");
         var data = new JsonObject
         {
             ["layers"] = new JsonArray(layers.Select(r => (JsonNode)Commands.GradcheckCommand.LayerJson(s.Config, r)).ToArray()),
@@ -163,9 +163,9 @@ public static class Checks
         {
             return new Finding("gradient check", Status.Pass, figure) { Data = data };
         }
-        var bad = layers.First(r => !Api.GradCheckPassed(r));
+        var bad = layers.First(r => !Api.Evaluation.GradCheckPassed(r));
         return new Finding("gradient check", Status.Fail, figure,
-            $"{Api.LayerName(bad.Layer)}: {Api.GradCheckVerdict(bad)}.",
+            $"{Api.Display.LayerName(bad.Layer)}: {Api.Evaluation.GradCheckVerdict(bad)}.",
             "fix the backward pass of that layer until `functional gradcheck` passes.")
         { Data = data };
     }
@@ -243,7 +243,7 @@ public static class Checks
             }
         }
 
-        int[] parameters = Api.ParameterCounts(s.Config.Arch);
+        int[] parameters = Api.Models.ParameterCounts(s.Config.Arch);
         for (int l = 0; l < health.Length; l++)
         {
             var h = health[l];
@@ -255,12 +255,12 @@ public static class Checks
             double ratio = step.UpdateRatios.Length > l ? step.UpdateRatios[l] : double.NaN;
             string units = double.IsFinite(h.Saturated) ? Inv($"{100 * (h.Saturated):F0}% saturated")
                 : double.IsFinite(h.Dead) ? Inv($"{100 * (h.Dead):F0}% dead") : "";
-            parts.Add(Inv($"{Api.LayerName(l)} {Api.LayerText(s.Config.Arch, l).Split(' ')[0]} {h.Activation}: {(units == "" ? "" : units + ", ")}‖g‖ {Api.Small(grad)}, update/weight {Api.Small(ratio)}"));
+            parts.Add(Inv($"{Api.Display.LayerName(l)} {Api.Models.LayerText(s.Config.Arch, l).Split(' ')[0]} {h.Activation}: {(units == "" ? "" : units + ", ")}‖g‖ {Api.Display.Small(grad)}, update/weight {Api.Display.Small(ratio)}"));
             data.Add(new JsonObject
             {
                 ["layer"] = l + 1,
                 ["tensors"] = $"layers.{l}",
-                ["kind"] = Api.LayerText(s.Config.Arch, l),
+                ["kind"] = Api.Models.LayerText(s.Config.Arch, l),
                 ["activation"] = h.Activation,
                 ["saturated"] = double.IsFinite(h.Saturated) ? h.Saturated : null,
                 ["saturated_entries"] = double.IsFinite(h.SaturatedEntries) ? h.SaturatedEntries : null,
@@ -271,14 +271,14 @@ public static class Checks
 
             if (!double.IsFinite(grad))
             {
-                Raise(Status.Fail, $"{Api.LayerName(l)}'s gradient is not finite.", "a smaller --lr (see the sweep below).");
+                Raise(Status.Fail, $"{Api.Display.LayerName(l)}'s gradient is not finite.", "a smaller --lr (see the sweep below).");
             }
             if (double.IsFinite(h.Saturated) && h.Saturated > WarnUnits)
             {
                 var st = h.Saturated > FailUnits ? Status.Fail : Status.Warn;
                 if (atInit)
                 {
-                    Raise(st, Inv($"{100 * (h.Saturated):F0}% of {Api.LayerName(l)}'s {h.Activation} units are saturated (σ'(z) < 0.01) before any training: the initial weights are too large."),
+                    Raise(st, Inv($"{100 * (h.Saturated):F0}% of {Api.Display.LayerName(l)}'s {h.Activation} units are saturated (σ'(z) < 0.01) before any training: the initial weights are too large."),
                         "--init normal-fanin or xavier.");
                 }
                 else
@@ -287,14 +287,14 @@ public static class Checks
                     {
                         fixes.Set("--reduction", "mean");
                     }
-                    Raise(st, Inv($"{100 * (h.Saturated):F0}% of {Api.LayerName(l)}'s {h.Activation} units are saturated (σ'(z) < 0.01 over the batch), so their gradients vanish and they stop learning{(sum ? Inv($"; the summed gradient makes each update {s.Batch}× the mean one") : "")}."),
+                    Raise(st, Inv($"{100 * (h.Saturated):F0}% of {Api.Display.LayerName(l)}'s {h.Activation} units are saturated (σ'(z) < 0.01 over the batch), so their gradients vanish and they stop learning{(sum ? Inv($"; the summed gradient makes each update {s.Batch}× the mean one") : "")}."),
                         sum ? "--reduction mean, and more, smaller updates (see schedule)." : "a smaller --lr (see the sweep below).");
                 }
             }
             if (double.IsFinite(h.Dead) && h.Dead > WarnUnits)
             {
                 Raise(h.Dead > FailUnits ? Status.Fail : Status.Warn,
-                    Inv($"{100 * (h.Dead):F0}% of {Api.LayerName(l)}'s ReLUs output 0 for every example, so they never learn again."),
+                    Inv($"{100 * (h.Dead):F0}% of {Api.Display.LayerName(l)}'s ReLUs output 0 for every example, so they never learn again."),
                     s.Config.Init.IsHe ? "a smaller --lr (see the sweep below)." : "--init he and a smaller --lr.");
             }
             if (double.IsFinite(ratio) && ratio > MaxUpdateRatio)
@@ -303,12 +303,12 @@ public static class Checks
                 {
                     fixes.Set("--reduction", "mean");
                 }
-                Raise(Status.Warn, Inv($"one update changes {Api.LayerName(l)}'s weights by {100 * (ratio):F0}% of their size (healthy: 1e-4 … 1e-1)."),
+                Raise(Status.Warn, Inv($"one update changes {Api.Display.LayerName(l)}'s weights by {100 * (ratio):F0}% of their size (healthy: 1e-4 … 1e-1)."),
                     sum ? "--reduction mean." : "a smaller --lr (see the sweep below).");
             }
             else if (double.IsFinite(ratio) && ratio < MinUpdateRatio && ratio > 0)
             {
-                Raise(Status.Warn, Inv($"one update changes {Api.LayerName(l)}'s weights by only {Api.Small(ratio)} of their size (healthy: 1e-4 … 1e-1)."),
+                Raise(Status.Warn, Inv($"one update changes {Api.Display.LayerName(l)}'s weights by only {Api.Display.Small(ratio)} of their size (healthy: 1e-4 … 1e-1)."),
                     "a larger --lr (see the sweep below).");
             }
         }
@@ -335,7 +335,7 @@ public static class Checks
             var t = worst[i];
             var (lastUpdate, lastLayers) = run.TimeLast;
             var last = lastLayers[i];
-            parts.Add(Inv($"{Api.LayerName(t.Layer)} {t.Text}: ‖∂L/∂h_1‖/‖∂L/∂h_T‖ {Api.Small(init.FirstOverLast)} at init, {Api.Small(t.FirstOverLast)} at most (update {update}), {Api.Small(last.FirstOverLast)} at update {lastUpdate}{(double.IsFinite(last.Saturated) ? Inv($", {100 * last.Saturated:F0}% saturated") : "")}"));
+            parts.Add(Inv($"{Api.Display.LayerName(t.Layer)} {t.Text}: ‖∂L/∂h_1‖/‖∂L/∂h_T‖ {Api.Display.Small(init.FirstOverLast)} at init, {Api.Display.Small(t.FirstOverLast)} at most (update {update}), {Api.Display.Small(last.FirstOverLast)} at update {lastUpdate}{(double.IsFinite(last.Saturated) ? Inv($", {100 * last.Saturated:F0}% saturated") : "")}"));
             data.Add(new JsonObject
             {
                 ["layer"] = t.Layer + 1,
@@ -354,7 +354,7 @@ public static class Checks
             if (growth > GrowingGrowth && status != Status.Fail)
             {
                 status = growth > ExplodingGrowth ? Status.Fail : Status.Warn;
-                cause = Inv($"the gradient {(growth > ExplodingGrowth ? "explodes" : "grows")} through time in {Api.LayerName(t.Layer)}: at update {update} it reaches step 1 {(double.IsFinite(growth) ? Inv($"{growth:0.0}×") : "infinitely")} larger than it left step {t.StepNorms.Length} (from {Api.Small(init.FirstOverLast)}× at init), so the recurrent weights amplify it.");
+                cause = Inv($"the gradient {(growth > ExplodingGrowth ? "explodes" : "grows")} through time in {Api.Display.LayerName(t.Layer)}: at update {update} it reaches step 1 {(double.IsFinite(growth) ? Inv($"{growth:0.0}×") : "infinitely")} larger than it left step {t.StepNorms.Length} (from {Api.Display.Small(init.FirstOverLast)}× at init), so the recurrent weights amplify it.");
                 if (s.Config.ClipNorm > 0)
                 {
                     fixes.Set("--lr", (s.Config.Lr / 10).ToString("R", CultureInfo.InvariantCulture));
@@ -369,13 +369,13 @@ public static class Checks
             else if (last.FirstOverLast < VanishingGrowth && status == Status.Pass)
             {
                 status = Status.Warn;
-                cause = Inv($"the gradient vanishes through time in {Api.LayerName(t.Layer)}: by update {lastUpdate} step 1 gets {Api.Small(last.FirstOverLast)} of what step {t.StepNorms.Length} gets, so the first rows barely teach it.");
+                cause = Inv($"the gradient vanishes through time in {Api.Display.LayerName(t.Layer)}: by update {lastUpdate} step 1 gets {Api.Display.Small(last.FirstOverLast)} of what step {t.StepNorms.Length} gets, so the first rows barely teach it.");
                 fix = "an LSTM (lstm H) or orthogonal recurrent weights (rnn H orthogonal) in --arch.";
             }
             if (double.IsFinite(last.Saturated) && last.Saturated > WarnUnits && status == Status.Pass)
             {
                 status = Status.Warn;
-                cause = Inv($"{100 * last.Saturated:F0}% of {Api.LayerName(t.Layer)}'s {(t.Text.StartsWith("lstm", StringComparison.Ordinal) ? "gate" : "tanh")} units are saturated over every step and example, so their gradients vanish.");
+                cause = Inv($"{100 * last.Saturated:F0}% of {Api.Display.LayerName(t.Layer)}'s {(Api.Models.LayerKind(s.Config.Arch, t.Layer) == Api.LayerKind.Lstm ? "gate" : "tanh")} units are saturated over every step and example, so their gradients vanish.");
                 fix = "a smaller --lr, with --clip-norm 1.";
             }
         }
@@ -390,7 +390,7 @@ public static class Checks
     /// nearest to them). Null without an rbf layer.</summary>
     public static Finding? Rbf(Subject s, Fixes fixes)
     {
-        var probe = Api.CreateProbe(s.Config, s.Start);
+        var probe = Api.Evaluation.CreateProbe(s.Config, s.Start);
         var layers = probe.RbfUnits(s.TrainCore, s.Sample(s.Train.Count));
         if (layers.Length == 0)
         {
@@ -402,7 +402,7 @@ public static class Checks
         string? cause = null, fix = null;
         foreach (var r in layers)
         {
-            parts.Add(Inv($"{Api.LayerName(r.Layer, r.Text)}: {100 * r.Silent:F0}% of units < {Diagnostics.rbfLow} and {100 * r.Saturated:F0}% > {Diagnostics.rbfHigh} for every one of {r.Examples} training images, {100 * r.NeverWin:F0}% of centres never the most active"));
+            parts.Add(Inv($"{Api.Display.LayerName(r.Layer, r.Text)}: {100 * r.Silent:F0}% of units < {Api.Evaluation.RbfLow} and {100 * r.Saturated:F0}% > {Api.Evaluation.RbfHigh} for every one of {r.Examples} training images, {100 * r.NeverWin:F0}% of centres never the most active"));
             data.Add(new JsonObject
             {
                 ["layer"] = r.Layer + 1,
@@ -416,19 +416,19 @@ public static class Checks
             string? replace = null;
             if (r.Silent > RbfWarnUnits && status == Status.Pass)
             {
-                cause = Inv($"{100 * r.Silent:F0}% of {Api.LayerName(r.Layer)}'s units stay below {Diagnostics.rbfLow} for every input: their widths are too small, so they pass on almost nothing and their centres get almost no gradient.");
+                cause = Inv($"{100 * r.Silent:F0}% of {Api.Display.LayerName(r.Layer)}'s units stay below {Api.Evaluation.RbfLow} for every input: their widths are too small, so they pass on almost nothing and their centres get almost no gradient.");
                 fix = $"wider units: {r.Wider} in --arch.";
                 replace = r.Wider;
             }
             else if (r.Saturated > RbfWarnUnits && status == Status.Pass)
             {
-                cause = Inv($"{100 * r.Saturated:F0}% of {Api.LayerName(r.Layer)}'s units stay above {Diagnostics.rbfHigh} for every input: their widths are so large that they answer alike to every input.");
+                cause = Inv($"{100 * r.Saturated:F0}% of {Api.Display.LayerName(r.Layer)}'s units stay above {Api.Evaluation.RbfHigh} for every input: their widths are so large that they answer alike to every input.");
                 fix = $"narrower units: {r.Narrower} in --arch.";
                 replace = r.Narrower;
             }
             else if (r.NeverWin > RbfWarnUnits && status == Status.Pass)
             {
-                cause = Inv($"{100 * r.NeverWin:F0}% of {Api.LayerName(r.Layer)}'s centres are never the most active unit of any training image: they sit where no input is.");
+                cause = Inv($"{100 * r.NeverWin:F0}% of {Api.Display.LayerName(r.Layer)}'s centres are never the most active unit of any training image: they sit where no input is.");
                 fix = $"fewer centres: {r.Fewer} in --arch (k-means places every centre among the inputs).";
                 replace = r.Fewer;
             }

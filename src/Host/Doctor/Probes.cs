@@ -45,7 +45,7 @@ public static class Probes
 
     public static ShortRun Short(Subject s)
     {
-        var probe = Api.CreateProbe(s.Config, s.Start);
+        var probe = Api.Evaluation.CreateProbe(s.Config, s.Start);
         int[] sample = s.Sample(HealthExamples);
         var atInit = probe.Health(s.TrainCore, sample);
         var timeAtInit = probe.ThroughTime(s.TrainCore, sample);
@@ -98,12 +98,12 @@ public static class Probes
     {
         var few = Inputs.ToCore(Subset.First(s.Train, OverfitExamples));
         int batch = Math.Min(s.Batch, few.Count);
-        var probe = Api.CreateProbe(s.Config, s.Start);
+        var probe = Api.Evaluation.CreateProbe(s.Config, s.Start);
         double best = 0;
         long steps = 0;
         for (int pass = 0; steps < OverfitSteps; pass++)
         {
-            int[] order = Api.Permutation(s.Config.Seed, pass, few.Count);
+            int[] order = Api.Data.Permutation(s.Config.Seed, pass, few.Count);
             for (int offset = 0; offset < few.Count && steps < OverfitSteps; offset += batch)
             {
                 double loss = probe.Step(few, order, offset, Math.Min(batch, few.Count - offset), false).Loss;
@@ -130,7 +130,7 @@ public static class Probes
     /// <summary>Mean training loss per example after <paramref name="steps"/> updates at this rate (+∞ if it diverged).</summary>
     public static double SweepLoss(Subject s, Config config, int batch, int steps)
     {
-        var probe = Api.CreateProbe(config, s.Start);
+        var probe = Api.Evaluation.CreateProbe(config, s.Start);
         long k = 0;
         foreach (var (order, offset, count) in Subject.Schedule(s.Config.Seed, s.Train.Count, batch))
         {

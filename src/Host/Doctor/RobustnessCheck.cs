@@ -15,23 +15,23 @@ public static class RobustnessCheck
 
     public static Finding Run(Subject s)
     {
-        var adversarial = s.Config.Adversarial!.Value;
-        var trainer = Api.CreateTrainer(s.Config, s.TrainCore);
+        var adversarial = Api.Training.Adversarial(s.Config);
+        var trainer = Api.Training.CreateTrainer(s.Config, s.TrainCore);
         int updates = (int)Math.Min(MaxUpdates, s.TotalUpdates);
         foreach (var (order, offset, count) in Subject.Schedule(s.Config.Seed, s.Train.Count, s.Batch).Take(updates))
         {
             trainer.Step(order, offset, count);
         }
-        var range = Api.AttackRange(s.Config.Scale);
+        var range = Api.Attacks.Range(s.Config.Scale);
         double eps = adversarial.Eps * range.Width;
         int n = Math.Min(Examples, s.Test.Count);
-        int chunk = s.Config.ArchText.Contains("conv", StringComparison.Ordinal) ? 100 : 500;
-        Attacks.Attack[] attacks = [Api.Fgsm(eps / 4, false, 1), Api.Fgsm(eps, false, 1), Api.Pgd(eps, 10, 1, 1)];
-        var outcomes = attacks.Select(a => Api.Attack(trainer.Model, s.TestCore, n, chunk, 0, a)).ToArray();
-        double zero = Api.ZeroGradients(trainer.Model, s.TestCore, n, chunk);
+        int chunk = Api.Models.IsConvolutional(s.Config.Arch) ? 100 : 500;
+        Attacks.Attack[] attacks = [Api.Attacks.Fgsm(eps / 4, false, 1), Api.Attacks.Fgsm(eps, false, 1), Api.Attacks.Pgd(eps, 10, 1, 1)];
+        var outcomes = attacks.Select(a => Api.Attacks.Run(trainer.Model, s.TestCore, n, chunk, 0, a)).ToArray();
+        double zero = Api.Attacks.ZeroGradients(trainer.Model, s.TestCore, n, chunk);
         string E(double inputEps) => (inputEps / range.Width).ToString("0.###", CultureInfo.InvariantCulture);
         string figure = string.Create(CultureInfo.InvariantCulture,
-            $"after {updates} updates of {Attacks.AdversarialModule.text(adversarial)}, on {n} test images: FGSM {100 * outcomes[0].Accuracy:F1}% at ε {E(eps / 4)}, {100 * outcomes[1].Accuracy:F1}% at {E(eps)}; PGD-10 {100 * outcomes[2].Accuracy:F1}% at {E(eps)}");
+            $"after {updates} updates of {Api.Attacks.AdversarialText(adversarial)}, on {n} test images: FGSM {100 * outcomes[0].Accuracy:F1}% at ε {E(eps / 4)}, {100 * outcomes[1].Accuracy:F1}% at {E(eps)}; PGD-10 {100 * outcomes[2].Accuracy:F1}% at {E(eps)}");
         var data = new JsonObject
         {
             ["updates"] = updates,
@@ -40,7 +40,7 @@ public static class RobustnessCheck
             ["pgd10_eps"] = outcomes[2].Accuracy,
             ["zero_gradient_fraction"] = zero,
         };
-        string[] warnings = Api.MaskingWarnings("functional attack RUN", E, zero, outcomes);
+        string[] warnings = Api.Attacks.MaskingWarnings("functional attack RUN", E, zero, outcomes);
         return warnings.Length == 0
             ? new Finding("robustness", Status.Pass, figure) { Data = data }
             : new Finding("robustness", Status.Warn, figure, string.Join(" ", warnings),

@@ -26,12 +26,12 @@ public sealed class Subject
     public Config Config { get; }
     public LabeledImages Train { get; }
     public LabeledImages Test { get; }
-    public global::Functional.Data.Images TrainCore { get; }
-    public global::Functional.Data.Images TestCore { get; }
+    public Functional.Data.Images TrainCore { get; }
+    public Functional.Data.Images TestCore { get; }
 
     /// <summary>The network train would start from (a start from data, such as k-means, runs once for every probe).</summary>
-    public StartingNetwork Start => start ??= Api.StartNetwork(Config, TrainCore);
-    private StartingNetwork? start;
+    public Api.StartingNetwork Start => start ??= Api.Evaluation.StartNetwork(Config, TrainCore);
+    private Api.StartingNetwork? start;
 
     /// <summary>Examples per update (the training set's size for full batch).</summary>
     public int Batch { get; }
@@ -52,11 +52,11 @@ public sealed class Subject
         int epoch = -1;
         for (long step = 1; ; step++)
         {
-            var b = Api.BatchOfStep(n, batch, step);
+            var b = Api.Data.BatchOfStep(n, batch, step);
             if (b.Epoch != epoch)
             {
                 epoch = b.Epoch;
-                order = Api.Permutation(seed, epoch, n);
+                order = Api.Data.Permutation(seed, epoch, n);
             }
             yield return (order, b.Offset, b.Count);
         }

@@ -1,11 +1,10 @@
-using Functional.Layers;
 using Google.Protobuf;
 using P = global::Onnx;
 
 namespace Functional.Host.Onnx;
 
 /// <summary>
-/// Writes a model as an ONNX file: the core's graph (<see cref="OnnxGraph"/>: raw pixels in, the model's
+/// Writes a model as an ONNX file: the core's graph (<see cref="Api.Models.OnnxGraph"/>: raw pixels in, the model's
 /// scaling and every layer's operators, class scores out) as ONNX protobuf messages, with the model's
 /// self-description as metadata. The bytes come from the protobuf library, never assembled by hand.
 /// </summary>
@@ -18,7 +17,7 @@ public static class OnnxFile
     /// <exception cref="DataError">A layer kind that has no ONNX export yet.</exception>
     public static P.ModelProto Build(string modelPath, Model model, IReadOnlyDictionary<string, string> metadata)
     {
-        var graph = Api.OnnxGraph(model);
+        var graph = Api.Models.OnnxGraph(model);
         if (!graph.Ok)
         {
             throw new DataError(modelPath, graph.Error!);
@@ -29,10 +28,10 @@ public static class OnnxFile
             IrVersion = IrVersion,
             ProducerName = "functional",
             ProducerVersion = Program.Version,
-            DocString = $"{model.Spec.ArchText}; input: raw pixels 0..255, scaled inside the graph by {Api.ScaleFormula(model.Spec.Scale)}",
+            DocString = $"{model.Spec.ArchText}; input: raw pixels 0..255, scaled inside the graph by {Api.Data.ScaleFormula(model.Spec.Scale)}",
             Graph = new P.GraphProto { Name = "functional" },
         };
-        proto.OpsetImport.Add(new P.OperatorSetIdProto { Domain = "", Version = OnnxGraph.Opset });
+        proto.OpsetImport.Add(new P.OperatorSetIdProto { Domain = "", Version = g.Opset });
         proto.Graph.Input.Add(ValueInfo(g.Input, g.InputShape));
         proto.Graph.Output.Add(ValueInfo(g.Output, g.OutputShape));
         foreach (var init in g.Initializers)
@@ -73,36 +72,36 @@ public static class OnnxFile
         return new P.ValueInfoProto { Name = name, Type = new P.TypeProto { TensorType = tensor } };
     }
 
-    static P.NodeProto Node(Layers.Onnx.Node n)
+    static P.NodeProto Node(Api.OnnxNode n)
     {
-        var node = new P.NodeProto { OpType = n.Op, Name = n.Outputs.Head };
+        var node = new P.NodeProto { OpType = n.Op, Name = n.Outputs[0] };
         node.Input.Add(n.Inputs);
         node.Output.Add(n.Outputs);
-        foreach (var (name, value) in n.Attributes)
+        foreach (var a in n.Attributes)
         {
-            var a = new P.AttributeProto { Name = name };
-            switch (value)
+            var proto = new P.AttributeProto { Name = a.Name };
+            switch (a.Kind)
             {
-                case Layers.Onnx.Attribute.Int i:
-                    a.Type = P.AttributeProto.Types.AttributeType.Int;
-                    a.I = i.Item;
+                case Api.OnnxAttributeKind.Int:
+                    proto.Type = P.AttributeProto.Types.AttributeType.Int;
+                    proto.I = a.Int;
                     break;
-                case Layers.Onnx.Attribute.Ints ints:
-                    a.Type = P.AttributeProto.Types.AttributeType.Ints;
-                    a.Ints.Add(ints.Item);
+                case Api.OnnxAttributeKind.Ints:
+                    proto.Type = P.AttributeProto.Types.AttributeType.Ints;
+                    proto.Ints.Add(a.Ints);
                     break;
-                case Layers.Onnx.Attribute.Float f:
-                    a.Type = P.AttributeProto.Types.AttributeType.Float;
-                    a.F = f.Item;
+                case Api.OnnxAttributeKind.Float:
+                    proto.Type = P.AttributeProto.Types.AttributeType.Float;
+                    proto.F = a.Float;
                     break;
-                case Layers.Onnx.Attribute.Strings strings:
-                    a.Type = P.AttributeProto.Types.AttributeType.Strings;
-                    a.Strings.Add(strings.Item.Select(ByteString.CopyFromUtf8));
+                case Api.OnnxAttributeKind.Strings:
+                    proto.Type = P.AttributeProto.Types.AttributeType.Strings;
+                    proto.Strings.Add(a.Strings.Select(ByteString.CopyFromUtf8));
                     break;
                 default:
-                    throw new ArgumentException($"unknown ONNX attribute {value}", nameof(n));
+                    throw new ArgumentException($"unknown ONNX attribute kind {a.Kind}", nameof(n));
             }
-            node.Attribute.Add(a);
+            node.Attribute.Add(proto);
         }
         return node;
     }

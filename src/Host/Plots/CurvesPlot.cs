@@ -172,7 +172,7 @@ public static class CurvesPlot
                 steps.Add(t);
             }
             xs = [.. steps.Select(t => (double)t)];
-            ys = [.. steps.Select(t => Api.LrAt(config, t - 1))];
+            ys = [.. steps.Select(t => Api.Training.LrAt(config, t - 1))];
         }
         else
         {
@@ -214,7 +214,7 @@ public static class CurvesPlot
             }
             double[] y = [.. points.Select(s => log ? Math.Log10(values(s)[l]) : values(s)[l])];
             var line = p.Add.ScatterLine(points.Select(s => (double)s.Step).ToArray(), y);
-            line.LegendText = Api.LayerName(l);
+            line.LegendText = Api.Display.LayerName(l);
             line.MarkerSize = points.Length <= 30 ? 5 : 0;
             ys.AddRange(y);
         }
@@ -242,8 +242,8 @@ public static class CurvesPlot
             : h.Steps.Max(s => Math.Max(s.GradNorms.Length, Math.Max(s.Saturation?.Length ?? 0, s.Dead?.Length ?? 0)));
         for (int l = 0; l < layers; l++)
         {
-            var series1 = Series(h, l, s => s.Saturation, $"{Api.LayerName(l)}: saturated")
-                ?? Series(h, l, s => s.Dead, $"{Api.LayerName(l)}: dead (ReLU)");
+            var series1 = Series(h, l, s => s.Saturation, $"{Api.Display.LayerName(l)}: saturated")
+                ?? Series(h, l, s => s.Dead, $"{Api.Display.LayerName(l)}: dead (ReLU)");
             if (series1 is null)
             {
                 notMeasured.Add(l);
@@ -261,7 +261,7 @@ public static class CurvesPlot
         }
         if (notMeasured.Count > 0)
         {
-            string which = string.Join(", ", notMeasured.Select(Api.LayerName));
+            string which = string.Join(", ", notMeasured.Select(Api.Display.LayerName));
             notes.Add(hasDead
                 ? $"not measured: {which}: neither sigmoid/tanh nor ReLU"
                 : $"not measured: {which}: the journal has no \"dead\" field (an older run)");

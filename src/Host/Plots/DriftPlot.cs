@@ -20,17 +20,17 @@ public static class DriftPlot
         gradients.YLabel("‖g32 − g64‖ / ‖g64‖ (log10)", 12);
         for (int i = 0; i < layers.Length; i++)
         {
-            Line(weights, steps, r.Samples.Select(s => s.Layers[i].WeightRel), Api.LayerName(layers[i]));
-            Line(gradients, steps, r.Samples.Select(s => s.Layers[i].GradRel), Api.LayerName(layers[i]));
+            Line(weights, steps, r.Samples.Select(s => s.Layers[i].WeightRel), Api.Display.LayerName(layers[i]));
+            Line(gradients, steps, r.Samples.Select(s => s.Layers[i].GradRel), Api.Display.LayerName(layers[i]));
         }
-        var bound = Line(weights, steps, r.Samples.Select(s => Api.DriftBound(s.T)), "rounding bound 4·t·2⁻²⁴");
+        var bound = Line(weights, steps, r.Samples.Select(s => Api.Evaluation.DriftBound(s.T)), "rounding bound 4·t·2⁻²⁴");
         bound.Color = Colors.Black;
         bound.LinePattern = LinePattern.Dashed;
         if (r.FirstBeyondStep >= 0)
         {
             var v = weights.Add.VerticalLine(r.FirstBeyondStep);
             v.Color = Colors.DarkRed;
-            v.LegendText = $"beyond rounding from step {r.FirstBeyondStep} ({Api.LayerName(r.FirstBeyondLayer)})";
+            v.LegendText = $"beyond rounding from step {r.FirstBeyondStep} ({Api.Display.LayerName(r.FirstBeyondLayer)})";
         }
         weights.ShowLegend(Alignment.LowerRight);
         gradients.ShowLegend(Alignment.LowerRight);

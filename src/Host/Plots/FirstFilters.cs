@@ -23,9 +23,9 @@ public static class FirstFilters
         bool rows = conv is null && weight.Name.EndsWith(".weight", StringComparison.Ordinal);
         string layer = weight.Name.Split('.')[1];
         int index = int.Parse(layer, System.Globalization.CultureInfo.InvariantCulture);
-        string text = model.Spec.LayersText.Split(", ")[index];
+        string text = Api.Models.LayerText(model.Spec.Arch, index);
         string what = rows ? "weight rows" : "filters";
-        return (weight, $"{Api.LayerName(index, text)}: {weight.Shape[0]} {what} of {weight.Shape[1]}x{weight.Shape[2]}x{weight.Shape[3]}, each scaled min (black) to max (white)");
+        return (weight, $"{Api.Display.LayerName(index, text)}: {weight.Shape[0]} {what} of {weight.Shape[1]}x{weight.Shape[2]}x{weight.Shape[3]}, each scaled min (black) to max (white)");
     }
 
     /// <summary>The first 2-D tensor named *<paramref name="suffix"/> [k, F], its first rows as one-channel filters

@@ -110,7 +110,7 @@ public static class Curves
             if (points.Length > 0)
             {
                 // A layer without parameters (pooling, flattening) has nothing to draw.
-                series.Add(new(Api.LayerName(l), [.. points.Select(s => (double)s.Step)], [.. points.Select(s => values(s)[l])], series.Count));
+                series.Add(new(Api.Display.LayerName(l), [.. points.Select(s => (double)s.Step)], [.. points.Select(s => values(s)[l])], series.Count));
             }
         }
         return new SvgChart

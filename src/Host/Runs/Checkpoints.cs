@@ -151,7 +151,7 @@ public static class Checkpoints
     }
 
     /// <summary>A trainer in the state of <paramref name="checkpoint"/> (or the run's initial state when null).</summary>
-    public static Trainer Restore(RunFile run, global::Functional.Data.Images train, Checkpoint? checkpoint)
+    public static Trainer Restore(RunFile run, Functional.Data.Images train, Checkpoint? checkpoint)
     {
         if (Memory.Problem(run.Config, train.Count) is { } tooLarge)
         {
@@ -159,11 +159,11 @@ public static class Checkpoints
         }
         if (checkpoint == null)
         {
-            return Api.CreateTrainer(run.Config, train);
+            return Api.Training.CreateTrainer(run.Config, train);
         }
         try
         {
-            return Api.RestoreTrainer(run.Config, train, checkpoint.State, checkpoint.At.Step);
+            return Api.Training.RestoreTrainer(run.Config, train, checkpoint.State, checkpoint.At.Step);
         }
         catch (ArgumentException e)
         {

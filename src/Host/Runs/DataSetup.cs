@@ -59,7 +59,7 @@ public static class DataSetup
     /// hundred rows it decays to zero within a few hundred updates, and a 120-row table trained with it for 100 epochs
     /// ended 20 points below the same run at a constant rate.</summary>
     public static Schedule.Request ScheduleFor(TrainOptions o, LabeledImages train) =>
-        train.IsTable && !o.ScheduleGiven ? Schedule.RequestModule.constant : o.Schedule;
+        train.IsTable && !o.ScheduleGiven ? Api.Training.ConstantSchedule : o.Schedule;
 
     /// <summary>The configuration with the network's ends taken from (or checked against) the data, and the data
     /// info to record; augmentation is turned off for tables, which are not images. Unless the network was given in
@@ -93,7 +93,7 @@ public static class DataSetup
                     $"the network ({config.ArchText}) takes {config.Inputs} inputs and has {config.Classes} outputs, but the table "
                     + $"has {train.Features} features and {classes} classes: give --layers {train.Features},…,{classes}, or the hidden size alone (--layers 5)");
             }
-            var arch = Api.DenseWithEnds(config.Arch, train.Features, classes);
+            var arch = Api.Models.DenseWithEnds(config.Arch, train.Features, classes);
             if (!arch.Ok)
             {
                 throw new UsageError($"{train.ImagesPath} is a table: its network must be dense (--layers), not {config.ArchText}");
@@ -103,12 +103,12 @@ public static class DataSetup
         else if (!train.IsTable && d.LayersFromData && !fits)
         {
             // A network that is not dense (a convolutional preset) keeps its own ends.
-            var arch = Api.DenseWithEnds(config.Arch, train.Features, classes);
+            var arch = Api.Models.DenseWithEnds(config.Arch, train.Features, classes);
             config = arch.Ok ? config.WithArch(arch.Value) : config;
         }
-        if (train.IsTable && Api.Augments(config))
+        if (train.IsTable && Api.Training.Augments(config))
         {
-            config = Api.WithoutAugment(config);
+            config = Api.Training.WithoutAugment(config);
         }
         string scale = train.IsTable ? TableScale(d) : "none";
         var info = new DataInfo(train.Features, config.Classes, names, train.IsTable, d.Header, d.LabelColumn, scale, [], [],
@@ -124,7 +124,7 @@ public static class DataSetup
         {
             return info;
         }
-        var t = Api.FitFeatureScale(info.Scale, train.Features, train.Values!);
+        var t = Api.Data.FitFeatureScale(info.Scale, train.Features, train.Values!);
         return info with { Shift = t.Shift, Spread = t.Spread };
     }
 }

@@ -111,7 +111,7 @@ public static class Divergence
     {
         string[] parts = name.Split('.');
         int i = Array.IndexOf(parts, "layers");
-        return i >= 0 && i + 1 < parts.Length && int.TryParse(parts[i + 1], CultureInfo.InvariantCulture, out int l) ? Api.LayerName(l) : name;
+        return i >= 0 && i + 1 < parts.Length && int.TryParse(parts[i + 1], CultureInfo.InvariantCulture, out int l) ? Api.Display.LayerName(l) : name;
     }
 
     /// <summary>Prints the stop (three lines on stderr) and returns <see cref="ReturnCode.Diverged"/>.</summary>

@@ -41,13 +41,13 @@ public static class NonFinitePolicy
 public sealed class Rewind
 {
     readonly RunFile run;
-    readonly global::Functional.Data.Images train;
+    readonly Functional.Data.Images train;
     readonly int batch;
     NamedArray[] goodState;
     long goodStep;
     readonly SortedSet<long> skipped = [];
 
-    public Rewind(RunFile run, global::Functional.Data.Images train, Trainer trainer)
+    public Rewind(RunFile run, Functional.Data.Images train, Trainer trainer)
     {
         this.run = run;
         this.train = train;
@@ -70,7 +70,7 @@ public sealed class Rewind
     /// replayed from the last good state as the loop took the steps, skips included; and the steps replayed.</summary>
     public (Trainer trainer, long replayed) To(long step)
     {
-        var t = Api.RestoreTrainer(run.Config, train, goodState, goodStep);
+        var t = Api.Training.RestoreTrainer(run.Config, train, goodState, goodStep);
         long replayed = Replay.Steps(run, train, batch, t, step, skipped);
         return (t, replayed);
     }
@@ -80,7 +80,7 @@ public sealed class Rewind
 public static class Replay
 {
     /// <summary>Takes the steps after the trainer's own up to <paramref name="until"/>; returns how many were taken.</summary>
-    public static long Steps(RunFile run, global::Functional.Data.Images train, int batch, Trainer t, long until, IReadOnlySet<long> skipped)
+    public static long Steps(RunFile run, Functional.Data.Images train, int batch, Trainer t, long until, IReadOnlySet<long> skipped)
     {
         int n = train.Count;
         int epoch = -1;
@@ -93,11 +93,11 @@ public static class Replay
                 t.Skip();
                 continue;
             }
-            var at = Api.BatchOfStep(n, batch, s);
+            var at = Api.Data.BatchOfStep(n, batch, s);
             if (at.Epoch != epoch)
             {
                 epoch = at.Epoch;
-                order = Api.Permutation(run.Config.Seed, epoch, n);
+                order = Api.Data.Permutation(run.Config.Seed, epoch, n);
             }
             t.Step(order, at.Offset, at.Count);
         }

@@ -50,13 +50,13 @@ public static class ParentRun
 
     /// <summary>True when the child keeps the parent's optimiser state (an optimiser of the same kind).</summary>
     public static bool KeepsOptimizer(Config parent, Config child) =>
-        Api.ConfigFields(parent).First(f => f.Key == "optimizer").Value == Api.ConfigFields(child).First(f => f.Key == "optimizer").Value;
+        Api.Training.ConfigFields(parent).First(f => f.Key == "optimizer").Value == Api.Training.ConfigFields(child).First(f => f.Key == "optimizer").Value;
 
     /// <summary>The state the child starts from: the checkpoint's weights, and its moments when kept. A network of
     /// other shapes is refused in one line.</summary>
     public static NamedArray[] StartState(Checkpoint checkpoint, RunFile parent, Config child)
     {
-        if (Api.TensorsProblem(child.Arch, checkpoint.State, "") is { } problem)
+        if (Api.Models.TensorsProblem(child.Arch, checkpoint.State, "") is { } problem)
         {
             throw new UsageError($"{checkpoint.Path} cannot start this network: {problem}; --from keeps the parent's shapes (its --arch or --layers)");
         }
@@ -67,7 +67,7 @@ public static class ParentRun
 
     /// <summary>A child run's trainer at its start (step S, the parent's checkpoint), for resume and replay when the
     /// child has no checkpoint of its own yet; also returns that checkpoint (its hash is the child's first parent).</summary>
-    public static (Trainer trainer, Checkpoint checkpoint) Start(RunFile child, global::Functional.Data.Images train)
+    public static (Trainer trainer, Checkpoint checkpoint) Start(RunFile child, Functional.Data.Images train)
     {
         var p = child.Parent ?? throw new InvalidOperationException("not a child run");
         var parent = RunFile.Read(p.Run);
@@ -75,7 +75,7 @@ public static class ParentRun
         var state = StartState(checkpoint, parent, child.Config);
         try
         {
-            return (Api.RestoreTrainer(child.Config, train, state, p.Step), checkpoint);
+            return (Api.Training.RestoreTrainer(child.Config, train, state, p.Step), checkpoint);
         }
         catch (ArgumentException e)
         {

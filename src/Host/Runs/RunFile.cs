@@ -87,10 +87,10 @@ public sealed record RunFile(
         LabeledImages train, LabeledImages test) => new(
         config, epochs, checkpointEvery, journalEvery,
         Ref(train.ImagesPath), Ref(train.LabelsPath), Ref(test.ImagesPath), Ref(test.LabelsPath),
-        Api.BlasDescription(), Functional.Host.Threads.Current, RunFolder.CodeVersion)
+        Api.Performance.BlasDescription(), Functional.Host.Threads.Current, RunFolder.CodeVersion)
         {
-            Backend = Api.BlasBackend(),
-            BlasCore = Api.BlasCore() is { Length: > 0 } core ? core : null,
+            Backend = Api.Performance.BlasBackend(),
+            BlasCore = Api.Performance.BlasCore() is { Length: > 0 } core ? core : null,
             Kernels = Functional.Host.Kernels.Requested,
             Cpu = Functional.Host.Kernels.CpuModel(),
         };
@@ -98,7 +98,7 @@ public sealed record RunFile(
     /// <summary>A stable hash of the maths of the run (config, batch and data), stored in each checkpoint.</summary>
     public string ConfigHash()
     {
-        string text = string.Join("|", Api.ConfigFields(Config).Select(f => $"{f.Key}={f.Value}"))
+        string text = string.Join("|", Api.Training.ConfigFields(Config).Select(f => $"{f.Key}={f.Value}"))
             + $"|{TrainImages.Sha256}|{TrainLabels.Sha256}|{TrainCount}"
             // Runs without a validation set keep the hash they had before validation sets existed.
             + (Validation is { IsFile: false } v ? $"|validation={v.Fraction.ToString("R", CultureInfo.InvariantCulture)}" : "")
@@ -112,7 +112,7 @@ public sealed record RunFile(
     public JsonObject HashedFields()
     {
         var o = new JsonObject();
-        foreach (var (key, value) in Api.ConfigFields(Config))
+        foreach (var (key, value) in Api.Training.ConfigFields(Config))
         {
             o[key] = value;
         }
@@ -158,7 +158,7 @@ public sealed record RunFile(
     public static JsonObject ConfigJson(Config config)
     {
         var o = new JsonObject();
-        foreach (var (key, value) in Api.ConfigFields(config))
+        foreach (var (key, value) in Api.Training.ConfigFields(config))
         {
             o[key] = key is "lr" or "l2" or "momentum" ? JsonValue.Create(double.Parse(value, CultureInfo.InvariantCulture))
                 : key is "seed" or "batch" ? JsonValue.Create(int.Parse(value, CultureInfo.InvariantCulture))
@@ -179,7 +179,7 @@ public sealed record RunFile(
             JsonValue v when v.TryGetValue(out double d) => d.ToString("R", CultureInfo.InvariantCulture),
             JsonNode n => n.ToJsonString(),
         };
-        var parsed = Api.ConfigOfFields(Get);
+        var parsed = Api.Training.ConfigOfFields(Get);
         return parsed.Ok ? parsed.Value : throw new FormatException(parsed.Error);
     }
 

@@ -76,18 +76,20 @@ public sealed class RunLock : IDisposable
     /// <summary>"PID START" of a process (START empty where /proc is not available).</summary>
     static string Owner(int pid) => $"{pid} {StartTime(pid)}".Trim();
 
-    static string StartTime(int pid)
+    static string StartTime(int pid) => StatFields(pid) is { Length: > 19 } fields ? fields[19] : "";
+
+    /// <summary>A process's /proc stat fields from the state on (field 3; empty where /proc is not available).</summary>
+    static string[] StatFields(int pid)
     {
         try
         {
             string stat = File.ReadAllText($"/proc/{pid}/stat");
-            // Field 22 (starttime) counts from after the command name, which is in parentheses and may hold spaces.
-            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return fields.Length > 19 ? fields[19] : "";
+            // The command name before them is in parentheses and may hold spaces.
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException)
         {
-            return "";
+            return [];
         }
     }
 
@@ -102,6 +104,12 @@ public sealed class RunLock : IDisposable
         if (Directory.Exists("/proc/self"))
         {
             if (!Directory.Exists($"/proc/{pid}"))
+            {
+                return false;
+            }
+            // A zombie holds nothing: it has exited and waits to be reaped, which never happens in a container
+            // whose first process does not reap orphans (a killed sweep's children end so).
+            if (StatFields(pid) is [var state, ..] && (state == "Z" || state == "X"))
             {
                 return false;
             }

@@ -14,7 +14,7 @@ public static class StepDump
 
     /// <summary>Writes the dump of the step that follows <paramref name="trainer"/>'s state (step
     /// <paramref name="step"/>, in 0-based epoch <paramref name="epoch"/>); the trainer is left untouched.</summary>
-    public static void Write(string dir, RunFile run, global::Functional.Data.Images images, Trainer trainer,
+    public static void Write(string dir, RunFile run, Functional.Data.Images images, Trainer trainer,
         int[] order, int offset, int count, long step, int epoch)
     {
         Directory.CreateDirectory(dir);
@@ -30,7 +30,7 @@ public static class StepDump
         var (loss, grads) = trainer.StepGradients(order, offset, count);
         Safetensors.Write(Path.Combine(dir, "grads.safetensors"), ModelFile.ToSafetensors(grads), meta);
         // "after" needs the step itself: take it on a copy, so the replay's own state is untouched.
-        var copy = Api.RestoreTrainer(run.Config, images, trainer.State(), updates);
+        var copy = Api.Training.RestoreTrainer(run.Config, images, trainer.State(), updates);
         var taken = copy.StepMeasured(order, offset, count);
         Safetensors.Write(Path.Combine(dir, "after.safetensors"), ModelFile.ToSafetensors(copy.Model.Tensors()), meta);
         WriteOptimizer(Path.Combine(dir, "optimizer-after.safetensors"), copy.State(), step, updates + 1);
@@ -51,7 +51,7 @@ public static class StepDump
     static JsonObject Hyper(RunFile run, long step, int epoch, long updates, int offset, long[] indices, double loss, StepSummary taken)
     {
         var numbers = new JsonObject();
-        foreach (var (k, v) in Api.StepNumbers(run.Config, updates))
+        foreach (var (k, v) in Api.Training.StepNumbers(run.Config, updates))
         {
             numbers[k] = v;
         }
@@ -84,7 +84,7 @@ public static class StepDump
             },
             ["files"] = new JsonObject
             {
-                ["batch.safetensors"] = run.Config.Adversarial == null
+                ["batch.safetensors"] = !Api.Training.IsAdversarial(run.Config)
                     ? "indices (into the training set), inputs [B, features] and targets [B, classes] as the network saw them"
                     : "indices (into the training set), inputs [2B, features] and targets [2B, classes] as the network saw them: the B clean examples, then their attacked copies; targets scaled by 2(1 - w) and 2w (w = adversarial_weight; only the attacked half, unscaled, when w = 1)",
                 ["before.safetensors"] = "weights before the step",

@@ -13,7 +13,7 @@ public static class TrainHeader
         string scaling = DataSetup.ScaleText(config, train.IsTable, info?.Scale ?? "");
         var lines = new List<string>
         {
-            $"train {Api.Describe(config, scaling)}, {(config.Batch <= 0 ? "full batch" : $"batch {config.Batch}")}, {epochs} epochs, {config.PrecisionName}, seed {config.Seed}{(preset == "modern" ? "" : $", preset {preset}")}",
+            $"train {Api.Training.Describe(config, scaling)}, {(config.Batch <= 0 ? "full batch" : $"batch {config.Batch}")}, {epochs} epochs, {config.PrecisionName}, seed {config.Seed}{(preset == "modern" ? "" : $", preset {preset}")}",
         };
         string held = validationRef switch
         {

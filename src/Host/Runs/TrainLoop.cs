@@ -7,7 +7,7 @@ using Functional.Host.Report;
 namespace Functional.Host.Runs;
 
 /// <summary>
-/// The loop shared by <c>train</c> and <c>resume</c>: epochs of steps in the order Api.Permutation(seed, epoch)
+/// The loop shared by <c>train</c> and <c>resume</c>: epochs of steps in the order Api.Data.Permutation(seed, epoch)
 /// gives, a journal line every k steps, checkpoints every K steps and at each epoch's end, a checkpoint
 /// and a way back on Ctrl+C or SIGTERM. Which step runs where is a function of (run, step number) only,
 /// so a resumed run takes exactly the steps the uninterrupted one would have. With a validation set, each epoch
@@ -44,19 +44,19 @@ public static class TrainLoop
         // A run resumed inside an epoch carries on that epoch's sums (EpochSoFar), as if it had never stopped.
         var partial = soFar ?? EpochSoFar.None;
         int epoch = partial.Seen > 0 ? start.Epoch : -1;
-        int[] order = partial.Seen > 0 ? Api.Permutation(run.Config.Seed, epoch, n) : [];
+        int[] order = partial.Seen > 0 ? Api.Data.Permutation(run.Config.Seed, epoch, n) : [];
         var clock = Stopwatch.StartNew();
         double lossSum = partial.LossSum;
         int seen = partial.Seen;
         double secondsBefore = partial.Seconds;
-        // Step after step, each taking the batch Api.BatchOfStep names: the schedule is a function of the step alone.
+        // Step after step, each taking the batch Api.Data.BatchOfStep names: the schedule is a function of the step alone.
         for (long step = trainer.StepCount + 1; step <= lastStep; step++)
         {
-            var at = Api.BatchOfStep(n, batch, step);
+            var at = Api.Data.BatchOfStep(n, batch, step);
             if (at.Epoch != epoch)
             {
                 epoch = at.Epoch;
-                order = Api.Permutation(run.Config.Seed, epoch, n);
+                order = Api.Data.Permutation(run.Config.Seed, epoch, n);
                 clock.Restart();
                 lossSum = 0;
                 seen = 0;
@@ -81,7 +81,7 @@ public static class TrainLoop
             // vectorised pass). A bad step is taken back: the state before it is rebuilt from the last good one.
             string? bad = !double.IsFinite(loss) ? $"the loss became {loss.ToString(CultureInfo.InvariantCulture)}"
                 : measured != null && (Divergence.FirstNonFiniteLayer(measured.GradNorms) ?? Divergence.FirstNonFiniteLayer(measured.UpdateRatios)) is int layer
-                    ? $"the gradient norm or update ratio of {Api.LayerName(layer)} is not finite"
+                    ? $"the gradient norm or update ratio of {Api.Display.LayerName(layer)} is not finite"
                     : !trainer.WeightsFinite() ? "a weight became NaN or infinite" : null;
             bool skippedNow = false;
             if (bad != null)
@@ -134,7 +134,7 @@ public static class TrainLoop
                 {
                     Saturation = measured.Saturation,
                     Dead = measured.Dead,
-                    Lr = Api.LrAt(run.Config, step - 1),
+                    Lr = Api.Training.LrAt(run.Config, step - 1),
                     Clip = run.Config.ClipNorm > 0 ? measured.Clip : double.NaN,
                     Examples = count,
                 });
@@ -257,8 +257,8 @@ public static class TrainLoop
     /// <summary>An epoch's end: its figures on the training, validation and (when asked) test sets, one journal
     /// line and one printed line; the best weights saved when the validation figure improved.</summary>
     static KeepBest EndOfEpoch(RunFile run, string dir, Trainer trainer, Journal journal, JsonArray epochs, Progress progress,
-        KeepBest best, string bestPath, global::Functional.Data.Images coreTrain, global::Functional.Data.Images? coreValidation,
-        global::Functional.Data.Images coreTest, int epoch, double lossSum, int seen, double seconds, int updatesPerEpoch, bool quiet)
+        KeepBest best, string bestPath, Functional.Data.Images coreTrain, Functional.Data.Images? coreValidation,
+        Functional.Data.Images coreTest, int epoch, double lossSum, int seen, double seconds, int updatesPerEpoch, bool quiet)
     {
         var trainEval = trainer.Model.Evaluate(coreTrain);
         var validationEval = coreValidation is null ? null : trainer.Model.Evaluate(coreValidation);
@@ -271,7 +271,7 @@ public static class TrainLoop
             ["epoch"] = epoch + 1,
             ["loss"] = Finite(meanLoss),
             ["train_accuracy"] = trainEval.Accuracy,
-            ["lr"] = Api.LrAt(run.Config, trainer.StepCount - 1),
+            ["lr"] = Api.Training.LrAt(run.Config, trainer.StepCount - 1),
             ["seconds"] = seconds,
         };
         bool improved = false;

@@ -78,7 +78,7 @@ public sealed record Until(string Kind, double Value, string Text)
                     double d = l < dead.Length ? dead[l] : double.NaN, s = l < saturation.Length ? saturation[l] : double.NaN;
                     if (d > Value || s > Value)
                     {
-                        return (true, Inv($"{Api.LayerName(l)}: {(d > Value ? $"{100 * d:F1}% of its ReLU units are dead" : $"{100 * s:F1}% of its units are saturated")} on the step's batch (above {100 * Value:F1}%)"));
+                        return (true, Inv($"{Api.Display.LayerName(l)}: {(d > Value ? $"{100 * d:F1}% of its ReLU units are dead" : $"{100 * s:F1}% of its units are saturated")} on the step's batch (above {100 * Value:F1}%)"));
                     }
                 }
                 return (false, "");
@@ -106,7 +106,7 @@ public sealed record Until(string Kind, double Value, string Text)
             return "no gradient norms";
         }
         int l = Array.IndexOf(norms, norms.Max());
-        return Inv($"the largest gradient norm is {Api.LayerName(l)}'s, {norms[l]:G6}");
+        return Inv($"the largest gradient norm is {Api.Display.LayerName(l)}'s, {norms[l]:G6}");
     }
 
     static double Median(double[] xs)

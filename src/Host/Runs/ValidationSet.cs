@@ -16,7 +16,7 @@ public static class ValidationSet
     /// <paramref name="fraction"/> held out, a pure function of the seed and the labels.</summary>
     public static (LabeledImages train, LabeledImages validation) Split(LabeledImages train, double fraction, int seed)
     {
-        var (kept, held) = Api.StratifiedSplit(seed, fraction, train.Labels);
+        var (kept, held) = Api.Data.StratifiedSplit(seed, fraction, train.Labels);
         if (held.Length == 0)
         {
             throw new UsageError($"--validation {fraction} holds out no image of the {train.Count:N0} training images: give a larger fraction, or --validation 0");
