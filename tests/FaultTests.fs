@@ -217,7 +217,10 @@ let tests =
                     )
 
                 let zombie = int (parent.StandardOutput.ReadLine())
-                let stat () = File.ReadAllText(sprintf "/proc/%d/stat" zombie)
+
+                let stat () =
+                    File.ReadAllText(sprintf "/proc/%d/stat" zombie)
+
                 let clock = Stopwatch.StartNew()
 
                 while not (stat().Contains ") Z ") && clock.Elapsed.TotalSeconds < 10.0 do
