@@ -210,10 +210,16 @@ let tests =
                 let dir = tempDir ()
                 let runDir = Path.Combine(dir, "run")
                 Directory.CreateDirectory runDir |> ignore
-                // sh starts `true` and becomes `sleep`, which never reaps it: `true` stays a zombie for 30 s.
+                // sh starts a short sleep and becomes a long one, which never reaps it: the short sleep stays a
+                // zombie. It must outlive the exec: a child that ended before it, the shell itself may reap
+                // (so CI once found no /proc entry at all).
                 use parent =
                     Process.Start(
-                        ProcessStartInfo("sh", [ "-c"; "true & echo $!; exec sleep 30" ], RedirectStandardOutput = true)
+                        ProcessStartInfo(
+                            "sh",
+                            [ "-c"; "sleep 0.5 & echo $!; exec sleep 30" ],
+                            RedirectStandardOutput = true
+                        )
                     )
 
                 let zombie = int (parent.StandardOutput.ReadLine())
