@@ -595,6 +595,33 @@ let private openBlasGemm<'T when 'T :> IFloatingPointIeee754<'T>>
         w.B <- null
         w.C <- null
 
+/// MathNet's managed product, the path without OpenBLAS. Its provider takes whole arrays of exactly the stated
+/// shape, while a layer's buffers are sized for its largest chunk (a last, smaller chunk of a convolution uses
+/// their front): such blocks are copied out and c's back (the slow path anyway).
+let private managedGemm
+    (alpha: 'T)
+    (a: 'T[], aOff: int, aRows: int, aCols: int)
+    (ta: bool)
+    (b: 'T[], bOff: int, bRows: int, bCols: int)
+    (tb: bool)
+    (beta: 'T)
+    (c: 'T[], cOff: int, m: int, n: int)
+    =
+    let whole (x: 'T[]) off len = off = 0 && x.Length = len
+
+    if
+        whole a aOff (aRows * aCols)
+        && whole b bOff (bRows * bCols)
+        && whole c cOff (m * n)
+    then
+        (managed<'T>()).MatrixMultiplyWithUpdate(tr ta, tr tb, alpha, a, aRows, aCols, b, bRows, bCols, beta, c)
+    else
+        let ab = Array.sub a aOff (aRows * aCols)
+        let bb = Array.sub b bOff (bRows * bCols)
+        let cb = Array.sub c cOff (m * n)
+        (managed<'T>()).MatrixMultiplyWithUpdate(tr ta, tr tb, alpha, ab, aRows, aCols, bb, bRows, bCols, beta, cb)
+        Array.blit cb 0 c cOff (m * n)
+
 /// c ← alpha·op(a)·op(b) + beta·c over raw column-major arrays: a is stored aRows × aCols, b bRows × bCols,
 /// c is m × n. Every shape is checked before a native call.
 let gemm
@@ -620,7 +647,7 @@ let gemm
                 beta,
                 Span<'T>(c, 0, m * n)
             )
-    | _ -> (managed<'T>()).MatrixMultiplyWithUpdate(tr ta, tr tb, alpha, a, aRows, aCols, b, bRows, bCols, beta, c)
+    | _ -> managedGemm alpha (a, 0, aRows, aCols) ta (b, 0, bRows, bCols) tb beta (c, 0, m, n)
 
 /// gemm on contiguous blocks that start at offsets into longer arrays (a recurrent layer's time steps, which
 /// live side by side in one buffer): the block of a starts at a[aOff], and so on.
@@ -642,22 +669,7 @@ let gemmAt
             FixedOrder.gemm alpha (a, aOff, aRows, aCols) ta (b, bOff, bRows) tb beta (c, cOff, m, n)
         | OpenBlas when typeof<'T> = typeof<float32> || typeof<'T> = typeof<float> ->
             openBlasGemm alpha (a, aOff, aRows) ta (b, bOff, bRows) tb beta (c, cOff, m, n) k
-        | _ when
-            aOff = 0
-            && bOff = 0
-            && cOff = 0
-            && a.Length = aRows * aCols
-            && b.Length = bRows * bCols
-            && c.Length = m * n
-            ->
-            (managed<'T>()).MatrixMultiplyWithUpdate(tr ta, tr tb, alpha, a, aRows, aCols, b, bRows, bCols, beta, c)
-        | _ ->
-            // MathNet's provider takes whole arrays: copy the blocks out and c's back (the slow path anyway).
-            let ab = Array.sub a aOff (aRows * aCols)
-            let bb = Array.sub b bOff (bRows * bCols)
-            let cb = Array.sub c cOff (m * n)
-            (managed<'T>()).MatrixMultiplyWithUpdate(tr ta, tr tb, alpha, ab, aRows, aCols, bb, bRows, bCols, beta, cb)
-            Array.blit cb 0 c cOff (m * n)
+        | _ -> managedGemm alpha (a, aOff, aRows, aCols) ta (b, bOff, bRows, bCols) tb beta (c, cOff, m, n)
 
 /// c ← alpha·op(a)·op(b) + beta·c for MathNet matrices (shapes from the matrices).
 let gemmInto (alpha: 'T) (a: Matrix<'T>) (ta: bool) (b: Matrix<'T>) (tb: bool) (beta: 'T) (c: Matrix<'T>) =
@@ -713,9 +725,7 @@ let gemv (alpha: 'T) (a: 'T[], rows: int, cols: int) (ta: bool) (x: 'T[]) (beta:
             asF64 y,
             1
         )
-    | _ ->
-        (managed<'T>())
-            .MatrixMultiplyWithUpdate(tr ta, Transpose.DontTranspose, alpha, a, rows, cols, x, nx, 1, beta, y)
+    | _ -> managedGemm alpha (a, 0, rows, cols) ta (x, 0, nx, 1) false beta (y, 0, ny, 1)
 
 /// y ← alpha·op(a)·x + beta·y for MathNet's matrix a.
 let gemvInto (alpha: 'T) (a: Matrix<'T>) (ta: bool) (x: 'T[]) (beta: 'T) (y: 'T[]) =
