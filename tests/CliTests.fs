@@ -351,6 +351,15 @@ let private invalidTests =
             }
             rejects "train --output relu" "--output"
             rejects "train --loss hinge" "--loss"
+            rejects "train --adversarial trades:0.3:10 --adversarial-weight 0.3" "--adversarial-weight"
+            rejects "train --adversarial trades:0.3:10:0" "--adversarial"
+            test "train --adversarial trades:EPS:STEPS[:BETA]: TRADES, its beta in the step's loss" {
+                let c = (train "train --adversarial trades:0.3:10").Config
+                Expect.equal (c.Adversarial |> Option.map (fun a -> a.Trades)) (Some 6.0) "the default beta"
+                Expect.equal c.Hyper.Trades 6.0 "the step adds beta·KL"
+                Expect.equal (train "train --adversarial trades:0.3:10:2").Config.Hyper.Trades 2.0 "a given beta"
+                Expect.equal (train "train --adversarial pgd:0.3:10").Config.Hyper.Trades 0.0 "PGD training has none"
+            }
             rejects "train --init zero" "--init"
             rejects "train --optimizer rmsprop" "--optimizer"
             rejects "train --precision float16" "--precision"

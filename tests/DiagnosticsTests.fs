@@ -33,6 +33,7 @@ let private seedCase () =
             Seed = 1
             Schedule = Schedule.Constant
             ClipNorm = 0.0
+            Trades = 0.0
         }
 
     let rng = Rng.For(3, 0)

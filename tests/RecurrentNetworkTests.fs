@@ -75,6 +75,7 @@ let private growthFor (s: float) =
             Seed = 1
             Schedule = Schedule.Constant
             ClipNorm = 0.0
+            Trades = 0.0
         }
 
     Diagnostics.throughTime hyper net { X = x; Y = y }

@@ -45,6 +45,7 @@ let private hyperOf optimizer l2 : Hyper =
         Seed = 1
         Schedule = Schedule.Constant
         ClipNorm = 0.0
+        Trades = 0.0
     }
 
 /// Bytes this thread allocates over `steps` steps after `warm` warm-up steps.

@@ -200,6 +200,7 @@ let hyper loss reduction l2 optimizer : Hyper =
         Seed = 1
         Schedule = Schedule.Constant
         ClipNorm = 0.0
+        Trades = 0.0
     }
 
 /// Class c lights pixels 78c .. 78c+77 (bright, 150–255) over background noise (0–89).

@@ -160,7 +160,7 @@ type TrainArgs =
             | Augment _ ->
                 $"distort training images, a pure function of (seed, epoch, example): none, or a list of shift:PIXELS (whole pixels), rotate:DEGREES, scale:FRACTION, elastic:ALPHA[:SIGMA] (Simard's, σ 4 by default; slow); default %s{Augment.Augment.text Presets.modern.Config.Augment} (none for the book and seed presets)."
             | Adversarial _ ->
-                "adversarial training: each step trains on its batch attacked by the network as it stands: fgsm:EPS (from the clean input), fgsm:EPS:random (from a random start, step 1.25·EPS) or pgd:EPS:STEPS (random start, step 2.5·EPS/STEPS); EPS in [0, 1] units of the pixel range (default: none)."
+                "adversarial training: each step trains on its batch attacked by the network as it stands: fgsm:EPS (from the clean input), fgsm:EPS:random (from a random start, step 1.25·EPS) or pgd:EPS:STEPS (random start, step 2.5·EPS/STEPS) or trades:EPS:STEPS[:BETA] (TRADES: PGD on KL(clean ‖ adversarial), loss clean cross-entropy + BETA·KL, BETA 6 by default); EPS in [0, 1] units of the pixel range (default: none)."
             | Adversarial_Weight _ ->
                 "the adversarial part of the loss, in [0, 1]: (1 − W)·clean + W·adversarial (default 0.5)."
             | Header ->

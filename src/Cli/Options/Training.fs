@@ -71,14 +71,26 @@ module internal TrainingGroup =
 
         checks.Require (finite weight && weight >= 0.0 && weight <= 1.0) "adversarial-weight" "in [0, 1]" weight
 
+        let tradesWeighed (a: Attacks.Adversarial) =
+            if a.Trades > 0.0 && r.Contains TrainArgs.Adversarial_Weight then
+                checks.Add
+                    "option '--adversarial-weight' does not apply to TRADES, which weighs its terms by its beta: --adversarial trades:EPS:STEPS:BETA."
+
         match r.TryGetResult TrainArgs.Adversarial, c0.Adversarial with
         | Some text, _ ->
-            checks.Result(
-                Attacks.Adversarial.parse weight text
-                |> Result.map Some
-                |> Result.mapError (fun e -> $"option '--adversarial': %s{e}."),
-                None
-            )
+            let a =
+                checks.Result(
+                    Attacks.Adversarial.parse weight text
+                    |> Result.map Some
+                    |> Result.mapError (fun e -> $"option '--adversarial': %s{e}."),
+                    None
+                )
+
+            a |> Option.iter tradesWeighed
+            a
+        | None, Some a when a.Trades > 0.0 ->
+            tradesWeighed a
+            Some a
         | None, Some a -> Some { a with Weight = weight }
         | None, None ->
             if r.Contains TrainArgs.Adversarial_Weight then

@@ -2,6 +2,10 @@
 /// step (Attacks, random starts a function of (seed, step, column)), then [clean | adversarial] with targets scaled
 /// by 2(1 − w) and 2w (w = 1: the adversarial half alone). For softmax with cross-entropy, L = −Σ y·ln p is linear
 /// in y and so is ∂L/∂z = p·Σy − y, so the step's mean loss and gradient are exactly (1 − w)·L(clean) + w·L(adv).
+/// TRADES (Zhang et al. 2019): PGD maximises KL(p(x) ‖ p(x')), i.e. cross-entropy against the clean outputs p(x)
+/// as soft targets, and the batch [clean | adversarial] has targets [2y | 0]: the step's loss is the clean
+/// cross-entropy, and Step adds β·KL(clean ‖ adversarial) per pair with its gradient through both columns
+/// (Hyper.Trades, Losses.pairedKlInto).
 module Functional.AdversarialTraining
 
 open System
@@ -23,10 +27,14 @@ type internal Adversary<'T
     (spec: Adversarial, config: Config, net: Network<'T>) =
     let range = Attacks.range config.Scale
     let attack = Adversarial.attack spec range config.Seed
-    let both = spec.Weight < 1.0
+    let trades = spec.Trades > 0.0
+    let both = spec.Weight < 1.0 || trades
     let factor = if config.Reduction = Mean then 2.0 else 1.0
-    let cleanScale: 'T = 'T.CreateTruncating(factor * (1.0 - spec.Weight))
-    let advScale: 'T = 'T.CreateTruncating(factor * spec.Weight)
+
+    let cleanScale: 'T =
+        'T.CreateTruncating(if trades then factor else factor * (1.0 - spec.Weight))
+
+    let advScale: 'T = 'T.CreateTruncating(if trades then 0.0 else factor * spec.Weight)
 
     let scratch =
         Dictionary<int, struct (Scratch<'T> * Matrix<'T> * int[] * Workspace<'T> * Batch<'T>)>()
@@ -60,7 +68,14 @@ type internal Adversary<'T
         for j in 0 .. n - 1 do
             labels[j] <- TensorPrimitives.IndexOfMax(ReadOnlySpan<'T>(cy, j * classes, classes))
 
-        oneHot labels y
+        if trades then
+            // The attack's targets are the clean outputs of the network before the step: the ascent is on
+            // KL(p(x) ‖ p(x')), which is that cross-entropy less a constant.
+            Array.blit (Tensor.data clean.X) 0 (Tensor.data s.X) 0 (features * n)
+            s.Forward()
+            Array.blit (Tensor.data s.Output) 0 (Tensor.data y) 0 (classes * n)
+        else
+            oneHot labels y
 
         attackBatch s attack range clean.X labels y n (fun j _ -> rng trainSalt config.Seed step j) false
         |> ignore

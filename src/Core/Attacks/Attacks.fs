@@ -146,7 +146,8 @@ let autoAttack eps steps queries restarts targets seed =
     }
 
 /// Adversarial training: every step trains on its batch attacked by the network as it stands before the step,
-/// the loss (1 − Weight)·L(clean) + Weight·L(adversarial). Eps is in [0, 1] units of the pixel range.
+/// the loss (1 − Weight)·L(clean) + Weight·L(adversarial), or TRADES' L(clean) + β·KL(clean ‖ adversarial).
+/// Eps is in [0, 1] units of the pixel range.
 type Adversarial =
     {
         Method: Method
@@ -155,11 +156,18 @@ type Adversarial =
         Steps: int
         /// FGSM from x + U(−ε, ε) with α = 1.25ε (Wong et al.); PGD always starts at random.
         RandomStart: bool
+        /// The adversarial share of the loss; 1 for TRADES, which weighs its terms by β instead.
         Weight: float
+        /// TRADES' β (Zhang et al. 2019), > 0: PGD maximises KL(p(x) ‖ p(x')) instead of the loss of the label,
+        /// and the loss is cross-entropy on the clean examples plus β·KL. 0: not TRADES.
+        Trades: float
     }
 
 module Adversarial =
     let defaultWeight = 0.5
+
+    /// TRADES' β when `trades:EPS:STEPS` gives none: 6, the paper's 1/λ = 6 setting.
+    let defaultBeta = 6.0
 
     let private g (x: float) =
         x.ToString("R", Globalization.CultureInfo.InvariantCulture)
@@ -168,6 +176,7 @@ module Adversarial =
     let text (a: Adversarial) =
         match a.Method with
         | Fgsm -> sprintf "fgsm:%s%s" (g a.Eps) (if a.RandomStart then ":random" else "")
+        | Pgd when a.Trades > 0.0 -> sprintf "trades:%s:%d:%s" (g a.Eps) a.Steps (g a.Trades)
         | Pgd -> sprintf "pgd:%s:%d" (g a.Eps) a.Steps
         | m -> Method.name m
 
@@ -179,7 +188,7 @@ module Adversarial =
     /// Reads `text`'s form, with the weight given apart.
     let parse (weight: float) (s: string) : Result<Adversarial, string> =
         let expected =
-            "expected fgsm:EPS, fgsm:EPS:random or pgd:EPS:STEPS (EPS in [0, 1] units of the pixel range)"
+            "expected fgsm:EPS, fgsm:EPS:random, pgd:EPS:STEPS or trades:EPS:STEPS[:BETA] (EPS in [0, 1] units of the pixel range)"
 
         let checkedEps e =
             match number e with
@@ -187,27 +196,35 @@ module Adversarial =
             | Some x -> Error(sprintf "epsilon must be in (0, 1] (units of the pixel range), but is %g" x)
             | None -> Error(sprintf "'%s' is not a number; %s" e expected)
 
+        let pgdOf e (k: string) beta =
+            match Int32.TryParse k with
+            | true, k when k >= 1 -> checkedEps e |> Result.map (fun x -> Pgd, x, k, true, beta)
+            | _ -> Error(sprintf "PGD's steps must be an integer >= 1, but is '%s'" k)
+
         let a =
             match s.Trim().ToLowerInvariant().Split(':') with
-            | [| "fgsm"; e |] -> checkedEps e |> Result.map (fun x -> Fgsm, x, 1, false)
-            | [| "fgsm"; e; "random" |] -> checkedEps e |> Result.map (fun x -> Fgsm, x, 1, true)
-            | [| "pgd"; e; k |] ->
-                match Int32.TryParse k with
-                | true, k when k >= 1 -> checkedEps e |> Result.map (fun x -> Pgd, x, k, true)
-                | _ -> Error(sprintf "PGD's steps must be an integer >= 1, but is '%s'" k)
+            | [| "fgsm"; e |] -> checkedEps e |> Result.map (fun x -> Fgsm, x, 1, false, 0.0)
+            | [| "fgsm"; e; "random" |] -> checkedEps e |> Result.map (fun x -> Fgsm, x, 1, true, 0.0)
+            | [| "pgd"; e; k |] -> pgdOf e k 0.0
+            | [| "trades"; e; k |] -> pgdOf e k defaultBeta
+            | [| "trades"; e; k; b |] ->
+                match number b with
+                | Some beta when beta > 0.0 && beta <= 1e6 -> pgdOf e k beta
+                | _ -> Error(sprintf "TRADES' beta must be a number in (0, 1e6], but is '%s'" b)
             | _ -> Error(sprintf "'%s': %s" s expected)
 
         if not (weight >= 0.0 && weight <= 1.0) then
             Error(sprintf "the adversarial weight must be in [0, 1], but is %g" weight)
         else
             a
-            |> Result.map (fun (m, e, k, r) ->
+            |> Result.map (fun (m, e, k, r, beta) ->
                 {
                     Method = m
                     Eps = e
                     Steps = k
                     RandomStart = r
-                    Weight = weight
+                    Weight = (if beta > 0.0 then 1.0 else weight)
+                    Trades = beta
                 })
 
     /// The attack a training step runs, in the input units of `range`.

@@ -85,6 +85,10 @@ let private lossWith
         (Tensor.data out)
         (Tensor.data batch.Y)
     + l2Term hyper.L2 net
+    + (if hyper.Trades > 0.0 then
+           Losses.pairedKl hyper.Trades hyper.Reduction out.RowCount (Tensor.data out)
+       else
+           0.0)
 
 /// Numeric derivative of the loss with respect to entry i of parameter array p (restored afterwards
 /// on a private copy: the caller's network is not touched).

@@ -137,3 +137,47 @@ let outputGradInto<'T when 'T :> IFloatingPointIeee754<'T>>
             dz[i] <- s * r
 
         Activation.backInto output rows a dz dz
+
+/// TRADES' robust term over a batch [clean | adversarial] of 2B softmax columns, column j paired with j + B:
+/// β·KL(p ‖ q) reduced over the B pairs (p the clean outputs, q the adversarial ones), in float64.
+let pairedKl<'T when 'T :> IFloatingPointIeee754<'T>> (beta: float) (reduction: Reduction) (rows: int) (a: 'T[]) =
+    let half = a.Length / rows / 2
+    let mutable total = 0.0
+
+    for j in 0 .. half - 1 do
+        for i in j * rows .. j * rows + rows - 1 do
+            let p = Double.CreateTruncating a[i]
+            total <- total + p * (ln p - ln (Double.CreateTruncating a[i + half * rows]))
+
+    beta * Reduction.scale reduction half * total
+
+/// TRADES (Zhang et al. 2019): `pairedKl`'s term, returned, and its gradient added to dz: β·p⊙(d − KL) for the
+/// clean column, d = ln p − ln q, and β·(q − p) for the adversarial one. Both columns get gradient, as in the
+/// paper: the clean outputs are not held constant.
+let pairedKlInto<'T when 'T :> IFloatingPointIeee754<'T>>
+    (beta: float)
+    (reduction: Reduction)
+    (rows: int)
+    (a: 'T[])
+    (dz: 'T[])
+    : float =
+    let half = a.Length / rows / 2
+    let s = beta * Reduction.scale reduction half
+    let mutable total = 0.0
+
+    for j in 0 .. half - 1 do
+        let c, q = j * rows, (j + half) * rows
+        let mutable kl = 0.0
+
+        for i in 0 .. rows - 1 do
+            let p = Double.CreateTruncating a[c + i]
+            kl <- kl + p * (ln p - ln (Double.CreateTruncating a[q + i]))
+
+        for i in 0 .. rows - 1 do
+            let p, r = Double.CreateTruncating a[c + i], Double.CreateTruncating a[q + i]
+            dz[c + i] <- dz[c + i] + 'T.CreateTruncating(s * p * (ln p - ln r - kl))
+            dz[q + i] <- dz[q + i] + 'T.CreateTruncating(s * (r - p))
+
+        total <- total + kl
+
+    s * total

@@ -80,6 +80,10 @@ type Config =
             Seed = c.Seed
             Schedule = c.Schedule
             ClipNorm = c.ClipNorm
+            Trades =
+                match c.Adversarial with
+                | Some a -> a.Trades
+                | None -> 0.0
         }
 
     member c.WithArch arch = { c with Arch = arch }
@@ -395,6 +399,7 @@ module Config =
                  "")
         )
         + (match c.Adversarial with
+           | Some a when a.Trades > 0.0 -> ", adversarial " + Attacks.Adversarial.text a
            | Some a ->
                String.Format(
                    CultureInfo.InvariantCulture,

@@ -28,6 +28,9 @@ type Hyper =
         /// Global gradient-norm clipping: when ‖g‖ (every tensor together, L2 term included) exceeds it, the
         /// gradient is scaled by ClipNorm/‖g‖ before the update (PyTorch's clip_grad_norm_); 0 = off.
         ClipNorm: float
+        /// TRADES' β (0 = off): the batch is [clean | adversarial], column j paired with j + B, and the loss adds
+        /// β·KL(clean ‖ adversarial) per pair (Losses.pairedKlInto; AdversarialTraining builds such batches).
+        Trades: float
     }
 
 module Hyper =
@@ -189,11 +192,17 @@ let private lossInto<'T
     let a, y = Tensor.data out, Tensor.data batch.Y
     let output = Arch.output net.Arch
 
+    let dzOut = Tensor.data ws.Deltas[ws.Deltas.Length - 1]
+
+    Losses.outputGradInto hyper.Loss output hyper.Reduction classes a y dzOut
+
     let loss =
         Losses.value hyper.Loss output hyper.Reduction classes a y
         + l2Of hyper.L2 ws.Decays ws.Params
-
-    Losses.outputGradInto hyper.Loss output hyper.Reduction classes a y (Tensor.data ws.Deltas[ws.Deltas.Length - 1])
+        + (if hyper.Trades > 0.0 then
+               Losses.pairedKlInto hyper.Trades hyper.Reduction classes a dzOut
+           else
+               0.0)
 
     backwardWith ws.Bound net trace ws.Deltas (if withGrads then ValueSome ws.Grads else ValueNone) ws.Wanted ValueNone
 

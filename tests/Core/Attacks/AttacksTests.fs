@@ -217,6 +217,67 @@ let tests =
 
                 Expect.isError (Adversarial.parse 1.5 "fgsm:0.1") "weight above 1"
 
+            testCase "--adversarial reads trades:EPS:STEPS[:BETA] (beta 6 by default), and refuses a bad beta"
+            <| fun () ->
+                match Adversarial.parse 0.5 "trades:0.3:10" with
+                | Ok a ->
+                    Expect.equal (Adversarial.text a) "trades:0.3:10:6" "the default beta is written"
+                    Expect.equal a.Trades 6.0 "beta"
+                    Expect.equal a.Method Pgd "its inner maximisation is PGD"
+                    Expect.equal a.Weight 1.0 "TRADES weighs by beta, not by the weight"
+                | Error e -> failtest e
+
+                match Adversarial.parse 0.5 "trades:0.1:5:2.5" with
+                | Ok a -> Expect.equal (Adversarial.text a) "trades:0.1:5:2.5" "round trip"
+                | Error e -> failtest e
+
+                for bad in
+                    [
+                        "trades:0.3:10:0"
+                        "trades:0.3:10:-1"
+                        "trades:0.3:10:x"
+                        "trades:0.3"
+                        "trades:0.3:0"
+                    ] do
+                    Expect.isError (Adversarial.parse 0.5 bad) bad
+
+            testCase
+                "TRADES' loss is CE(clean) + β·KL(clean ‖ adversarial), and its gradient (through both) the numeric one"
+            <| fun () ->
+                let s = dense [| 4; 5; 3 |] Tanh Softmax true
+                let rng = Rng.For(17, 0)
+                let net = randomNet<float> rng s
+                let b, classes, beta = 3, 3, 2.5
+                let batch = randomBatch<float> rng Soft s (2 * b)
+                let yd = Tensor.data batch.Y
+                // [2y | 0], as AdversarialTraining builds a TRADES batch for a mean over its 2B columns.
+                for i in 0 .. classes * b - 1 do
+                    yd[i] <- 2.0 * yd[i]
+
+                Array.fill yd (classes * b) (classes * b) 0.0
+
+                let h =
+                    { hyper CrossEntropy Mean 0.0 (Optim.Sgd 0.1) with
+                        Trades = beta
+                    }
+
+                let p = Tensor.data (Network.forward net batch.X).Output
+                let mutable expected = 0.0
+
+                for j in 0 .. b - 1 do
+                    for i in 0 .. classes - 1 do
+                        let pc, pa = p[j * classes + i], p[(j + b) * classes + i]
+                        expected <- expected - 0.5 * yd[j * classes + i] * log pc + beta * pc * log (pc / pa)
+
+                let loss, _ = Step.gradients h batch net
+                Expect.floatClose Accuracy.veryHigh loss (expected / float b) "the step's loss"
+
+                for r in GradCheck.check h batch net 1000 1 do
+                    Expect.isLessThan r.MaxRelError 1e-6 $"layer %d{r.Layer}: analytic against central differences"
+
+                let without, _ = Step.gradients { h with Trades = 0.0 } batch net
+                Expect.isGreaterThan (abs (loss - without)) 1e-3 "the KL term is in the loss"
+
             testCase "adversarial training replays bit for bit, resumes to the same bits, and changes the weights"
             <| fun () ->
                 let train = synthetic 13 200
@@ -254,6 +315,30 @@ let tests =
                     (runFrom (Api.Training.CreateTrainer(plain, train)) 0)
                     a
                     "the adversary changes training"
+
+            testCase "TRADES training replays bit for bit, and trains otherwise than PGD training"
+            <| fun () ->
+                let train = synthetic 13 200
+
+                let withAdversary text =
+                    { trainConfig Float32 with
+                        Adversarial = Adversarial.parse 0.5 text |> Result.toOption
+                    }
+
+                let order = Api.Data.Permutation(1, 0, train.Count)
+
+                let hashOf config =
+                    let trainer = Api.Training.CreateTrainer(config, train)
+
+                    for o, n in Data.batches train.Count 32 do
+                        trainer.Step(order, o, n) |> ignore
+
+                    trainer.WeightsHash()
+
+                let trades = withAdversary "trades:0.1:3:6"
+                Expect.equal (hashOf trades) (hashOf trades) "two runs, same bits"
+                Expect.notEqual (hashOf trades) (hashOf (withAdversary "pgd:0.1:3")) "TRADES is not PGD training"
+                Expect.isGreaterThan trades.Hyper.Trades 0.0 "the step sees beta"
 
             testCase "adversarial settings survive run.json's fields, and leave other runs' fields as they were"
             <| fun () ->

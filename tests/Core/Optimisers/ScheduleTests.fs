@@ -114,6 +114,7 @@ let scheduleTests =
                         Seed = 1
                         Schedule = schedule
                         ClipNorm = 0.0
+                        Trades = 0.0
                     }
 
                 let _, g = Step.gradients (hyper Constant) batch net
