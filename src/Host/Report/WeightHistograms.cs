@@ -34,10 +34,11 @@ public static class WeightHistograms
         sb.Append("</div>");
     }
 
-    /// <summary>Weight matrices, filters and RBF centres; biases and widths are a handful of numbers.</summary>
+    /// <summary>Weight matrices (a recurrent layer's input and hidden ones too), filters and RBF centres; biases and
+    /// widths are a handful of numbers.</summary>
     static bool IsWeight(NamedArray t) =>
         t.Shape.Length >= 2 && (t.Name.EndsWith(".weight", StringComparison.Ordinal) || t.Name.EndsWith(".centres", StringComparison.Ordinal)
-            || t.Name.Contains(".w_", StringComparison.Ordinal) || t.Name.Contains(".u_", StringComparison.Ordinal));
+            || t.Name.Contains(".weight_", StringComparison.Ordinal));
 
     static double[] Values(NamedArray t) => t.Float32 is { } f ? [.. f.Select(x => (double)x)] : t.Float64;
 
