@@ -24,7 +24,8 @@ public static class PageScript
             while (hi - lo > 1) { var mid = (lo + hi) >> 1; if (xs[mid] <= x) lo = mid; else hi = mid; }
             return Math.abs(xs[hi] - x) < Math.abs(xs[lo] - x) ? hi : lo;
           }
-          var NS = "http://www.w3.org/2000/svg", charts = [];
+          // The SVG namespace from the page's own charts: the page holds no address, not even a namespace's.
+          var NS = (document.querySelector("svg") || {}).namespaceURI, charts = [];
           function svgEl(tag, attrs, text) {
             var e = document.createElementNS(NS, tag);
             for (var k in attrs) e.setAttribute(k, attrs[k]);
