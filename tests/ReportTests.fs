@@ -263,8 +263,8 @@ let private reportInBrowser (target: string) =
     expectClean dom console
     dom
 
-let private kindTest (kind: string) (extra: string -> string -> unit) =
-    testCase $"a %s{kind} run's page in Chromium: clean, its figures those of run.json, the journal and the model"
+let private kindTest (kind: string) (what: string) (extra: string -> string -> unit) =
+    testCase $"%s{what} run's page in Chromium: clean, its figures those of run.json, the journal and the model"
     <| fun () ->
         let runDir = Fixtures.kindRun kind
         let dom = reportInBrowser runDir
@@ -590,22 +590,20 @@ let browserTests =
                 let whole, _ = browse (Path.Combine(runDir, "report.html"))
                 Expect.isFalse (whole.Contains "<g class=\"zoomed\"") "without the address's zoom, every point"
 
-            kindTest "conv" (fun _ dom ->
+            kindTest "conv" "a convolutional" (fun _ dom ->
                 Expect.stringContains dom "<h2>First layer</h2>" "the first layer's filters"
                 Expect.stringContains dom "filters of 1x5x5" "the 5×5 convolution's filters")
 
-            kindTest "rnn" (fun _ dom ->
+            kindTest "lstm" "an LSTM" (fun _ dom ->
+                Expect.stringContains dom "train lstm 8, dense 10 softmax" "the configuration line"
+                Expect.stringContains dom "id=\"w-layers-0-weight_ih_l0\"" "the input weights' histogram"
                 Expect.stringContains dom "id=\"w-layers-0-weight_hh_l0\"" "the recurrent weights' histogram")
 
-            kindTest "lstm" (fun _ dom ->
-                Expect.stringContains dom "train lstm 8, dense 10 softmax" "the configuration line"
-                Expect.stringContains dom "id=\"w-layers-0-weight_ih_l0\"" "the input weights' histogram")
-
-            kindTest "rbf" (fun _ dom ->
+            kindTest "rbf" "an RBF" (fun _ dom ->
                 Expect.stringContains dom "<h2>First layer</h2>" "the RBF centres"
                 Expect.stringContains dom "id=\"w-layers-0-centres\"" "the centres' histogram")
 
-            kindTest "adversarial" (fun _ dom ->
+            kindTest "adversarial" "an adversarially trained" (fun _ dom ->
                 Expect.stringContains
                     dom
                     "adversarial fgsm:0.1 weight 0.5"
