@@ -590,6 +590,61 @@ let browserTests =
                 let whole, _ = browse (Path.Combine(runDir, "report.html"))
                 Expect.isFalse (whole.Contains "<g class=\"zoomed\"") "without the address's zoom, every point"
 
+            testCase "zoom from the keyboard, by dragging and with the buttons: the charts and the address follow"
+            <| fun () ->
+                let dir, runDir = copyRun "keys"
+                let o = run dir [ "report"; "keys" ]
+                Expect.equal o.Code 0 $"report (stderr: %s{o.Err})"
+                // The page with a script after its own that works it as a user would, noting what it sees each time
+                // (--dump-dom cannot press keys): 0 resets the address's zoom, + halves it, a drag across the middle
+                // half of the plot zooms into it, the reset button shows everything.
+                let probe =
+                    """<script>(function () {
+                      var f = document.getElementById("s-loss"), svg = f.querySelector("svg"), root = document.documentElement;
+                      function note(name) { root.setAttribute("data-t-" + name, (f.getAttribute("data-zoom") || "none") + "|" + (document.getElementById("s-lr").getAttribute("data-zoom") || "none") + "|" + location.hash); }
+                      function key(k) { svg.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true })); }
+                      svg.focus(); key("0"); note("reset");
+                      key("+"); note("plus");
+                      var r = svg.getBoundingClientRect(), k = r.width / 640, y = r.top + r.height / 2;
+                      function pointer(type, x) { svg.dispatchEvent(new PointerEvent(type, { clientX: r.left + x * k, clientY: y, bubbles: true, pointerId: 1 })); }
+                      pointer("pointerdown", 62 + 144); pointer("pointermove", 62 + 432); pointer("pointerup", 62 + 432); note("drag");
+                      f.querySelector("button.zreset").click(); note("button");
+                    })();</script></body>"""
+
+                let page = Path.Combine(runDir, "probe.html")
+                File.WriteAllText(page, File.ReadAllText(Path.Combine(runDir, "report.html")).Replace("</body>", probe))
+                let dom, console = browseAt page "#zoom=10-40"
+                expectClean dom console
+
+                let seen name =
+                    let parts = (attr dom $"data-t-%s{name}=\"([^\"]*)\"").Split '|'
+                    parts[0], parts[1], parts[2]
+
+                let range (zoom: string) =
+                    let m = Regex.Match(zoom, "^(\\d+)-(\\d+)$")
+                    Expect.isTrue m.Success $"a step range: %s{zoom}"
+                    float m.Groups[1].Value, float m.Groups[2].Value
+
+                Expect.equal (seen "reset") ("none", "none", "") "0: every point, and the address says no zoom"
+                let plus, lr, hash = seen "plus"
+                let a, b = range plus
+                let steps = journalSteps runDir |> Array.map (fst >> float)
+                let span = Array.last steps - steps[0]
+                Expect.isTrue (abs ((b - a) - span / 2.0) <= 1.0) $"+ halves the range (%s{plus} of %g{span} steps)"
+                Expect.equal lr plus "the other step charts zoom with it"
+                Expect.equal hash $"#zoom=%s{plus}" "the address holds the zoom"
+                let drag, lr, hash = seen "drag"
+                let c, d = range drag
+                let quarter = (b - a) / 4.0
+
+                Expect.isTrue
+                    (abs (c - (a + quarter)) <= 1.0 && abs (d - (b - quarter)) <= 1.0)
+                    $"the drag zoomed into the middle half of %s{plus}: %s{drag}"
+
+                Expect.equal lr drag "the other step charts follow the drag"
+                Expect.equal hash $"#zoom=%s{drag}" "the address holds the dragged zoom"
+                Expect.equal (seen "button") ("none", "none", "") "the reset button: every point again"
+
             kindTest "conv" "a convolutional" (fun _ dom ->
                 Expect.stringContains dom "<h2>First layer</h2>" "the first layer's filters"
                 Expect.stringContains dom "filters of 1x5x5" "the 5×5 convolution's filters")
