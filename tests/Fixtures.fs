@@ -29,6 +29,32 @@ let private shared (name: string) (args: string list) =
 let tinyRun (preset: string) =
     shared ("tiny-" + preset) [ "--preset"; preset; "--train-count"; "200"; "--epochs"; "1" ]
 
+/// One tiny run of each kind of network the report must draw ("conv", "lstm", "rbf", "adversarial"; the LSTM stands
+/// for the recurrent layers, whose weights are named alike): 200 training images, one epoch of 6 steps, every step
+/// journalled and a checkpoint every 2 (so the first checkpoint is not the model). A couple of seconds each.
+let kindRun (kind: string) =
+    let network =
+        match kind with
+        | "conv" -> [ "--arch"; "conv 4 5x5 relu, maxpool 2, flatten, dense 10 softmax" ]
+        | "lstm" -> [ "--arch"; "lstm 8, dense 10 softmax" ]
+        | "rbf" -> [ "--arch"; "rbf 20, dense 10 softmax" ]
+        | "adversarial" -> [ "--layers"; "784,16,10"; "--adversarial"; "fgsm:0.1" ]
+        | other -> failwithf "no tiny run of kind %s" other
+
+    shared
+        ("kind-" + kind)
+        (network
+         @ [
+             "--train-count"
+             "200"
+             "--epochs"
+             "1"
+             "--journal-every"
+             "1"
+             "--checkpoint-every"
+             "2"
+         ])
+
 /// A small dense network (784-16-10) trained for one epoch with a journal line every 10 steps: a real run folder
 /// (run.json, journal, checkpoints, model, curves) for the tests that read, draw or edit one.
 let smallRun () =

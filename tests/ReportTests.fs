@@ -135,7 +135,7 @@ let private chromium () =
 
 /// The DOM after the page's script ran, and every console line Chromium logged (our pages log none), from a headless
 /// Chromium with a dead proxy (a request for anything outside the file would fail, and say so on the console).
-let private browse (page: string) =
+let private browseAt (page: string) (fragment: string) =
     let profile = tempDir ()
     let psi = ProcessStartInfo(chromium ())
 
@@ -150,7 +150,7 @@ let private browse (page: string) =
             "--v=0"
             $"--user-data-dir=%s{profile}"
             "--dump-dom"
-            Uri(Path.GetFullPath page).AbsoluteUri
+            Uri(Path.GetFullPath page).AbsoluteUri + fragment
         ] do
         psi.ArgumentList.Add a
 
@@ -173,11 +173,103 @@ let private browse (page: string) =
 
     out.Result, console
 
+let private browse (page: string) = browseAt page ""
+
 /// The page ran its whole script without an error and logged nothing.
 let private expectClean (dom: string) (console: string list) =
     Expect.isEmpty console "no console message (errors, refused requests)"
     Expect.stringContains dom "data-ready=\"1\"" "the script ran to its end"
     Expect.isFalse (dom.Contains "data-errors=") "no script error"
+
+
+/// One chart of the page (report's HTML or Chromium's DOM): from its <figure> to the figure's end.
+let private chartOf (html: string) (id: string) =
+    let start = html.IndexOf($"id=\"%s{id}\"")
+    Expect.isGreaterThanOrEqual start 0 $"the page has the chart %s{id}"
+    html.Substring(start, html.IndexOf("</figure>", start) - start)
+
+/// A chart's points as the page holds them beside the SVG.
+let private pointsOf (html: string) (id: string) =
+    parse (attr (chartOf html id) "<script type=\"application/json\" class=\"points\">(.*?)</script>")
+
+/// The tensors of a safetensors file, from its header: (name, shape).
+let private tensorShapes (path: string) =
+    let bytes = File.ReadAllBytes path
+    let length = int (BitConverter.ToUInt64(bytes, 0))
+
+    let header =
+        JsonNode.Parse(Text.Encoding.UTF8.GetString(bytes, 8, length)).AsObject()
+
+    [
+        for kv in header do
+            if kv.Key <> "__metadata__" then
+                kv.Key,
+                kv.Value["shape"].AsArray()
+                |> Seq.map (fun n -> n.GetValue<int>())
+                |> List.ofSeq
+    ]
+
+/// What Chromium shows of one run's page, against the run's files: the figures and run.json, the readouts and the
+/// journal's last step, and a weight histogram per weight tensor of model.safetensors holding every weight of it.
+let private expectRunPage (runDir: string) (dom: string) =
+    let r = results runDir
+    Expect.equal (num (figure dom "test_accuracy")) (r["test_accuracy"].GetValue<float>()) "run.json's test accuracy"
+    Expect.equal (int64 (figure dom "steps")) (r["steps"].GetValue<int64>()) "run.json's steps"
+    let steps = journalSteps runDir
+    Expect.equal (int (figure dom "journal_steps")) steps.Length "the journal's step lines"
+    let step, loss = Array.last steps
+    let readout = attr (chartOf dom "s-loss") "<div class=\"readout\"[^>]*>(.*?)</div>"
+    Expect.equal (attr readout "data-x=\"([^\"]*)\"") (string step) "the loss readout: the last journalled step"
+
+    Expect.floatClose
+        { absolute = 0.0; relative = 1e-5 }
+        (num (attr readout "data-name=\"loss\" data-y=\"([^\"]*)\""))
+        loss
+        "its loss"
+
+    let epochs = r["epochs"].AsArray()
+    let lastEpoch = epochs[epochs.Count - 1]
+    let acc = attr (chartOf dom "e-acc") "<div class=\"readout\"[^>]*>(.*?)</div>"
+
+    Expect.floatClose
+        { absolute = 0.0; relative = 1e-5 }
+        (num (attr acc "data-name=\"train\" data-y=\"([^\"]*)\""))
+        (100.0 * lastEpoch["train_accuracy"].GetValue<float>())
+        "the last epoch's training accuracy"
+
+    let weights =
+        tensorShapes (Path.Combine(runDir, "model.safetensors"))
+        |> List.filter (fun (name, shape) ->
+            shape.Length >= 2
+            && (name.EndsWith ".weight" || name.EndsWith ".centres" || name.Contains ".weight_"))
+
+    Expect.isNonEmpty weights "the model has weight tensors"
+
+    for name, shape in weights do
+        let series = (pointsOf dom ("w-" + name.Replace('.', '-'))).["series"].AsArray()
+        Expect.equal series.Count 2 $"%s{name}: the model's histogram and the first checkpoint's"
+
+        for s in series do
+            let total = s["ys"].AsArray() |> Seq.sumBy (fun n -> n.GetValue<float>())
+            Expect.equal total (float (List.fold (fun a b -> a * b) 1 shape)) $"%s{name}: every weight in one bin"
+
+/// report on a run (or sweep) written to a page of the test's, opened in Chromium: clean, and its DOM.
+let private reportInBrowser (target: string) =
+    let dir = tempDir ()
+    let page = Path.Combine(dir, "page.html")
+    let o = run dir [ "report"; target; "--out"; page ]
+    Expect.equal o.Code 0 $"report %s{target} (stderr: %s{o.Err})"
+    let dom, console = browse page
+    expectClean dom console
+    dom
+
+let private kindTest (kind: string) (what: string) (extra: string -> string -> unit) =
+    testCase $"%s{what} run's page in Chromium: clean, its figures those of run.json, the journal and the model"
+    <| fun () ->
+        let runDir = Fixtures.kindRun kind
+        let dom = reportInBrowser runDir
+        expectRunPage runDir dom
+        extra runDir dom
 
 [<Tests>]
 let tests =
@@ -450,4 +542,167 @@ let browserTests =
                 let dom, console = browse (Path.Combine(dir, "c.html"))
                 expectClean dom console
                 Expect.equal (Regex.Matches(dom, "<tr data-run=").Count) 2 "two rows"
+
+            testCase "a dense run zoomed from the address: the step charts show the journal's steps in the range"
+            <| fun () ->
+                let dir, runDir = copyRun "zoom"
+                let o = run dir [ "report"; "zoom" ]
+                Expect.equal o.Code 0 $"report (stderr: %s{o.Err})"
+                let dom, console = browseAt (Path.Combine(runDir, "report.html")) "#zoom=10-40"
+                expectClean dom console
+
+                let inside =
+                    journalSteps runDir |> Array.filter (fun (s, _) -> s >= 10L && s <= 40L)
+
+                Expect.isGreaterThan inside.Length 2 "the range holds journalled steps"
+
+                for id in [ "s-loss"; "s-lr"; "s-grad" ] do
+                    let chart = chartOf dom id
+                    Expect.stringContains chart "data-zoom=\"10-40\"" $"%s{id} is zoomed as the address says"
+
+                    Expect.stringContains
+                        chart
+                        "<g class=\"zoomed\" data-from=\"10\" data-to=\"40\">"
+                        $"%s{id}: drawn zoomed"
+
+                    for m in Regex.Matches(chart, "class=\"tick xt\"[^>]* data-v=\"([^\"]*)\"") do
+                        let v = num m.Groups[1].Value
+                        Expect.isTrue (v >= 10.0 && v <= 40.0) $"%s{id}: an x tick (%g{v}) inside the range"
+
+                let chart = chartOf dom "s-loss"
+
+                Expect.equal
+                    (int (attr chart "data-n=\"(\\d+)\" data-name=\"loss\""))
+                    inside.Length
+                    "one point per journalled step in the range"
+
+                let readout = attr chart "<div class=\"readout\"[^>]*>(.*?)</div>"
+                let last, loss = Array.last inside
+                Expect.equal (attr readout "data-x=\"([^\"]*)\"") (string last) "the readout: the range's last step"
+
+                Expect.floatClose
+                    { absolute = 0.0; relative = 1e-5 }
+                    (num (attr readout "data-name=\"loss\" data-y=\"([^\"]*)\""))
+                    loss
+                    "its loss"
+
+                Expect.isFalse ((chartOf dom "e-loss").Contains "data-zoom") "the epoch charts keep their own zoom"
+                let whole, _ = browse (Path.Combine(runDir, "report.html"))
+                Expect.isFalse (whole.Contains "<g class=\"zoomed\"") "without the address's zoom, every point"
+
+            testCase "zoom from the keyboard, by dragging and with the buttons: the charts and the address follow"
+            <| fun () ->
+                let dir, runDir = copyRun "keys"
+                let o = run dir [ "report"; "keys" ]
+                Expect.equal o.Code 0 $"report (stderr: %s{o.Err})"
+                // The page with a script after its own that works it as a user would, noting what it sees each time
+                // (--dump-dom cannot press keys): 0 resets the address's zoom, + halves it, a drag across the middle
+                // half of the plot zooms into it, the reset button shows everything.
+                let probe =
+                    """<script>(function () {
+                      var f = document.getElementById("s-loss"), svg = f.querySelector("svg"), root = document.documentElement;
+                      function note(name) { root.setAttribute("data-t-" + name, (f.getAttribute("data-zoom") || "none") + "|" + (document.getElementById("s-lr").getAttribute("data-zoom") || "none") + "|" + location.hash); }
+                      function key(k) { svg.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true })); }
+                      svg.focus(); key("0"); note("reset");
+                      key("+"); note("plus");
+                      var r = svg.getBoundingClientRect(), k = r.width / 640, y = r.top + r.height / 2;
+                      function pointer(type, x) { svg.dispatchEvent(new PointerEvent(type, { clientX: r.left + x * k, clientY: y, bubbles: true, pointerId: 1 })); }
+                      pointer("pointerdown", 62 + 144); pointer("pointermove", 62 + 432); pointer("pointerup", 62 + 432); note("drag");
+                      f.querySelector("button.zreset").click(); note("button");
+                    })();</script></body>"""
+
+                let page = Path.Combine(runDir, "probe.html")
+                File.WriteAllText(page, File.ReadAllText(Path.Combine(runDir, "report.html")).Replace("</body>", probe))
+                let dom, console = browseAt page "#zoom=10-40"
+                expectClean dom console
+
+                let seen name =
+                    let parts = (attr dom $"data-t-%s{name}=\"([^\"]*)\"").Split '|'
+                    parts[0], parts[1], parts[2]
+
+                let range (zoom: string) =
+                    let m = Regex.Match(zoom, "^(\\d+)-(\\d+)$")
+                    Expect.isTrue m.Success $"a step range: %s{zoom}"
+                    float m.Groups[1].Value, float m.Groups[2].Value
+
+                Expect.equal (seen "reset") ("none", "none", "") "0: every point, and the address says no zoom"
+                let plus, lr, hash = seen "plus"
+                let a, b = range plus
+                let steps = journalSteps runDir |> Array.map (fst >> float)
+                let span = Array.last steps - steps[0]
+                Expect.isTrue (abs ((b - a) - span / 2.0) <= 1.0) $"+ halves the range (%s{plus} of %g{span} steps)"
+                Expect.equal lr plus "the other step charts zoom with it"
+                Expect.equal hash $"#zoom=%s{plus}" "the address holds the zoom"
+                let drag, lr, hash = seen "drag"
+                let c, d = range drag
+                let quarter = (b - a) / 4.0
+
+                Expect.isTrue
+                    (abs (c - (a + quarter)) <= 1.0 && abs (d - (b - quarter)) <= 1.0)
+                    $"the drag zoomed into the middle half of %s{plus}: %s{drag}"
+
+                Expect.equal lr drag "the other step charts follow the drag"
+                Expect.equal hash $"#zoom=%s{drag}" "the address holds the dragged zoom"
+                Expect.equal (seen "button") ("none", "none", "") "the reset button: every point again"
+
+            kindTest "conv" "a convolutional" (fun _ dom ->
+                Expect.stringContains dom "<h2>First layer</h2>" "the first layer's filters"
+                Expect.stringContains dom "filters of 1x5x5" "the 5×5 convolution's filters")
+
+            kindTest "lstm" "an LSTM" (fun _ dom ->
+                Expect.stringContains dom "train lstm 8, dense 10 softmax" "the configuration line"
+                Expect.stringContains dom "id=\"w-layers-0-weight_ih_l0\"" "the input weights' histogram"
+                Expect.stringContains dom "id=\"w-layers-0-weight_hh_l0\"" "the recurrent weights' histogram")
+
+            kindTest "rbf" "an RBF" (fun _ dom ->
+                Expect.stringContains dom "<h2>First layer</h2>" "the RBF centres"
+                Expect.stringContains dom "id=\"w-layers-0-centres\"" "the centres' histogram")
+
+            kindTest "adversarial" "an adversarially trained" (fun _ dom ->
+                Expect.stringContains
+                    dom
+                    "adversarial fgsm:0.1 weight 0.5"
+                    "the configuration line says how it trained")
+
+            testCase
+                "a sweep's page in Chromium: clean, a row per point with its run.json accuracy, the grid as a column"
+            <| fun () ->
+                let dir = tempDir ()
+
+                let o =
+                    run
+                        dir
+                        [
+                            "sweep"
+                            "--name"
+                            "s"
+                            "--layers"
+                            "784,16,10"
+                            "--lr"
+                            "0.001,0.01"
+                            "--train-count"
+                            "200"
+                            "--epochs"
+                            "1"
+                            "--jobs"
+                            "1"
+                            "--quiet"
+                        ]
+
+                Expect.equal o.Code 0 $"sweep (stderr: %s{o.Err})"
+                let dom = reportInBrowser (Path.Combine(dir, "sweeps", "s"))
+
+                let rows =
+                    [
+                        for m in Regex.Matches(dom, "data-v=\"([^\"]*)\" data-key=\"test_accuracy\"") ->
+                            num m.Groups[1].Value
+                    ]
+
+                let expected =
+                    [ "lr=0.001"; "lr=0.01" ]
+                    |> List.map (fun p -> testAccuracy (Path.Combine(dir, "sweeps", "s", p)))
+
+                Expect.equal (List.sort rows) (List.sort expected) "a row per point, run.json's test accuracy"
+                Expect.equal (Regex.Matches(dom, "<tr data-run=").Count) 2 "two rows"
+                Expect.stringContains dom ">lr<" "the sweep's grid as a column"
         ]

@@ -20,6 +20,8 @@ public static class PageStyle
         figure.chart svg{width:100%;height:auto;display:block;touch-action:none}
         figure.chart svg:focus{outline:2px solid var(--accent)}
         figure.chart .logy{display:none}figure.chart.log .logy{display:inline}figure.chart.log .lin{display:none}
+        figure.chart.zoomed .lin,figure.chart.zoomed .logy{display:none}
+        .tools{display:flex;gap:4px;flex-wrap:wrap}.band{fill:#0072B2;opacity:.15}
         .frame{fill:none;stroke:#999}.grid{stroke:#eee}.tick{font-size:11px;fill:#444}.axis{font-size:12px;fill:#222}
         path.line{fill:none;stroke-width:1.8}path.line.dash{stroke-dasharray:6 3}path.line.faint{stroke-width:1;opacity:.35}
         .marker{stroke:#009E73;stroke-width:1.5;stroke-dasharray:5 4}.mlabel{font-size:11px;fill:#006b4f}

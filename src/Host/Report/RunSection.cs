@@ -43,6 +43,7 @@ public static class RunSection
             sb.Append("</div>");
         }
         TestSet.Render(sb, d);
+        WeightHistograms.Render(sb, d);
         Diagnostics.Render(sb, d);
         sb.Append("</section>");
         return sb.ToString();

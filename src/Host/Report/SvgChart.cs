@@ -53,11 +53,17 @@ public sealed class SvgChart
         bool log = LogPossible && any;
         string cls = "chart" + (log && StartLog ? " log" : "");
         sb.Append(Html.Inv($"<figure class=\"{cls}\" id=\"{Html.Esc(Id)}\" data-title=\"{Html.Esc(Title)}\">"));
-        sb.Append("<figcaption><span class=\"ct\">").Append(Html.Esc(Title)).Append("</span>");
+        sb.Append("<figcaption><span class=\"ct\">").Append(Html.Esc(Title)).Append("</span><span class=\"tools\">");
+        if (any)
+        {
+            // Zoom on x: these buttons, a drag across the chart, or + − 0 on the focused chart (PageScript).
+            sb.Append("<button type=\"button\" class=\"zin\" aria-label=\"zoom in\" title=\"zoom in (+)\">+</button><button type=\"button\" class=\"zout\" aria-label=\"zoom out\" title=\"zoom out (−)\">−</button><button type=\"button\" class=\"zreset\" title=\"show every point (0)\" disabled>reset</button>");
+        }
         if (log)
         {
             sb.Append("<button type=\"button\" class=\"logt\" aria-pressed=\"").Append(StartLog ? "true" : "false").Append("\">log scale</button>");
         }
+        sb.Append("</span>");
         sb.Append("</figcaption>");
         if (!any)
         {
@@ -75,7 +81,7 @@ public sealed class SvgChart
         {
             (x0, x1) = (x0 - 1, x1 + 1);
         }
-        sb.Append(Html.Inv($"<svg viewBox=\"0 0 {Width} {Height}\" role=\"img\" aria-label=\"{Html.Esc(Title)}\" tabindex=\"0\" data-x0=\"{Html.G(x0)}\" data-x1=\"{Html.G(x1)}\" data-left=\"{Left}\" data-w=\"{PlotW}\">"));
+        sb.Append(Html.Inv($"<svg viewBox=\"0 0 {Width} {Height}\" role=\"img\" aria-label=\"{Html.Esc(Title)}\" tabindex=\"0\" data-x0=\"{Html.G(x0)}\" data-x1=\"{Html.G(x1)}\" data-left=\"{Left}\" data-w=\"{PlotW}\" data-top=\"{Top}\" data-h=\"{PlotH}\">"));
         Axes(sb, x0, x1, thinned, logAxis: false);
         if (log)
         {
@@ -192,12 +198,19 @@ public sealed class SvgChart
         {
             sb.Append("\"replay\":").Append(Html.JsString(run)).Append(',');
         }
-        sb.Append("\"x\":").Append(Html.JsString(XLabel)).Append(",\"series\":[");
+        if (Marker is double m)
+        {
+            sb.Append("\"marker\":").Append(Html.G(m)).Append(',');
+        }
+        sb.Append("\"x\":").Append(Html.JsString(XLabel)).Append(",\"integer\":").Append(XLabel is "epoch" or "step" ? "true" : "false")
+            .Append(",\"series\":[");
         for (int k = 0; k < series.Count; k++)
         {
             var s = series[k];
             sb.Append(k == 0 ? "" : ",").Append("{\"name\":").Append(Html.JsString(s.Name))
                 .Append(",\"color\":").Append(Html.JsString(Palette[s.Color % Palette.Length]))
+                .Append(",\"cls\":").Append(Html.JsString("line" + (s.Dashed ? " dash" : "") + (s.Faint ? " faint" : "")))
+                .Append(s.Run >= 0 ? Html.Inv($",\"run\":{s.Run}") : "")
                 .Append(",\"xs\":[").AppendJoin(',', s.Xs.Select(Html.G))
                 .Append("],\"ys\":[").AppendJoin(',', s.Ys.Select(Html.G)).Append("]}");
         }
