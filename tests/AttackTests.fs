@@ -40,6 +40,78 @@ let tests =
                 Expect.equal o.Code 2 "train --adversarial fgsm:2"
                 Expect.stringContains o.Err "epsilon must be in (0, 1]" "names the bound"
 
+            testCase "--monitor robust: each epoch's PGD accuracy on the validation images, the kept epoch its best"
+            <| fun () ->
+                let dir = tempDir ()
+
+                let train extra =
+                    run
+                        dir
+                        ([
+                            "train"
+                            "--train"
+                            dataFile "train-images-idx3-ubyte.gz"
+                            "--test"
+                            dataFile "test-images-idx3-ubyte.gz"
+                            "--layers"
+                            "784,32,10"
+                            "--train-count"
+                            "1500"
+                            "--epochs"
+                            "3"
+                         ]
+                         @ extra)
+
+                let t =
+                    train
+                        [
+                            "--adversarial"
+                            "fgsm:0.3:random"
+                            "--monitor"
+                            "robust"
+                            "--keep"
+                            "best"
+                            "--run"
+                            "r"
+                        ]
+
+                Expect.equal t.Code 0 $"train (stderr: %s{t.Err})"
+                Expect.stringContains t.Out " pgd " "the epoch line shows the PGD accuracy"
+
+                let epochs =
+                    File.ReadLines(Path.Combine(dir, "r", "journal.jsonl"))
+                    |> Seq.map (fun l -> JsonDocument.Parse(l).RootElement)
+                    |> Seq.filter (fun e ->
+                        match e.TryGetProperty "kind" with
+                        | true, k -> k.GetString() = "epoch"
+                        | _ -> false)
+                    |> Seq.map (fun e ->
+                        e.GetProperty("epoch").GetInt32(), e.GetProperty("val_robust_accuracy").GetDouble())
+                    |> Array.ofSeq
+
+                Expect.equal epochs.Length 3 "one figure per epoch"
+
+                for _, a in epochs do
+                    Expect.isTrue (a >= 0.0 && a <= 1.0) $"an accuracy: %g{a}"
+
+                let results =
+                    JsonDocument
+                        .Parse(File.ReadAllText(Path.Combine(dir, "r", "run.json")))
+                        .RootElement.GetProperty("results")
+
+                let best = epochs |> Array.maxBy snd
+
+                Expect.equal
+                    (results.GetProperty("kept_epoch").GetInt32())
+                    (fst best)
+                    "the highest PGD accuracy is kept"
+
+                Expect.equal (results.GetProperty("best_validation_robust").GetDouble()) (snd best) "and recorded"
+
+                let o = train [ "--monitor"; "robust"; "--run"; "plain" ]
+                Expect.equal o.Code 2 "no adversary, nothing to attack with"
+                Expect.stringContains o.Err "give --adversarial" "says what is missing"
+
             testCase "train --adversarial, then attack: a table in [0, 1] units, JSON, and both pictures"
             <| fun () ->
                 let dir = tempDir ()

@@ -79,6 +79,7 @@ module Watched =
     type Monitor =
         | Loss
         | Accuracy
+        | Robust
 
 
 /// What each enumerated value stands for.
@@ -156,3 +157,4 @@ module internal ValueOf =
         function
         | Watched.Monitor.Loss -> "loss"
         | Watched.Monitor.Accuracy -> "accuracy"
+        | Watched.Monitor.Robust -> "robust"

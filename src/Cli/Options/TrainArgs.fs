@@ -149,7 +149,8 @@ type TrainArgs =
                 "also print the test accuracy after every epoch. Not the default: choosing an epoch, a learning rate or a recipe by the test column tunes on the test set, and its accuracy then overstates what new data will see; choose on the validation column."
             | Early_Stop _ ->
                 "stop when the validation figure (--monitor) has not improved for N epochs (default 0: train every epoch)."
-            | Monitor _ -> "the validation figure early stopping and --keep best watch: loss (default) or accuracy."
+            | Monitor _ ->
+                "the validation figure early stopping and --keep best watch: loss (default), accuracy, or robust (with --adversarial: accuracy under PGD-10 at its epsilon on the first 500 validation images, which catches catastrophic overfitting)."
             | On_Nonfinite _ ->
                 "a step that would put a NaN or infinity into the weights is not applied: stop (default) keeps the state before it as a checkpoint and stops naming the tensor and the examples; skip[:K] drops that batch, journals it and goes on, stopping after K skips (default 10)."
             | Keep _ ->

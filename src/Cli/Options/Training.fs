@@ -163,6 +163,15 @@ module internal TrainingGroup =
         let scheduleRequest = schedule r p checks
         let augment = augment r c0 arch checks
         let adversarial = adversarial r c0 checks
+
+        if monitor = "robust" && adversarial.IsNone then
+            checks.Add
+                "option '--monitor robust' attacks the validation set at the run's adversarial epsilon: give --adversarial."
+
+        if monitor = "robust" && not hasValidation then
+            checks.Add
+                "option '--monitor robust' watches the validation set: give --validation a fraction above 0 or a file."
+
         checks.Require (finite lr && lr > 0.0) "lr" "> 0" lr
         checks.Require (finite l2 && l2 >= 0.0) "l2" ">= 0" l2
         let clipNorm = r.GetResult(TrainArgs.Clip_Norm, defaultValue = c0.ClipNorm)

@@ -58,6 +58,24 @@ type Attacks =
                 keep
                 attack
 
+    /// The accuracy under PGD-10 (one restart, random start) at an adversarial training's epsilon on the first `count`
+    /// images: the figure `--monitor robust` watches, seeded, so a resumed run measures what the uninterrupted one did.
+    static member RobustAccuracy
+        (
+            model: Model,
+            images: Functional.Data.Images,
+            count: int,
+            adversarial: Functional.Attacks.Adversarial,
+            seed: int
+        ) =
+        let range = Functional.Attacks.range model.Spec.Scale
+
+        let attack =
+            Functional.Attacks.pgd (adversarial.Eps * (range.Hi - range.Lo)) 10 1 seed
+
+        let chunk = if Models.IsConvolutional model.Spec.Arch then 100 else 500
+        (Attacks.Run(model, images, min count images.Count, chunk, 0, attack)).Accuracy
+
     /// The fraction of the first `count` images whose input gradient is exactly zero.
     static member ZeroGradients(model: Model, images: Functional.Data.Images, count: int, chunk: int) =
         let spec = model.Spec

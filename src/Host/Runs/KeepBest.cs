@@ -14,13 +14,16 @@ public sealed record KeepBest(int BestEpoch, double BestValue, int BadEpochs)
     public static readonly KeepBest None = new(0, double.NaN, 0);
 
     /// <summary>The state after an epoch whose validation figure was <paramref name="value"/>: lower is better
-    /// for the loss, higher for the accuracy; the first finite figure is always an improvement.</summary>
+    /// for the loss, higher for an accuracy; the first finite figure is always an improvement.</summary>
     public KeepBest After(int epoch, double value, string monitor)
     {
         bool better = double.IsFinite(value) && (BestEpoch == 0 || !double.IsFinite(BestValue)
-            || (monitor == "accuracy" ? value > BestValue : value < BestValue));
+            || (HigherIsBetter(monitor) ? value > BestValue : value < BestValue));
         return better ? new KeepBest(epoch, value, 0) : this with { BadEpochs = BadEpochs + 1 };
     }
+
+    /// <summary>The accuracies (clean, or under attack for "robust"), not the loss.</summary>
+    public static bool HigherIsBetter(string monitor) => monitor is "accuracy" or "robust";
 
     /// <summary>True when <paramref name="patience"/> epochs (0: never) have passed without improvement.</summary>
     public bool ShouldStop(int patience) => patience > 0 && BestEpoch > 0 && BadEpochs >= patience;

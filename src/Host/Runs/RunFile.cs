@@ -37,7 +37,7 @@ public sealed record RunFile(
     /// <summary>Stop after this many epochs without a better validation figure; 0 = never.</summary>
     public int EarlyStop { get; init; }
 
-    /// <summary>"loss" or "accuracy": the validation figure early stopping and keep-best watch.</summary>
+    /// <summary>"loss", "accuracy" or "robust" (PGD-10 accuracy): the validation figure early stopping and keep-best watch.</summary>
     public string Monitor { get; init; } = "loss";
 
     /// <summary>The steps --on-nonfinite skip:K may leave out before the run stops; 0 = stop at the first (stop).</summary>
@@ -302,7 +302,7 @@ public sealed record RunFile(
                 Preset = OptStr(o, "preset") ?? "modern",
                 Validation = o["validation"] is null ? null : ValidationOf(Object(path, o, "validation")),
                 EarlyStop = o["early_stop"] is null ? 0 : AtLeast(o, "early_stop", 0),
-                Monitor = OneOf(o, "monitor", "loss", "accuracy"),
+                Monitor = OneOf(o, "monitor", "loss", "accuracy", "robust"),
                 MaxSkips = o["on_nonfinite"] is { } policy ? NonFinitePolicy.Parse(OptStr(o, "on_nonfinite")!, why => new DataError(path, $"on_nonfinite {why}")) : 0,
                 Keep = OneOf(o, "keep", "last", "best"),
                 TestEveryEpoch = o["test_every_epoch"] is null || Get<bool>(o, "test_every_epoch"),

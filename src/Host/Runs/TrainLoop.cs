@@ -250,7 +250,11 @@ public static class TrainLoop
     /// skipped non-finite steps) is written as null, which the readers take as "not measured".</summary>
     static JsonNode? Finite(double x) => double.IsFinite(x) ? x : null;
 
-    static string Figure(string monitor, double value) => monitor == "accuracy"
+    /// <summary>How many validation images <c>--monitor robust</c> attacks each epoch (PGD-10: about half an epoch
+    /// of the shipped 8,000 images' cost).</summary>
+    const int RobustExamples = 500;
+
+    static string Figure(string monitor, double value) => KeepBest.HigherIsBetter(monitor)
         ? string.Create(CultureInfo.InvariantCulture, $"{100 * value:F2}%")
         : value.ToString("F4", CultureInfo.InvariantCulture);
 
@@ -279,7 +283,25 @@ public static class TrainLoop
         {
             line["val_loss"] = Finite(validationEval.Loss);
             line["val_accuracy"] = validationEval.Accuracy;
-            var after = best.After(epoch + 1, run.Monitor == "accuracy" ? validationEval.Accuracy : validationEval.Loss, run.Monitor);
+            double? robust = null;
+            if (run.Monitor == "robust" && Api.Training.IsAdversarial(run.Config))
+            {
+                robust = Api.Attacks.RobustAccuracy(trainer.Model, coreValidation!, RobustExamples,
+                    Api.Training.Adversarial(run.Config), run.Config.Seed);
+                line["val_robust_accuracy"] = robust.Value;
+            }
+            double watched = run.Monitor switch
+            {
+                "accuracy" => validationEval.Accuracy,
+                "robust" => robust ?? double.NaN,
+                _ => validationEval.Loss,
+            };
+            var after = best.After(epoch + 1, watched, run.Monitor);
+            if (robust is double r && best.BestEpoch > 0 && r < best.BestValue / 2)
+            {
+                progress.Line(string.Create(CultureInfo.InvariantCulture,
+                    $"warning: PGD accuracy on the validation images fell from {100 * best.BestValue:F2}% (epoch {best.BestEpoch}) to {100 * r:F2}%: catastrophic overfitting (Wong et al. 2020); --keep best keeps epoch {best.BestEpoch}, --early-stop N stops after N such epochs"), "");
+            }
             improved = after.BestEpoch == epoch + 1;
             best = after;
             line["best"] = improved;
@@ -302,11 +324,12 @@ public static class TrainLoop
         {
             var inv = CultureInfo.InvariantCulture;
             string val = validationEval is null ? "" : string.Create(inv,
-                $"  val {validationEval.Loss:F4} {100 * validationEval.Accuracy:F2}%{(improved ? "*" : " ")}");
+                $"  val {validationEval.Loss:F4} {100 * validationEval.Accuracy:F2}%{(improved && run.Monitor != "robust" ? "*" : " ")}");
             string test = testEval is null ? "" : string.Create(inv, $"  test {100 * testEval.Accuracy:F2}%");
+            string pgd = line["val_robust_accuracy"] is JsonNode r ? string.Create(inv, $"pgd {100 * r.GetValue<double>():F2}%{(improved ? "*" : " ")}") : "";
             // On a terminal too narrow for the whole line, the updates per epoch (the same every epoch) go first.
             progress.Line(string.Create(inv,
-                $"epoch {epoch + 1,3}/{run.Epochs}  loss {meanLoss:F4}  train {100 * trainEval.Accuracy:F2}%{val}{test}  {seconds:F1}s  {seen / seconds:N0} ex/s"),
+                $"epoch {epoch + 1,3}/{run.Epochs}  loss {meanLoss:F4}  train {100 * trainEval.Accuracy:F2}%{val}{pgd}{test}  {seconds:F1}s  {seen / seconds:N0} ex/s"),
                 string.Create(inv, $"  ({updatesPerEpoch:N0} updates)"));
         }
         return best;
