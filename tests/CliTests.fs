@@ -593,6 +593,9 @@ let private presetTests =
                         "train --preset seed --seed 2 --no-bias --output softmax --loss ce"
                         "train --preset lenet5 --seed 2"
                         "train --preset cnn --batch 8 --epochs 1"
+                        "train --adversarial pgd:0.3:7 --adversarial-weight 0.25"
+                        "train --adversarial trades:0.3:10:3"
+                        "train --preset robust-cnn --adversarial trades:0.3:7"
                     ] do
                     let o = train line
 

@@ -174,6 +174,8 @@ type Argv =
             match c.Adversarial, pc.Adversarial with
             | Some a, Some b when a = b -> ()
             | Some a, Some b when { a with Weight = b.Weight } = b -> yield! [ "--adversarial-weight"; num a.Weight ]
+            // TRADES weighs its terms by its beta, written in its text: --adversarial-weight is refused with it.
+            | Some a, _ when a.Trades > 0.0 -> yield! [ "--adversarial"; Attacks.Adversarial.text a ]
             | Some a, _ ->
                 yield!
                     [
