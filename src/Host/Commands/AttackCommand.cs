@@ -16,6 +16,8 @@ public static class AttackCommand
 
     public static int Run(AttackOptions o)
     {
+        Runs.RunFiles.CheckNotRunFile(o.Png, "--png");
+        Runs.RunFiles.CheckNotRunFile(o.Grid, "--grid");
         var model = ModelFile.Load(o.Model);
         if (ModelFile.ReadDataInfo(o.Model) is { IsTable: true })
         {
