@@ -177,22 +177,38 @@ public static class Table
         {
             return; // Decode names the file's kind
         }
-        int row = 1, start = 0;
+        // The separator as Rows detects it, from the first line.
+        var firstLine = bytes.AsSpan(0, bytes.AsSpan().IndexOf((byte)'\n') is int n and >= 0 ? n : bytes.Length);
+        byte separator = firstLine.Contains((byte)'\t') ? (byte)'\t' : firstLine.Contains((byte)';') ? (byte)';' : (byte)',';
+        int row = 1, column = 0, start = 0;
+        bool quoted = false; // a quote on this line: its columns are no longer counted by separators
         for (int i = 0; i <= bytes.Length; i++)
         {
             byte b = i < bytes.Length ? bytes[i] : (byte)'\n';
-            if (b is (byte)',' or (byte)';' or (byte)'\t' or (byte)'"' or (byte)'\n' or (byte)'\r')
+            if (b != separator && b is not ((byte)'"' or (byte)'\n' or (byte)'\r'))
             {
-                if (i - start > MaxCell)
-                {
-                    string opening = Encoding.UTF8.GetString(bytes, start, 40).Replace('\uFFFD', '?');
-                    throw new DataError(path, $"row {row}: a cell of {i - start:N0} bytes ('{opening}…'), longer than any number or label (at most {MaxCell:N0})");
-                }
-                start = i + 1;
-                if (b == (byte)'\n')
-                {
-                    row++;
-                }
+                continue;
+            }
+            if (i - start > MaxCell)
+            {
+                string cell = Encoding.UTF8.GetString(bytes, start, 4 * 61).Replace('\uFFFD', '?');
+                string at = quoted ? $"row {row}" : $"row {row}, column {column}";
+                throw new DataError(path, $"{at}: a cell of {i - start:N0} bytes ('{Shown(cell)}'), longer than any number or label (at most {MaxCell:N0})");
+            }
+            start = i + 1;
+            if (b == separator)
+            {
+                column++;
+            }
+            else if (b == (byte)'"')
+            {
+                quoted = true;
+            }
+            else if (b == (byte)'\n')
+            {
+                row++;
+                column = 0;
+                quoted = false;
             }
         }
     }
