@@ -48,7 +48,7 @@ public static class ReplayCommand
         }
         long until = journal.Keys.FirstOrDefault(s => s >= o.Step, o.Step);
         log.WriteLine($"replay {o.Run}: from {(checkpoint == null ? "the initial weights (seed)" : RunFolder.Shown(checkpoint.Path))}, steps {from + 1}..{until}");
-        if (!journal.ContainsKey(o.Step))
+        if (until > o.Step)
         {
             log.WriteLine(NotJournaled(o.Step, run.JournalEvery, from, until, checkpoint == null));
         }
@@ -98,16 +98,13 @@ public static class ReplayCommand
         return inspected ? ReturnCode.Ok : ReturnCode.CheckFailed;
     }
 
-    /// <summary>Why the replayed range is not the one step asked for: replay starts where weights were saved and
-    /// runs on to where the journal can check it.</summary>
+    /// <summary>Why the replay runs past the step asked for: it starts where weights were saved and goes on to
+    /// where the journal can check it.</summary>
     static string NotJournaled(long step, int every, long from, long until, bool fromSeed)
     {
         string start = fromSeed ? "the initial weights" : $"the checkpoint of step {from}";
         string lines = every > 0 ? $" (the journal has a line every {every} steps and at checkpoints)" : "";
-        string end = until > step
-            ? $"on to the next journaled step, {until}, to check them against it"
-            : "and no journaled step follows it to check them against";
-        return $"step {step} is not journaled{lines}: replayed {from + 1}..{until}, from {start}, {end}";
+        return $"step {step} is not journaled{lines}: replayed {from + 1}..{until}, from {start} on to the next journaled step, {until}, to check them against it";
     }
 
     /// <summary>Names the first journaled step that differs: the layer whose gradient norm moved most, and the
