@@ -85,16 +85,10 @@ let evaluate (net: Network<float32>) (images: Data.Images) =
 
     float correct / float images.Count
 
-/// Draws a series (a loss per step, an accuracy per epoch) into the PNG at `path` with ScottPlot and the font
-/// functional ships; returns the path.
-let plot (path: string) (title: string) (ys: float[]) =
-    Host.PlotFonts.Register()
-    use p = new ScottPlot.Plot()
-    p.Add.ScatterLine(Array.init ys.Length float, ys) |> ignore
-    p.Title title
-
+/// Draws a series (a loss per step, an accuracy per epoch) against its index into the PNG at `path`, its axes
+/// titled `xTitle` and `yTitle`, with ScottPlot and the font functional ships; returns the path.
+let plot (path: string) (title: string) (xTitle: string) (yTitle: string) (ys: float[]) =
     Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath path))
     |> ignore
 
-    p.SavePng(path, 800, 500) |> ignore
-    path
+    Host.Plots.Series(path, title, xTitle, yTitle, ys)

@@ -50,7 +50,10 @@ let final, losses =
             next, report.Loss :: losses)
         (state0, [])
 
-printfn "loss per step: %s" (plot "runs/readme/loss.png" "loss per step, one epoch" (List.rev losses |> Array.ofList))
+let lossPng =
+    plot "runs/readme/loss.png" "loss per step, one epoch" "step" "training loss" (List.rev losses |> Array.ofList)
+
+printfn "loss per step: %s" lossPng
 
 let accuracy = evaluate final.Network test
 printfn "after one epoch (%d steps): test accuracy %.2f%%" final.Step (100.0 * accuracy)

@@ -40,6 +40,69 @@ let tests =
                 Expect.equal o.Code 2 "train --adversarial fgsm:2"
                 Expect.stringContains o.Err "epsilon must be in (0, 1]" "names the bound"
 
+            testCase "attack at eps 0 is one forward pass: the clean accuracy, no steps, and a line saying so"
+            <| fun () ->
+                let dir = tempDir ()
+
+                let t =
+                    run
+                        dir
+                        [
+                            "train"
+                            "--train"
+                            dataFile "train-images-idx3-ubyte.gz"
+                            "--test"
+                            dataFile "test-images-idx3-ubyte.gz"
+                            "--layers"
+                            "784,16,10"
+                            "--train-count"
+                            "500"
+                            "--validation"
+                            "0"
+                            "--epochs"
+                            "1"
+                            "--run"
+                            "r"
+                            "--quiet"
+                        ]
+
+                Expect.equal t.Code 0 $"train (stderr: %s{t.Err})"
+
+                let attack extra =
+                    run
+                        dir
+                        ([
+                            "attack"
+                            "r"
+                            "--data"
+                            dataFile "test-images-idx3-ubyte.gz"
+                            "--count"
+                            "100"
+                            "--eps"
+                            "0"
+                            "--steps"
+                            "20"
+                            "--restarts"
+                            "3"
+                         ]
+                         @ extra)
+
+                let j = attack [ "--json" ]
+                Expect.equal j.Code 0 $"attack --json (stderr: %s{j.Err})"
+                use doc = JsonDocument.Parse j.Out
+                let clean = doc.RootElement.GetProperty("clean_accuracy").GetDouble()
+
+                for r in doc.RootElement.GetProperty("results").EnumerateArray() do
+                    let name = r.GetProperty("method").GetString()
+                    Expect.equal (r.GetProperty("accuracy").GetDouble()) clean $"{name} at 0 is the clean accuracy"
+                    Expect.equal (r.GetProperty("steps").GetInt32()) 0 $"{name}: no step"
+                    Expect.equal (r.GetProperty("forward_passes").GetInt64()) 100L $"{name}: one forward an example"
+                    Expect.equal (r.GetProperty("backward_passes").GetInt64()) 0L $"{name}: no gradient"
+
+                let o = attack []
+                Expect.equal o.Code 0 $"attack (stderr: %s{o.Err})"
+                Expect.stringContains o.Out "eps 0 is the clean input: one forward pass" "says so"
+
             testCase "--monitor robust: each epoch's PGD accuracy on the validation images, the kept epoch its best"
             <| fun () ->
                 let dir = tempDir ()

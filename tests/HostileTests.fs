@@ -1030,6 +1030,42 @@ let tests =
                         let beside = run repo [ "export"; dir; "--onnx"; Path.Combine(dir, "model.onnx") ]
                         Expect.equal beside.Code 0 $"a new file beside the run's is the user's: %s{beside.Err}"
 
+                    testCase
+                        "every writer refuses a run's own file as its output, before any work; plot may redraw curves.png"
+                    <| fun () ->
+                        let dir = editedRun ignore
+                        let struct (_, checkpoint) = (Checkpoints.List dir)[0]
+                        let runJson = Path.Combine(dir, RunFile.FileName)
+                        let journal = Path.Combine(dir, Journal.FileName)
+                        let model = Path.Combine(dir, ModelFile.FileName)
+                        let link = Path.Combine(tempDir (), "to-run.json")
+                        File.CreateSymbolicLink(link, runJson) |> ignore
+                        let files = Directory.GetFiles(dir, "*", SearchOption.AllDirectories) |> Array.sort
+                        let before = files |> Array.map File.ReadAllBytes
+
+                        for args, target, option in
+                            [
+                                [ "attack"; dir; "--png" ], runJson, "--png"
+                                [ "attack"; dir; "--grid" ], journal, "--grid"
+                                [ "compare"; dir; "--png" ], runJson, "--png"
+                                [ "doctor"; "--png" ], checkpoint, "--png"
+                                [ "drift"; dir; "--out" ], runJson, "--out"
+                                [ "eval"; "--model"; dir; "--png" ], model, "--png"
+                                [ "lr-find"; "--png" ], runJson, "--png"
+                                [ "plot"; dir; "--out" ], runJson, "--out"
+                                [ "predict"; "--model"; dir; "--out" ], runJson, "--out"
+                                [ "report"; dir; "--out" ], journal, "--out"
+                                [ "show"; "--out" ], checkpoint, "--out"
+                                [ "show"; "--out" ], link, "--out"
+                                [ "import"; "x.safetensors"; "--arch"; "dense 10 softmax"; "--out" ], model, "--out"
+                            ] do
+                            let o = run repo (args @ [ target ])
+                            expectOneLineError o ReturnCode.Usage [ option; target; "a file of a run" ]
+
+                        Expect.equal (files |> Array.map File.ReadAllBytes) before "every file of the run untouched"
+                        let redraw = run repo [ "plot"; dir; "--out"; Path.Combine(dir, "curves.png") ]
+                        Expect.equal redraw.Code 0 $"plot redraws its run's curves.png: %s{redraw.Err}"
+
                     runJsonCase
                         "train_count -1, as --train-count refuses it"
                         (fun o -> o["train_count"] <- -1)

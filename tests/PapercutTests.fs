@@ -5,7 +5,10 @@ module Functional.Tests.PapercutTests
 open System
 open System.IO
 open System.Text.Json.Nodes
+open Argu
 open Expecto
+open Microsoft.FSharp.Reflection
+open Functional.Cli
 open Functional.Host
 open Functional.Host.Sweeps
 open Functional.Tests.EndToEndTests
@@ -42,6 +45,33 @@ let private printed (c: Comparison) =
 
 let private lenet =
     "input 1x28x28, conv 6 5x5 pad 2 relu, maxpool 2, conv 16 5x5 relu, maxpool 2, flatten, dense 120 relu, dropout 0.3, dense 84 relu, dropout 0.3, dense 10 softmax"
+
+/// Each option's description, as its Argu case says it (the field values do not change a description).
+let private descriptions (args: Type) =
+    [
+        for c in FSharpType.GetUnionCases args do
+            let fields =
+                c.GetFields()
+                |> Array.map (fun f ->
+                    if f.PropertyType.IsValueType then
+                        Activator.CreateInstance f.PropertyType
+                    else
+                        null)
+
+            (FSharpValue.MakeUnion(c, fields) :?> IArgParserTemplate).Usage
+    ]
+
+/// `functional --help` and every command's, with the descriptions each should hold whole.
+let private helps =
+    lazy
+        [
+            "", descriptions typeof<FunctionalArgs>
+            for c in FSharpType.GetUnionCases typeof<FunctionalArgs> do
+                match c.GetFields() with
+                | [| f |] when f.PropertyType.IsGenericType ->
+                    c.Name.ToLowerInvariant().Replace('_', '-'), descriptions (f.PropertyType.GetGenericArguments()[0])
+                | _ -> ()
+        ]
 
 [<Tests>]
 let tests =
@@ -91,6 +121,26 @@ let tests =
 
                 for word in lenet.Split ' ' do
                     Expect.stringContains flat word "the architecture, whole"
+            }
+            test "every command's help fits 80 columns and breaks no word" {
+                for command, texts in helps.Force() do
+                    let o = run repo ((if command = "" then [] else [ command ]) @ [ "--help" ])
+
+                    Expect.equal o.Code 0 $"%s{command} --help: %s{o.Err}"
+                    let lines = o.Out.Replace("\r\n", "\n").Split '\n'
+
+                    for line in lines do
+                        Expect.isLessThanOrEqual line.Length 80 $"%s{command} --help: '%s{line}' fits 80 columns"
+
+                    let words =
+                        Collections.Generic.HashSet(
+                            o.Out.Split([| ' '; '\n'; '\r' |], StringSplitOptions.RemoveEmptyEntries)
+                        )
+
+                    // A word cut at a line's end is in the help as two pieces, neither of them the word.
+                    for text in texts do
+                        for word in text.Split([| ' '; '\n' |], StringSplitOptions.RemoveEmptyEntries) do
+                            Expect.isTrue (words.Contains word) $"%s{command} --help holds '%s{word}' whole"
             }
             test "compare: a table that fits stays one table" {
                 let runs = [ record "a" [ "lr", "0.1" ] 0.9; record "b" [ "lr", "0.3" ] 0.8 ]

@@ -255,6 +255,57 @@ let tests =
                 Expect.equal (CurvesPlot.EpochLossLabel "mean") "mean loss per example" "mean runs"
                 Directory.Delete(dir, true)
 
+            testCase "a script's plot and drift.png title both axes of every panel"
+            <| fun () ->
+                let titled (what: string) (p: ScottPlot.Plot) =
+                    Expect.isNotEmpty p.Axes.Bottom.Label.Text $"%s{what}: the x axis is titled"
+                    Expect.isNotEmpty p.Axes.Left.Label.Text $"%s{what}: the y axis is titled"
+
+                let series = SeriesPlot.Build("loss", "step", "training loss", [| 2.3; 1.1; 0.7 |])
+                titled "Scripting.fsx's plot" series
+                Expect.equal series.Axes.Bottom.Label.Text "step" "the x title given"
+                Expect.equal series.Axes.Left.Label.Text "training loss" "the y title given"
+                let dir = tempDir ()
+
+                expectPng
+                    (Plots.Series(Path.Combine(dir, "loss.png"), "loss", "step", "loss", [| 1.0; 0.5 |]))
+                    SeriesPlot.Width
+                    SeriesPlot.Height
+
+                let layer l : Functional.Trajectory.LayerDrift =
+                    {
+                        Layer = l
+                        WeightRel = 1e-7
+                        GradRel = 1e-6
+                        GradCosine = 1.0
+                        Entries = 10
+                    }
+
+                let report: Functional.Trajectory.Report =
+                    {
+                        From = 0L
+                        Samples =
+                            [|
+                                for t in [ 30L; 60L ] ->
+                                    {
+                                        T = t
+                                        Step = t
+                                        Loss32 = 1.0
+                                        Loss64 = 1.0
+                                        Agreement = 1.0
+                                        Layers = [| layer 0; layer 1 |]
+                                    }
+                            |]
+                        FirstBeyondStep = -1L
+                        FirstBeyondLayer = -1
+                        Problem = ""
+                        Measured = 40L
+                        Verdict = ""
+                    }
+
+                DriftPlot.Panels(report, "drift")
+                |> Array.iteri (fun i p -> titled $"drift.png panel %d{i + 1}" p)
+
             testCase "plot: a bad journal line or a folder that is not a run is one line, exit 3"
             <| fun () ->
                 let dir = tempDir ()

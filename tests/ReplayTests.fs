@@ -71,6 +71,27 @@ let tests =
                         expectReproduced (run repo [ "replay"; runDir; "--step"; string step ])
             }
 
+            test "replay of a step that is not journaled says which steps it replayed and why" {
+                let runDir = trainRun [ "--journal-every"; "25"; "--checkpoint-every"; "100" ]
+
+                let o = run repo [ "replay"; runDir; "--step"; "142" ]
+                expectReproduced o
+
+                for part in
+                    [
+                        "step 142 is not journaled"
+                        "every 25 steps"
+                        "replayed 101..150"
+                        "the checkpoint of step 100"
+                        "the next journaled step, 150"
+                    ] do
+                    Expect.stringContains o.Out part "the range and its reason"
+
+                let journaled = run repo [ "replay"; runDir; "--step"; "150" ]
+                expectReproduced journaled
+                Expect.isFalse (journaled.Out.Contains "not journaled") "a journaled step needs no excuse"
+            }
+
             test "the journal has a line per k steps with the weights hash, and checkpoints at each epoch" {
                 let runDir = trainRun [ "--journal-every"; "25" ]
                 let lines = File.ReadAllLines(Path.Combine(runDir, "journal.jsonl"))

@@ -273,7 +273,41 @@ let tests =
                     bad
                         "a 4 MB line"
                         (Array.append "1,"B (Array.create (4 <<< 20) (byte 'a')))
-                        [ "row 1"; "is not a number" ]
+                        [ "row 1"; "longer than any number or label" ]
+
+                    bad
+                        "a quoted cell of 1 MB that holds separators"
+                        (Array.concat
+                            [
+                                "1,2\n0,\""B
+                                Array.init (1 <<< 20) (fun i -> if i % 2 = 0 then byte 'a' else byte ',')
+                                "\"\n"B
+                            ])
+                        [ "row 2"; "quoted cell"; "longer than any number or label" ]
+
+                    testCase "a 20 MB cell is refused from its bytes: a short message, no copy of the text"
+                    <| fun () ->
+                        let path = Path.Combine(tempDir (), "huge.csv")
+                        let size = 20 <<< 20
+
+                        do
+                            use f = File.Create path
+                            f.Write("label,a,b\n1,2,3\n2,"B)
+                            f.Write(Array.create size (byte '9'), 0, size)
+                            f.Write("x,4\n"B)
+
+                        let before = GC.GetAllocatedBytesForCurrentThread()
+
+                        expectDataError path [ "row 3"; "longer than any number or label" ] (fun () ->
+                            DataFiles.Load(path, null, TableOptions(), null))
+
+                        let allocated = GC.GetAllocatedBytesForCurrentThread() - before
+                        // The file's bytes, once: decoding it (2 bytes a character), splitting its lines and copying
+                        // the cell would each add as much again.
+                        Expect.isLessThan
+                            allocated
+                            (int64 size * 3L / 2L)
+                            $"%d{allocated} bytes allocated for a %d{size}-byte cell"
 
                     bad "a gzip stream cut short" ((gzipBytes "1,0.5\n0,0.25\n")[..20]) [ "gzip" ]
                 ]

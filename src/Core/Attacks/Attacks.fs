@@ -401,7 +401,12 @@ let internal attackBatch<'T
                     fooled[j] <- true
                     Array.blit xd (j * f) best (j * f) f
 
-    for restart in 0 .. attack.Restarts - 1 do
+    // At ε = 0 the ball is the clean input: every step and restart would stay there, so one forward pass measures
+    // what they would.
+    let restarts = if eps = 0.0 then 1 else attack.Restarts
+    let steps = if eps = 0.0 then 0 else attack.Steps
+
+    for restart in 0 .. restarts - 1 do
         Array.blit x0d 0 xd 0 (f * count)
 
         if attack.RandomStart && eps > 0.0 then
@@ -412,7 +417,7 @@ let internal attackBatch<'T
                     let u = (2.0 * g.NextDouble() - 1.0) * eps
                     xd[i] <- 'T.Clamp(x0d[i] + 'T.CreateTruncating u, lower[i], upper[i])
 
-        for t in 1 .. attack.Steps do
+        for t in 1..steps do
             s.Gradient y
 
             // The forward just run saw the previous iterate: record it when it fooled the network.
@@ -427,7 +432,7 @@ let internal attackBatch<'T
                     xd[i] <- 'T.Clamp(moved, lower[i], upper[i])
 
         s.Forward()
-        record (predictions s.Output count) (restart = 0 && attack.Steps = 1)
+        record (predictions s.Output count) (restart = 0 && steps <= 1)
 
         if restart = 0 then
             fooledFirstRestart <- Array.copy fooled

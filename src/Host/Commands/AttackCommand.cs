@@ -16,6 +16,8 @@ public static class AttackCommand
 
     public static int Run(AttackOptions o)
     {
+        Runs.RunFiles.CheckNotRunFile(o.Png, "--png");
+        Runs.RunFiles.CheckNotRunFile(o.Grid, "--grid");
         var model = ModelFile.Load(o.Model);
         if (ModelFile.ReadDataInfo(o.Model) is { IsTable: true })
         {
@@ -128,10 +130,10 @@ public static class AttackCommand
                     ["eps"] = a.Eps / unit,
                     ["eps_input"] = a.Eps,
                     ["alpha"] = a.Alpha / unit,
-                    ["steps"] = a.Steps,
+                    ["steps"] = StepsRun(a),
                     ["queries"] = a.Queries > 0 ? a.Queries : null,
                     ["targets"] = a.Targets > 0 ? a.Targets : null,
-                    ["restarts"] = a.Restarts,
+                    ["restarts"] = a.Eps == 0 ? 1 : a.Restarts,
                     ["random_start"] = a.RandomStart,
                     ["target"] = a.Target >= 0 ? a.Target : null,
                     ["accuracy"] = x.Accuracy,
@@ -181,13 +183,17 @@ public static class AttackCommand
             var x = outcomes[i];
             var a = x.Attack;
             string acc = Inv($"{100 * x.Accuracy:F2} %");
-            log.WriteLine(Inv($"{Label(a),-16} {EpsText(a.Eps),6} {EpsText(a.Alpha),7} {a.Steps,5} {a.Restarts,8} {acc,9} {x.Confidence,10:F3} {seconds[i],8:F2} {seconds[i] / forwards[i],9:F0} {x.Forwards / (double)count,7:F0} {x.Backwards / (double)count,7:F0}")
+            log.WriteLine(Inv($"{Label(a),-16} {EpsText(a.Eps),6} {EpsText(a.Alpha),7} {StepsRun(a),5} {(a.Eps == 0 ? 1 : a.Restarts),8} {acc,9} {x.Confidence,10:F3} {seconds[i],8:F2} {seconds[i] / forwards[i],9:F0} {x.Forwards / (double)count,7:F0} {x.Backwards / (double)count,7:F0}")
                 + (a.Target >= 0 ? Inv($"  target hit {100 * x.TargetHits:F1}%") : ""));
             if (x.Stages.Length > 0)
             {
                 log.WriteLine("  broke " + string.Join(", ", x.Stages.Select(st =>
                     Inv($"{Api.Attacks.MethodName(st.Method)} {st.Broken} ({st.Forwards / (double)count:F0} fwd, {st.Backwards / (double)count:F0} bwd per example)"))));
             }
+        }
+        if (outcomes.Any(x => x.Attack.Eps == 0))
+        {
+            log.WriteLine("eps 0 is the clean input: one forward pass gives its accuracy, no attack steps are run");
         }
         log.WriteLine(Inv($"input gradient exactly zero on {100 * zero:F1}% of the examples"));
         foreach (var w in warnings)
@@ -206,6 +212,10 @@ public static class AttackCommand
         Attacks.Method.Tags.AutoAttack => Inv($"autoattack-{a.Steps}"),
         _ => Inv($"{Api.Attacks.MethodName(a.Method)}-{a.Steps}"),
     };
+
+    /// <summary>FGSM and PGD take no step at ε = 0 (Attacks.attackBatch): the clean input is the whole ball.</summary>
+    static int StepsRun(Attacks.Attack a) =>
+        a.Eps == 0 && (a.Method.IsFgsm || a.Method.IsPgd) ? 0 : a.Steps;
 
     static double Accuracy(Evaluation e, int count, byte[] labels) =>
         Enumerable.Range(0, count).Count(i => e.Predictions[i] == labels[i]) / (double)count;

@@ -9,6 +9,7 @@ public static class CompareCommand
 {
     public static int Run(CompareOptions o)
     {
+        Runs.RunFiles.CheckNotRunFile(o.Png, "--png");
         var runs = Collect(o.Runs, Console.Error);
         string png = o.Png ?? (o.Runs.Length == 1 && SweepFile.IsSweep(o.Runs[0])
             ? Path.Combine(o.Runs[0], ComparePlot.FileName)

@@ -16,6 +16,7 @@ public static class DoctorCommand
 {
     public static int Run(DoctorOptions d)
     {
+        Runs.RunFiles.CheckNotRunFile(d.Png, "--png");
         var clock = Stopwatch.StartNew();
         var o = d.Train;
         // The data as train reads it: a table with its reading options, its network's ends and its transform.

@@ -15,6 +15,7 @@ public static class DriftCommand
 {
     public static int Run(DriftOptions o)
     {
+        Runs.RunFiles.CheckNotRunFile(o.Out, "--out");
         // --json: stdout holds the one JSON object alone.
         var log = o.Json ? TextWriter.Null : Console.Out;
         var run = RunFile.Read(o.Run);

@@ -9,6 +9,7 @@ public static class EvalCommand
 {
     public static int Run(EvalOptions o)
     {
+        Runs.RunFiles.CheckNotRunFile(o.Png, "--png");
         Threads.Choose(o.Threads, 500);
         var model = ModelFile.Load(o.Model);
         var info = ModelFile.ReadDataInfo(o.Model);

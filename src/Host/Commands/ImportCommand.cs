@@ -8,6 +8,7 @@ public static class ImportCommand
     public static int Run(ImportOptions o)
     {
         string output = o.Out ?? DefaultOut(o.File);
+        Runs.RunFiles.CheckNotRunFile(output, "--out");
         if (File.Exists(output))
         {
             throw new UsageError($"{output} exists; import writes a new file: remove it or give another --out");

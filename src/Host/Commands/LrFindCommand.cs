@@ -17,6 +17,7 @@ public static class LrFindCommand
 
     public static int Run(LrFindOptions o)
     {
+        Runs.RunFiles.CheckNotRunFile(o.Png, "--png");
         var t = o.Train;
         var (train, config) = DataSetup.TrainOnly(t.Data, t.TrainCount, t.Config);
         Threads.Choose(t.Threads, config.Batch <= 0 ? train.Count : config.Batch);

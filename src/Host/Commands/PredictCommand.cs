@@ -12,6 +12,7 @@ public static class PredictCommand
 {
     public static int Run(PredictOptions o)
     {
+        Runs.RunFiles.CheckNotRunFile(o.Out, "--out");
         Threads.Choose(o.Threads, o.Index == null ? 500 : 1);
         var model = ModelFile.Load(o.Model);
         if (o.Images.Length > 0)

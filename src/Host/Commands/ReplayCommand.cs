@@ -48,6 +48,10 @@ public static class ReplayCommand
         }
         long until = journal.Keys.FirstOrDefault(s => s >= o.Step, o.Step);
         log.WriteLine($"replay {o.Run}: from {(checkpoint == null ? "the initial weights (seed)" : RunFolder.Shown(checkpoint.Path))}, steps {from + 1}..{until}");
+        if (until > o.Step)
+        {
+            log.WriteLine(NotJournaled(o.Step, run.JournalEvery, from, until, checkpoint == null));
+        }
 
         long lastChecked = 0;
         bool inspected = true;
@@ -92,6 +96,15 @@ public static class ReplayCommand
             ? $"re-executed steps {from + 1}..{until}; the journal has no line at or after step {o.Step} to check them against"
             : $"reproduced steps {from + 1}..{until} bit for bit at the journaled steps ({checkedCount} checked, the last at step {lastChecked})");
         return inspected ? ReturnCode.Ok : ReturnCode.CheckFailed;
+    }
+
+    /// <summary>Why the replay runs past the step asked for: it starts where weights were saved and goes on to
+    /// where the journal can check it.</summary>
+    static string NotJournaled(long step, int every, long from, long until, bool fromSeed)
+    {
+        string start = fromSeed ? "the initial weights" : $"the checkpoint of step {from}";
+        string lines = every > 0 ? $" (the journal has a line every {every} steps and at checkpoints)" : "";
+        return $"step {step} is not journaled{lines}: replayed {from + 1}..{until}, from {start} on to the next journaled step, {until}, to check them against it";
     }
 
     /// <summary>Names the first journaled step that differs: the layer whose gradient norm moved most, and the

@@ -8,6 +8,7 @@ public static class ReportCommand
 {
     public static int Run(ReportOptions o)
     {
+        Runs.RunFiles.CheckNotRunFile(o.Out, "--out");
         Threads.Choose(0, 500);
         string path = o.Out ?? (o.Runs.Length == 1 ? Path.Combine(o.Runs[0], ReportPage.FileName) : ReportPage.FileName);
         Console.Out.WriteLine($"report {ReportPage.Write(o.Runs, path)}");

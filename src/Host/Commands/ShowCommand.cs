@@ -7,6 +7,7 @@ public static class ShowCommand
 {
     public static int Run(ShowOptions o)
     {
+        Runs.RunFiles.CheckNotRunFile(o.Out, "--out");
         if (o.Filters is { } run)
         {
             return Filters(run, o.Out);

@@ -78,7 +78,7 @@ public static class ClassNames
             }
             if (names.IndexOf(names[i]) < i)
             {
-                throw new DataError(path, $"line {i + 1}: '{names[i]}' repeats line {names.IndexOf(names[i]) + 1}");
+                throw new DataError(path, $"line {i + 1}: '{Table.Shown(names[i])}' repeats line {names.IndexOf(names[i]) + 1}");
             }
         }
         return [.. names];

@@ -102,7 +102,7 @@ public static class LabelChecks
             : Convert.ToBase64String(data.Pixels, row * f, f);
     }
 
-    static string Name(LabeledImages data, int c) => $"'{ClassNames.Of(data.ClassNames, c)}'";
+    static string Name(LabeledImages data, int c) => $"'{Table.Shown(ClassNames.Of(data.ClassNames, c))}'";
 
     static string Names(LabeledImages data, int[] classes) =>
         (classes.Length == 1 ? "class " : "classes ")

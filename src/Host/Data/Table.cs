@@ -29,11 +29,15 @@ public static class Table
 
     public const int MaxClasses = 256;
 
+    /// <summary>No number or label is longer: a longer cell is refused before it is decoded and copied.</summary>
+    public const int MaxCell = 4096;
+
     public static LabeledImages Read(string path, TableOptions options, string[]? knownClasses = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        string text = Decode(path, ReadAll(path));
-        var rows = Rows(path, text);
+        byte[] bytes = ReadAll(path);
+        CheckCellLengths(path, bytes);
+        var rows = Rows(path, Decode(path, bytes));
         bool header = options.Header ?? LooksLikeHeader(rows);
         if (header && rows.Count < 2)
         {
@@ -164,11 +168,64 @@ public static class Table
         : b.Length >= 9 && b[8] == (byte)'{' && b[5] == 0 && b[6] == 0 && b[7] == 0 ? "a safetensors file (a model or checkpoint)"
         : null;
 
+    /// <summary>Refuses a run of more than <see cref="MaxCell"/> bytes without a separator, quote or line end in
+    /// the raw bytes, before the text is decoded: a 200 MB line of one cell then costs its bytes only, not the
+    /// string, line and cell copied from them. A quoted cell that holds separators is capped as it is read.</summary>
+    static void CheckCellLengths(string path, byte[] bytes)
+    {
+        if (KnownKind(bytes) is not null)
+        {
+            return; // Decode names the file's kind
+        }
+        // The separator as Rows detects it, from the first line.
+        var firstLine = bytes.AsSpan(0, bytes.AsSpan().IndexOf((byte)'\n') is int n and >= 0 ? n : bytes.Length);
+        byte separator = firstLine.Contains((byte)'\t') ? (byte)'\t' : firstLine.Contains((byte)';') ? (byte)';' : (byte)',';
+        int row = 1, column = 0, start = 0;
+        bool quoted = false; // a quote on this line: its columns are no longer counted by separators
+        for (int i = 0; i <= bytes.Length; i++)
+        {
+            byte b = i < bytes.Length ? bytes[i] : (byte)'\n';
+            if (b != separator && b is not ((byte)'"' or (byte)'\n' or (byte)'\r'))
+            {
+                continue;
+            }
+            if (i - start > MaxCell)
+            {
+                string cell = Encoding.UTF8.GetString(bytes, start, 4 * 61).Replace('\uFFFD', '?');
+                string at = quoted ? $"row {row}" : $"row {row}, column {column}";
+                throw new DataError(path, $"{at}: a cell of {i - start:N0} bytes ('{Shown(cell)}'), longer than any number or label (at most {MaxCell:N0})");
+            }
+            start = i + 1;
+            if (b == separator)
+            {
+                column++;
+            }
+            else if (b == (byte)'"')
+            {
+                quoted = true;
+            }
+            else if (b == (byte)'\n')
+            {
+                row++;
+                column = 0;
+                quoted = false;
+            }
+        }
+    }
+
     static List<(int Line, string[] Cells)> Rows(string path, string text)
     {
-        string[] lines = text.Split('\n');
-        int last = lines.Length;
-        while (last > 0 && lines[last - 1].TrimEnd('\r').Trim().Length == 0)
+        // Lines as ranges of the text: no copy of the whole text split into lines.
+        var lines = new List<Range>();
+        for (int at = 0; at <= text.Length;)
+        {
+            int end = text.IndexOf('\n', at);
+            end = end < 0 ? text.Length : end;
+            lines.Add(at..end);
+            at = end + 1;
+        }
+        int last = lines.Count;
+        while (last > 0 && text.AsSpan()[lines[last - 1]].Trim().Length == 0)
         {
             last--;
         }
@@ -176,12 +233,13 @@ public static class Table
         {
             throw new DataError(path, "empty file: no rows");
         }
-        string first = lines[0].TrimEnd('\r');
+        ReadOnlySpan<char> first = text.AsSpan()[lines[0]].TrimEnd('\r');
         char separator = first.Contains('\t') ? '\t' : first.Contains(';') ? ';' : ',';
         var rows = new List<(int, string[])>(last);
         for (int i = 0; i < last; i++)
         {
-            string line = lines[i].EndsWith('\r') ? lines[i][..^1] : lines[i];
+            ReadOnlySpan<char> line = text.AsSpan()[lines[i]];
+            line = line.EndsWith('\r') ? line[..^1] : line;
             if (line.Trim().Length == 0)
             {
                 throw new DataError(path, $"row {i + 1}: blank line (only allowed at the end of the file)");
@@ -198,7 +256,7 @@ public static class Table
     /// <summary>A line's cells, spaces around them trimmed. A cell may be quoted as RFC 4180 has it ("a,b" holds
     /// the separator, "" is a quote): a spreadsheet writes a name with a comma so, and splitting at every comma
     /// would report a wrong count of columns. A quoted cell must end on its line.</summary>
-    static string[] Cells(string path, int lineNumber, string line, char separator)
+    static string[] Cells(string path, int lineNumber, ReadOnlySpan<char> line, char separator)
     {
         var cells = new List<string>();
         var quoted = new StringBuilder();
@@ -231,6 +289,10 @@ public static class Table
                         break;
                     }
                     quoted.Append(line[i++]);
+                    if (quoted.Length > MaxCell)
+                    {
+                        throw new DataError(path, $"row {lineNumber}: the quoted cell at column {open + 1} ('{Shown(quoted.ToString())}') is longer than any number or label (at most {MaxCell:N0} characters)");
+                    }
                 }
                 while (i < line.Length && line[i] != separator && char.IsWhiteSpace(line[i]))
                 {
@@ -244,9 +306,10 @@ public static class Table
             }
             else
             {
-                int end = line.IndexOf(separator, i);
-                cells.Add(line[i..(end < 0 ? line.Length : end)].Trim());
-                i = end < 0 ? line.Length : end;
+                int end = line[i..].IndexOf(separator);
+                end = end < 0 ? line.Length : i + end;
+                cells.Add(line[i..end].Trim().ToString());
+                i = end;
             }
             if (i >= line.Length)
             {

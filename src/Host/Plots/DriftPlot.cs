@@ -10,13 +10,23 @@ public static class DriftPlot
 
     public static string Write(string path, Trajectory.Report r, string title)
     {
+        var panels = Panels(r, title);
+        Png.Write(path, Width, Height, canvas => Png.Grid(canvas, Width, Height, 1, 0, panels));
+        return path;
+    }
+
+    /// <summary>The three panels, top to bottom, each with both axes titled.</summary>
+    public static Plot[] Panels(Trajectory.Report r, string title)
+    {
         double[] steps = [.. r.Samples.Select(s => (double)s.Step)];
         int[] layers = [.. r.Samples[0].Layers.Select(d => d.Layer)];
 
         var weights = new Plot();
         weights.Title(title, 14);
+        weights.XLabel("step", 12);
         weights.YLabel("‖W32 − W64‖ / ‖W64‖ (log10)", 12);
         var gradients = new Plot();
+        gradients.XLabel("step", 12);
         gradients.YLabel("‖g32 − g64‖ / ‖g64‖ (log10)", 12);
         for (int i = 0; i < layers.Length; i++)
         {
@@ -40,8 +50,7 @@ public static class DriftPlot
         agreement.YLabel("test images where the two agree (%)", 12);
         var a = agreement.Add.ScatterLine(steps, r.Samples.Select(s => 100 * s.Agreement).ToArray());
         a.LegendText = "agreement";
-        Png.Write(path, Width, Height, canvas => Png.Grid(canvas, Width, Height, 1, 0, [weights, gradients, agreement]));
-        return path;
+        return [weights, gradients, agreement];
     }
 
     static ScottPlot.Plottables.Scatter Line(Plot p, double[] steps, IEnumerable<double> values, string label)

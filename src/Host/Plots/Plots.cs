@@ -23,6 +23,10 @@ public static class Plots
         }
     }
 
+    /// <summary>One series against its index, both axes titled (scripts/Scripting.fsx's <c>plot</c>).</summary>
+    public static string Series(string path, string title, string xTitle, string yTitle, double[] ys) =>
+        SeriesPlot.Write(path, title, xTitle, yTitle, ys);
+
     /// <summary>The range test's loss against the learning rate (log axis), the suggestion marked.</summary>
     public static string LrFind(string path, LrFinder.Finding f, string title) => LrFindPlot.Write(path, f, title);
 

@@ -41,15 +41,23 @@ public static class RunFiles
         }
     }
 
+    /// <summary>Refuses an output a user gave (<c>--out</c>, <c>--png</c>, ...) that is one of a run's own files,
+    /// links followed: every command that writes a picture, table or page checks its option here before any work.
+    /// Null (the option not given) passes.</summary>
+    public static void CheckNotRunFile(string? path, string option)
+    {
+        if (path is not null && Holds(path))
+        {
+            throw new UsageError($"{option} {path} is a file of a run: give another file (a run's own files are never written over)");
+        }
+    }
+
     /// <summary>Refuses to write <paramref name="path"/> when it is a run's file (whatever <paramref name="force"/>
     /// says), or an existing file without <paramref name="force"/>. A device (/dev/null) is written into, never
     /// replaced, so it is never refused.</summary>
     public static void CheckOutput(string path, string option, bool force)
     {
-        if (Holds(path))
-        {
-            throw new UsageError($"{option} {path} is a file of a run: give another file (a run's own files are never written over)");
-        }
+        CheckNotRunFile(path, option);
         if (!force && Resolved(path) is { } target && File.Exists(target) && !FileKind.IsSpecial(target))
         {
             throw new UsageError($"{option} {path} exists: give --force to replace it, or another file");
