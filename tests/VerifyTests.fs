@@ -47,7 +47,10 @@ let private copy () =
 
 /// The run's checkpoint steps, in order: interval i ends at the i-th.
 let private checkpointSteps dir =
-    Checkpoints.List dir |> Seq.map (fun struct (s, _) -> s) |> Seq.sort |> List.ofSeq
+    Checkpoints.List dir
+    |> Seq.map (fun struct (s, _) -> s)
+    |> Seq.sort
+    |> List.ofSeq
 
 /// Changes one weight of a checkpoint (the lowest bit of its first value); with `rehash`, its tensor_sha256 is
 /// made to match again, as a careful forger would.
