@@ -82,7 +82,7 @@ public static class VerifyCommand
             return ReturnCode.Ok;
         }
         var d = difference;
-        log.WriteLine($"differs on this machine at interval {d.Interval.Number} of {intervals.Count} (steps {d.Interval.From + 1}..{d.Interval.To}); the {reproduced} before it reproduce bit for bit");
+        log.WriteLine($"differs on this machine at interval {d.Interval.Number} of {intervals.Count} (steps {d.Interval.From + 1}..{d.Interval.To}){(reproduced > 0 ? $"; the {reproduced} before it reproduce bit for bit" : "")}");
         log.WriteLine($"  first difference: {d.What}");
         log.WriteLine($"  run vs this machine: {string.Join("; ", machine.Select(f => $"{f.name} {f.recorded}{(f.same ? " (same)" : $" vs {f.now}")}"))}");
         log.WriteLine($"  likely reason: {Reason(run, machine, d)}");
@@ -182,7 +182,8 @@ public static class VerifyCommand
         Add("kernels", run.BlasCore, Api.Performance.BlasCore() is { Length: > 0 } core ? core : "none (managed)");
         Add("BLAS", run.Backend, Api.Performance.BlasBackend());
         Add("threads", run.Threads.ToString(CultureInfo.InvariantCulture), Threads.Current.ToString(CultureInfo.InvariantCulture));
-        Add("code", run.CodeVersion, RunFolder.CodeVersion);
+        // Shown to the commit's first 12 digits; compared whole.
+        list.Add(("code", Commit(run.CodeVersion), Commit(RunFolder.CodeVersion), run.CodeVersion == RunFolder.CodeVersion));
         Add("CPU", run.Cpu, Kernels.CpuModel());
         // Checked before any step (LoadData refuses other bytes): named so that the list is the whole record.
         Add("training data sha256", run.TrainImages.Sha256[..12] + "…", run.TrainImages.Sha256[..12] + "…");
@@ -242,6 +243,10 @@ public static class VerifyCommand
             ["seconds"] = Math.Round(seconds, 2),
         };
     }
+
+    static string Commit(string version) => version.IndexOf('+', StringComparison.Ordinal) is int plus and > 0 && version.Length > plus + 13
+        ? version[..(plus + 13)]
+        : version;
 
     static string Short(string hash) => hash.Length > 12 ? hash[..12] + "…" : hash;
 
