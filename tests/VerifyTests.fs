@@ -89,6 +89,14 @@ let tests =
                     (sprintf "reproduces bit for bit on this machine: %d of %d intervals" n n)
                     v.Out
 
+            testCase "every preset's run verifies on the machine that trained it"
+            <| fun () ->
+                for preset in Functional.Cli.Presets.names do
+                    let dir = tinyRun preset
+                    let v = run repo [ "verify"; dir ]
+                    Expect.equal v.Code 0 (sprintf "%s: %s%s" preset v.Out v.Err)
+                    Expect.stringContains v.Out "reproduces bit for bit on this machine" preset
+
             testCase "--json is one object: reproduces, the intervals, the machine against the run"
             <| fun () ->
                 let n = (checkpointSteps trained.Value).Length
