@@ -841,6 +841,34 @@ let private resumeReplay =
                 | Invalid m -> Expect.stringContains m "--every" "names the option"
                 | other -> failtestf "%A" other
             }
+            test "verify RUN [--json], and a run folder it needs" {
+                match parse "verify runs/a --json" with
+                | Run(Command.Verify v) -> Expect.equal v { Run = "runs/a"; Json = true } "verify"
+                | other -> failtestf "%A" other
+
+                match parse "verify runs/a" with
+                | Run(Command.Verify v) -> Expect.isFalse v.Json "no --json"
+                | other -> failtestf "%A" other
+
+                match parse "verify" with
+                | Invalid _ -> ()
+                | other -> failtestf "%A" other
+            }
+            test "gradcheck --directional K, K >= 1; element-wise without it" {
+                match parse "gradcheck --directional 3 --preset lenet5" with
+                | Run(Command.Gradcheck g) ->
+                    Expect.equal g.Directional 3 "directions"
+                    Expect.equal g.Train.Preset "lenet5" "train's options still reach it"
+                | other -> failtestf "%A" other
+
+                match parse "gradcheck" with
+                | Run(Command.Gradcheck g) -> Expect.equal g.Directional 0 "element-wise"
+                | other -> failtestf "%A" other
+
+                match parse "gradcheck --directional 0" with
+                | Invalid m -> Expect.stringContains m "--directional" "names it"
+                | other -> failtestf "%A" other
+            }
             test "replay needs --step >= 1 and a run folder" {
                 match parse "replay runs/a --step 0" with
                 | Invalid m -> Expect.stringContains m "--step" "names --step"

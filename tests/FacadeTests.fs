@@ -48,6 +48,8 @@ let allowed =
             "Functional.Diagnostics+ThroughTime"
             "Functional.Diagnostics+RbfUnits"
             "Functional.GradCheck+LayerCheck"
+            "Functional.GradCheck+DirectionalCheck"
+            "Functional.GradCheck+DirectionCheck"
             "Functional.Snapshot+Drift"
             "Functional.Trajectory+Report"
             "Functional.Trajectory+Sample"

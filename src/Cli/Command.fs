@@ -19,6 +19,7 @@ type FunctionalArgs =
     | [<CliPrefix(CliPrefix.None)>] Replay of ParseResults<ReplayArgs>
     | [<CliPrefix(CliPrefix.None)>] Drift of ParseResults<DriftArgs>
     | [<CliPrefix(CliPrefix.None)>] Bisect of ParseResults<BisectArgs>
+    | [<CliPrefix(CliPrefix.None)>] Verify of ParseResults<VerifyArgs>
     | [<CliPrefix(CliPrefix.None)>] Plot of ParseResults<PlotArgs>
     | [<CliPrefix(CliPrefix.None)>] Show of ParseResults<ShowArgs>
     | [<CliPrefix(CliPrefix.None)>] Sweep of ParseResults<SweepArgs>
@@ -48,6 +49,8 @@ type FunctionalArgs =
             | Replay _ -> "re-execute a run's steps bit for bit and inspect one of them."
             | Bisect _ ->
                 "find the first step of a run where a condition holds (nan, spike, collapse, ...) by its journal, checkpoints and replay."
+            | Verify _ ->
+                "replay every checkpoint interval of a run: does it reproduce bit for bit on this machine, and if not, where and why."
             | Drift _ ->
                 "train a run's steps in float32 and float64 side by side: how far the trajectories drift, per layer, and whether rounding explains it."
             | Plot _ -> "draw a run's training curves into a PNG."
@@ -73,6 +76,7 @@ type Command =
     | Replay of ReplayOptions
     | Drift of DriftOptions
     | Bisect of BisectOptions
+    | Verify of VerifyOptions
     | Gradcheck of GradcheckOptions
     | Doctor of DoctorOptions
     | Plot of PlotOptions
@@ -274,6 +278,7 @@ module Parser =
                     | Some(FunctionalArgs.Replay r) -> Some(Command.Replay(Replay.parse r checks))
                     | Some(FunctionalArgs.Drift r) -> Some(Command.Drift(Drift.parse r checks))
                     | Some(FunctionalArgs.Bisect r) -> Some(Command.Bisect(Bisect.parse r checks))
+                    | Some(FunctionalArgs.Verify r) -> Some(Command.Verify(Verify.parse r))
                     | Some(FunctionalArgs.Gradcheck r) -> Some(Command.Gradcheck(Gradcheck.parse r trainArgs checks))
                     | Some(FunctionalArgs.Doctor r) -> Some(Command.Doctor(Doctor.parse r trainArgs checks))
                     | Some(FunctionalArgs.Plot r) -> Some(Command.Plot(Plot.parse r checks))

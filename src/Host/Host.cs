@@ -77,6 +77,7 @@ public static class Program
             case Command.Replay r: Kernels.ForRun(r.Item.Run, Runs.RunFile.Read(r.Item.Run), r.Item.OtherKernels, "replay"); break;
             case Command.Drift d: Kernels.ForRun(d.Item.Run, Runs.RunFile.Read(d.Item.Run), d.Item.OtherKernels, "drift"); break;
             case Command.Bisect b: Kernels.ForRun(b.Item.Run, Runs.RunFile.Read(b.Item.Run), b.Item.OtherKernels, "bisect"); break;
+            case Command.Verify v: Kernels.ForRun(v.Item.Run, Runs.RunFile.Read(v.Item.Run), other: false, "verify"); break;
             default: Kernels.Use(null); break;
         }
     }
@@ -92,6 +93,7 @@ public static class Program
         Command.Resume r => ResumeCommand.Run(r.Item),
         Command.Replay r => ReplayCommand.Run(r.Item),
         Command.Bisect b => BisectCommand.Run(b.Item),
+        Command.Verify v => VerifyCommand.Run(v.Item),
         Command.Gradcheck g => GradcheckCommand.Run(g.Item),
         Command.Doctor d => DoctorCommand.Run(d.Item),
         Command.Plot p => PlotCommand.Run(p.Item),

@@ -10,6 +10,7 @@ type GradcheckArgs =
     | Params of count: int
     | Json
     | Model of path: string
+    | Directional of count: int
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -19,6 +20,8 @@ type GradcheckArgs =
             | Examples _ -> "examples in the batch checked, >= 1 (default 10)."
             | Params _ -> "parameters checked per layer, sampled when a layer has more, >= 1 (default 200)."
             | Json -> "print the report as one JSON object."
+            | Directional _ ->
+                "check the whole network at once along this many random directions (g·u against a central difference along u), >= 1; instead of layer by layer."
 
 /// `functional gradcheck`: the network and loss of Train, checked on Examples examples, Params per layer.
 type GradcheckOptions =
@@ -29,6 +32,8 @@ type GradcheckOptions =
         Json: bool
         /// A model whose weights are checked; null = the configured network at initialisation.
         Model: string | null
+        /// Random directions of the whole-network check; 0 = the element-wise check.
+        Directional: int
     }
 
 module internal Gradcheck =
@@ -40,6 +45,9 @@ module internal Gradcheck =
         let parameters = r.GetResult(GradcheckArgs.Params, defaultValue = 200)
         checks.Require (examples >= 1) "examples" ">= 1" examples
         checks.Require (parameters >= 1) "params" ">= 1" parameters
+        let directional = r.GetResult(GradcheckArgs.Directional, defaultValue = 0)
+
+        checks.Require (not (r.Contains GradcheckArgs.Directional) || directional >= 1) "directional" ">= 1" directional
 
         {
             Train = Forwarded.parse "gradcheck" trainOptions trainArgs checks
@@ -47,4 +55,5 @@ module internal Gradcheck =
             Params = parameters
             Json = r.Contains GradcheckArgs.Json
             Model = r.TryGetResult GradcheckArgs.Model |> toNull
+            Directional = directional
         }

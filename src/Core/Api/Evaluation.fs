@@ -72,6 +72,29 @@ type Evaluation =
 
         GradCheck.check config.Hyper batch net perLayer seed
 
+    /// The directional check (float64, all parameters at once): g·u against a central difference along `directions`
+    /// random unit directions u chosen by `seed`, on the first `examples` images, at this configuration's initial
+    /// network (`model`: null) or a model's weights, exactly-zero parameters moved off their kinks first.
+    static member CheckDirections
+        (config: Config, model: Model, images: Functional.Data.Images, examples: int, directions: int, seed: int)
+        =
+        let config, net =
+            match Option.ofObj (box model) with
+            | None -> config, Start.network<float> config images
+            | Some _ ->
+                let m = model
+                let c = Training.ConfigOfModel(config, m.Spec)
+                c, Named.network<float> m.Spec.Arch (m.Tensors())
+
+        let n = max 1 (min examples images.Count)
+
+        let batch =
+            Named.batch<float> config.Scale images config.Classes (Array.init n id) 0 n
+
+        GradCheck.directional config.Hyper batch net directions seed
+
+    static member DirectionalPassed(check: GradCheck.DirectionalCheck) = GradCheck.directionalPassed check
+
     /// What a layer's gradient check means, in one line (names a sign flip or a factor of two).
     static member GradCheckVerdict(layer: GradCheck.LayerCheck) = GradCheck.verdict layer
 

@@ -198,14 +198,13 @@ public static class BisectCommand
         bool armed = until.Kind != "accuracy";
         long lo = 0;
         int read = 0;
-        if (run.Parent is null)
+        // A run started --from another starts at its parent's checkpoint: an accuracy reached there arms the condition
+        // (a condition already holding there is the parent's to bisect).
+        var start = Evaluate(run.Parent is null ? Checkpoints.Restore(run, images, null) : ParentRun.Start(run, images).trainer, probe, until, names);
+        armed |= until.Kind == "accuracy" && start.accuracy >= until.Value;
+        if (run.Parent is null && armed && start.holds)
         {
-            var start = Evaluate(Checkpoints.Restore(run, images, null), probe, until, names);
-            armed |= until.Kind == "accuracy" && start.accuracy >= until.Value;
-            if (armed && start.holds)
-            {
-                return (0, 0, -1, armed);
-            }
+            return (0, 0, -1, armed);
         }
         foreach (var (step, path) in Checkpoints.List(o.Run).OrderBy(c => c.step))
         {

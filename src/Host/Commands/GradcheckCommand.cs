@@ -39,6 +39,10 @@ public static class GradcheckCommand
         }
         Threads.Choose(o.Threads, g.Examples);
         int examples = Math.Min(g.Examples, train.Count);
+        if (g.Directional > 0)
+        {
+            return Directional(g, config, model, train, examples, tableScale);
+        }
         var layers = model == null
             ? Api.Evaluation.CheckGradients(config, Inputs.ToCore(train), examples, g.Params, config.Seed)
             : Api.Evaluation.CheckGradientsAt(config, model, Inputs.ToCore(train), examples, g.Params, config.Seed);
@@ -66,6 +70,69 @@ public static class GradcheckCommand
                 $"{Api.Display.LayerName(r.Layer),-19}  {Parameters(config, r.Layer),7:N0}  {r.Checked,7:N0}  {r.Measured,8:N0}  {r.BelowNoise,11:N0}  {r.Kinks,5:N0}  {Figure(r, r.MaxRelError),11}  {Figure(r, r.MeanRelError),12}  {(r.Measured == 0 ? "–" : (100 * r.SignAgreement).ToString("F1", CultureInfo.InvariantCulture) + "%"),11}  {(r.Measured == 0 ? "–" : r.NormRatio.ToString("F3", CultureInfo.InvariantCulture)),11}  {(Api.Evaluation.GradCheckPassed(r) ? "PASS" : "FAIL")}  {Api.Evaluation.GradCheckVerdict(r)}"));
         }
         log.WriteLine(Summary(layers, pass));
+        return pass ? ReturnCode.Ok : ReturnCode.CheckFailed;
+    }
+
+    /// <summary>gradcheck --directional K: the whole network along K random directions, each one number.</summary>
+    static int Directional(GradcheckOptions g, Config config, Model? model, LabeledImages train, int examples, string tableScale)
+    {
+        var o = g.Train;
+        var c = Api.Evaluation.CheckDirections(config, model!, Inputs.ToCore(train), examples, g.Directional, config.Seed);
+        bool pass = Api.Evaluation.DirectionalPassed(c);
+        if (g.Json)
+        {
+            Console.Out.WriteLine(new JsonObject
+            {
+                ["command"] = "gradcheck",
+                ["mode"] = "directional",
+                ["pass"] = pass,
+                ["tolerance"] = c.Tolerance,
+                ["noise"] = c.Noise,
+                ["epsilon"] = c.Epsilon,
+                ["parameters"] = c.Parameters,
+                ["moved_off_zero"] = c.Moved,
+                ["loss"] = c.Loss,
+                ["examples"] = examples,
+                ["preset"] = o.Preset,
+                ["network"] = Describe(config),
+                ["problem"] = c.Problem == "" ? null : c.Problem,
+                ["directions"] = new JsonArray(c.Directions.Select(d => (JsonNode)new JsonObject
+                {
+                    ["direction"] = d.Direction + 1,
+                    ["analytic"] = d.Analytic,
+                    ["numeric"] = double.IsFinite(d.Numeric) ? d.Numeric : null,
+                    ["rel_error"] = double.IsFinite(d.RelError) ? d.RelError : null,
+                    ["kink"] = d.Kink,
+                    ["below_noise"] = d.BelowNoise,
+                    ["pass"] = d.Passed,
+                }).ToArray()),
+            }.ToJsonString());
+            return pass ? ReturnCode.Ok : ReturnCode.CheckFailed;
+        }
+        var log = Console.Out;
+        log.WriteLine($"gradcheck --directional {g.Directional} {Describe(config, DataSetup.ScaleText(config, train.IsTable, tableScale))}{(o.Preset == "modern" ? "" : $" (preset {o.Preset})")}");
+        if (g.Model is { } m)
+        {
+            log.WriteLine($"model  the weights of {ModelFile.Resolve(m)}");
+        }
+        log.WriteLine($"data   the first {examples:N0} images of {train.ImagesPath}");
+        log.WriteLine(Inv($"rule   all {c.Parameters:N0} parameters at once, float64: g·u against (L(θ+εu) − L(θ−εu)) / 2ε along random unit directions u (seed {config.Seed}), ε = {c.Epsilon:G3}"));
+        log.WriteLine(Inv($"       a direction fails when |g·u − diff| ≥ {Api.Display.Small(c.Tolerance)}·max(|g·u|, |diff|) + {Api.Display.Small(c.Noise)}"));
+        log.WriteLine(Inv($"       (the rounding of L = {c.Loss:G6} over ε); one whose difference at 2ε disagrees crosses a kink and is not judged"));
+        if (c.Moved > 0)
+        {
+            log.WriteLine(Inv($"point  {c.Moved:N0} parameters that were exactly 0 (zero biases) moved to ±1e-3..2e-3 first: a ReLU after a zero bias on a blank patch sits on its kink"));
+        }
+        log.WriteLine("direction          g·u                 difference    rel error  result");
+        foreach (var d in c.Directions)
+        {
+            string result = d.Kink ? "kink, not judged" : d.BelowNoise ? "below noise, not judged" : d.Passed ? "PASS" : "FAIL";
+            log.WriteLine(Inv($"{d.Direction + 1,9}  {d.Analytic,19:E10}  {d.Numeric,19:E10}  {(double.IsFinite(d.RelError) ? Api.Display.Small(d.RelError) : "–"),11}  {result}"));
+        }
+        int judged = c.Directions.Count(d => double.IsFinite(d.RelError));
+        log.WriteLine(c.Problem != ""
+            ? $"gradcheck: FAIL: {c.Problem}"
+            : Inv($"gradcheck: {(pass ? "PASS" : "FAIL")} ({judged} of {c.Directions.Length} directions judged, max relative error {Api.Display.Small(c.Directions.Where(d => double.IsFinite(d.RelError)).Max(d => d.RelError))}){(pass ? "" : "; the element-wise check (without --directional) names the layer and whether it is a sign flip or a factor of two")}"));
         return pass ? ReturnCode.Ok : ReturnCode.CheckFailed;
     }
 

@@ -53,48 +53,29 @@ public static class ReplayCommand
             log.WriteLine(NotJournaled(o.Step, run.JournalEvery, from, until, checkpoint == null));
         }
 
-        long lastChecked = 0;
         bool inspected = true;
-        int checkedCount = 0;
+        var steps = new StepReplay(run, n, trainer, journal, skipped);
         using var progress = Progress.Start("replay", until, done: from);
         for (long step = from + 1; step <= until; step++)
         {
             progress.Advance(step - 1, $"replay step {step:N0} of {from + 1:N0}..{until:N0}");
-            var b = Api.Data.BatchOfStep(n, batch, step);
-            int epoch = b.Epoch, offset = b.Offset, count = b.Count;
-            int[] order = Api.Data.Permutation(run.Config.Seed, epoch, n);
             if (step == o.Step)
             {
+                var (order, offset, count, epoch) = steps.Batch(step);
                 progress.Dispose();
                 inspected = Inspect(o, run, coreTrain, trainer, order, offset, count, step, epoch);
             }
-            if (skipped.Contains(step))
+            if (steps.Take(step) is { } m)
             {
-                trainer.Skip(); // train --on-nonfinite skip left this step out, and so does its replay
-                continue;
-            }
-            if (journal.TryGetValue(step, out var expected))
-            {
-                var s = trainer.StepMeasured(order, offset, count);
-                string hash = trainer.WeightsHash();
-                if (hash != expected.WeightsHash || BitConverter.DoubleToInt64Bits(s.Loss) != BitConverter.DoubleToInt64Bits(expected.Loss))
-                {
-                    progress.Dispose();
-                    log.WriteLine(Differs(o.Run, run, step, s, expected, trainer, lastChecked, checkpoint == null ? "the initial weights" : $"the checkpoint of step {from}"));
-                    return ReturnCode.CheckFailed;
-                }
-                lastChecked = step;
-                checkedCount++;
-            }
-            else
-            {
-                trainer.Step(order, offset, count);
+                progress.Dispose();
+                log.WriteLine(Differs(o.Run, run, m, trainer, steps.LastChecked, checkpoint == null ? "the initial weights" : $"the checkpoint of step {from}"));
+                return ReturnCode.CheckFailed;
             }
         }
         progress.Dispose();
-        log.WriteLine(checkedCount == 0
+        log.WriteLine(steps.Checked == 0
             ? $"re-executed steps {from + 1}..{until}; the journal has no line at or after step {o.Step} to check them against"
-            : $"reproduced steps {from + 1}..{until} bit for bit at the journaled steps ({checkedCount} checked, the last at step {lastChecked})");
+            : $"reproduced steps {from + 1}..{until} bit for bit at the journaled steps ({steps.Checked} checked, the last at step {steps.LastChecked})");
         return inspected ? ReturnCode.Ok : ReturnCode.CheckFailed;
     }
 
@@ -109,8 +90,9 @@ public static class ReplayCommand
 
     /// <summary>Names the first journaled step that differs: the layer whose gradient norm moved most, and the
     /// weights against the next checkpoint when there is one.</summary>
-    static string Differs(string dir, RunFile run, long step, StepSummary s, JournalStep expected, Trainer trainer, long lastMatch, string start)
+    static string Differs(string dir, RunFile run, StepMismatch m, Trainer trainer, long lastMatch, string start)
     {
+        var (step, s, expected) = (m.Step, m.Measured, m.Expected);
         // Only journaled steps were compared: claim nothing about the steps in between.
         string since = lastMatch > 0 ? $"the last journaled match was step {lastMatch}" : $"no journaled step since {start} was compared before it";
         var lines = new List<string> { $"first difference found at journaled step {step}; {since}:" };

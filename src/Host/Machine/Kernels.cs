@@ -100,9 +100,13 @@ public static class Kernels
     /// machine's own choice, with a warning that the steps may differ in the last bits).</summary>
     public static void ForRun(string dir, RunFile run, bool other, string command)
     {
-        string hint = command == "resume"
-            ? "resume it where they run, or replay it with --other-kernels (the steps may then differ in the last bits)"
-            : "--other-kernels runs with this machine's own kernels (the steps may then differ in the last bits)";
+        string hint = command switch
+        {
+            "resume" => "resume it where they run, or replay it with --other-kernels (the steps may then differ in the last bits)",
+            // verify certifies the run's own arithmetic: with other kernels there is nothing to certify.
+            "verify" => "verify it on a machine that runs them (replay --other-kernels shows what this one's own kernels do)",
+            _ => "--other-kernels runs with this machine's own kernels (the steps may then differ in the last bits)",
+        };
         string? recorded = run.BlasCore;
         if (recorded == null || run.Backend == "managed")
         {

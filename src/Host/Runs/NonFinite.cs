@@ -42,7 +42,6 @@ public sealed class Rewind
 {
     readonly RunFile run;
     readonly Functional.Data.Images train;
-    readonly int batch;
     NamedArray[] goodState;
     long goodStep;
     readonly SortedSet<long> skipped = [];
@@ -51,7 +50,6 @@ public sealed class Rewind
     {
         this.run = run;
         this.train = train;
-        batch = run.BatchSize(train.Count);
         goodState = trainer.State();
         goodStep = trainer.StepCount;
     }
@@ -71,7 +69,7 @@ public sealed class Rewind
     public (Trainer trainer, long replayed) To(long step)
     {
         var t = Api.Training.RestoreTrainer(run.Config, train, goodState, goodStep);
-        long replayed = Replay.Steps(run, train, batch, t, step, skipped);
+        long replayed = Replay.Steps(run, train, t, step, skipped);
         return (t, replayed);
     }
 }
@@ -80,27 +78,17 @@ public sealed class Rewind
 public static class Replay
 {
     /// <summary>Takes the steps after the trainer's own up to <paramref name="until"/>; returns how many were taken.</summary>
-    public static long Steps(RunFile run, Functional.Data.Images train, int batch, Trainer t, long until, IReadOnlySet<long> skipped)
+    public static long Steps(RunFile run, Functional.Data.Images train, Trainer t, long until, IReadOnlySet<long> skipped)
     {
-        int n = train.Count;
-        int epoch = -1;
-        int[] order = [];
+        // StepReplay without a journal: the same batches and skips as replay and verify take.
+        var steps = new StepReplay(run, train.Count, t, NoJournal, skipped);
         long from = t.StepCount;
         for (long s = from + 1; s <= until; s++)
         {
-            if (skipped.Contains(s))
-            {
-                t.Skip();
-                continue;
-            }
-            var at = Api.Data.BatchOfStep(n, batch, s);
-            if (at.Epoch != epoch)
-            {
-                epoch = at.Epoch;
-                order = Api.Data.Permutation(run.Config.Seed, epoch, n);
-            }
-            t.Step(order, at.Offset, at.Count);
+            steps.Take(s);
         }
         return Math.Max(0, until - from);
     }
+
+    static readonly IReadOnlyDictionary<long, JournalStep> NoJournal = new Dictionary<long, JournalStep>();
 }

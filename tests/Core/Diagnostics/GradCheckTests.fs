@@ -100,5 +100,103 @@ let gradCheckTests =
         ]
 
 
+/// The directional check: one number per direction over every parameter; a wrong layer shows in its share of g·u.
+let directionalTests =
+    let h = hyper CrossEntropy Mean 0.1 (Sgd 0.1)
+
+    /// A network of `arch` with random biases, its batch, from one seed.
+    let case (arch: Arch) seed =
+        let rng = Rng.For(seed, 0)
+        randomNet<float> rng arch, randomBatch<float> rng Soft arch 4
+
+    let tanhNet = dense [| 6; 7; 5; 3 |] Tanh Softmax true
+    let reluNet = dense [| 6; 7; 5; 3 |] Relu Softmax true
+
+    /// `k` times the gradient of layer `l`, the others as they are.
+    let scaleLayer l (k: float) (grads: float[][][]) =
+        grads
+        |> Array.mapi (fun i g ->
+            if i = l then
+                g |> Array.map (Array.map (fun x -> k * x))
+            else
+                g)
+
+    testList
+        "GradCheck directional"
+        [
+            testPropertyWithConfig (config 40) "a correct gradient passes every direction (tanh and ReLU networks)"
+            <| fun (seed: PositiveInt) (relu: bool) ->
+                let net, batch = case (if relu then reluNet else tanhNet) seed.Get
+                let c = GradCheck.directional h batch net 4 seed.Get
+                Expect.equal c.Problem "" "no problem"
+                Expect.isTrue (GradCheck.directionalPassed c) (sprintf "%A" c.Directions)
+                Expect.equal c.Parameters (Network.arrays net |> Array.sumBy Array.length) "all parameters"
+
+            test "a layer's gradient doubled, or its sign flipped, fails" {
+                let net, batch = case tanhNet 5
+
+                for l in 0..2 do
+                    for k in [ 2.0; -1.0 ] do
+                        let c = GradCheck.directionalWith (scaleLayer l k) h batch net 3 1
+                        Expect.isFalse (GradCheck.directionalPassed c) (sprintf "layer %d times %g" l k)
+
+                        Expect.isTrue
+                            (c.Directions |> Array.exists (fun d -> not d.Passed && not d.Kink))
+                            "a judged direction fails"
+            }
+
+            test "a ×2 slip on one layer fails the directional check, as the element-wise one names it" {
+                let net, batch = case reluNet 9
+                Expect.isTrue (GradCheck.directionalPassed (GradCheck.directional h batch net 3 2)) "correct"
+
+                Expect.isFalse
+                    (GradCheck.directionalPassed (GradCheck.directionalWith (scaleLayer 1 0.5) h batch net 3 2))
+                    "halved"
+
+                let layers = GradCheck.checkWith (scaleLayer 1 0.5) h batch net 100 2
+
+                Expect.equal
+                    (GradCheck.factor layers[1])
+                    (Some 2.0)
+                    "element-wise: numeric = 2 x analytic on that layer"
+            }
+
+            test "exactly-zero parameters are moved off zero, on a copy; the rest stay" {
+                let net, batch = case reluNet 3
+                let arrays = Network.arrays net
+                arrays[1].[0] <- 0.0
+                arrays[1].[2] <- 0.0
+                let before = copyArrays arrays
+                let c = GradCheck.directional h batch net 2 1
+                Expect.equal c.Moved 2 "the two zeros"
+                expectSameBits "the caller's network" before (Network.arrays net)
+                let probe = Network.copy net
+                Expect.equal (GradCheck.offKinks 1 probe) 2 "offKinks counts them"
+                let moved = Network.arrays probe
+
+                Expect.all [ moved[1].[0]; moved[1].[2] ] (fun x -> abs x >= 1e-3 && abs x <= 2e-3) "to ±1e-3..2e-3"
+
+                for p in 0 .. before.Length - 1 do
+                    for i in 0 .. before[p].Length - 1 do
+                        if before[p].[i] <> 0.0 then
+                            Expect.equal moved[p].[i] before[p].[i] "a non-zero parameter is kept"
+            }
+
+            test "the same seed gives the same directions" {
+                let net, batch = case tanhNet 4
+
+                let a, b =
+                    GradCheck.directional h batch net 3 7, GradCheck.directional h batch net 3 7
+
+                Expect.equal
+                    (a.Directions |> Array.map (fun d -> d.Analytic))
+                    (b.Directions |> Array.map (fun d -> d.Analytic))
+                    "seeded"
+
+                let c = GradCheck.directional h batch net 3 8
+                Expect.notEqual (a.Directions[0].Analytic) (c.Directions[0].Analytic) "another seed, other directions"
+            }
+        ]
+
 [<Tests>]
-let tests = testList "Core" [ gradCheckTests ]
+let tests = testList "Core" [ gradCheckTests; directionalTests ]
