@@ -79,6 +79,7 @@ let seedHyper =
         Seed = 1
         Schedule = Schedule.Constant
         ClipNorm = 0.0
+        Trades = 0.0
     }
 
 let seedNet = Network.init<float> Init.NormalFanOut 1 seedArch

@@ -67,6 +67,7 @@ let hyper =
         Seed = 1
         Schedule = Schedule.Constant
         ClipNorm = 0.0
+        Trades = 0.0
     }
 
 let state0 = Step.initState hyper (Network.init<float32> Init.He 1 arch)
