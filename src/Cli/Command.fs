@@ -105,19 +105,12 @@ type Parsed =
 module Parser =
     let private nl = Environment.NewLine
 
-    /// Help fits the terminal it is shown in (80 columns when piped, so files and tests see one layout).
-    let private helpWidth () =
-        try
-            if Console.IsOutputRedirected || Console.WindowWidth <= 0 then
-                80
-            else
-                max 60 (min Console.WindowWidth 120)
-        with :? System.IO.IOException ->
-            80
-
     let private parser =
         lazy
-            (ArgumentParser.Create<FunctionalArgs>(programName = "functional", usageStringCharacterWidth = helpWidth ()))
+            (ArgumentParser.Create<FunctionalArgs>(
+                programName = "functional",
+                usageStringCharacterWidth = ArguText.helpWidth ()
+            ))
 
     /// Each command's name ("lr-find") and the union of its own options, in FunctionalArgs' order.
     let private commandUnions =
@@ -150,26 +143,6 @@ module Parser =
     /// train's options, from its Argu union: what a sweep may forward.
     let trainOptions = Forwarded.trainOptions
 
-    /// Argu's error message without the "ERROR: " prefix and the usage text it appends.
-    let private errorLines (message: string) =
-        message.Split([| "\r\n"; "\n" |], StringSplitOptions.None)
-        |> Seq.takeWhile (fun line ->
-            not (
-                [ "USAGE:"; "OPTIONS:"; "SUBCOMMANDS:" ]
-                |> List.exists (fun h -> line.TrimStart().StartsWith(h, StringComparison.Ordinal))
-            ))
-        |> Seq.map (fun line ->
-            let line = line.Trim()
-
-            if line.StartsWith("ERROR: ", StringComparison.Ordinal) then
-                line.Substring "ERROR: ".Length
-            else
-                line)
-        |> Seq.filter (fun line -> line <> "")
-        // Argu's error is its first line; what follows (a missing argument's usage entry) is not a sentence.
-        |> Seq.truncate 1
-        |> List.ofSeq
-
     /// Each command's long option names ("--lr"): its own, the train options it takes, and --help.
     let private optionNames =
         lazy
@@ -191,28 +164,13 @@ module Parser =
                 [| a.Substring(0, i); a.Substring(i + 1) |]
             | _ -> [| a |])
 
-    /// Edit distance, for "did you mean".
-    let private distance (a: string) (b: string) =
-        let d =
-            Array2D.init (a.Length + 1) (b.Length + 1) (fun i j ->
-                if i = 0 then j
-                elif j = 0 then i
-                else 0)
-
-        for i in 1 .. a.Length do
-            for j in 1 .. b.Length do
-                let cost = if a[i - 1] = b[j - 1] then 0 else 1
-                d[i, j] <- min (min (d[i - 1, j] + 1) (d[i, j - 1] + 1)) (d[i - 1, j - 1] + cost)
-
-        d[a.Length, b.Length]
-
     /// The known option of `command` closest to `given`, when it is close enough to be a slip.
     let closestOption (command: string) (given: string) =
         optionNames.Value
         |> Map.tryFind command
         |> Option.bind (fun names ->
             names
-            |> Array.map (fun n -> n, distance given n)
+            |> Array.map (fun n -> n, ArguText.distance given n)
             |> Array.sortBy snd
             |> Array.tryHead
             |> Option.filter (fun (_, d) -> d <= max 2 (given.Length / 3))
@@ -303,10 +261,10 @@ module Parser =
                 match e.ErrorCode with
                 | ErrorCode.HelpText ->
                     match command |> Option.bind (fun c -> Map.tryFind c forwarding) with
-                    | Some taken -> Help(Forwarded.help (helpWidth ()) e.Message taken)
+                    | Some taken -> Help(Forwarded.help (ArguText.helpWidth ()) e.Message taken)
                     | None -> Help(e.Message.TrimEnd())
                 | _ ->
-                    match errorLines e.Message with
+                    match ArguText.errorLines e.Message with
                     | [] -> invalid command [ "invalid arguments." ]
                     | lines -> invalid command (List.map (withSuggestion command) lines)
 

@@ -9,26 +9,12 @@ open Functional.Init
 open Functional.Optim
 open Functional.Data
 open Functional.Arch
+open Functional.Cli.PresetRecord
 
-type Preset =
-    {
-        Name: string
-        /// What it is, in one line of train's --help.
-        Summary: string
-        Config: Config
-        Epochs: int
-        /// 0 = every training image.
-        TrainCount: int
-        /// The fraction of the training set held out for validation.
-        Validation: float
-        /// The learning-rate schedule, in epochs.
-        Schedule: Schedule.Request
-    }
+/// A preset's record (PresetRecord.fs, beside the recurrent presets that need it before this file).
+type Preset = PresetRecord.Preset
 
-let private arch (text: string) =
-    match Arch.parse [| 1; 28; 28 |] text with
-    | Ok a -> a
-    | Error e -> failwithf "preset architecture '%s': %s" text e
+let private arch = PresetRecord.arch
 
 /// train's defaults: Config.defaults' network and optimiser (784-512-10 ReLU/softmax, Adam 1e-3, L2 1e-4, batch 32)
 /// with the recipe chosen by validation accuracy over 3 seeds on the shipped split (README, "Recipes"): 30 epochs,
@@ -213,52 +199,6 @@ let robustCnn () =
         Validation = 0.0
     }
 
-/// An Elman RNN reading the image as 28 steps of 28 pixels, its last state into the softmax readout. The recipe
-/// that beats PyTorch's default Elman RNN (90.0% with Adam 1e-3, batch 64, 10 epochs, a gradient norm that
-/// keeps growing): orthogonal recurrent weights, gradient-norm clipping at 1 and a cosine schedule. Measured on
-/// the shipped split (seed 1, 20 epochs, 10% held out): 96.20% on the test set.
-let rnn () =
-    {
-        Name = "rnn"
-        Summary = "an Elman RNN of 128 reading the image row by row (orthogonal, --clip-norm 1, 20 epochs)"
-        Config =
-            { Config.defaults with
-                Arch = arch "input 1x28x28, rnn 128 orthogonal, dense 10 softmax"
-                Batch = 64
-                ClipNorm = 1.0
-            }
-        Epochs = 20
-        TrainCount = 0
-        Validation = 0.1
-        Schedule =
-            { Schedule.Request.constant with
-                Kind = "cosine"
-            }
-    }
-
-/// An LSTM reading the image as 28 steps of 28 pixels, its last state into the softmax readout. Measured on the
-/// shipped split (seed 1, batch 64, 20 epochs, clip 1, cosine, 10% held out): PyTorch's uniform init with Adam
-/// 2e-3 96.45%, with 3e-3 97.05%; orthogonal recurrent weights with 2e-3 97.20%, the recipe kept.
-let lstm () =
-    {
-        Name = "lstm"
-        Summary = "an LSTM of 128 reading rows (orthogonal, Adam 2e-3, --clip-norm 1, 20 epochs)"
-        Config =
-            { Config.defaults with
-                Arch = arch "input 1x28x28, lstm 128 orthogonal, dense 10 softmax"
-                Optimizer = OptimizerSpec.adam 2e-3
-                Batch = 64
-                ClipNorm = 1.0
-            }
-        Epochs = 20
-        TrainCount = 0
-        Validation = 0.1
-        Schedule =
-            { Schedule.Request.constant with
-                Kind = "cosine"
-            }
-    }
-
 /// A Gaussian RBF network: 1,000 centres started by k-means on the training images (widths 0.5 × the distance to the
 /// nearest other centre), trained end to end with its softmax readout. Adam 1e-2 moves the centres and widths far
 /// enough in 30 epochs; L2 would pull the centres towards the origin, so there is none. Measured on the shipped
@@ -310,8 +250,8 @@ let find (name: string) =
     | "robust-mlp" -> robustMlp
     | "fast-robust" -> fastRobust
     | "robust-cnn" -> robustCnn ()
-    | "rnn" -> rnn ()
-    | "lstm" -> lstm ()
+    | "rnn" -> RecurrentPresets.rnn ()
+    | "lstm" -> RecurrentPresets.lstm ()
     | "rbf" -> rbf ()
     | _ -> invalidArg (nameof name) $"unknown preset '%s{name}'"
 
