@@ -7,6 +7,23 @@ open System.Text.Json
 open Expecto
 open Functional.Tests.EndToEndTests
 
+/// `functional train` on the shipped digits: the first `count` training images, the network `layers`, then `extra`.
+let private trainOnShipped dir (layers: string) (count: string) extra =
+    run
+        dir
+        ([
+            "train"
+            "--train"
+            dataFile "train-images-idx3-ubyte.gz"
+            "--test"
+            dataFile "test-images-idx3-ubyte.gz"
+            "--layers"
+            layers
+            "--train-count"
+            count
+         ]
+         @ extra)
+
 [<Tests>]
 let tests =
     // One at a time within the list, as before, but alongside the other lists: testSequenced would hold the whole
@@ -45,26 +62,11 @@ let tests =
                 let dir = tempDir ()
 
                 let t =
-                    run
+                    trainOnShipped
                         dir
-                        [
-                            "train"
-                            "--train"
-                            dataFile "train-images-idx3-ubyte.gz"
-                            "--test"
-                            dataFile "test-images-idx3-ubyte.gz"
-                            "--layers"
-                            "784,16,10"
-                            "--train-count"
-                            "500"
-                            "--validation"
-                            "0"
-                            "--epochs"
-                            "1"
-                            "--run"
-                            "r"
-                            "--quiet"
-                        ]
+                        "784,16,10"
+                        "500"
+                        [ "--validation"; "0"; "--epochs"; "1"; "--run"; "r"; "--quiet" ]
 
                 Expect.equal t.Code 0 $"train (stderr: %s{t.Err})"
 
@@ -108,22 +110,7 @@ let tests =
                 let dir = tempDir ()
 
                 let train extra =
-                    run
-                        dir
-                        ([
-                            "train"
-                            "--train"
-                            dataFile "train-images-idx3-ubyte.gz"
-                            "--test"
-                            dataFile "test-images-idx3-ubyte.gz"
-                            "--layers"
-                            "784,32,10"
-                            "--train-count"
-                            "1500"
-                            "--epochs"
-                            "3"
-                         ]
-                         @ extra)
+                    trainOnShipped dir "784,32,10" "1500" ([ "--epochs"; "3" ] @ extra)
 
                 let t =
                     train
@@ -180,18 +167,11 @@ let tests =
                 let dir = tempDir ()
 
                 let t =
-                    run
+                    trainOnShipped
                         dir
+                        "784,32,10"
+                        "1000"
                         [
-                            "train"
-                            "--train"
-                            dataFile "train-images-idx3-ubyte.gz"
-                            "--test"
-                            dataFile "test-images-idx3-ubyte.gz"
-                            "--layers"
-                            "784,32,10"
-                            "--train-count"
-                            "1000"
                             "--validation"
                             "0"
                             "--epochs"
